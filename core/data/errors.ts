@@ -1,0 +1,15 @@
+/** A problem in input data, located precisely enough that a person can open the file and fix it. */
+export class DataError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly column: string | undefined,
+    readonly reason: string,
+  ) {
+    const where = [file, line === undefined ? undefined : `line ${line}`, column === undefined ? undefined : `column "${column}"`]
+      .filter((part) => part !== undefined)
+      .join(", ");
+    super(`${where}: ${reason}`);
+    this.name = "DataError";
+  }
+}
