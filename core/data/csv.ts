@@ -170,7 +170,8 @@ export class CsvColumns {
     throw new DataError(this.table.file, row.line, name, `"${raw}" is not a 0/1 label`);
   }
 
-  fail(row: CsvRow, name: string | undefined, reason: string): never {
-    throw new DataError(this.table.file, row.line, name, reason);
+  /** An error located at this row and column, for the caller to throw. */
+  error(row: CsvRow, name: string | undefined, reason: string): DataError {
+    return new DataError(this.table.file, row.line, name, reason);
   }
 }

@@ -50,15 +50,15 @@ export async function loadGeneric(source: DataSource): Promise<Dataset> {
   const seenItems = new Set<string>();
   for (const row of itemColumns.table.rows()) {
     const id = itemColumns.nonEmpty(row, "item_id");
-    if (seenItems.has(id)) itemColumns.fail(row, "item_id", `item ${id} appears twice`);
+    if (seenItems.has(id)) throw itemColumns.error(row, "item_id", `item ${id} appears twice`);
     seenItems.add(id);
     const integrity = itemColumns.number(row, "integrity");
-    if (integrity < 0 || integrity > 1) itemColumns.fail(row, "integrity", `${integrity} is outside [0, 1]`);
+    if (integrity < 0 || integrity > 1) throw itemColumns.error(row, "integrity", `${integrity} is outside [0, 1]`);
     const tags = itemColumns.string(row, "tags").trim();
     const createdAt = itemColumns.optionalNumber(row, "created_at", UNKNOWN);
     const duration = itemColumns.optionalNumber(row, "duration", UNKNOWN);
-    if (createdAt < 0 && createdAt !== UNKNOWN) itemColumns.fail(row, "created_at", "must be milliseconds since the epoch, or empty");
-    if (duration < 0 && duration !== UNKNOWN) itemColumns.fail(row, "duration", "must be non-negative milliseconds, or empty");
+    if (createdAt < 0 && createdAt !== UNKNOWN) throw itemColumns.error(row, "created_at", "must be milliseconds since the epoch, or empty");
+    if (duration < 0 && duration !== UNKNOWN) throw itemColumns.error(row, "duration", "must be non-negative milliseconds, or empty");
     itemRecords.push({
       id,
       author: itemColumns.nonEmpty(row, "author_id"),
@@ -83,7 +83,7 @@ export async function loadGeneric(source: DataSource): Promise<Dataset> {
       categorical.map((name) => userColumns.string(row, name).trim()),
       numeric.map((name) => userColumns.number(row, name)),
     );
-    if (!added) userColumns.fail(row, "user_id", `user ${id} appears twice`);
+    if (!added) throw userColumns.error(row, "user_id", `user ${id} appears twice`);
   }
 
   const eventsFile = await source.read(GENERIC_FILES.events);
@@ -94,9 +94,9 @@ export async function loadGeneric(source: DataSource): Promise<Dataset> {
   const events = new EventTableBuilder(labels);
   for (const row of eventColumns.table.rows()) {
     const itemRow = items.ids.get(eventColumns.nonEmpty(row, "item_id"));
-    if (itemRow === undefined) eventColumns.fail(row, "item_id", `item ${eventColumns.string(row, "item_id")} is not in ${itemsFile.file}`);
+    if (itemRow === undefined) throw eventColumns.error(row, "item_id", `item ${eventColumns.string(row, "item_id")} is not in ${itemsFile.file}`);
     const ts = eventColumns.integer(row, "ts");
-    if (ts < 0) eventColumns.fail(row, "ts", "time must be non-negative milliseconds since the epoch");
+    if (ts < 0) throw eventColumns.error(row, "ts", "time must be non-negative milliseconds since the epoch");
     const userRow = users.rowFor(eventColumns.nonEmpty(row, "user_id"));
     events.add(userRow, itemRow, ts, eventColumns.integer(row, "surface"), (label: Label) => eventColumns.flag(row, label));
   }

@@ -75,10 +75,10 @@ export async function loadKuaiRand(source: DataSource, name = "kuairand"): Promi
     const columns = new CsvColumns(parseCsv(file, text), LOG_COLUMNS);
     for (const row of columns.table.rows()) {
       const itemRow = items.ids.get(columns.nonEmpty(row, "video_id"));
-      if (itemRow === undefined) columns.fail(row, "video_id", `video ${columns.string(row, "video_id")} is not in ${KUAIRAND_FILES.items}`);
+      if (itemRow === undefined) throw columns.error(row, "video_id", `video ${columns.string(row, "video_id")} is not in ${KUAIRAND_FILES.items}`);
       const userRow = users.rowFor(columns.nonEmpty(row, "user_id"));
       const ts = columns.integer(row, "time_ms");
-      if (ts < 0) columns.fail(row, "time_ms", "time must be non-negative milliseconds since the epoch");
+      if (ts < 0) throw columns.error(row, "time_ms", "time must be non-negative milliseconds since the epoch");
       events.add(userRow, itemRow, ts, columns.integer(row, "tab"), (label) => columns.flag(row, LABEL_COLUMNS[label]));
     }
   }
@@ -105,7 +105,7 @@ async function readItems(source: DataSource, integrity: ReadonlyMap<string, numb
   const seen = new Set<string>();
   for (const row of columns.table.rows()) {
     const id = columns.nonEmpty(row, "video_id");
-    if (seen.has(id)) columns.fail(row, "video_id", `video ${id} appears twice`);
+    if (seen.has(id)) throw columns.error(row, "video_id", `video ${id} appears twice`);
     seen.add(id);
     const tagText = columns.string(row, "tag").trim();
     records.push({
@@ -124,9 +124,9 @@ async function readItems(source: DataSource, integrity: ReadonlyMap<string, numb
 function localDateToMs(columns: CsvColumns, row: CsvRow, name: string): number {
   const raw = columns.nonEmpty(row, name);
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(raw);
-  if (!match) columns.fail(row, name, `"${raw}" is not a YYYY-MM-DD date`);
+  if (!match) throw columns.error(row, name, `"${raw}" is not a YYYY-MM-DD date`);
   const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) - CHINA_STANDARD_TIME_MINUTES * 60_000;
-  if (!Number.isFinite(ms)) columns.fail(row, name, `"${raw}" is not a valid date`);
+  if (!Number.isFinite(ms)) throw columns.error(row, name, `"${raw}" is not a valid date`);
   return ms;
 }
 
@@ -142,7 +142,7 @@ async function readIntegrity(source: DataSource): Promise<Map<string, number>> {
   for (const row of columns.table.rows()) {
     const viewers = columns.number(row, "show_user_num");
     const negative = columns.number(row, "report_user_num") + columns.number(row, "reduce_similar_user_num");
-    if (viewers < 0 || negative < 0) columns.fail(row, undefined, "counters must be non-negative");
+    if (viewers < 0 || negative < 0) throw columns.error(row, undefined, "counters must be non-negative");
     rates.push({ id: columns.nonEmpty(row, "video_id"), rate: negative / Math.max(viewers, 1) });
   }
   rates.sort((a, b) => a.rate - b.rate);
@@ -170,7 +170,7 @@ async function readUsers(source: DataSource): Promise<UserTableBuilder> {
       USER_CATEGORICAL.map((name) => columns.string(row, name).trim()),
       USER_NUMERIC.map((name) => columns.number(row, name)),
     );
-    if (!added) columns.fail(row, "user_id", `user ${id} appears twice`);
+    if (!added) throw columns.error(row, "user_id", `user ${id} appears twice`);
   }
   return users;
 }

@@ -1,4 +1,5 @@
 import type { Label } from "../../data/labels";
+import { addAt } from "../../util/typed-arrays";
 import type { LabelScores, PairBatch, PairScorer, TrainingData } from "../types";
 
 /**
@@ -13,7 +14,7 @@ export class ItemRateScorer implements PairScorer {
     const prior = options.priorImpressions ?? 20;
     const itemCount = train.items.ids.size;
     const impressions = new Float64Array(itemCount);
-    for (let i = 0; i < train.events.size; i++) impressions[train.events.item[i] as number]++;
+    for (let i = 0; i < train.events.size; i++) addAt(impressions, train.events.item[i] as number);
     for (const label of train.labels) {
       const column = train.events.labels[label];
       if (!column) continue;
@@ -21,7 +22,7 @@ export class ItemRateScorer implements PairScorer {
       let total = 0;
       for (let i = 0; i < train.events.size; i++) {
         if (!column[i]) continue;
-        positives[train.events.item[i] as number]++;
+        addAt(positives, train.events.item[i] as number);
         total++;
       }
       const globalRate = train.events.size === 0 ? 0 : total / train.events.size;

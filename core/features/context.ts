@@ -1,0 +1,33 @@
+import type { ItemTable } from "../data/dataset";
+import type { EngagementCounters } from "./counters";
+import type { FeatureSpec } from "./spec";
+import type { UserActivity } from "./user-activity";
+
+/** Item fields feature code reads, whether from a Dataset (training) or a model bundle (serving). */
+export type CatalogueFeatures = Pick<ItemTable, "author" | "tagOffsets" | "tagIds" | "createdAt" | "durationMs" | "type">;
+
+/**
+ * The state features are computed from: the fitted spec, the catalogue, embedding-row maps
+ * (rare ids share row 0) and the item and author counters as of `counters.items.asOfMs`.
+ */
+export interface FeatureContext {
+  readonly spec: FeatureSpec;
+  readonly catalogue: CatalogueFeatures;
+  /** Embedding row of each catalogue item (0 = too rare to have its own). */
+  readonly itemEmbeddingRow: Int32Array;
+  /** Embedding row of each author (0 = too rare). */
+  readonly authorEmbeddingRow: Int32Array;
+  readonly itemCounters: EngagementCounters;
+  readonly authorCounters: EngagementCounters;
+}
+
+/** One user as feature code sees them. */
+export interface UserContext {
+  /** Row in the user embedding table; 0 for users the models never saw. */
+  readonly embeddingRow: number;
+  /** Code of each user categorical feature, in the spec's order (0 = empty/unknown). */
+  readonly categorical: ArrayLike<number>;
+  readonly numeric: ArrayLike<number>;
+  readonly hasFeatures: boolean;
+  readonly activity: UserActivity;
+}

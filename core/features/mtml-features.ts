@@ -1,0 +1,183 @@
+import { LABELS } from "../data/labels";
+import type { FeatureContext, UserContext } from "./context";
+import { bucketOf, type FeatureSpec } from "./spec";
+import { AUTHOR_SLOTS, TAG_SLOTS } from "./user-activity";
+
+const HOUR_MS = 3_600_000;
+const LABEL_INDEX = Object.fromEntries(LABELS.map((label, i) => [label, i])) as Record<(typeof LABELS)[number], number>;
+
+/** Categorical slots of the context and the item, before the user's own categorical features. */
+export const CONTEXT_CATEGORICAL_SLOTS = ["surface", "hour", "duration_bucket", "age_bucket", "item_type"] as const;
+
+/** Dense features in input order; user numeric features follow as `user_log_<name>`. */
+export const MTML_DENSE_FEATURES = [
+  "item_log_impressions",
+  ...LABELS.map((label) => `item_log_rate_${label}`),
+  "item_log_decayed_clicks",
+  "item_log_decayed_impressions",
+  "author_log_impressions",
+  "author_log_rate_click",
+  "author_log_rate_long_view",
+  "author_log_rate_like",
+  "user_log_impressions",
+  "user_log_rate_click",
+  "user_log_rate_long_view",
+  "user_log_rate_like",
+  "user_log_rate_hate",
+  "user_author_log_impressions",
+  "user_author_log_clicks",
+  "user_author_log_long_views",
+  "user_author_log_likes",
+  "user_author_log_rate_click",
+  "user_tag_log_max_rate_click",
+  "user_tag_log_clicks",
+  "user_tag_log_impressions",
+  "user_item_log_seen",
+  "user_has_features",
+  "item_log_age_hours",
+  "item_log_duration_seconds",
+] as const;
+
+export function mtmlDenseNames(userNumeric: readonly string[]): string[] {
+  return [...MTML_DENSE_FEATURES, ...userNumeric.map((name) => `user_log_${name}`)];
+}
+
+/** A batch of MTML inputs in the models/README.md contract: row-major typed arrays. */
+export interface MtmlInputs {
+  readonly size: number;
+  readonly user: Int32Array;
+  readonly item: Int32Array;
+  readonly author: Int32Array;
+  /** [size × categorical slots], ids in the shared categorical table. */
+  readonly categorical: Int32Array;
+  /** [size × maxTags], tag rows + 1, 0 = padding. */
+  readonly tags: Int32Array;
+  /** [size × dense features], standardised. */
+  readonly dense: Float32Array;
+}
+
+export function allocateMtmlInputs(spec: FeatureSpec, size: number): MtmlInputs {
+  return {
+    size,
+    user: new Int32Array(size),
+    item: new Int32Array(size),
+    author: new Int32Array(size),
+    categorical: new Int32Array(size * spec.categorical.length),
+    tags: new Int32Array(size * spec.maxTags),
+    dense: new Float32Array(size * spec.dense.names.length),
+  };
+}
+
+/** Local hour of day (0..23) in the data set's time zone. */
+export function localHour(ms: number, timezoneOffsetMinutes: number): number {
+  const local = ms + timezoneOffsetMinutes * 60_000;
+  return Math.floor((((local % 86_400_000) + 86_400_000) % 86_400_000) / HOUR_MS);
+}
+
+/**
+ * Writes row `r` of an MTML batch for (user, item, surface, time). `standardise: false` leaves the raw
+ * dense values, which is how the pipeline measures their mean and deviation before the spec exists.
+ */
+export function writeMtmlRow(context: FeatureContext, user: UserContext, item: number, surface: number, atMs: number, inputs: MtmlInputs, r: number, standardise = true): void {
+  const { spec, catalogue, itemCounters, authorCounters } = context;
+  const author = catalogue.author[item] as number;
+  inputs.user[r] = user.embeddingRow;
+  inputs.item[r] = context.itemEmbeddingRow[item] as number;
+  inputs.author[r] = context.authorEmbeddingRow[author] as number;
+
+  // categorical slots: context and item first, then the user's own features
+  const slots = spec.categorical;
+  const c0 = r * slots.length;
+  const surfaceIndex = spec.surfaces.indexOf(surface);
+  const createdAt = catalogue.createdAt[item] as number;
+  const values = [
+    surfaceIndex + 1,
+    localHour(atMs, spec.timezoneOffsetMinutes) + 1,
+    bucketOf(catalogue.durationMs[item] as number, spec.durationBucketsMs),
+    createdAt < 0 ? 0 : bucketOf(Math.max(0, atMs - createdAt), spec.ageBucketsMs),
+    (catalogue.type[item] as number) + 1,
+  ];
+  for (let s = 0; s < slots.length; s++) {
+    const slot = slots[s] as { offset: number; size: number };
+    const value = s < values.length ? (values[s] as number) : ((user.categorical[s - values.length] as number | undefined) ?? 0);
+    inputs.categorical[c0 + s] = slot.offset + (value >= 0 && value < slot.size ? value : 0);
+  }
+
+  // tags: row + 1, zero-padded
+  const t0 = r * spec.maxTags;
+  const tagStart = catalogue.tagOffsets[item] as number;
+  const tagEnd = Math.min(catalogue.tagOffsets[item + 1] as number, tagStart + spec.maxTags);
+  for (let t = 0; t < spec.maxTags; t++) inputs.tags[t0 + t] = tagStart + t < tagEnd ? (catalogue.tagIds[tagStart + t] as number) + 1 : 0;
+
+  // dense
+  const { priors } = spec;
+  const activity = user.activity;
+  const d = inputs.dense;
+  const width = spec.dense.names.length;
+  let k = r * width;
+  const itemImpressions = itemCounters.impressions[item] as number;
+  d[k++] = Math.log1p(itemImpressions);
+  for (let l = 0; l < LABELS.length; l++) d[k++] = Math.log(smoothed(itemCounters.positive(item, l), itemImpressions, priors.itemRates[l] as number, priors.strength.item));
+  d[k++] = Math.log1p(itemCounters.decayedClicks[item] as number);
+  d[k++] = Math.log1p(itemCounters.decayedImpressions[item] as number);
+
+  const authorImpressions = authorCounters.impressions[author] as number;
+  d[k++] = Math.log1p(authorImpressions);
+  for (const label of ["click", "long_view", "like"] as const) {
+    const l = LABEL_INDEX[label];
+    d[k++] = Math.log(smoothed(authorCounters.positive(author, l), authorImpressions, priors.itemRates[l] as number, priors.strength.author));
+  }
+
+  const userRate = (label: (typeof LABELS)[number]) => smoothed(activity.positives[LABEL_INDEX[label]] as number, activity.impressions, priors.userRates[LABEL_INDEX[label]] as number, priors.strength.user);
+  d[k++] = Math.log1p(activity.impressions);
+  const userClickRate = userRate("click");
+  d[k++] = Math.log(userClickRate);
+  d[k++] = Math.log(userRate("long_view"));
+  d[k++] = Math.log(userRate("like"));
+  d[k++] = Math.log(userRate("hate"));
+
+  const byAuthor = activity.authors.get(author);
+  const uaImpressions = byAuthor?.[AUTHOR_SLOTS.impressions] ?? 0;
+  const uaClicks = byAuthor?.[AUTHOR_SLOTS.clicks] ?? 0;
+  d[k++] = Math.log1p(uaImpressions);
+  d[k++] = Math.log1p(uaClicks);
+  d[k++] = Math.log1p(byAuthor?.[AUTHOR_SLOTS.longViews] ?? 0);
+  d[k++] = Math.log1p(byAuthor?.[AUTHOR_SLOTS.likes] ?? 0);
+  d[k++] = Math.log(smoothed(uaClicks, uaImpressions, userClickRate, priors.strength.userAuthor));
+
+  let maxTagRate = userClickRate;
+  let tagClicks = 0;
+  let tagImpressions = 0;
+  for (let t = tagStart; t < (catalogue.tagOffsets[item + 1] as number); t++) {
+    const stats = activity.tags.get(catalogue.tagIds[t] as number);
+    if (!stats) continue;
+    const impressions = stats[TAG_SLOTS.impressions] as number;
+    const clicks = stats[TAG_SLOTS.clicks] as number;
+    tagClicks += clicks;
+    tagImpressions += impressions;
+    maxTagRate = Math.max(maxTagRate, smoothed(clicks, impressions, userClickRate, priors.strength.userTag));
+  }
+  d[k++] = Math.log(maxTagRate);
+  d[k++] = Math.log1p(tagClicks);
+  d[k++] = Math.log1p(tagImpressions);
+  d[k++] = Math.log1p(activity.seenItems.get(item) ?? 0);
+  d[k++] = user.hasFeatures ? 1 : 0;
+  d[k++] = createdAt < 0 ? 0 : Math.log1p(Math.max(0, atMs - createdAt) / HOUR_MS);
+  const duration = catalogue.durationMs[item] as number;
+  d[k++] = duration < 0 ? 0 : Math.log1p(duration / 1000);
+  for (let n = 0; n < user.numeric.length; n++) d[k++] = Math.log1p(Math.max(0, user.numeric[n] as number));
+
+  if (k !== (r + 1) * width) throw new Error(`mtml features: wrote ${k - r * width} dense values, the spec has ${width}`);
+  if (standardise) {
+    const { mean, std } = spec.dense;
+    for (let f = 0; f < width; f++) {
+      const i = r * width + f;
+      d[i] = ((d[i] as number) - (mean[f] as number)) / (std[f] as number);
+    }
+  }
+}
+
+/** A rate shrunk toward `prior` by `strength` pseudo-observations; never 0, so its log is finite. */
+export function smoothed(positives: number, impressions: number, prior: number, strength: number): number {
+  return (positives + strength * prior + 1e-6) / (impressions + strength + 1e-6);
+}
