@@ -4,4 +4,4 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler;
+} satisfies ExportedHandler<Env>;
