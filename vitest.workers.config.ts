@@ -6,6 +6,7 @@ export default defineProject({
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       main: "./worker/index.ts",
+      miniflare: { bindings: { INGEST_TOKEN: "test-ingest-token", ADMIN_TOKEN: "test-admin-token" } },
     }),
   ],
   test: {

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, errorResponse } from "./http/errors";
+import { eventsRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
 
 export type AppEnv = { Bindings: Env };
@@ -8,6 +9,7 @@ export type AppEnv = { Bindings: Env };
 export function createApp() {
   const app = new Hono<AppEnv>();
   app.route("/", healthRoutes);
+  app.route("/", eventsRoutes);
   app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError((error, c) => {
     if (error instanceof ApiError) return errorResponse(c, error);

@@ -3,6 +3,15 @@ declare namespace Cloudflare {
   interface GlobalProps {
     mainModule: typeof import("../index");
   }
-  interface Env {}
+  interface Env {
+    USER_STATE: DurableObjectNamespace<import("../state/user-state").UserState>;
+    TRENDING: DurableObjectNamespace<import("../state/trending").Trending>;
+    /** Optional: trending half-life in hours (default 6). */
+    TRENDING_HALF_LIFE_HOURS?: string;
+    /** Model bundles (core/bundle/kv-layout.ts): versioned files and the `bundle/active` pointer. */
+    BUNDLES: KVNamespace;
+    /** Optional: seconds between reads of `bundle/active` (default 30). */
+    BUNDLE_REFRESH_SECONDS?: string;
+  }
 }
 interface Env extends Cloudflare.Env {}

@@ -1,0 +1,57 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { INTERACTION_TYPES } from "../../core/realtime/events";
+import type { AppEnv } from "../app";
+import { bearerAuth } from "../http/auth";
+import { ApiError } from "../http/errors";
+import { jsonBody } from "../http/validation";
+import { ingestBatch } from "../state/ingest";
+
+export const MAX_EVENTS_PER_BATCH = 1_000;
+const DAY_MS = 86_400_000;
+/** Older than any data this system serves; replaying historical logs (KuaiRand is 2022) must still work. */
+const EARLIEST_TS = Date.UTC(2000, 0, 1);
+
+/** No control, format or unassigned characters, and no surrounding whitespace (almost always a client bug). */
+const PRINTABLE_ID = /^[^\p{C}\s](?:[^\p{C}]*[^\p{C}\s])?$/u;
+
+/**
+ * A user or item id: a printable string of 1..64 characters or a non-negative safe integer, stored as its
+ * decimal string (12 and "12" are the same item; "012" is another one).
+ */
+const entityId = z
+  .union([z.string().min(1).max(64).regex(PRINTABLE_ID), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)], {
+    error: "must be a printable string of 1..64 characters without surrounding whitespace, or a non-negative safe integer",
+  })
+  .transform((id) => (typeof id === "number" ? String(id) : id));
+
+const interactionEvent = z.object({
+  event_id: z.string().min(1).max(128),
+  user_id: entityId,
+  item_id: entityId,
+  type: z.enum(INTERACTION_TYPES),
+  ts: z
+    .number()
+    .int()
+    .min(EARLIEST_TS, { error: "must be epoch milliseconds after 2000-01-01" })
+    .refine((ts) => ts <= Date.now() + DAY_MS, { error: "must not be more than 1 day in the future" }),
+  surface: z.number().int().min(0).max(1000),
+});
+
+const eventsBody = z.object({
+  events: z.array(interactionEvent).min(1).max(MAX_EVENTS_PER_BATCH),
+});
+
+export const eventsRoutes = new Hono<AppEnv>().post("/v1/events", bearerAuth("INGEST_TOKEN"), jsonBody(eventsBody), async (c) => {
+  const { events } = c.req.valid("json");
+  const result = await ingestBatch(c.env, events);
+  if (result.failedUsers.length > 0) {
+    // Every store applies its part atomically and ingestion is idempotent, so retrying the whole batch is safe.
+    throw new ApiError(
+      503,
+      "user_state_unavailable",
+      `the state of ${result.failedUsers.length} of the batch's users could not be updated; retry the batch (accepted events are deduplicated)`,
+    );
+  }
+  return c.json({ accepted: result.accepted, duplicates: result.duplicates, trending: result.trending });
+});

@@ -1,0 +1,58 @@
+import type { UserEvent } from "../../core/realtime/events";
+import { groupByUser } from "../../core/realtime/ingest-batch";
+import { DEFAULT_TRENDING_WEIGHTS } from "../../core/realtime/trending-weights";
+import { trendingStub, type TrendingEvent } from "./trending";
+import { userStateStub } from "./user-state";
+
+export interface IngestBatchResult {
+  readonly accepted: number;
+  readonly duplicates: number;
+  /** "degraded" when the trending counter could not take this batch; the user states have it regardless. */
+  readonly trending: "ok" | "degraded";
+  /** Users whose state store failed: none of their events were stored (each store applies a batch atomically). */
+  readonly failedUsers: readonly string[];
+}
+
+/**
+ * Sends a validated batch to each user's state store (one call per user, all in parallel), then the events
+ * those stores accepted as new to trending in one call. Trending only sees new events, so a retried batch
+ * never counts twice; a trending failure is logged and reported, never failing ingestion.
+ */
+export async function ingestBatch(env: Env, events: readonly UserEvent[]): Promise<IngestBatchResult> {
+  const { byUser, repeatedInBatch } = groupByUser(events);
+  const users = [...byUser];
+  const outcomes = await Promise.allSettled(users.map(([userId, userEvents]) => userStateStub(env, userId).ingest(userEvents)));
+
+  let accepted = 0;
+  let duplicates = repeatedInBatch;
+  const acceptedEventIds = new Set<string>();
+  const failedUsers: string[] = [];
+  outcomes.forEach((outcome, i) => {
+    const userId = (users[i] as [string, UserEvent[]])[0];
+    if (outcome.status === "rejected") {
+      console.error(`ingest: the state of user ${JSON.stringify(userId)} failed`, outcome.reason);
+      failedUsers.push(userId);
+      return;
+    }
+    accepted += outcome.value.accepted;
+    duplicates += outcome.value.duplicates;
+    for (const eventId of outcome.value.acceptedEventIds) acceptedEventIds.add(eventId);
+  });
+
+  const trendingEvents: TrendingEvent[] = [];
+  for (const [, userEvents] of users) {
+    for (const { event_id, item_id, type, ts } of userEvents) {
+      if (acceptedEventIds.has(event_id) && DEFAULT_TRENDING_WEIGHTS[type] > 0) trendingEvents.push({ item_id, type, ts });
+    }
+  }
+  let trending: IngestBatchResult["trending"] = "ok";
+  if (trendingEvents.length > 0) {
+    try {
+      await trendingStub(env).record(trendingEvents);
+    } catch (error) {
+      console.error("ingest: trending could not record the batch", error);
+      trending = "degraded";
+    }
+  }
+  return { accepted, duplicates, trending, failedUsers };
+}

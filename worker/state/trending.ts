@@ -1,0 +1,128 @@
+import { DurableObject } from "cloudflare:workers";
+import { DecayedCounter, DEFAULT_DECAYED_COUNTER_OPTIONS, HOUR_MS, type DecayedCounterOptions } from "../../core/realtime/decayed-counter";
+import { isInteractionType, type InteractionType } from "../../core/realtime/events";
+import { DEFAULT_TRENDING_WEIGHTS } from "../../core/realtime/trending-weights";
+
+/** Trending is one global counter: the name of its single instance. */
+export const TRENDING_INSTANCE_NAME = "global";
+
+/** At most this many items per `top` call and events per `record` call. */
+export const TRENDING_LIMITS = { top: 1_000, record: 1_000 } as const;
+
+/** Prune below-threshold items at most this often; between prunes `top` simply skips them. */
+const PRUNE_INTERVAL_MS = 60_000;
+
+export interface TrendingEvent {
+  readonly item_id: string;
+  readonly type: InteractionType;
+  readonly ts: number;
+}
+
+export interface TrendingItem {
+  readonly item_id: string;
+  /** Σ weight · 2^(−age / halfLife) over the item's engagement events. */
+  readonly score: number;
+}
+
+export interface RecordResult {
+  /** Events with a positive weight (impressions and hates weigh 0). */
+  readonly counted: number;
+  readonly trackedItems: number;
+}
+
+export function trendingStub(env: Env): DurableObjectStub<Trending> {
+  return env.TRENDING.get(env.TRENDING.idFromName(TRENDING_INSTANCE_NAME));
+}
+
+/** Counter options from the environment: `TRENDING_HALF_LIFE_HOURS` (default 6) sets the half-life. */
+export function trendingOptions(env: Pick<Env, "TRENDING_HALF_LIFE_HOURS">): DecayedCounterOptions {
+  const configured = env.TRENDING_HALF_LIFE_HOURS;
+  if (configured === undefined || configured === "") return DEFAULT_DECAYED_COUNTER_OPTIONS;
+  const hours = Number(configured);
+  if (!(Number.isFinite(hours) && hours > 0)) throw new RangeError(`trending: TRENDING_HALF_LIFE_HOURS must be a positive number of hours, got ${JSON.stringify(configured)}`);
+  return { ...DEFAULT_DECAYED_COUNTER_OPTIONS, halfLifeMs: hours * HOUR_MS };
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value REAL NOT NULL);
+  CREATE TABLE IF NOT EXISTS item_scores (item_id TEXT PRIMARY KEY, forward_value REAL NOT NULL);
+`;
+
+/**
+ * Real-time trending: decayed engagement counts per item (core/realtime/decayed-counter.ts). The counter
+ * lives in memory and every change is written through to SQLite, so an evicted object comes back as it was.
+ */
+export class Trending extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly counter: DecayedCounter;
+  private lastPruneMs = -Infinity;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(SCHEMA);
+    const options = trendingOptions(env);
+    const meta = new Map(this.sql.exec<{ key: string; value: number }>("SELECT key, value FROM meta").toArray().map((row) => [row.key, row.value]));
+    const halfLifeMs = meta.get("half_life_ms");
+    const landmarkMs = meta.get("landmark_ms");
+    if (halfLifeMs === undefined || landmarkMs === undefined) {
+      this.counter = new DecayedCounter(options, Date.now());
+    } else {
+      const entries = this.sql
+        .exec<{ item_id: string; forward_value: number }>("SELECT item_id, forward_value FROM item_scores")
+        .toArray()
+        .map((row) => [row.item_id, row.forward_value] as const);
+      this.counter = DecayedCounter.restore(options, { halfLifeMs, landmarkMs, entries }, Date.now());
+    }
+    this.persist();
+  }
+
+  /** Counts the events' weights per item. Callers send only new events (not retries) so nothing counts twice. */
+  record(events: readonly TrendingEvent[]): RecordResult {
+    if (!Array.isArray(events as unknown)) throw new TypeError("trending: record takes an array of events");
+    if (events.length > TRENDING_LIMITS.record) throw new RangeError(`trending: at most ${TRENDING_LIMITS.record} events per call, got ${events.length}`);
+    events.forEach((event, i) => {
+      if (typeof event?.item_id !== "string" || event.item_id === "") throw new TypeError(`trending: record[${i}].item_id must be a non-empty string`);
+      if (typeof event.type !== "string" || !isInteractionType(event.type)) throw new TypeError(`trending: record[${i}].type ${JSON.stringify(event.type)} is not an interaction type`);
+      if (!Number.isSafeInteger(event.ts)) throw new TypeError(`trending: record[${i}].ts must be integer epoch milliseconds`);
+    });
+    let counted = 0;
+    for (const event of events) {
+      const weight = DEFAULT_TRENDING_WEIGHTS[event.type];
+      if (weight <= 0) continue;
+      this.counter.add(event.item_id, event.ts, weight);
+      counted++;
+    }
+    const now = Date.now();
+    if (now - this.lastPruneMs >= PRUNE_INTERVAL_MS) {
+      this.counter.prune(now);
+      this.lastPruneMs = now;
+    }
+    this.persist();
+    return { counted, trackedItems: this.counter.size };
+  }
+
+  /** The `n` items with the highest decayed score at `asOfMs` (default: now), best first. */
+  top(n: number, asOfMs?: number): TrendingItem[] {
+    if (!(Number.isSafeInteger(n) && n >= 0 && n <= TRENDING_LIMITS.top)) throw new RangeError(`trending: n must be an integer in 0..${TRENDING_LIMITS.top}, got ${n}`);
+    if (asOfMs !== undefined && !Number.isFinite(asOfMs)) throw new RangeError(`trending: asOfMs must be a finite number, got ${asOfMs}`);
+    return this.counter.top(n, asOfMs ?? Date.now()).map(({ key, score }) => ({ item_id: key, score }));
+  }
+
+  private persist(): void {
+    const changes = this.counter.takeChanges();
+    this.ctx.storage.transactionSync(() => {
+      const setMeta = (key: string, value: number) =>
+        this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
+      setMeta("half_life_ms", changes.halfLifeMs);
+      setMeta("landmark_ms", changes.landmarkMs);
+      for (const itemId of changes.deletes) this.sql.exec("DELETE FROM item_scores WHERE item_id = ?", itemId);
+      for (const [itemId, value] of changes.upserts) {
+        this.sql.exec(
+          "INSERT INTO item_scores (item_id, forward_value) VALUES (?, ?) ON CONFLICT (item_id) DO UPDATE SET forward_value = excluded.forward_value",
+          itemId, value,
+        );
+      }
+    });
+  }
+}
