@@ -1,0 +1,125 @@
+import type { Span } from "./ast";
+import { QueryError } from "./errors";
+import type { CpuBudget } from "./limits";
+import type { Awaitable, QueryStores, ScoredId } from "./stores";
+import { deriveEntry, type StreamEntry } from "./stream";
+import type { ArgumentValues, Binding, ParamSpec, StreamType } from "./types";
+
+/**
+ * How big an operator's output can get, declared so the planner can bound every step before anything runs:
+ * - source:  at most `param` items (operators on the one-element user stream);
+ * - expand:  at most `param` items per input item (`param` is the step's fan-out);
+ * - same:    at most as many items as its input;
+ * - at_most: at most min(input, `param`).
+ */
+export type SizeRule =
+  | { readonly kind: "source"; readonly param: string }
+  | { readonly kind: "expand"; readonly param: string }
+  | { readonly kind: "same" }
+  | { readonly kind: "at_most"; readonly param: string };
+
+/** Everything one step needs while it runs. */
+export interface StepRun {
+  readonly operator: string;
+  readonly span: Span;
+  readonly args: ArgumentValues;
+  /** `let` only: the checked bindings. */
+  readonly bindings: readonly Binding[];
+  readonly stores: QueryStores;
+  readonly userId: number;
+  readonly budget: CpuBudget;
+  /** Calls a port; a thrown error becomes a `runtime` QueryError (code `port_failed`) naming the port and step. */
+  call<T>(port: string, invoke: () => Awaitable<T>): Promise<T>;
+  /** A `runtime` QueryError (code `port_contract`) for an answer that breaks the port's contract. */
+  contractError(port: string, reason: string): QueryError;
+}
+
+/** One operator of the language: its signature (checked by the planner) and its behaviour. */
+export interface OperatorDefinition {
+  readonly name: string;
+  /** One line for the operator table and error hints. */
+  readonly summary: string;
+  readonly inputs: readonly StreamType[];
+  /** "same": the output stream has the input's type. */
+  readonly output: StreamType | "same";
+  /** In positional order: `liked(30)` binds 30 to the first parameter. */
+  readonly params: readonly ParamSpec[];
+  /** `let` takes free-form `name=expression` bindings instead of parameters. */
+  readonly takesBindings?: boolean;
+  readonly size: SizeRule;
+  run(input: readonly StreamEntry[], step: StepRun): Promise<StreamEntry[]>;
+}
+
+export function checkScoredList(step: StepRun, port: string, list: unknown, max: number, what: string): readonly ScoredId[] {
+  if (!Array.isArray(list)) throw step.contractError(port, `returned ${typeof list} instead of a list${what}`);
+  if (list.length > max) throw step.contractError(port, `returned ${list.length} entries${what}, more than the ${max} asked for`);
+  for (const entry of list as unknown[]) {
+    const scored = entry as Partial<ScoredId> | null;
+    if (scored === null || typeof scored !== "object" || !Number.isSafeInteger(scored.id) || typeof scored.score !== "number" || !Number.isFinite(scored.score)) {
+      throw step.contractError(port, `returned ${JSON.stringify(entry)}${what}; expected {id: safe integer, score: finite number}`);
+    }
+  }
+  return list as readonly ScoredId[];
+}
+
+export function checkScoredLists(step: StepRun, port: string, lists: unknown, inputs: readonly number[], maxEach: number): readonly (readonly ScoredId[])[] {
+  if (!Array.isArray(lists) || lists.length !== inputs.length) {
+    const got = Array.isArray(lists) ? `${lists.length} lists` : typeof lists;
+    throw step.contractError(port, `returned ${got} for ${inputs.length} inputs; expected one list per input`);
+  }
+  return lists.map((list, i) => checkScoredList(step, port, list, maxEach, ` for input ${inputs[i]}`));
+}
+
+/** One number per input; `valid` says what a number must be (e.g. an id, a score in [0, 1]). */
+export function checkAligned(
+  step: StepRun,
+  port: string,
+  values: unknown,
+  inputs: readonly number[],
+  valid: (value: number) => boolean,
+  expected: string,
+): ArrayLike<number> {
+  const isArrayLike = Array.isArray(values) || ArrayBuffer.isView(values);
+  const length = isArrayLike ? (values as ArrayLike<unknown>).length : undefined;
+  if (length !== inputs.length) {
+    throw step.contractError(port, `returned ${length === undefined ? typeof values : `${length} values`} for ${inputs.length} items; expected one per item`);
+  }
+  const array = values as ArrayLike<unknown>;
+  for (let i = 0; i < inputs.length; i++) {
+    const value = array[i];
+    if (typeof value !== "number" || !valid(value)) {
+      throw step.contractError(port, `returned ${String(value)} for item ${inputs[i]}; expected ${expected}`);
+    }
+  }
+  return array as ArrayLike<number>;
+}
+
+/**
+ * The children of each input entry, in input order and each list's order, each id once (the first
+ * path to an id wins, so earlier seeds keep priority). At most `perInput` children per input; with
+ * `dropSelf`, an input never yields itself (nearest-neighbour lists usually start with the query).
+ */
+export function expandEntries(
+  input: readonly StreamEntry[],
+  lists: readonly (readonly ScoredId[])[],
+  step: StepRun,
+  kind: StreamType,
+  perInput: number,
+  dropSelf: boolean,
+): StreamEntry[] {
+  const output: StreamEntry[] = [];
+  const emitted = new Set<number>();
+  input.forEach((parent, i) => {
+    let taken = 0;
+    for (const { id, score } of lists[i] ?? []) {
+      step.budget.tick();
+      if (taken === perInput) break;
+      if (dropSelf && id === parent.id) continue;
+      taken++;
+      if (emitted.has(id)) continue;
+      emitted.add(id);
+      output.push(deriveEntry(parent, step.operator, kind, id, score));
+    }
+  });
+  return output;
+}

@@ -1,0 +1,107 @@
+import { checkScoredLists, expandEntries, type OperatorDefinition } from "../operator";
+import type { Awaitable, QueryStores, ScoredId } from "../stores";
+import type { ArgumentValues, ParamSpec, StreamType } from "../types";
+
+/** Operators that map every entry of an account or media stream to several new entries (the step's fan-out). */
+
+const embeddingConfigParam: ParamSpec = {
+  name: "embedding_config",
+  type: { kind: "config_name", family: "embedding_config" },
+  default: "default",
+  doc: "which embedding space to search",
+};
+
+function expansion(definition: {
+  name: string;
+  summary: string;
+  input: StreamType;
+  output: StreamType;
+  params: readonly ParamSpec[];
+  /** The per-input count parameter (the fan-out). */
+  fanOut: string;
+  /** Neighbour lists may contain the query itself; it is dropped, and one more is asked for to keep `fanOut` results. */
+  dropSelf: boolean;
+  port: string;
+  read: (stores: QueryStores, ids: readonly number[], perInput: number, args: ArgumentValues) => Awaitable<readonly (readonly ScoredId[])[]>;
+}): OperatorDefinition {
+  return {
+    name: definition.name,
+    summary: definition.summary,
+    inputs: [definition.input],
+    output: definition.output,
+    params: definition.params,
+    size: { kind: "expand", param: definition.fanOut },
+    async run(input, step) {
+      if (input.length === 0) return [];
+      const ids = input.map((entry) => entry.id);
+      const perInput = step.args.integer(definition.fanOut);
+      const asked = perInput + (definition.dropSelf ? 1 : 0);
+      const answer = await step.call(definition.port, () => definition.read(step.stores, ids, asked, step.args));
+      const lists = checkScoredLists(step, definition.port, answer, ids, asked);
+      return expandEntries(input, lists, step, definition.output, perInput, definition.dropSelf);
+    },
+  };
+}
+
+export const accountNn = expansion({
+  name: "account_nn",
+  summary: "nearest accounts to each account by account embeddings (never the account itself)",
+  input: "account",
+  output: "account",
+  params: [{ name: "k", type: { kind: "integer", min: 1, max: 1000 }, default: 10, doc: "neighbours per account" }, embeddingConfigParam],
+  fanOut: "k",
+  dropSelf: true,
+  port: "accountNeighbours",
+  read: (stores, ids, k, args) => stores.accountNeighbours(ids, k, args.text("embedding_config")),
+});
+
+export const mediaNn = expansion({
+  name: "media_nn",
+  summary: "nearest items to each item by item embeddings (never the item itself)",
+  input: "media",
+  output: "media",
+  params: [{ name: "k", type: { kind: "integer", min: 1, max: 1000 }, default: 10, doc: "neighbours per item" }, embeddingConfigParam],
+  fanOut: "k",
+  dropSelf: true,
+  port: "mediaNeighbours",
+  read: (stores, ids, k, args) => stores.mediaNeighbours(ids, k, args.text("embedding_config")),
+});
+
+export const cooccurred = expansion({
+  name: "cooccurred",
+  summary: "items most often engaged with by the same users as each item (never the item itself)",
+  input: "media",
+  output: "media",
+  params: [{ name: "k", type: { kind: "integer", min: 1, max: 1000 }, default: 10, doc: "co-occurring items per item" }],
+  fanOut: "k",
+  dropSelf: true,
+  port: "cooccurredMedia",
+  read: (stores, ids, k) => stores.cooccurredMedia(ids, k),
+});
+
+export const twoHop = expansion({
+  name: "two_hop",
+  summary: "accounts engaged with by users who engaged with each account (graph exploration for sparse users, F seeds)",
+  input: "account",
+  output: "account",
+  params: [{ name: "max", type: { kind: "integer", min: 1, max: 1000 }, default: 10, doc: "accounts per input account" }],
+  fanOut: "max",
+  dropSelf: true,
+  port: "twoHopAccounts",
+  read: (stores, ids, max) => stores.twoHopAccounts(ids, max),
+});
+
+export const postedMedia = expansion({
+  name: "posted_media",
+  summary: "each account's most recent media, newest first",
+  input: "account",
+  output: "media",
+  params: [
+    { name: "max_media_per_account", type: { kind: "integer", min: 1, max: 1000 }, default: 10, doc: "items per account" },
+    { name: "max_age_hours", type: { kind: "decimal", min: 0, max: 24 * 365 * 10, minExclusive: true }, doc: "only items younger than this (absent: any age)" },
+  ],
+  fanOut: "max_media_per_account",
+  dropSelf: false,
+  port: "postedMedia",
+  read: (stores, ids, max, args) => stores.postedMedia(ids, max, args.optionalDecimal("max_age_hours")),
+});
