@@ -1,5 +1,44 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import packageJson from "../../package.json";
 import type { AppEnv } from "../app";
+import { bundleCache } from "../bundle/runtime";
+import type { WaitUntil } from "../bundle/cache";
 
-export const healthRoutes = new Hono<AppEnv>().get("/health", (c) => c.json({ status: "ok", version: packageJson.version }));
+/**
+ * `status` is "ok" when a model bundle is serving and "degraded" (still HTTP 200: the Worker answers, with fallbacks)
+ * when none is usable; `degraded` then says why. `bundle.last_failure` reports a newer version that failed to load
+ * while an older one keeps serving.
+ */
+export const healthRoutes = new Hono<AppEnv>().get("/health", async (c) => {
+  const state = await bundleCache.current(c.env, executionContextOf(c));
+  const { checkedAt, loadingVersion, lastFailure } = bundleCache.snapshot();
+  const bundle =
+    state.status === "ready"
+      ? {
+          version: state.version,
+          created_at: state.bundle.manifest.created_at,
+          loaded_at: new Date(state.bundle.loadedAt).toISOString(),
+          load_ms: state.bundle.loadMs,
+          files: state.bundle.files.size,
+          bytes: [...state.bundle.files.values()].reduce((sum, bytes) => sum + bytes.byteLength, 0),
+          checked_at: checkedAt === null ? null : new Date(checkedAt).toISOString(),
+          loading: loadingVersion,
+          last_failure: lastFailure === null ? null : { version: lastFailure.version, reasons: lastFailure.reasons, at: new Date(lastFailure.at).toISOString() },
+        }
+      : null;
+  return c.json({
+    status: state.status === "ready" ? "ok" : "degraded",
+    version: packageJson.version,
+    bundle,
+    degraded: state.status === "ready" ? [] : state.reasons,
+  });
+});
+
+/** Hono throws when a request has no ExecutionContext (app.request in unit tests); background work then just runs. */
+function executionContextOf(c: Context): WaitUntil {
+  try {
+    return c.executionCtx;
+  } catch {
+    return { waitUntil: () => {} };
+  }
+}
