@@ -9,10 +9,18 @@ import { loadDataset } from "../core/data/load";
 import { splitByDate } from "../core/data/split";
 import { baselineSystems, evaluate, trainingData } from "../core/eval/harness";
 import { formatReport } from "../core/eval/report";
+import { testPositives, CATALOGUE_LABELS } from "../core/eval/protocols";
+import { BundleRows, FirstStageRecommender, MtmlPairScorer, TwoTowerRecommender, firstStageFidelity } from "../core/eval/systems/bundle-systems";
+import { RankerAssets } from "../core/serving/ranker-assets";
+import { loadRankerModels, releaseRankerModels } from "../core/serving/ranker-models";
+import { createNodeUsearchRuntime } from "./ann/usearch-wasm";
 import { DirectoryDataSource } from "./lib/directory-source";
-import { runCli } from "./lib/cli";
+import { defaultBundleDirectory, ensureBundle } from "./lib/default-bundle";
+import { loadBundleDirectory } from "./lib/kv-bundle-directory";
+import { UsageError, runCli } from "./lib/cli";
+import { createNodeOrtWebAdapter } from "./onnx/ort-web-node";
 
-const USAGE = "usage: npm run eval -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD] [--json <file>]";
+const USAGE = "usage: npm run eval -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD] [--bundle <dir> | --no-bundle] [--json <file>]";
 
 await runCli(USAGE, async () => {
   const { values } = parseArgs({
@@ -22,6 +30,9 @@ await runCli(USAGE, async () => {
       "test-start": { type: "string", default: "20220504" },
       "test-end": { type: "string" },
       json: { type: "string" },
+      bundle: { type: "string" },
+      "no-bundle": { type: "boolean", default: false },
+      "fidelity-users": { type: "string", default: "500" },
     },
     strict: true,
   });
@@ -33,9 +44,36 @@ await runCli(USAGE, async () => {
 
   const train = trainingData(dataset, split);
   const systems = baselineSystems(train);
+  const measures: Record<string, number> = {};
+  let release = async () => {};
+  if (!values["no-bundle"]) {
+    const directory = values.bundle ?? defaultBundleDirectory(split.trainEnd);
+    if (!values.bundle) await ensureBundle(directory, values.data, split.trainEnd, (line) => console.error(line));
+    const bundle = await loadBundleDirectory(directory);
+    const assets = RankerAssets.decode(bundle.manifest, bundle.files);
+    if (assets.manifest.data.train_end !== split.trainEnd) {
+      throw new UsageError(`--bundle ${directory} was trained through ${assets.manifest.data.train_end}, but this split trains through ${split.trainEnd}`);
+    }
+    const models = await loadRankerModels(assets, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
+    release = () => releaseRankerModels(models);
+    const rows = new BundleRows(dataset, assets);
+    systems.scorers.push(new MtmlPairScorer(rows, models));
+    systems.recommenders.push(new TwoTowerRecommender(rows, models), new FirstStageRecommender(rows, models));
+    console.error(`bundle ${assets.version} from ${directory} (mtml ${assets.manifest.models.mtml.quantization})`);
+    const fidelityStarted = performance.now();
+    const positives = testPositives(split.test, CATALOGUE_LABELS);
+    const testUsers = [...new Set([...positives.values()].flatMap((byUser) => [...byUser.keys()]))].sort((a, b) => a - b);
+    const fidelity = await firstStageFidelity(rows, models, testUsers, { sample: Number(values["fidelity-users"]), keep: assets.config.firstStage.keep, poolPerSource: 1000, seed: 1 });
+    measures.first_stage_fidelity = fidelity.fidelity;
+    measures.first_stage_fidelity_users = fidelity.users;
+    measures.first_stage_fidelity_mean_pool = fidelity.meanPool;
+    console.error(`  first_stage_fidelity over ${fidelity.users} users: ${((performance.now() - fidelityStarted) / 1000).toFixed(1)} s`);
+  }
   const report = await evaluate(dataset, split, systems, {
     onSystemDone: (kind, name, seconds) => console.error(`  ${kind} ${name}: ${seconds.toFixed(1)} s`),
   });
+  Object.assign(report.measures, measures);
+  await release();
   report.seconds.load = loadSeconds;
   report.seconds.total = (performance.now() - started) / 1000;
   console.log(formatReport(report));

@@ -94,3 +94,11 @@ export function splitByDate(dataset: Dataset, dates: SplitDates): TimeSplit {
     test: sliceEvents(events, testFrom, testTo),
   };
 }
+
+/** The events up to and including `trainEnd`, for building models (no test window needed). */
+export function trainingWindow(dataset: Dataset, trainEnd: string): { readonly train: EventTable; readonly trainEndMs: number } {
+  const trainEndMs = dayStartMs("train_end", trainEnd, dataset.timezoneOffsetMinutes) + DAY_MS;
+  const rows = lowerBound(dataset.events.ts, trainEndMs);
+  if (rows === 0) throw new SplitError("train_end", `no events on or before ${trainEnd}`);
+  return { train: sliceEvents(dataset.events, 0, rows), trainEndMs };
+}

@@ -2,7 +2,8 @@ import { LABELS } from "../data/labels";
 import type { TrainingData } from "../eval/types";
 import { addAt } from "../util/typed-arrays";
 import { CONTEXT_CATEGORICAL_SLOTS, mtmlDenseNames } from "./mtml-features";
-import type { FeatureSpec } from "./spec";
+import { MIN_DENSE_STD, type DenseStatistics, type FeatureSpec } from "./spec";
+import { ITEM_TOWER_DENSE, userTowerDenseNames } from "./tower-features";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -14,6 +15,8 @@ export interface FeatureFitOptions {
   /** Ids with fewer training impressions share the "rare" embedding row 0. */
   readonly minImpressions?: { users: number; items: number; authors: number };
   readonly durationBuckets?: number;
+  /** Recently engaged items a user tower reads. */
+  readonly towerHistoryLength?: number;
 }
 
 export interface FittedFeatures {
@@ -93,27 +96,41 @@ export function fitFeatures(train: TrainingData, options: FeatureFitOptions = {}
     ageBucketsMs,
     itemTypes: items.types.size,
     priors: { itemRates: rates, userRates: rates, strength: { item: 20, author: 20, user: 10, userAuthor: 3, userTag: 3 } },
-    dense: { names: denseNames, mean: denseNames.map(() => 0), std: denseNames.map(() => 1) },
+    dense: unitStatistics(denseNames),
+    tower: {
+      historyLength: options.towerHistoryLength ?? 20,
+      userDense: unitStatistics(userTowerDenseNames(users.numeric.map((feature) => feature.name))),
+      itemDense: unitStatistics([...ITEM_TOWER_DENSE]),
+    },
   };
   return { spec, userEmbeddingRow: userRows.map, itemEmbeddingRow: itemRows.map, authorEmbeddingRow: authorRows.map };
 }
 
-/** The spec with dense standardisation measured on raw (unstandardised) rows [rows × features]. */
+function unitStatistics(names: readonly string[]): DenseStatistics {
+  return { names: [...names], mean: names.map(() => 0), std: names.map(() => 1) };
+}
+
+/** The spec with the MTML's dense standardisation measured on raw (unstandardised) rows [rows × features]. */
 export function withDenseStatistics(spec: FeatureSpec, raw: Float32Array, rowCount: number): FeatureSpec {
-  const width = spec.dense.names.length;
+  return { ...spec, dense: measureDenseStatistics(spec.dense.names, raw, rowCount) };
+}
+
+/** Mean and deviation (floored at MIN_DENSE_STD) of each column of raw rows [rows × names]. */
+export function measureDenseStatistics(names: readonly string[], raw: Float32Array, rowCount: number): DenseStatistics {
+  const width = names.length;
   const mean = new Float64Array(width);
   const squares = new Float64Array(width);
   for (let r = 0; r < rowCount; r++) {
     for (let f = 0; f < width; f++) {
       const value = raw[r * width + f] as number;
-      if (!Number.isFinite(value)) throw new Error(`feature ${spec.dense.names[f]} is ${value} in row ${r}`);
+      if (!Number.isFinite(value)) throw new Error(`feature ${names[f]} is ${value} in row ${r}`);
       mean[f] = (mean[f] as number) + value;
       squares[f] = (squares[f] as number) + value * value;
     }
   }
   const means = Array.from(mean, (sum) => sum / Math.max(1, rowCount));
   const stds = Array.from(squares, (sum, f) => Math.sqrt(Math.max(sum / Math.max(1, rowCount) - (means[f] as number) ** 2, 0)) || 1);
-  return { ...spec, dense: { names: spec.dense.names, mean: means, std: stds.map((s) => Math.max(s, 1e-6)) } };
+  return { names: [...names], mean: means, std: stds.map((s) => Math.max(s, MIN_DENSE_STD)) };
 }
 
 function maxTagsPerItem(offsets: Int32Array): number {

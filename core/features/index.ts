@@ -5,4 +5,5 @@ export * from "./fit-spec";
 export * from "./mtml-features";
 export * from "./replay";
 export * from "./spec";
+export * from "./tower-features";
 export * from "./user-activity";

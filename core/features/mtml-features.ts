@@ -1,6 +1,6 @@
 import { LABELS } from "../data/labels";
 import type { FeatureContext, UserContext } from "./context";
-import { bucketOf, type FeatureSpec } from "./spec";
+import { bucketOf, standardiseRows, type FeatureSpec } from "./spec";
 import { AUTHOR_SLOTS, TAG_SLOTS } from "./user-activity";
 
 const HOUR_MS = 3_600_000;
@@ -168,13 +168,7 @@ export function writeMtmlRow(context: FeatureContext, user: UserContext, item: n
   for (let n = 0; n < user.numeric.length; n++) d[k++] = Math.log1p(Math.max(0, user.numeric[n] as number));
 
   if (k !== (r + 1) * width) throw new Error(`mtml features: wrote ${k - r * width} dense values, the spec has ${width}`);
-  if (standardise) {
-    const { mean, std } = spec.dense;
-    for (let f = 0; f < width; f++) {
-      const i = r * width + f;
-      d[i] = ((d[i] as number) - (mean[f] as number)) / (std[f] as number);
-    }
-  }
+  if (standardise) standardiseRows(d, spec.dense, r, r + 1);
 }
 
 /** A rate shrunk toward `prior` by `strength` pseudo-observations; never 0, so its log is finite. */

@@ -5,6 +5,10 @@ import { LABELS } from "../data/labels";
  * Everything feature code needs besides the data itself, fitted on the training window and shipped with
  * the models (manifest.json), so the Worker computes exactly the features the models were trained on.
  */
+const denseStatisticsSchema = z.object({ names: z.array(z.string()), mean: z.array(z.number()), std: z.array(z.number().positive()) })
+  .refine((d) => d.names.length === d.mean.length && d.mean.length === d.std.length, { message: "dense names, mean and std must have the same length" });
+export type DenseStatistics = z.infer<typeof denseStatisticsSchema>;
+
 export const featureSpecSchema = z.object({
   version: z.literal(1),
   labels: z.array(z.enum(LABELS)).length(LABELS.length),
@@ -34,8 +38,13 @@ export const featureSpecSchema = z.object({
     userRates: z.array(z.number()).length(LABELS.length),
     strength: z.object({ item: z.number().positive(), author: z.number().positive(), user: z.number().positive(), userAuthor: z.number().positive(), userTag: z.number().positive() }),
   }),
-  dense: z.object({ names: z.array(z.string()), mean: z.array(z.number()), std: z.array(z.number().positive()) }),
-}).refine((spec) => spec.dense.names.length === spec.dense.mean.length && spec.dense.mean.length === spec.dense.std.length, { message: "dense names, mean and std must have the same length", path: ["dense"] });
+  dense: denseStatisticsSchema,
+  tower: z.object({
+    historyLength: z.number().int().positive(),
+    userDense: denseStatisticsSchema,
+    itemDense: denseStatisticsSchema,
+  }),
+});
 
 export type FeatureSpec = z.infer<typeof featureSpecSchema>;
 
@@ -54,4 +63,31 @@ export function bucketOf(value: number, boundaries: readonly number[]): number {
   let bucket = 0;
   while (bucket < boundaries.length && value >= (boundaries[bucket] as number)) bucket++;
   return bucket + 1;
+}
+
+/**
+ * Standardised dense values are clipped to ±DENSE_CLIP: a rare heavy user must not produce an input far
+ * outside what the network (and int8 activation ranges) saw in training.
+ */
+export const DENSE_CLIP = 10;
+/**
+ * Deviations are floored, because sparse log-count features (a user's likes of one author) are almost
+ * always 0: their raw deviation is tiny and would turn a single like into a value of 100+.
+ */
+export const MIN_DENSE_STD = 0.25;
+
+export function standardiseValue(value: number, mean: number, std: number): number {
+  const z = (value - mean) / std;
+  return z > DENSE_CLIP ? DENSE_CLIP : z < -DENSE_CLIP ? -DENSE_CLIP : z;
+}
+
+/** Standardises rows [n × statistics.names.length] in place. */
+export function standardiseRows(values: Float32Array, statistics: { readonly mean: readonly number[]; readonly std: readonly number[] }, fromRow = 0, toRow = values.length / Math.max(1, statistics.mean.length)): void {
+  const width = statistics.mean.length;
+  for (let r = fromRow; r < toRow; r++) {
+    for (let f = 0; f < width; f++) {
+      const i = r * width + f;
+      values[i] = standardiseValue(values[i] as number, statistics.mean[f] as number, statistics.std[f] as number);
+    }
+  }
 }

@@ -1,3 +1,5 @@
+import type { Neighbours } from "../../serving/assets";
+import { addAt } from "../../util/typed-arrays";
 import { topK } from "../../util/top-k";
 import type { RankedItems, RecommendRequest, Recommender, TrainingData } from "../types";
 import type { DecayedPopularity } from "./popularity";
@@ -15,52 +17,22 @@ export interface CooccurrenceOptions {
  */
 export class CooccurrenceRecommender implements Recommender {
   readonly name = "cooccurrence";
-  private readonly neighbourOffsets: Int32Array;
-  private readonly neighbourItems: Int32Array;
-  private readonly neighbourScores: Float32Array;
+  private readonly neighbours: Neighbours;
   private readonly histories: Map<number, number[]>;
 
   constructor(train: TrainingData, private readonly popularity: DecayedPopularity, options: CooccurrenceOptions = {}) {
-    const neighbours = options.neighbours ?? 100;
-    const historyLength = options.historyLength ?? 50;
-    this.histories = clickHistories(train, historyLength);
-    const itemCount = train.items.ids.size;
-    const clicks = new Float64Array(itemCount);
-    const pairs = new Map<number, Map<number, number>>();
-    for (const history of this.histories.values()) {
-      for (const a of history) {
-        clicks[a] = (clicks[a] as number) + 1;
-        let row = pairs.get(a);
-        if (!row) pairs.set(a, (row = new Map()));
-        for (const b of history) if (b !== a) row.set(b, (row.get(b) ?? 0) + 1);
-      }
-    }
-    this.neighbourOffsets = new Int32Array(itemCount + 1);
-    const items: number[] = [];
-    const scores: number[] = [];
-    for (let a = 0; a < itemCount; a++) {
-      const row = pairs.get(a);
-      if (row) {
-        const candidates = [...row.entries()].map(([b, count]) => ({ b, sim: count / Math.sqrt((clicks[a] as number) * (clicks[b] as number)) }));
-        candidates.sort((x, y) => y.sim - x.sim || x.b - y.b);
-        for (const { b, sim } of candidates.slice(0, neighbours)) {
-          items.push(b);
-          scores.push(sim);
-        }
-      }
-      this.neighbourOffsets[a + 1] = items.length;
-    }
-    this.neighbourItems = Int32Array.from(items);
-    this.neighbourScores = Float32Array.from(scores);
+    this.histories = clickHistories(train, options.historyLength ?? 50);
+    this.neighbours = buildCooccurrenceNeighbours(this.histories, train.items.ids.size, options.neighbours ?? 100);
   }
 
   recommend(request: RecommendRequest): RankedItems {
     const history = this.histories.get(request.user) ?? [];
     const scores = new Map<number, number>();
+    const { offsets, items: neighbourItems, scores: neighbourScores } = this.neighbours;
     for (const seed of history) {
-      for (let n = this.neighbourOffsets[seed] as number; n < (this.neighbourOffsets[seed + 1] as number); n++) {
-        const item = this.neighbourItems[n] as number;
-        scores.set(item, (scores.get(item) ?? 0) + (this.neighbourScores[n] as number));
+      for (let n = offsets[seed] as number; n < (offsets[seed + 1] as number); n++) {
+        const item = neighbourItems[n] as number;
+        scores.set(item, (scores.get(item) ?? 0) + (neighbourScores[n] as number));
       }
     }
     const scored = Int32Array.from(scores.keys());
@@ -77,6 +49,39 @@ export class CooccurrenceRecommender implements Recommender {
     }
     return { items: Int32Array.from(items), scores: Float32Array.from(itemScores) };
   }
+}
+
+/**
+ * Item-to-item neighbours from co-occurrence in histories: sim(i, j) = co-occurrences / sqrt(n_i · n_j), the
+ * best `neighbours` per item. Shared by this baseline and the bundle's co-occurrence source.
+ */
+export function buildCooccurrenceNeighbours(histories: ReadonlyMap<number, readonly number[]>, itemCount: number, neighbours: number): Neighbours {
+  const counts = new Float64Array(itemCount);
+  const pairs = new Map<number, Map<number, number>>();
+  for (const history of histories.values()) {
+    for (const a of history) {
+      addAt(counts, a);
+      let row = pairs.get(a);
+      if (!row) pairs.set(a, (row = new Map()));
+      for (const b of history) if (b !== a) row.set(b, (row.get(b) ?? 0) + 1);
+    }
+  }
+  const offsets = new Int32Array(itemCount + 1);
+  const items: number[] = [];
+  const scores: number[] = [];
+  for (let a = 0; a < itemCount; a++) {
+    const row = pairs.get(a);
+    if (row) {
+      const candidates = [...row.entries()].map(([b, count]) => ({ b, sim: count / Math.sqrt((counts[a] as number) * (counts[b] as number)) }));
+      candidates.sort((x, y) => y.sim - x.sim || x.b - y.b);
+      for (const { b, sim } of candidates.slice(0, neighbours)) {
+        items.push(b);
+        scores.push(sim);
+      }
+    }
+    offsets[a + 1] = items.length;
+  }
+  return { offsets, items: Int32Array.from(items), scores: Float32Array.from(scores) };
 }
 
 /** Each user's distinct clicked items in the training window, most recent last, at most `length` of them. */

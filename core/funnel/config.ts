@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { exploreValueModelSchema, suggestedValueModelSchema } from "../ranking/value-model";
+
+/** The candidate sources of Explore's retrieval stage. */
+export const SOURCE_NAMES = ["two_tower", "history", "cooccurrence", "authors", "trending", "popular", "graph"] as const;
+export type SourceName = (typeof SOURCE_NAMES)[number];
+
+const sourceSchema = z.strictObject({
+  /** Multiplies the source's normalised scores when candidates are mixed. */
+  weight: z.number().min(0).max(100),
+  /** At most this many candidates from the source. */
+  quota: z.number().int().min(0).max(5000),
+});
+
+/**
+ * How a feed is served: retrieval mix, first-stage cut, value-model weights and rerank rules. It is data:
+ * validated when loaded (bundle, KV), and a request may override parts of it for an experiment.
+ */
+export const servingConfigSchema = z.strictObject({
+  /** The surface Explore requests are scored for when a request names none. */
+  defaultSurface: z.number().int().min(0).max(1000),
+  retrieval: z.strictObject({
+    sources: z.strictObject(Object.fromEntries(SOURCE_NAMES.map((name) => [name, sourceSchema])) as Record<SourceName, typeof sourceSchema>),
+    /** Recently engaged items whose neighbours the history and co-occurrence sources expand. */
+    historySeeds: z.number().int().min(1).max(200),
+    /** Items below this integrity score never become history seeds (the "quality filter"). */
+    historySeedMinIntegrity: z.number().min(0).max(1),
+  }),
+  firstStage: z.strictObject({ keep: z.number().int().min(1).max(1000) }),
+  valueModel: exploreValueModelSchema,
+  suggestedValueModel: suggestedValueModelSchema,
+  rerank: z.strictObject({
+    dropSeen: z.boolean(),
+    /** Items with an integrity score below this are dropped. */
+    minIntegrity: z.number().min(0).max(1),
+    /** Scores are multiplied by integrity^this (0 turns downranking off). */
+    integrityDownrank: z.number().min(0).max(10),
+    noAdjacentSameAuthor: z.boolean(),
+    maxPerAuthor: z.number().int().min(1).max(100),
+  }),
+  coldStart: z.strictObject({
+    /** Users with fewer engagements than this are cold. */
+    minEngagements: z.number().int().min(0).max(1000),
+    /** Follows or likes from which graph exploration (one-hop, two-hop) starts. */
+    graphSeedsFrom: z.number().int().min(1).max(100),
+  }),
+});
+export type ServingConfig = z.infer<typeof servingConfigSchema>;
+
+export const DEFAULT_SERVING_CONFIG: ServingConfig = {
+  defaultSurface: 1,
+  retrieval: {
+    sources: {
+      two_tower: { weight: 1, quota: 800 },
+      history: { weight: 1, quota: 300 },
+      cooccurrence: { weight: 1, quota: 300 },
+      authors: { weight: 1, quota: 200 },
+      trending: { weight: 1, quota: 200 },
+      popular: { weight: 1, quota: 800 },
+      graph: { weight: 1, quota: 300 },
+    },
+    historySeeds: 20,
+    historySeedMinIntegrity: 0.05,
+  },
+  firstStage: { keep: 100 },
+  valueModel: {
+    weights: { click: 1, long_view: 0.5, like: 2, comment: 2, forward: 2, follow: 3, hate: -10 },
+    exposureExponent: 1,
+    exposurePrior: 0.5,
+  },
+  suggestedValueModel: {
+    exponents: { click: 0, long_view: 0, like: 1, comment: 0, forward: 0, follow: 0, hate: 5 },
+    exposureExponent: 0.5,
+    exposurePrior: 0.5,
+  },
+  rerank: { dropSeen: true, minIntegrity: 0.02, integrityDownrank: 0.2, noAdjacentSameAuthor: true, maxPerAuthor: 2 },
+  coldStart: { minEngagements: 3, graphSeedsFrom: 2 },
+};
+
+export function parseServingConfig(json: unknown, source = "serving config"): ServingConfig {
+  const parsed = servingConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${source}: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,56 @@
+import { z } from "zod";
+import { LABELS, type Label } from "../data/labels";
+
+/**
+ * Explore's value model: EV = Σ w_task · P(task), with a negative weight on P(hate), times how likely the
+ * item is to be shown at all, exposure^α. The MTML predicts engagement *given* an impression; on a log of
+ * what the platform chose to show, ranking by that alone favours items nobody will be shown (a PyTorch
+ * reference scored 0.17× popularity's NDCG that way), so α trades conditional engagement for reach.
+ */
+export const exploreValueModelSchema = z.strictObject({
+  weights: z.strictObject(Object.fromEntries(LABELS.map((label) => [label, z.number().min(-100).max(100)])) as Record<Label, z.ZodNumber>)
+    .refine((weights) => weights.hate <= 0, { message: "the weight on hate must not be positive", path: ["hate"] }),
+  exposureExponent: z.number().min(0).max(4),
+  /** Pseudo-impressions added to every item's decayed impressions, so unseen items keep a small exposure. */
+  exposurePrior: z.number().positive().max(1000),
+});
+export type ExploreValueModel = z.infer<typeof exploreValueModelSchema>;
+
+/**
+ * Suggested Posts' log-linear value model: Π P(task)^w for positive tasks times (1 − P(hate))^w_hate,
+ * computed in log space. Exponents of 0 drop a task.
+ */
+export const suggestedValueModelSchema = z.strictObject({
+  exponents: z.strictObject(Object.fromEntries(LABELS.map((label) => [label, z.number().min(0).max(20)])) as Record<Label, z.ZodNumber>),
+  exposureExponent: z.number().min(0).max(4),
+  exposurePrior: z.number().positive().max(1000),
+});
+export type SuggestedValueModel = z.infer<typeof suggestedValueModelSchema>;
+
+const LABEL_COUNT = LABELS.length;
+const HATE = LABELS.indexOf("hate");
+
+/** Σ w·P over one row of probabilities [LABELS order]. */
+export function expectedValue(model: ExploreValueModel, probabilities: ArrayLike<number>, row: number): number {
+  let value = 0;
+  for (let l = 0; l < LABEL_COUNT; l++) value += (model.weights[LABELS[l] as Label] as number) * (probabilities[row * LABEL_COUNT + l] as number);
+  return value;
+}
+
+/** The Explore ranking score: EV scaled by exposure^α; EV is floored at a tiny positive value so the scaling keeps order. */
+export function exploreScore(model: ExploreValueModel, probabilities: ArrayLike<number>, row: number, decayedImpressions: number): number {
+  const value = Math.max(expectedValue(model, probabilities, row), 1e-9);
+  return model.exposureExponent === 0 ? value : value * Math.pow(decayedImpressions + model.exposurePrior, model.exposureExponent);
+}
+
+/** log of the Suggested Posts value: Σ_{t≠hate} w_t·log P(t) + w_hate·log(1 − P(hate)) + α·log(exposure). */
+export function suggestedLogValue(model: SuggestedValueModel, probabilities: ArrayLike<number>, row: number, decayedImpressions: number): number {
+  let value = 0;
+  for (let l = 0; l < LABEL_COUNT; l++) {
+    const exponent = model.exponents[LABELS[l] as Label] as number;
+    if (exponent === 0) continue;
+    const p = Math.min(Math.max(probabilities[row * LABEL_COUNT + l] as number, 1e-9), 1 - 1e-9);
+    value += exponent * Math.log(l === HATE ? 1 - p : p);
+  }
+  return value + model.exposureExponent * Math.log(decayedImpressions + model.exposurePrior);
+}

@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { featureSpecSchema } from "../features/spec";
+
+/**
+ * The part of a bundle's manifest.json that serving reads (the bundle store validates the rest). Written by
+ * scripts/pipeline.ts; models/README.md documents it.
+ */
+export const rankerManifestSchema = z.looseObject({
+  version: z.string(),
+  data: z.looseObject({ name: z.string(), train_end: z.string(), train_end_ms: z.number() }),
+  feature_spec: featureSpecSchema,
+  models: z.looseObject({
+    mtml: z.looseObject({ file: z.string(), fp32_file: z.string(), quantization: z.string() }),
+    retrieval: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), index: z.string(), dim: z.number().int().positive(), metric: z.enum(["ip", "cos"]) }),
+    first_stage: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), dim: z.number().int().positive() }),
+  }),
+  serving_config: z.string(),
+});
+export type RankerManifest = z.infer<typeof rankerManifestSchema>;
+
+export function parseRankerManifest(value: unknown): RankerManifest {
+  const parsed = rankerManifestSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`manifest.json: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,128 @@
+import { BundleError } from "../bundle/errors";
+import type { ItemTable, UserTable } from "../data/dataset";
+import { parseServingConfig, type ServingConfig } from "../funnel/config";
+import type { FeatureContext, UserContext } from "../features/context";
+import type { EngagementCounters } from "../features/counters";
+import type { Engagement } from "../features/engagement";
+import type { FeatureSpec } from "../features/spec";
+import { UserActivity } from "../features/user-activity";
+import {
+  ASSET_FILES,
+  decodeCatalogue,
+  decodeCounters,
+  decodeHistories,
+  decodeItemList,
+  decodeNeighbours,
+  decodeUsers,
+  historyOf,
+  type Neighbours,
+  type UserHistories,
+} from "./assets";
+import { parseRankerManifest, type RankerManifest } from "./bundle-manifest";
+
+/**
+ * A model bundle decoded into what serving reads: the feature spec, the catalogue, users with their
+ * training-window history, counters as of the end of training, lists, item embeddings and the models' bytes.
+ * The same object backs the Worker, the evaluation harness and the benchmarks.
+ */
+export class RankerAssets {
+  private constructor(
+    readonly manifest: RankerManifest,
+    readonly spec: FeatureSpec,
+    readonly config: ServingConfig,
+    readonly items: ItemTable,
+    readonly users: UserTable,
+    readonly itemEmbeddingRow: Int32Array,
+    readonly authorEmbeddingRow: Int32Array,
+    readonly userEmbeddingRow: Int32Array,
+    readonly histories: UserHistories,
+    readonly itemCounters: EngagementCounters,
+    readonly authorCounters: EngagementCounters,
+    readonly popular: { items: Int32Array; scores: Float32Array },
+    readonly cooccurrence: Neighbours,
+    readonly retrievalItemEmbeddings: Float32Array,
+    readonly firstStageItemEmbeddings: Float32Array,
+    readonly files: ReadonlyMap<string, Uint8Array>,
+  ) {}
+
+  static decode(manifestValue: unknown, files: ReadonlyMap<string, Uint8Array>): RankerAssets {
+    const manifest = parseRankerManifest(manifestValue);
+    const file = (path: string) => {
+      const bytes = files.get(path);
+      if (!bytes) throw new BundleError(`bundle ${manifest.version} is incomplete`, [`missing ${path}`]);
+      return bytes;
+    };
+    const catalogue = decodeCatalogue(file(ASSET_FILES.catalogue));
+    const { users, userEmbeddingRow } = decodeUsers(file(ASSET_FILES.users));
+    const itemCount = catalogue.items.ids.size;
+    const counters = decodeCounters(file(ASSET_FILES.counters), itemCount, catalogue.items.authors.size);
+    const config = parseServingConfig(JSON.parse(new TextDecoder().decode(file(manifest.serving_config))), manifest.serving_config);
+    const embeddings = (path: string, dim: number) => {
+      const bytes = file(path);
+      if (bytes.byteLength !== itemCount * dim * 4) throw new BundleError(`bundle ${manifest.version} is inconsistent`, [`${path} has ${bytes.byteLength} bytes, expected ${itemCount} × ${dim} float32`]);
+      return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, itemCount * dim) : new Float32Array(bytes.slice().buffer);
+    };
+    return new RankerAssets(
+      manifest,
+      manifest.feature_spec,
+      config,
+      catalogue.items,
+      users,
+      catalogue.itemEmbeddingRow,
+      catalogue.authorEmbeddingRow,
+      userEmbeddingRow,
+      decodeHistories(file(ASSET_FILES.history), users.ids.size, itemCount),
+      counters.items,
+      counters.authors,
+      decodeItemList(file(ASSET_FILES.popular), ASSET_FILES.popular, itemCount),
+      decodeNeighbours(file(ASSET_FILES.cooccurrence), itemCount),
+      embeddings(manifest.models.retrieval.item_embeddings, manifest.models.retrieval.dim),
+      embeddings(manifest.models.first_stage.item_embeddings, manifest.models.first_stage.dim),
+      files,
+    );
+  }
+
+  get version(): string {
+    return this.manifest.version;
+  }
+
+  /** The instant the bundle's counters and histories describe (end of its training window). */
+  get asOfMs(): number {
+    return this.manifest.data.train_end_ms;
+  }
+
+  file(path: string): Uint8Array {
+    const bytes = this.files.get(path);
+    if (!bytes) throw new BundleError(`bundle ${this.version} is incomplete`, [`missing ${path}`]);
+    return bytes;
+  }
+
+  featureContext(): FeatureContext {
+    return {
+      spec: this.spec,
+      catalogue: this.items,
+      itemEmbeddingRow: this.itemEmbeddingRow,
+      authorEmbeddingRow: this.authorEmbeddingRow,
+      itemCounters: this.itemCounters,
+      authorCounters: this.authorCounters,
+    };
+  }
+
+  /**
+   * A user as feature code sees them: their features and training history from the bundle (when known),
+   * followed by `recent` real-time engagements (time-ordered, after the bundle's window).
+   */
+  userContext(user: number | undefined, recent: readonly Engagement[] = []): UserContext {
+    const activity = new UserActivity(this.items, { historyLength: this.spec.historyLength });
+    if (user !== undefined) for (const event of historyOf(this.histories, user)) activity.add(event);
+    for (const event of recent) activity.add(event);
+    if (user === undefined) return { embeddingRow: 0, categorical: this.users.categorical.map(() => 0), numeric: this.users.numeric.map(() => 0), hasFeatures: false, activity };
+    return {
+      embeddingRow: this.userEmbeddingRow[user] ?? 0,
+      categorical: this.users.categorical.map((feature) => feature.codes[user] as number),
+      numeric: this.users.numeric.map((feature) => feature.values[user] as number),
+      hasFeatures: this.users.hasFeatures[user] === 1,
+      activity,
+    };
+  }
+}
