@@ -12,7 +12,10 @@ import { formatReport } from "../core/eval/report";
 import { testPositives, CATALOGUE_LABELS } from "../core/eval/protocols";
 import { BundleRows, FirstStageRecommender, MtmlPairScorer, TwoTowerRecommender, firstStageFidelity } from "../core/eval/systems/bundle-systems";
 import { RankerAssets } from "../core/serving/ranker-assets";
-import { loadRankerModels, releaseRankerModels } from "../core/serving/ranker-models";
+import { releaseRankerModels, type RankerModels } from "../core/serving/ranker-models";
+import { SOURCE_NAMES } from "../core/funnel/config";
+import { createRanker } from "../core/funnel/ranker";
+import { ExploreSystems } from "../core/eval/systems/funnel-systems";
 import { createNodeUsearchRuntime } from "./ann/usearch-wasm";
 import { DirectoryDataSource } from "./lib/directory-source";
 import { defaultBundleDirectory, ensureBundle } from "./lib/default-bundle";
@@ -33,6 +36,7 @@ await runCli(USAGE, async () => {
       bundle: { type: "string" },
       "no-bundle": { type: "boolean", default: false },
       "fidelity-users": { type: "string", default: "500" },
+      "funnel-fidelity-users": { type: "string", default: "300" },
     },
     strict: true,
   });
@@ -54,9 +58,14 @@ await runCli(USAGE, async () => {
     if (assets.manifest.data.train_end !== split.trainEnd) {
       throw new UsageError(`--bundle ${directory} was trained through ${assets.manifest.data.train_end}, but this split trains through ${split.trainEnd}`);
     }
-    const models = await loadRankerModels(assets, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
+    const ranker = await createRanker(bundle.manifest, bundle.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
+    if (ranker.problems.length > 0) throw new Error(`bundle ${directory} is not fully usable: ${ranker.problems.join("; ")}`);
+    const models = ranker.models as RankerModels;
     release = () => releaseRankerModels(models);
-    const rows = new BundleRows(dataset, assets);
+    const rows = new BundleRows(dataset, ranker.assets);
+    const explore = new ExploreSystems(rows, ranker, ranker.assets.config);
+    systems.recommenders.push(explore.retrieval(), ...SOURCE_NAMES.map((name) => explore.source(name)), explore.explore());
+    systems.scorers.push(explore.score());
     systems.scorers.push(new MtmlPairScorer(rows, models));
     systems.recommenders.push(new TwoTowerRecommender(rows, models), new FirstStageRecommender(rows, models));
     console.error(`bundle ${assets.version} from ${directory} (mtml ${assets.manifest.models.mtml.quantization})`);
@@ -68,6 +77,11 @@ await runCli(USAGE, async () => {
     measures.first_stage_fidelity_users = fidelity.users;
     measures.first_stage_fidelity_mean_pool = fidelity.meanPool;
     console.error(`  first_stage_fidelity over ${fidelity.users} users: ${((performance.now() - fidelityStarted) / 1000).toFixed(1)} s`);
+    const funnelStarted = performance.now();
+    const funnel = await explore.funnelFidelity(testUsers, Number(values["funnel-fidelity-users"]));
+    measures.funnel_fidelity = funnel.fidelity;
+    measures.funnel_fidelity_users = funnel.users;
+    console.error(`  funnel_fidelity over ${funnel.users} users: ${((performance.now() - funnelStarted) / 1000).toFixed(1)} s`);
   }
   const report = await evaluate(dataset, split, systems, {
     onSystemDone: (kind, name, seconds) => console.error(`  ${kind} ${name}: ${seconds.toFixed(1)} s`),

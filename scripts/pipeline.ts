@@ -4,7 +4,7 @@
  * Loads the data, builds features, trains the MTML, the retrieval two-tower and the distilled first stage,
  * exports and quantizes them, builds the ANN index and writes a model bundle (see models/README.md).
  */
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { BUNDLE_FORMAT, buildManifestFiles, hashBytes } from "../core/bundle/manifest";
@@ -59,6 +59,9 @@ await runCli(USAGE, async () => {
   const started = performance.now();
   const log = (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
 
+  // a wrong --data is a usage mistake (exit 2 with one line), not a crash with a stack trace
+  if (!(await stat(values.data).catch(() => undefined))?.isDirectory()) throw new UsageError(`--data ${values.data}: no such data directory`);
+  await assertReplaceableBundleDirectory(values.out);
   const dataset = await loadDataset(new DirectoryDataSource(values.data));
   const window = trainingWindow(dataset, values["train-end"]);
   const train: TrainingData = { ...dataset, events: window.train, endMs: window.trainEndMs };
@@ -148,6 +151,13 @@ await runCli(USAGE, async () => {
   const totalBytes = [...files.values()].reduce((sum, bytes) => sum + bytes.byteLength, 0);
   log(`wrote bundle ${version} to ${values.out}: ${files.size} files, ${(totalBytes / 1024 / 1024).toFixed(1)} MiB`);
 });
+
+/** The output directory is deleted and rewritten: refuse anything that is not empty or a previous bundle. */
+async function assertReplaceableBundleDirectory(directory: string): Promise<void> {
+  const entries = await readdir(directory).catch(() => undefined);
+  if (entries === undefined || entries.length === 0 || entries.includes("manifest.json")) return;
+  throw new UsageError(`--out ${directory} is neither empty nor a bundle (no manifest.json): refusing to replace it`);
+}
 
 function bytesOf(values: Float32Array): Uint8Array {
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();

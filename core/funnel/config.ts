@@ -1,4 +1,5 @@
 import { z } from "zod";
+import defaultServingConfig from "../../models/serving-config.json";
 import { exploreValueModelSchema, suggestedValueModelSchema } from "../ranking/value-model";
 
 /** The candidate sources of Explore's retrieval stage. */
@@ -39,7 +40,7 @@ export const servingConfigSchema = z.strictObject({
     maxPerAuthor: z.number().int().min(1).max(100),
   }),
   coldStart: z.strictObject({
-    /** Users with fewer engagements than this are cold. */
+    /** Users with fewer engaged items than this are cold (users the bundle does not know always are). */
     minEngagements: z.number().int().min(0).max(1000),
     /** Follows or likes from which graph exploration (one-hop, two-hop) starts. */
     graphSeedsFrom: z.number().int().min(1).max(100),
@@ -47,35 +48,8 @@ export const servingConfigSchema = z.strictObject({
 });
 export type ServingConfig = z.infer<typeof servingConfigSchema>;
 
-export const DEFAULT_SERVING_CONFIG: ServingConfig = {
-  defaultSurface: 1,
-  retrieval: {
-    sources: {
-      two_tower: { weight: 1, quota: 800 },
-      history: { weight: 1, quota: 300 },
-      cooccurrence: { weight: 1, quota: 300 },
-      authors: { weight: 1, quota: 200 },
-      trending: { weight: 1, quota: 200 },
-      popular: { weight: 1, quota: 800 },
-      graph: { weight: 1, quota: 300 },
-    },
-    historySeeds: 20,
-    historySeedMinIntegrity: 0.05,
-  },
-  firstStage: { keep: 100 },
-  valueModel: {
-    weights: { click: 1, long_view: 0.5, like: 2, comment: 2, forward: 2, follow: 3, hate: -10 },
-    exposureExponent: 1,
-    exposurePrior: 0.5,
-  },
-  suggestedValueModel: {
-    exponents: { click: 0, long_view: 0, like: 1, comment: 0, forward: 0, follow: 0, hate: 5 },
-    exposureExponent: 0.5,
-    exposurePrior: 0.5,
-  },
-  rerank: { dropSeen: true, minIntegrity: 0.02, integrityDownrank: 0.2, noAdjacentSameAuthor: true, maxPerAuthor: 2 },
-  coldStart: { minEngagements: 3, graphSeedsFrom: 2 },
-};
+/** The default config, chosen by `npm run tune` on a validation slice and shipped in every bundle. */
+export const DEFAULT_SERVING_CONFIG: ServingConfig = parseServingConfig(defaultServingConfig, "models/serving-config.json");
 
 export function parseServingConfig(json: unknown, source = "serving config"): ServingConfig {
   const parsed = servingConfigSchema.safeParse(json);

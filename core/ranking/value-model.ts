@@ -13,6 +13,12 @@ export const exploreValueModelSchema = z.strictObject({
   exposureExponent: z.number().min(0).max(4),
   /** Pseudo-impressions added to every item's decayed impressions, so unseen items keep a small exposure. */
   exposurePrior: z.number().positive().max(1000),
+  /**
+   * When positive, exposure saturates: E/(E + κ). Items shown often enough all get nearly the same factor, so
+   * among items a user was actually shown the conditional engagement decides, while rarely shown items still
+   * sink in a whole-catalogue ranking. 0 keeps the unsaturated E^α.
+   */
+  exposureSaturation: z.number().min(0).max(10000).default(0),
 });
 export type ExploreValueModel = z.infer<typeof exploreValueModelSchema>;
 
@@ -40,7 +46,13 @@ export function expectedValue(model: ExploreValueModel, probabilities: ArrayLike
 /** The Explore ranking score: EV scaled by exposure^α; EV is floored at a tiny positive value so the scaling keeps order. */
 export function exploreScore(model: ExploreValueModel, probabilities: ArrayLike<number>, row: number, decayedImpressions: number): number {
   const value = Math.max(expectedValue(model, probabilities, row), 1e-9);
-  return model.exposureExponent === 0 ? value : value * Math.pow(decayedImpressions + model.exposurePrior, model.exposureExponent);
+  return model.exposureExponent === 0 ? value : value * Math.pow(exposure(model, decayedImpressions), model.exposureExponent);
+}
+
+/** The exposure factor's base: decayed impressions plus the prior, saturated when κ > 0. */
+export function exposure(model: Pick<ExploreValueModel, "exposurePrior" | "exposureSaturation">, decayedImpressions: number): number {
+  const e = decayedImpressions + model.exposurePrior;
+  return model.exposureSaturation > 0 ? e / (e + model.exposureSaturation) : e;
 }
 
 /** log of the Suggested Posts value: Σ_{t≠hate} w_t·log P(t) + w_hate·log(1 − P(hate)) + α·log(exposure). */

@@ -1,6 +1,7 @@
 import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { DataError } from "../../core/data/errors";
 import type { DataSource } from "../../core/data/source";
 
 /** A data directory on disk; `name.csv.gz` is served as `name.csv`, gunzipped. */
@@ -12,7 +13,7 @@ export class DirectoryDataSource implements DataSource {
     try {
       entries = await readdir(this.location);
     } catch (error) {
-      throw new Error(`${this.location}: cannot read the data directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      throw new DataError(this.location, undefined, undefined, `cannot read the data directory (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
     return [...new Set(entries.map((entry) => entry.replace(/\.gz$/, "")))].sort();
   }
@@ -29,13 +30,13 @@ export class DirectoryDataSource implements DataSource {
     try {
       bytes = await readFile(gzipped);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`${plain}: missing file (also looked for ${name}.gz)`);
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new DataError(plain, undefined, undefined, `missing file (also looked for ${name}.gz)`);
       throw error;
     }
     try {
       return { file: gzipped, text: gunzipSync(bytes).toString("utf8") };
     } catch (error) {
-      throw new Error(`${gzipped}: not a valid gzip file (${(error as Error).message})`);
+      throw new DataError(gzipped, undefined, undefined, `not a valid gzip file (${(error as Error).message})`);
     }
   }
 }

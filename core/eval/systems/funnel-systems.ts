@@ -1,0 +1,151 @@
+import { LABELS, type Label } from "../../data/labels";
+import { SOURCE_NAMES, type ServingConfig, type SourceName } from "../../funnel/config";
+import { EXPLORE_STAGES, runFeed } from "../../funnel/explore";
+import { filterStage } from "../../funnel/stages/filters";
+import { rerankStage } from "../../funnel/stages/rerank";
+import { retrievalStage } from "../../funnel/stages/retrieval";
+import { scoreItems, secondStage } from "../../funnel/stages/second-stage";
+import { EXPLORE_SOURCES } from "../../funnel/sources";
+import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type Ranker, type Stage } from "../../funnel/types";
+import { resolveFeedUser } from "../../funnel/user";
+import { createRandom } from "../../util/random";
+import type { LabelScores, PairBatch, PairScorer, RankedItems, Recommender } from "../types";
+import type { BundleRows } from "./bundle-systems";
+
+const RETRIEVAL_LIST = 1000;
+
+interface FeedMemo {
+  readonly retrieval: Int32Array;
+  readonly retrievalScores: Float32Array;
+  readonly sources: Partial<Record<SourceName, Int32Array>>;
+  readonly feed: Int32Array;
+  readonly feedScores: Float32Array;
+}
+
+/**
+ * The Explore funnel, run offline exactly as the Worker runs it (same stages, same bundle, onnxruntime-web),
+ * from the state at the end of training, exposed to the harness as recommenders and a pair scorer.
+ * Each user's feed is computed once and shared by the recommenders that read different parts of it.
+ */
+export class ExploreSystems {
+  private readonly memo = new Map<number, FeedMemo>();
+
+  constructor(private readonly rows: BundleRows, private readonly ranker: Ranker, private readonly config: ServingConfig) {}
+
+  request(user: number, count = 100): FeedRequest {
+    const { assets } = this.ranker;
+    const bundleRow = this.rows.userToBundle[user] as number;
+    const id = bundleRow >= 0 ? assets.users.ids.id(bundleRow) : `unknown-user-${user}`;
+    return {
+      user: resolveFeedUser(assets, id, NO_REALTIME_STATE, this.config),
+      count,
+      surface: this.config.defaultSurface,
+      nowMs: assets.asOfMs,
+      exclude: new Set(),
+      config: this.config,
+    };
+  }
+
+  private async feed(user: number): Promise<FeedMemo> {
+    const cached = this.memo.get(user);
+    if (cached) return cached;
+    const request = this.request(user);
+    const stages = EXPLORE_STAGES;
+    let retrieved: Candidate[] = [];
+    const recording: Stage[] = stages.map((stage) => stage.name !== "retrieval" ? stage : {
+      name: stage.name,
+      run: async (state, candidates) => (retrieved = await stage.run(state, candidates)),
+    });
+    const result = await runFeed(this.ranker, request, recording);
+    const sources: Partial<Record<SourceName, Int32Array>> = {};
+    for (const name of SOURCE_NAMES) {
+      const hits = retrieved.flatMap((candidate) => candidate.sources.filter((hit) => hit.source === name).map((hit) => ({ item: candidate.item, rank: hit.rank })));
+      sources[name] = Int32Array.from(hits.sort((a, b) => a.rank - b.rank).map((hit) => hit.item));
+    }
+    const top = retrieved.slice(0, RETRIEVAL_LIST);
+    const memo: FeedMemo = {
+      retrieval: Int32Array.from(top, (candidate) => candidate.item),
+      retrievalScores: Float32Array.from(top, (candidate) => candidate.retrievalScore),
+      sources,
+      feed: Int32Array.from(result.candidates, (candidate) => candidate.item),
+      feedScores: Float32Array.from(result.candidates, (candidate) => candidate.score),
+    };
+    this.memo.set(user, memo);
+    return memo;
+  }
+
+  /** explore_retrieval: the merged candidates in the order of their mixed source scores. */
+  retrieval(): Recommender {
+    return { name: "explore_retrieval", recommend: async ({ user, count }) => this.rows.toDataset((await this.feed(user)).retrieval.subarray(0, count), (await this.feed(user)).retrievalScores) };
+  }
+
+  /** explore_source_<name>: one source on its own, in its own order. */
+  source(name: SourceName): Recommender {
+    return {
+      name: `explore_source_${name}`,
+      recommend: async ({ user, count }) => {
+        const items = ((await this.feed(user)).sources[name] ?? new Int32Array()).subarray(0, count);
+        return this.rows.toDataset(items, Float32Array.from(items, (_, i) => -i));
+      },
+    };
+  }
+
+  /** explore: the final feed. */
+  explore(): Recommender {
+    return { name: "explore", recommend: async ({ user }): Promise<RankedItems> => { const memo = await this.feed(user); return this.rows.toDataset(memo.feed, memo.feedScores); } };
+  }
+
+  /** explore_score: the final value-model score of each (user, item) impression, for every label. */
+  score(): PairScorer {
+    const users = new Map<number, ReturnType<typeof resolveFeedUser>>();
+    return {
+      name: "explore_score",
+      score: async (batch: PairBatch): Promise<LabelScores> => {
+        const mtml = this.ranker.models.mtml;
+        if (!mtml) throw new Error("explore_score needs the MTML model");
+        const values = new Float32Array(batch.size);
+        const byUser = new Map<number, number[]>();
+        for (let i = 0; i < batch.size; i++) {
+          if ((this.rows.itemToBundle[batch.item[i] as number] as number) < 0) continue;
+          const list = byUser.get(batch.user[i] as number) ?? [];
+          list.push(i);
+          byUser.set(batch.user[i] as number, list);
+        }
+        for (const [user, positions] of byUser) {
+          let feedUser = users.get(user);
+          if (!feedUser) users.set(user, (feedUser = this.request(user).user));
+          // impressions keep their own surface; the value model is the Explore one
+          const items = positions.map((position) => this.rows.itemToBundle[batch.item[position] as number] as number);
+          const surfaces = positions.map((position) => batch.surface[position] as number);
+          const scored = await scoreItems(this.ranker.assets, mtml, feedUser.context, items, surfaces, this.ranker.assets.asOfMs, this.config.valueModel);
+          positions.forEach((position, r) => (values[position] = scored.values[r] as number));
+        }
+        return Object.fromEntries(LABELS.map((label): [Label, Float32Array] => [label, values]));
+      },
+    };
+  }
+
+  /**
+   * funnel_fidelity: mean overlap of the final top 10 with and without the first-stage cut (the second stage
+   * then scores every retrieved candidate), over a seeded sample of users.
+   */
+  async funnelFidelity(users: readonly number[], sample: number, seed = 1): Promise<{ fidelity: number; users: number }> {
+    const next = createRandom(seed);
+    const pool = [...users];
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [pool[i], pool[j]] = [pool[j] as number, pool[i] as number];
+    }
+    const chosen = pool.slice(0, sample);
+    const exhaustive: Stage[] = [retrievalStage(EXPLORE_SOURCES), filterStage, secondStage, rerankStage];
+    let sum = 0;
+    for (const user of chosen) {
+      const withCut = (await runFeed(this.ranker, this.request(user, 10))).candidates.map((candidate) => candidate.item);
+      const without = (await runFeed(this.ranker, this.request(user, 10), exhaustive)).candidates.map((candidate) => candidate.item);
+      const reference = new Set(without);
+      sum += without.length === 0 ? 1 : withCut.filter((item) => reference.has(item)).length / without.length;
+    }
+    return { fidelity: chosen.length === 0 ? 0 : sum / chosen.length, users: chosen.length };
+  }
+}
+

@@ -1,0 +1,28 @@
+import { embedUser } from "../../serving/ranker-models";
+import type { Candidate, FeedState, Stage } from "../types";
+
+/**
+ * The distilled first stage: one user-tower run, then a dot product with every candidate's cached item
+ * embedding; the best `firstStage.keep` go on. Without the first-stage model the retrieval order decides.
+ */
+export const firstStage: Stage = {
+  name: "first_stage",
+  async run(state: FeedState, candidates: Candidate[]): Promise<Candidate[]> {
+    const keep = state.request.config.firstStage.keep;
+    const { assets, models } = state.ranker;
+    if (!models.firstStageUserTower) {
+      state.degraded.push("first-stage model unavailable: candidates cut by retrieval score");
+      return candidates.slice(0, keep);
+    }
+    const user = await embedUser(models.firstStageUserTower, assets, state.request.user.context);
+    const dim = assets.manifest.models.first_stage.dim;
+    const table = assets.firstStageItemEmbeddings;
+    for (const candidate of candidates) {
+      const base = candidate.item * dim;
+      let sum = 0;
+      for (let d = 0; d < dim; d++) sum += (user[d] as number) * (table[base + d] as number);
+      candidate.firstStageScore = sum;
+    }
+    return [...candidates].sort((a, b) => (b.firstStageScore as number) - (a.firstStageScore as number) || a.item - b.item).slice(0, keep);
+  },
+};

@@ -1,0 +1,48 @@
+import { SOURCE_NAMES, type SourceName } from "../config";
+import type { CandidateSource } from "../sources/source";
+import type { Candidate, FeedState, Stage } from "../types";
+
+/**
+ * Runs every source that applies (weight and quota above zero; for cold users only the cold-start sources),
+ * then merges: each source's items get a rank-normalised score 1 − rank/quota times the source's weight, an
+ * item's retrieval score is the sum over the sources that found it, and every source is kept on the item.
+ */
+export function retrievalStage(sources: Readonly<Record<SourceName, CandidateSource>>): Stage {
+  return {
+    name: "retrieval",
+    async run(state: FeedState): Promise<Candidate[]> {
+      const { config, user } = state.request;
+      const byItem = new Map<number, Candidate>();
+      const active = SOURCE_NAMES.filter((name) => {
+        const setting = config.retrieval.sources[name];
+        return setting.weight > 0 && setting.quota > 0 && (!user.cold || sources[name].forColdUsers(user));
+      });
+      const results = await Promise.all(active.map(async (name) => {
+        const started = performance.now();
+        try {
+          const result = await sources[name].retrieve(state, config.retrieval.sources[name].quota);
+          return { name, result, ms: performance.now() - started };
+        } catch (error) {
+          state.degraded.push(`source ${name} failed: ${(error as Error).message}`);
+          return { name, result: { items: [], scores: [], note: `failed: ${(error as Error).message}` }, ms: performance.now() - started };
+        }
+      }));
+      for (const { name, result, ms } of results) {
+        const { weight, quota } = config.retrieval.sources[name];
+        state.trace.sources[name] = { candidates: result.items.length, ms, ...(result.note ? { note: result.note } : {}) };
+        result.items.forEach((item, rank) => {
+          const normalised = weight * (1 - rank / quota);
+          const hit = { source: name, score: result.scores[rank] as number, rank };
+          const existing = byItem.get(item);
+          if (existing) {
+            existing.sources.push(hit);
+            existing.retrievalScore += normalised;
+          } else {
+            byItem.set(item, { item, sources: [hit], retrievalScore: normalised, score: normalised });
+          }
+        });
+      }
+      return [...byItem.values()].sort((a, b) => b.retrievalScore - a.retrievalScore || a.item - b.item);
+    },
+  };
+}

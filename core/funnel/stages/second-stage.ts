@@ -1,0 +1,41 @@
+import { LABELS } from "../../data/labels";
+import { allocateMtmlInputs, writeMtmlRow } from "../../features/mtml-features";
+import type { UserContext } from "../../features/context";
+import type { ModelSession } from "../../inference/types";
+import { exploreScore, type ExploreValueModel } from "../../ranking/value-model";
+import type { RankerAssets } from "../../serving/ranker-assets";
+import { runMtml } from "../../serving/model-runs";
+import type { Candidate, FeedState, Stage } from "../types";
+
+/**
+ * The second stage: the MTML runs once on the whole batch, then the value model turns its per-task
+ * probabilities into one score (EV = Σ w·P, hate weighted negatively, times exposure^α).
+ */
+export const secondStage: Stage = {
+  name: "second_stage",
+  async run(state: FeedState, candidates: Candidate[]): Promise<Candidate[]> {
+    const { assets, models } = state.ranker;
+    const { request } = state;
+    if (!models.mtml) {
+      state.degraded.push("second-stage model unavailable: ranked by the first stage");
+      candidates.forEach((candidate) => (candidate.score = candidate.value = candidate.firstStageScore ?? candidate.retrievalScore));
+      return candidates;
+    }
+    const { probabilities, values } = await scoreItems(assets, models.mtml, request.user.context, candidates.map((candidate) => candidate.item), request.surface, request.nowMs, request.config.valueModel);
+    candidates.forEach((candidate, r) => {
+      candidate.probabilities = probabilities.slice(r * LABELS.length, (r + 1) * LABELS.length);
+      candidate.value = candidate.score = values[r] as number;
+    });
+    return candidates;
+  },
+};
+
+/** MTML probabilities [items × labels] and value-model scores for one user's items: the second stage's arithmetic. */
+export async function scoreItems(assets: RankerAssets, mtml: ModelSession, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number, valueModel: ExploreValueModel): Promise<{ probabilities: Float32Array; values: Float64Array }> {
+  const inputs = allocateMtmlInputs(assets.spec, items.length);
+  const context = assets.featureContext();
+  items.forEach((item, r) => writeMtmlRow(context, user, item, typeof surface === "number" ? surface : (surface[r] as number), nowMs, inputs, r));
+  const probabilities = await runMtml(mtml, inputs);
+  const values = Float64Array.from(items, (item, r) => exploreScore(valueModel, probabilities, r, assets.itemCounters.decayedImpressions[item] as number));
+  return { probabilities, values };
+}

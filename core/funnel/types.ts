@@ -1,0 +1,103 @@
+import type { Engagement } from "../features/engagement";
+import type { UserContext } from "../features/context";
+import type { RankerAssets } from "../serving/ranker-assets";
+import type { RankerModels } from "../serving/ranker-models";
+import type { ServingIndex } from "../serving/serving-index";
+import type { ServingConfig, SourceName } from "./config";
+
+/** Everything serving needs from one bundle version: decoded tables, derived indexes and loaded models. */
+export interface Ranker {
+  readonly assets: RankerAssets;
+  readonly index: ServingIndex;
+  /** Models that failed to load are absent; stages that need them step aside and the feed says degraded. */
+  readonly models: Partial<RankerModels>;
+  /** Why parts of the bundle are unusable, for `degraded` and /health. */
+  readonly problems: readonly string[];
+}
+
+/** What the real-time store knows about a user beyond the bundle (already resolved to bundle rows). */
+export interface RealtimeUserState {
+  readonly engagements: readonly Engagement[];
+  readonly seenItems: ReadonlySet<number>;
+  readonly followedAuthors: ReadonlySet<number>;
+}
+
+export const NO_REALTIME_STATE: RealtimeUserState = { engagements: [], seenItems: new Set(), followedAuthors: new Set() };
+
+/** The user a feed is for, merged from the bundle (training history) and real-time state. */
+export interface FeedUser {
+  readonly id: string;
+  /** Row in the bundle's user table, when the bundle knows the user. */
+  readonly row: number | undefined;
+  readonly context: UserContext;
+  readonly seen: ReadonlySet<number>;
+  readonly followedAuthors: ReadonlySet<number>;
+  /** Engaged interactions (clicks, likes, follows, ...) known for the user. */
+  readonly engagements: number;
+  readonly cold: boolean;
+}
+
+export interface FeedRequest {
+  readonly user: FeedUser;
+  readonly count: number;
+  readonly surface: number;
+  readonly nowMs: number;
+  /** Item rows the caller asked to leave out. */
+  readonly exclude: ReadonlySet<number>;
+  readonly config: ServingConfig;
+  /** Real-time trending (item rows, best first), merged over the bundle's own trending list. */
+  readonly trending?: { readonly items: Int32Array; readonly scores: Float32Array };
+}
+
+export interface SourceHit {
+  readonly source: SourceName;
+  readonly score: number;
+  readonly rank: number;
+}
+
+/** A candidate item as it moves down the funnel, accumulating what each stage learned about it. */
+export interface Candidate {
+  readonly item: number;
+  readonly sources: SourceHit[];
+  /** Weighted mix of the sources' normalised scores. */
+  retrievalScore: number;
+  firstStageScore?: number;
+  /** Per-label probabilities, LABELS order. */
+  probabilities?: Float32Array;
+  /** The value model's score. */
+  value?: number;
+  /** The score after rerank adjustments (integrity downranking). */
+  score: number;
+}
+
+/** What a stage reports for the debug trace. */
+export interface StageTrace {
+  readonly stage: string;
+  readonly in: number;
+  readonly out: number;
+  readonly ms: number;
+  readonly details?: Record<string, unknown>;
+}
+
+export interface FunnelTrace {
+  readonly stages: StageTrace[];
+  readonly sources: Record<string, { candidates: number; ms: number; note?: string }>;
+  readonly rules: { rule: string; removed?: number; moved?: number; details?: Record<string, unknown> }[];
+}
+
+export interface FeedState {
+  readonly request: FeedRequest;
+  readonly ranker: Ranker;
+  readonly trace: FunnelTrace;
+  /** Set when a stage could not run as designed (a model missing, a source failing). */
+  readonly degraded: string[];
+  /** Stage timings for Server-Timing. */
+  readonly timings: Record<string, number>;
+}
+
+/** One step of a feed: takes the candidates so far, returns the next set. */
+export interface Stage {
+  readonly name: string;
+  run(state: FeedState, candidates: Candidate[]): Promise<Candidate[]> | Candidate[];
+}
+
