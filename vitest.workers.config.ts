@@ -6,12 +6,14 @@ export default defineProject({
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       main: "./worker/index.ts",
-      miniflare: { bindings: { INGEST_TOKEN: "test-ingest-token", ADMIN_TOKEN: "test-admin-token" } },
+      // refresh 0: every request re-reads `bundle/active`, so tests see a newly published version at once
+      miniflare: { bindings: { INGEST_TOKEN: "test-ingest-token", ADMIN_TOKEN: "test-admin-token", BUNDLE_REFRESH_SECONDS: "0" } },
     }),
   ],
   test: {
     name: "workerd",
     include: ["test/worker/**/*.test.ts"],
+    globalSetup: ["./test/support/worker-global-setup.ts"],
     testTimeout: 60_000,
   },
 });

@@ -7,6 +7,7 @@
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+import { FALLBACK_POPULAR_FILE } from "../core/bundle/kv-layout";
 import { BUNDLE_FORMAT, buildManifestFiles, hashBytes } from "../core/bundle/manifest";
 import { loadDataset } from "../core/data/load";
 import { trainingWindow } from "../core/data/split";
@@ -117,6 +118,8 @@ await runCli(USAGE, async () => {
   const popularity = new DecayedPopularity(train);
   const popular = popularity.order.slice(0, 2000);
   files.set(ASSET_FILES.popular, encodeItemList(popular, Float32Array.from(popular, (item) => popularity.scores[item] as number)));
+  const fallback = Array.from(popular.subarray(0, 300), (item) => ({ item_id: dataset.items.ids.id(item), author_id: dataset.items.authors.id(dataset.items.author[item] as number), score: round(popularity.scores[item] as number) }));
+  files.set(FALLBACK_POPULAR_FILE, new TextEncoder().encode(`${JSON.stringify(fallback)}\n`));
   files.set(MODEL_FILES.servingConfig, new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
 
   // --- manifest ---

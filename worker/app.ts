@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, errorResponse } from "./http/errors";
 import { eventsRoutes } from "./routes/events";
+import { exploreRoutes } from "./routes/explore";
 import { healthRoutes } from "./routes/health";
 
 export type AppEnv = { Bindings: Env };
@@ -10,6 +11,7 @@ export function createApp() {
   const app = new Hono<AppEnv>();
   app.route("/", healthRoutes);
   app.route("/", eventsRoutes);
+  app.route("/", exploreRoutes);
   app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError((error, c) => {
     if (error instanceof ApiError) return errorResponse(c, error);

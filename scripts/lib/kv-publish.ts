@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { BundleKvWriter } from "../../core/bundle/kv";
 import { publishBundle, formatBytes, type PublishReport } from "../../core/bundle/store";
+import { FALLBACK_POPULAR_FILE, FALLBACK_POPULAR_KEY } from "../../core/bundle/kv-layout";
 import { readBundleDirectory } from "./kv-bundle-directory";
 import { openLocalKv } from "./kv-local";
 import { DryRunKv, WranglerRemoteKv } from "./kv-remote";
@@ -69,6 +70,12 @@ export async function publishDirectory(directory: string, target: PublishTarget,
       concurrency: target.kind === "remote" ? 2 : 4,
       log,
     });
+    // Degraded mode's list lives outside the versioned keys, so a Worker that cannot load any bundle still has it.
+    const fallback = bundle.files.get(FALLBACK_POPULAR_FILE);
+    if (fallback && options.activate !== false) {
+      await kv.put(FALLBACK_POPULAR_KEY, fallback);
+      log(`fallback list: ${FALLBACK_POPULAR_KEY} (${fallback.byteLength} bytes)`);
+    }
     const finished = performance.now();
     return {
       ...report,

@@ -1,17 +1,26 @@
+import usearchWasm from "../../wasm/usearch/usearch.wasm";
+import { UsearchRuntime } from "../../core/ann/runtime";
 import type { LoadedBundle } from "../../core/bundle/store";
+import { createRanker } from "../../core/funnel/ranker";
+import type { Ranker } from "../../core/funnel/types";
+import { createWorkerdOrtAdapter } from "../inference/ort-web-workerd";
 import { BundleCache } from "./cache";
 
-/**
- * What the funnel needs from a bundle, decoded once per version (ONNX sessions, item tables, the ANN index, …).
- * Until the funnel defines it, it is only the version; replace this type and `decodeBundleRuntime` together.
- */
+/** A bundle version decoded for serving: tables, indexes and models (ONNX sessions, the ANN index). */
 export interface BundleRuntime {
   readonly version: string;
+  readonly ranker: Ranker;
 }
+
+// One onnxruntime-web and one USearch wasm instance per isolate, shared by every bundle version.
+const onnx = createWorkerdOrtAdapter();
+let usearch: UsearchRuntime | undefined;
 
 /** Runs once per version, in the background, before the new version is swapped in; a throw keeps the old one. */
 export async function decodeBundleRuntime(bundle: LoadedBundle): Promise<BundleRuntime> {
-  return { version: bundle.version };
+  usearch ??= new UsearchRuntime(usearchWasm);
+  const ranker = await createRanker(bundle.manifest, bundle.files, onnx, usearch);
+  return { version: bundle.version, ranker };
 }
 
 /** The isolate's bundle: module-level, so every request in this isolate shares one copy. */

@@ -25,3 +25,17 @@ function timingSafeEqual(a: string, b: string): boolean {
   for (let i = 0; i < Math.max(left.length, right.length); i++) difference |= (left[i] ?? 0) ^ (right[i] ?? 0);
   return difference === 0;
 }
+
+/**
+ * Feed routes are open unless the deployment sets FEED_TOKEN; then they need `Authorization: Bearer <FEED_TOKEN>`
+ * like every other protected route (app backends call them, so the token is theirs to hold).
+ */
+export function optionalFeedAuth(): MiddlewareHandler<{ Bindings: Env }> {
+  return async (c, next) => {
+    const expected = (c.env as unknown as Record<string, unknown>).FEED_TOKEN;
+    if (typeof expected !== "string" || expected === "") return next();
+    const match = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "");
+    if (!match || !timingSafeEqual(match[1] as string, expected)) throw new ApiError(401, "unauthorized", "this route needs Authorization: Bearer <FEED_TOKEN>");
+    await next();
+  };
+}

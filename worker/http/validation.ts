@@ -21,7 +21,9 @@ export function jsonBody<Schema extends z.ZodType, E extends HonoEnv = HonoEnv>(
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      const field = issue && issue.path.length > 0 ? issue.path.join(".") : "body";
+      // an unknown key is named itself, not its parent object
+      const path = issue ? [...issue.path, ...(issue.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : [])] : [];
+      const field = path.length > 0 ? path.join(".") : "body";
       throw new ApiError(400, "invalid_request", issue?.message ?? "invalid request", field);
     }
     c.req.addValidatedData("json", parsed.data as object);

@@ -4,6 +4,7 @@ import { INTERACTION_TYPES } from "../../core/realtime/events";
 import type { AppEnv } from "../app";
 import { bearerAuth } from "../http/auth";
 import { ApiError } from "../http/errors";
+import { entityId } from "../http/schemas";
 import { jsonBody } from "../http/validation";
 import { ingestBatch } from "../state/ingest";
 
@@ -11,19 +12,6 @@ export const MAX_EVENTS_PER_BATCH = 1_000;
 const DAY_MS = 86_400_000;
 /** Older than any data this system serves; replaying historical logs (KuaiRand is 2022) must still work. */
 const EARLIEST_TS = Date.UTC(2000, 0, 1);
-
-/** No control, format or unassigned characters, and no surrounding whitespace (almost always a client bug). */
-const PRINTABLE_ID = /^[^\p{C}\s](?:[^\p{C}]*[^\p{C}\s])?$/u;
-
-/**
- * A user or item id: a printable string of 1..64 characters or a non-negative safe integer, stored as its
- * decimal string (12 and "12" are the same item; "012" is another one).
- */
-const entityId = z
-  .union([z.string().min(1).max(64).regex(PRINTABLE_ID), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)], {
-    error: "must be a printable string of 1..64 characters without surrounding whitespace, or a non-negative safe integer",
-  })
-  .transform((id) => (typeof id === "number" ? String(id) : id));
 
 const interactionEvent = z.object({
   event_id: z.string().min(1).max(128),

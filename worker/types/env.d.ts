@@ -12,6 +12,8 @@ declare namespace Cloudflare {
     BUNDLES: KVNamespace;
     /** Optional: seconds between reads of `bundle/active` (default 30). */
     BUNDLE_REFRESH_SECONDS?: string;
+    /** Optional: when set, /v1/explore and /v1/suggested need `Authorization: Bearer <FEED_TOKEN>`. */
+    FEED_TOKEN?: string;
   }
 }
 interface Env extends Cloudflare.Env {}

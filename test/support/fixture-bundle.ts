@@ -1,0 +1,62 @@
+// A small model bundle for tests that need a real one (the funnel, the Worker's routes), built by the real
+// pipeline from seeded synthetic data. Built once per code version and cached in the temp directory: the key
+// hashes the code the bundle depends on, so a change to features, models or the pipeline rebuilds it.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { access, mkdir, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { syntheticDay, writeSyntheticKuaiRand } from "../../scripts/models/synthetic-kuairand";
+
+export const FIXTURE_DATA_OPTIONS = { users: 400, items: 320, days: 5, seed: 11 } as const;
+/** The fixture is trained through its fourth day; the fifth is left for tests that need "future" events. */
+export const FIXTURE_TRAIN_END = syntheticDay(3);
+
+const INPUTS = ["core", "models", "scripts/pipeline.ts", "scripts/pipeline", "scripts/models/synthetic-kuairand.ts", "scripts/ann/native.ts", "package-lock.json"];
+
+async function sourceHash(): Promise<string> {
+  const hash = createHash("sha256");
+  hash.update(JSON.stringify(FIXTURE_DATA_OPTIONS));
+  const visit = async (path: string): Promise<void> => {
+    const info = await stat(path);
+    if (info.isDirectory()) {
+      for (const entry of (await readdir(path)).sort()) await visit(join(path, entry));
+    } else if (/\.(ts|json)$/.test(path)) {
+      hash.update(path);
+      hash.update(await readFile(path));
+    }
+  };
+  for (const input of INPUTS) await visit(input);
+  return hash.digest("hex").slice(0, 16);
+}
+
+/** The directory of the fixture bundle, building it first when this code version has none. */
+export async function fixtureBundleDirectory(): Promise<{ bundle: string; data: string }> {
+  const root = join(tmpdir(), `explore-edge-ranker-fixture-${await sourceHash()}`);
+  const bundle = join(root, "bundle");
+  const data = join(root, "data");
+  if (await exists(join(bundle, "manifest.json"))) return { bundle, data };
+  const building = `${root}.building-${process.pid}`;
+  await rm(building, { recursive: true, force: true });
+  await mkdir(join(building, "data"), { recursive: true });
+  await writeSyntheticKuaiRand(join(building, "data"), FIXTURE_DATA_OPTIONS);
+  await run(["--import", "tsx", "scripts/pipeline.ts", "--data", join(building, "data"), "--train-end", FIXTURE_TRAIN_END, "--out", join(building, "bundle"), "--seed", "5"]);
+  // another process may have finished first; either copy is the same bundle
+  await rename(building, root).catch(async () => rm(building, { recursive: true, force: true }));
+  return { bundle, data };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+function run(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`fixture bundle: the pipeline exited with ${code}\n${output}`))));
+  });
+}

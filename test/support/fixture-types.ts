@@ -1,0 +1,15 @@
+/** What the workerd tests receive from the Node global setup (serialisable). */
+export interface FixtureBundle {
+  readonly manifest: unknown;
+  /** path → base64 bytes */
+  readonly files: Record<string, string>;
+  readonly asOfMs: number;
+  /** The funnel's result, run in Node on the same bundle with no real-time state, at `asOfMs`. */
+  readonly expectations: { userId: string; items: string[]; scores: number[] }[];
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    fixtureBundle: FixtureBundle;
+  }
+}

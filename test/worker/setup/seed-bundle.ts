@@ -1,0 +1,19 @@
+import { env } from "cloudflare:workers";
+import { inject } from "vitest";
+import { publishBundle } from "../../../core/bundle/store";
+import { workersKvWriter } from "../../../worker/bundle/kv";
+import "../../support/fixture-types";
+
+/** The fixture bundle's files, decoded from what the global setup provided. */
+export function fixtureFiles(): Map<string, Uint8Array> {
+  const fixture = inject("fixtureBundle");
+  return new Map(Object.entries(fixture.files).map(([path, base64]) => [path, Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))]));
+}
+
+/** Publishes the fixture bundle into this test file's KV (storage is isolated per test file) and activates it. */
+export async function seedFixtureBundle(version?: string): Promise<string> {
+  const fixture = inject("fixtureBundle");
+  const manifest = { ...(fixture.manifest as Record<string, unknown>), ...(version ? { version } : {}) };
+  await publishBundle(workersKvWriter(env.BUNDLES), manifest, fixtureFiles(), {});
+  return manifest.version as string;
+}
