@@ -19,6 +19,7 @@ import { allocateUserTowerInputs, writeUserTowerRow } from "../core/features/tow
 import { ASSET_FILES, encodeCatalogue, encodeCounters, encodeHistories, encodeItemList, encodeNeighbours, encodeUsers } from "../core/serving/assets";
 import { buildUserHistories } from "../models/pipeline/bundle-tables";
 import { trainAll } from "../models/pipeline/train-all";
+import { DEFAULT_RETRIEVAL_TRAINING } from "../models/two-tower/train";
 import { featureContext, takeMtmlRows, userContextFor } from "../models/mtml/rows";
 import { takeItemRows } from "../models/two-tower/rows";
 import packageJson from "../package.json";
@@ -136,7 +137,7 @@ await runCli(USAGE, async () => {
     feature_spec: spec,
     models: {
       mtml: { file: MODEL_FILES.mtml, fp32_file: MODEL_FILES.mtmlFp32, quantization: chosen.name, fastest_accepted: fastest.name, candidates: candidates.map((c) => ({ name: c.name, bytes: c.bytes.byteLength, median_ms_batch100: round(c.medianMs ?? Number.NaN), auc: c.auc, max_abs_error: c.maxAbsError, accepted: c.accepted })), parity_max_abs: mtmlParity },
-      retrieval: { user_tower: MODEL_FILES.retrievalUserTower, item_tower: MODEL_FILES.retrievalItemTower, item_embeddings: MODEL_FILES.retrievalItemEmbeddings, index: MODEL_FILES.retrievalIndex, dim, metric: "ip", parity_max_abs: towerParity.retrieval },
+      retrieval: { user_tower: MODEL_FILES.retrievalUserTower, item_tower: MODEL_FILES.retrievalItemTower, item_embeddings: MODEL_FILES.retrievalItemEmbeddings, index: MODEL_FILES.retrievalIndex, dim, metric: "ip", temperature: DEFAULT_RETRIEVAL_TRAINING.temperature, parity_max_abs: towerParity.retrieval },
       first_stage: { user_tower: MODEL_FILES.firstStageUserTower, item_tower: MODEL_FILES.firstStageItemTower, item_embeddings: MODEL_FILES.firstStageItemEmbeddings, dim: trained.firstStage.architecture.outputDim, parity_max_abs: towerParity.first_stage },
     },
     tables: ASSET_FILES,

@@ -3,27 +3,36 @@
  *
  * Tunes the serving config (source weights and quotas, value-model weights) on a validation slice of the
  * training window — a bundle trained through the day before the validation day — never on test days.
- * Prints every candidate's measures beside the baselines; with --write, saves the chosen config to
- * models/serving-config.json, which the pipeline ships in every bundle.
+ * Retrieval recall depends only on the sources, and the score's GAUC and the feed's ranking of the
+ * first stage's survivors only on the value model, so the two are tuned separately and the value-model
+ * grid reuses each user's candidates, probabilities and affinities.
+ * With --write, saves the chosen config to models/serving-config.json, which the pipeline ships in bundles.
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { LABELS } from "../core/data/labels";
 import { loadDataset } from "../core/data/load";
 import { splitByDate } from "../core/data/split";
-import { DecayedPopularity } from "../core/eval/baselines/popularity";
 import { ItemRateScorer } from "../core/eval/baselines/item-rate";
+import { DecayedPopularity } from "../core/eval/baselines/popularity";
 import { trainingData } from "../core/eval/harness";
-import { gauc } from "../core/eval/metrics";
-import { evaluateFullCatalogue, testPositives } from "../core/eval/protocols";
+import { gauc, ndcgAtK, recallAtK } from "../core/eval/metrics";
+import { testPositives } from "../core/eval/protocols";
 import { BundleRows } from "../core/eval/systems/bundle-systems";
-import { ExploreSystems } from "../core/eval/systems/funnel-systems";
 import { parseServingConfig, type ServingConfig } from "../core/funnel/config";
+import { runFeed } from "../core/funnel/explore";
 import { createRanker } from "../core/funnel/ranker";
+import { EXPLORE_SOURCES } from "../core/funnel/sources";
+import { filterStage } from "../core/funnel/stages/filters";
+import { firstStage } from "../core/funnel/stages/first-stage";
+import { rerankStage } from "../core/funnel/stages/rerank";
+import { retrievalStage } from "../core/funnel/stages/retrieval";
 import { scoreItems } from "../core/funnel/stages/second-stage";
-import { NO_REALTIME_STATE } from "../core/funnel/types";
+import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type Ranker } from "../core/funnel/types";
 import { resolveFeedUser } from "../core/funnel/user";
-import { LABELS } from "../core/data/labels";
-import { exploreScore } from "../core/ranking/value-model";
+import type { ModelSession } from "../core/inference/types";
+import { exploreScore, retrievalAffinity, type ExploreValueModel } from "../core/ranking/value-model";
+import { embedUser } from "../core/serving/ranker-models";
 import { createRandom } from "../core/util/random";
 import defaultConfig from "../models/serving-config.json";
 import { createNodeUsearchRuntime } from "./ann/usearch-wasm";
@@ -35,35 +44,34 @@ import { createNodeOrtWebAdapter } from "./onnx/ort-web-node";
 
 const USAGE = "usage: npm run tune -- [--data <dir>] [--train-end YYYYMMDD] [--validation-day YYYYMMDD] [--users N] [--write]";
 
-/**
- * Candidate configs: the retrieval mix and the value model matter independently (recall depends only on the
- * sources; the score's GAUC only on the value model), so sources vary with the current value model, and value
- * models vary with the current sources.
- */
-function candidates(base: ServingConfig): { name: string; config: ServingConfig }[] {
-  const out: { name: string; config: ServingConfig }[] = [];
-  const sourceSets: Record<string, Partial<ServingConfig["retrieval"]["sources"]>> = {
+function sourceCandidates(base: ServingConfig): { name: string; sources: ServingConfig["retrieval"]["sources"] }[] {
+  const variants: Record<string, Partial<ServingConfig["retrieval"]["sources"]>> = {
     current: {},
     tower1000: { two_tower: { weight: 1, quota: 1000 } },
     tower1000x2: { two_tower: { weight: 2, quota: 1000 } },
-    tower1000x2pop500: { two_tower: { weight: 2, quota: 1000 }, popular: { weight: 1, quota: 500 } },
-    towerPopOnly: { two_tower: { weight: 2, quota: 1000 }, history: { weight: 0.5, quota: 200 }, cooccurrence: { weight: 0.5, quota: 100 }, authors: { weight: 0.5, quota: 100 }, graph: { weight: 0.5, quota: 100 } },
+    lightHistory: { two_tower: { weight: 2, quota: 1000 }, history: { weight: 0.5, quota: 200 }, cooccurrence: { weight: 0.5, quota: 100 }, authors: { weight: 0.5, quota: 100 }, graph: { weight: 0.5, quota: 100 } },
   };
-  for (const [name, sources] of Object.entries(sourceSets)) {
-    out.push({ name: `sources=${name}`, config: { ...base, retrieval: { ...base.retrieval, sources: { ...base.retrieval.sources, ...sources } } } });
-  }
-  const weightSets: Record<string, ServingConfig["valueModel"]["weights"]> = {
-    click: { click: 1, long_view: 0, like: 0, comment: 0, forward: 0, follow: 0, hate: -1 },
-    engage: { click: 1, long_view: 0.5, like: 2, comment: 2, forward: 2, follow: 3, hate: -10 },
-  };
-  for (const [weightName, weights] of Object.entries(weightSets)) {
-    for (const saturation of [0, 2, 10, 50]) {
-      for (const exponent of saturation === 0 ? [0, 0.5, 1] : [1, 2, 4]) {
-        out.push({ name: `value=${weightName} κ=${saturation} α=${exponent}`, config: { ...base, valueModel: { ...base.valueModel, weights, exposureExponent: exponent, exposureSaturation: saturation } } });
+  return Object.entries(variants).map(([name, change]) => ({ name, sources: { ...base.retrieval.sources, ...change } }));
+}
+
+function valueCandidates(base: ExploreValueModel): { name: string; model: ExploreValueModel }[] {
+  const out: { name: string; model: ExploreValueModel }[] = [];
+  for (const exposureExponent of [0, 0.5, 1, 2]) {
+    for (const exposureFloor of exposureExponent === 0 ? [0] : [0, 10, 30, 100, 300]) {
+      for (const retrievalExponent of [0, 0.05, 0.1, 0.2, 0.4]) {
+        out.push({ name: `α=${exposureExponent} floor=${exposureFloor} b=${retrievalExponent}`, model: { ...base, exposureExponent, exposureFloor, exposureSaturation: 0, retrievalExponent } });
       }
     }
   }
   return out;
+}
+
+interface UserCandidates {
+  readonly user: number;
+  readonly request: FeedRequest;
+  readonly kept: Candidate[];
+  readonly probabilities: Float32Array;
+  readonly affinities: Float64Array;
 }
 
 await runCli(USAGE, async () => {
@@ -85,61 +93,104 @@ await runCli(USAGE, async () => {
   await ensureBundle(directory, values.data, values["train-end"], log);
   const bundle = await loadBundleDirectory(directory);
   const ranker = await createRanker(bundle.manifest, bundle.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
+  if (ranker.problems.length > 0) throw new Error(`the validation bundle is degraded: ${ranker.problems.join("; ")}`);
   const rows = new BundleRows(dataset, ranker.assets);
-  const mtml = ranker.models.mtml;
-  if (!mtml) throw new Error("the validation bundle has no usable MTML");
+  const base = parseServingConfig(defaultConfig, "models/serving-config.json");
 
-  // users: a seeded sample of those with a click on the validation day
-  const positives = testPositives(split.test, ["click"]);
-  const clickers = [...(positives.get("click")?.keys() ?? [])].sort((a, b) => a - b);
+  // a seeded sample of users with a click on the validation day
+  const clicks = testPositives(split.test, ["click"]).get("click") ?? new Map<number, Set<number>>();
+  const users = [...clicks.keys()].sort((a, b) => a - b);
   const next = createRandom(7);
-  for (let i = clickers.length - 1; i > 0; i--) {
+  for (let i = users.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
-    [clickers[i], clickers[j]] = [clickers[j] as number, clickers[i] as number];
+    [users[i], users[j]] = [users[j] as number, users[i] as number];
   }
-  const sample = new Set(clickers.slice(0, Number(values.users)));
-  const sampled = new Map([["click" as const, new Map([...(positives.get("click") ?? new Map())].filter(([user]) => sample.has(user)))]]);
+  const sample = users.slice(0, Number(values.users));
+  const popularity = new DecayedPopularity(train);
+  const popRecall = mean(sample.map((user) => recallAtK(popularity.order, clicks.get(user) as Set<number>, 1000)));
+  const popNdcg = mean(sample.map((user) => ndcgAtK(popularity.order, clicks.get(user) as Set<number>, 10)));
+  const itemRateGauc = gauc(split.test.user, new ItemRateScorer(train).score({ size: split.test.size, user: split.test.user, item: split.test.item, surface: split.test.surface, atMs: split.test.ts }).click as Float32Array, split.test.labels.click as Uint8Array) ?? 0;
+  log(`validation ${values["validation-day"]}: ${sample.length} users; popularity R@1000 ${popRecall.toFixed(4)}, NDCG@10 ${popNdcg.toFixed(4)}; item-rate click GAUC ${itemRateGauc.toFixed(4)}`);
 
-  const popularity = await evaluateFullCatalogue(new DecayedPopularity(train), train, sampled);
-  const itemRates = new ItemRateScorer(train).score({ size: split.test.size, user: split.test.user, item: split.test.item, surface: split.test.surface, atMs: split.test.ts });
-  const itemRateGauc = gauc(split.test.user, itemRates.click as Float32Array, split.test.labels.click as Uint8Array) ?? 0;
-  log(`validation ${values["validation-day"]}: ${sample.size} users; popularity R@1000 ${popularity.click?.["recall@1000"].toFixed(4)} NDCG@10 ${popularity.click?.["ndcg@10"].toFixed(4)}; item-rate click GAUC ${itemRateGauc.toFixed(4)}`);
+  const requestFor = (user: number, config: ServingConfig): FeedRequest => {
+    const row = rows.userToBundle[user] as number;
+    const id = row >= 0 ? ranker.assets.users.ids.id(row) : `unknown-${user}`;
+    return { user: resolveFeedUser(ranker.assets, id, NO_REALTIME_STATE, config), count: 10, surface: config.defaultSurface, nowMs: ranker.assets.asOfMs, exclude: new Set(), config };
+  };
+  const toDataset = (items: readonly number[]) => Array.from(rows.toDataset(items, items.map(() => 0)).items);
 
-  // MTML probabilities of every validation impression, once: value-model variants only recombine them
-  const probabilities = new Float32Array(split.test.size * LABELS.length);
+  // --- phase A: retrieval sources, by recall@1000 of the merged candidates ---
+  let bestSources = { name: "current", sources: base.retrieval.sources, recall: -1 };
+  for (const { name, sources } of sourceCandidates(base)) {
+    const config = { ...base, retrieval: { ...base.retrieval, sources } };
+    let sum = 0;
+    for (const user of sample) {
+      const result = await runFeed(ranker, requestFor(user, config), [retrievalStage(EXPLORE_SOURCES)]);
+      sum += recallAtK(toDataset(result.candidates.slice(0, 1000).map((c) => c.item)), clicks.get(user) as Set<number>, 1000);
+    }
+    const recall = sum / sample.length;
+    console.log(`sources=${name.padEnd(14)} retrieval R@1000 ${recall.toFixed(4)} (${(recall / popRecall).toFixed(3)}× popularity)`);
+    if (recall > bestSources.recall) bestSources = { name, sources, recall };
+  }
+  const sourced: ServingConfig = { ...base, retrieval: { ...base.retrieval, sources: bestSources.sources } };
+
+  // --- phase B: value models, on each user's first-stage survivors and the validation impressions ---
+  const mtml = ranker.models.mtml as ModelSession;
+  const tower = ranker.models.retrievalUserTower as ModelSession;
+  const { dim, temperature } = ranker.assets.manifest.models.retrieval;
+  const perUser: UserCandidates[] = [];
+  for (const user of sample) {
+    const request = requestFor(user, sourced);
+    const kept = (await runFeed(ranker, request, [retrievalStage(EXPLORE_SOURCES), filterStage, firstStage])).candidates;
+    const scored = await scoreItems(ranker.assets, mtml, request.user.context, kept.map((c) => c.item), request.surface, request.nowMs, sourced.valueModel);
+    const embedding = await embedUser(tower, ranker.assets, request.user.context);
+    perUser.push({ user, request, kept, probabilities: scored.probabilities, affinities: Float64Array.from(kept, (c) => retrievalAffinity(embedding, ranker.assets.retrievalItemEmbeddings, c.item, dim, temperature)) });
+  }
+  const impressionProbabilities = new Float32Array(split.test.size * LABELS.length);
+  const impressionAffinities = new Float64Array(split.test.size);
   const byUser = new Map<number, number[]>();
   for (let i = 0; i < split.test.size; i++) if ((rows.itemToBundle[split.test.item[i] as number] as number) >= 0) byUser.set(split.test.user[i] as number, [...(byUser.get(split.test.user[i] as number) ?? []), i]);
-  const base = parseServingConfig(defaultConfig, "models/serving-config.json");
   for (const [user, positions] of byUser) {
-    const bundleRow = rows.userToBundle[user] as number;
-    const feedUser = resolveFeedUser(ranker.assets, bundleRow >= 0 ? ranker.assets.users.ids.id(bundleRow) : `unknown-${user}`, NO_REALTIME_STATE, base);
-    const scored = await scoreItems(ranker.assets, mtml, feedUser.context, positions.map((p) => rows.itemToBundle[split.test.item[p] as number] as number), positions.map((p) => split.test.surface[p] as number), ranker.assets.asOfMs, base.valueModel);
-    positions.forEach((p, r) => probabilities.set(scored.probabilities.subarray(r * LABELS.length, (r + 1) * LABELS.length), p * LABELS.length));
-  }
-
-  const results: { name: string; config: ServingConfig; recall1000: number; ndcg10: number; gauc: number }[] = [];
-  for (const { name, config } of candidates(base)) {
-    const explore = new ExploreSystems(rows, ranker, config);
-    const retrieval = await evaluateFullCatalogue(explore.retrieval(), train, sampled);
-    const feed = await evaluateFullCatalogue(explore.explore(), train, sampled);
-    const values = Float32Array.from({ length: split.test.size }, (_, i) => {
-      const item = rows.itemToBundle[split.test.item[i] as number] as number;
-      return item < 0 ? 0 : exploreScore(config.valueModel, probabilities.subarray(i * LABELS.length, (i + 1) * LABELS.length), 0, ranker.assets.itemCounters.decayedImpressions[item] as number);
+    const request = requestFor(user, sourced);
+    const items = positions.map((p) => rows.itemToBundle[split.test.item[p] as number] as number);
+    const scored = await scoreItems(ranker.assets, mtml, request.user.context, items, positions.map((p) => split.test.surface[p] as number), ranker.assets.asOfMs, sourced.valueModel);
+    const embedding = await embedUser(tower, ranker.assets, request.user.context);
+    positions.forEach((p, r) => {
+      impressionProbabilities.set(scored.probabilities.subarray(r * LABELS.length, (r + 1) * LABELS.length), p * LABELS.length);
+      impressionAffinities[p] = retrievalAffinity(embedding, ranker.assets.retrievalItemEmbeddings, items[r] as number, dim, temperature);
     });
-    const result = { name, config, recall1000: retrieval.click?.["recall@1000"] ?? 0, ndcg10: feed.click?.["ndcg@10"] ?? 0, gauc: gauc(split.test.user, values, split.test.labels.click as Uint8Array) ?? 0 };
-    results.push(result);
-    console.log(`${name.padEnd(32)} retrieval R@1000 ${result.recall1000.toFixed(4)} (${(result.recall1000 / (popularity.click?.["recall@1000"] ?? 1)).toFixed(3)}× pop)  feed NDCG@10 ${result.ndcg10.toFixed(4)} (${(result.ndcg10 / (popularity.click?.["ndcg@10"] ?? 1)).toFixed(3)}× pop)  score click GAUC ${result.gauc.toFixed(4)} (${(result.gauc - itemRateGauc >= 0 ? "+" : "")}${(result.gauc - itemRateGauc).toFixed(4)} vs item rate)`);
   }
 
-  // sources: the best retrieval recall; value model: the best feed NDCG among those with score GAUC ≥ item rate + 0.02
-  const bestSources = results.filter((r) => r.name.startsWith("sources=")).reduce((best, r) => (r.recall1000 > best.recall1000 ? r : best));
-  const values_ = results.filter((r) => r.name.startsWith("value="));
-  const admissible = values_.filter((r) => r.gauc >= itemRateGauc + 0.02);
-  const bestValue = (admissible.length > 0 ? admissible : values_).reduce((best, r) => (r.ndcg10 > best.ndcg10 ? r : best));
-  const chosen: ServingConfig = { ...base, retrieval: bestSources.config.retrieval, valueModel: bestValue.config.valueModel };
-  console.log(`chosen: ${bestSources.name}, ${bestValue.name}${admissible.length === 0 ? " (no value model met the GAUC margin; best feed NDCG overall)" : ""}`);
+  const results: { name: string; model: ExploreValueModel; ndcg: number; gauc: number }[] = [];
+  for (const { name, model } of valueCandidates(sourced.valueModel)) {
+    const config = { ...sourced, valueModel: model };
+    let ndcgSum = 0;
+    for (const entry of perUser) {
+      const candidates = entry.kept.map((c, r) => {
+        const value = exploreScore(model, entry.probabilities, r, ranker.assets.itemCounters.decayedImpressions[c.item] as number, entry.affinities[r] as number);
+        return { ...c, sources: c.sources, value, score: value };
+      });
+      const page = rerankStage.run({ request: { ...entry.request, config }, ranker: ranker as Ranker, trace: { stages: [], sources: {}, rules: [] }, degraded: [], timings: {} }, candidates) as Candidate[];
+      ndcgSum += ndcgAtK(toDataset(page.map((c) => c.item)), clicks.get(entry.user) as Set<number>, 10);
+    }
+    const scores = Float32Array.from({ length: split.test.size }, (_, i) => {
+      const item = rows.itemToBundle[split.test.item[i] as number] as number;
+      return item < 0 ? 0 : exploreScore(model, impressionProbabilities.subarray(i * LABELS.length, (i + 1) * LABELS.length), 0, ranker.assets.itemCounters.decayedImpressions[item] as number, impressionAffinities[i] as number);
+    });
+    const result = { name, model, ndcg: ndcgSum / perUser.length, gauc: gauc(split.test.user, scores, split.test.labels.click as Uint8Array) ?? 0 };
+    results.push(result);
+    console.log(`value ${name.padEnd(26)} feed NDCG@10 ${result.ndcg.toFixed(4)} (${(result.ndcg / popNdcg).toFixed(3)}× popularity)  score click GAUC ${result.gauc.toFixed(4)} (${result.gauc - itemRateGauc >= 0 ? "+" : ""}${(result.gauc - itemRateGauc).toFixed(4)} vs item rate)`);
+  }
+  // the targets with a margin: the best feed among value models whose score keeps GAUC ≥ item rate + 0.02
+  const admissible = results.filter((r) => r.gauc >= itemRateGauc + 0.02);
+  const chosen = (admissible.length > 0 ? admissible : results).reduce((best, r) => (r.ndcg > best.ndcg ? r : best));
+  console.log(`chosen: sources=${bestSources.name}, value ${chosen.name}${admissible.length === 0 ? " (no value model kept the GAUC margin; best feed overall)" : ""}`);
   if (values.write) {
-    await writeFile("models/serving-config.json", `${JSON.stringify(chosen, null, 2)}\n`);
+    await writeFile("models/serving-config.json", `${JSON.stringify({ ...sourced, valueModel: chosen.model }, null, 2)}\n`);
     console.log("wrote models/serving-config.json");
   }
 });
+
+function mean(values: readonly number[]): number {
+  return values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+}

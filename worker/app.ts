@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError, errorResponse } from "./http/errors";
+import { adminRoutes } from "./routes/admin";
 import { eventsRoutes } from "./routes/events";
 import { exploreRoutes } from "./routes/explore";
 import { healthRoutes } from "./routes/health";
@@ -12,6 +13,7 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.route("/", eventsRoutes);
   app.route("/", exploreRoutes);
+  app.route("/", adminRoutes);
   app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError((error, c) => {
     if (error instanceof ApiError) return errorResponse(c, error);

@@ -1,4 +1,6 @@
 import { createApp } from "./app";
+import { bundleCache } from "./bundle/runtime";
+import { precomputeFeeds } from "./feeds/precompute";
 
 export { Trending } from "./state/trending";
 export { UserState } from "./state/user-state";
@@ -7,4 +9,14 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  /** Off-peak (wrangler.toml [triggers]): precompute the most active users' feeds into KV. */
+  async scheduled(controller, env, ctx) {
+    const bundle = await bundleCache.current(env, ctx);
+    if (bundle.status !== "ready") {
+      console.warn(`precompute skipped: no bundle (${bundle.reasons.join("; ")})`);
+      return;
+    }
+    const result = await precomputeFeeds(env, bundle.decoded.ranker, controller.scheduledTime);
+    console.log(`precomputed ${result.users} feeds in ${result.ms.toFixed(0)} ms`);
+  },
 } satisfies ExportedHandler<Env>;

@@ -39,6 +39,11 @@ export const servingConfigSchema = z.strictObject({
     noAdjacentSameAuthor: z.boolean(),
     maxPerAuthor: z.number().int().min(1).max(100),
   }),
+  /** Off-peak precomputation (the Worker's Cron Trigger): how many of the most active users, and how long a feed stays fresh. */
+  precompute: z.strictObject({
+    users: z.number().int().min(0).max(10000),
+    maxAgeMinutes: z.number().int().min(1).max(7 * 24 * 60),
+  }).default({ users: 200, maxAgeMinutes: 360 }),
   coldStart: z.strictObject({
     /** Users with fewer engaged items than this are cold (users the bundle does not know always are). */
     minEngagements: z.number().int().min(0).max(1000),

@@ -93,6 +93,8 @@ export interface FeedState {
   readonly degraded: string[];
   /** Stage timings for Server-Timing. */
   readonly timings: Record<string, number>;
+  /** The user's retrieval-tower embedding, computed once per request by whichever stage needs it first. */
+  retrievalEmbedding?: Promise<Float32Array | undefined>;
 }
 
 /** One step of a feed: takes the candidates so far, returns the next set. */

@@ -19,6 +19,18 @@ export const exploreValueModelSchema = z.strictObject({
    * sink in a whole-catalogue ranking. 0 keeps the unsaturated E^α.
    */
   exposureSaturation: z.number().min(0).max(10000).default(0),
+  /**
+   * Exposure below this counts as this: only items shown more often than the floor get a boost, so among the
+   * many moderately shown items (most of what a user is actually shown) the conditional engagement decides,
+   * while the most exposed items still rise to the top of a whole-catalogue ranking. 0 = no floor.
+   */
+  exposureFloor: z.number().min(0).max(100000).default(0),
+  /**
+   * Weight b of the retrieval two-tower's affinity: the score is multiplied by p_tt(item | user)^b, where
+   * log p_tt = cos/τ up to a constant. The two-tower was trained on what users clicked among what they were
+   * shown, so it knows, per user, what is likely to be shown and engaged with; 0 turns it off.
+   */
+  retrievalExponent: z.number().min(0).max(4).default(0),
 });
 export type ExploreValueModel = z.infer<typeof exploreValueModelSchema>;
 
@@ -44,14 +56,26 @@ export function expectedValue(model: ExploreValueModel, probabilities: ArrayLike
 }
 
 /** The Explore ranking score: EV scaled by exposure^α; EV is floored at a tiny positive value so the scaling keeps order. */
-export function exploreScore(model: ExploreValueModel, probabilities: ArrayLike<number>, row: number, decayedImpressions: number): number {
-  const value = Math.max(expectedValue(model, probabilities, row), 1e-9);
-  return model.exposureExponent === 0 ? value : value * Math.pow(exposure(model, decayedImpressions), model.exposureExponent);
+export function exploreScore(model: ExploreValueModel, probabilities: ArrayLike<number>, row: number, decayedImpressions: number, retrievalAffinity = 0): number {
+  let value = Math.max(expectedValue(model, probabilities, row), 1e-9);
+  if (model.exposureExponent !== 0) value *= Math.pow(exposure(model, decayedImpressions), model.exposureExponent);
+  if (model.retrievalExponent !== 0) value *= Math.exp(model.retrievalExponent * retrievalAffinity);
+  return value;
+}
+
+/**
+ * The retrieval two-tower's log-affinity of an item for a user, shifted so the best possible is 0:
+ * (cos − 1)/τ with τ the training temperature. Keeps exp() of it in range.
+ */
+export function retrievalAffinity(userEmbedding: ArrayLike<number>, itemEmbeddings: ArrayLike<number>, item: number, dim: number, temperature: number): number {
+  let cos = 0;
+  for (let d = 0; d < dim; d++) cos += (userEmbedding[d] as number) * (itemEmbeddings[item * dim + d] as number);
+  return (cos - 1) / temperature;
 }
 
 /** The exposure factor's base: decayed impressions plus the prior, saturated when κ > 0. */
-export function exposure(model: Pick<ExploreValueModel, "exposurePrior" | "exposureSaturation">, decayedImpressions: number): number {
-  const e = decayedImpressions + model.exposurePrior;
+export function exposure(model: Pick<ExploreValueModel, "exposurePrior" | "exposureSaturation" | "exposureFloor">, decayedImpressions: number): number {
+  const e = Math.max(decayedImpressions + model.exposurePrior, model.exposureFloor);
   return model.exposureSaturation > 0 ? e / (e + model.exposureSaturation) : e;
 }
 

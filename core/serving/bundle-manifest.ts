@@ -11,7 +11,7 @@ export const rankerManifestSchema = z.looseObject({
   feature_spec: featureSpecSchema,
   models: z.looseObject({
     mtml: z.looseObject({ file: z.string(), fp32_file: z.string(), quantization: z.string() }),
-    retrieval: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), index: z.string(), dim: z.number().int().positive(), metric: z.enum(["ip", "cos"]) }),
+    retrieval: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), index: z.string(), dim: z.number().int().positive(), metric: z.enum(["ip", "cos"]), temperature: z.number().positive().default(0.05) }),
     first_stage: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), dim: z.number().int().positive() }),
   }),
   serving_config: z.string(),

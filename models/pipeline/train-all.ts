@@ -7,7 +7,7 @@ import type { DayByDayReplay } from "../../core/features/replay";
 import type { FeatureSpec } from "../../core/features/spec";
 import { allocateItemTowerInputs, allocateUserTowerInputs, writeItemTowerRow, writeUserTowerRow, type ItemTowerInputs } from "../../core/features/tower-features";
 import { LABELS } from "../../core/data/labels";
-import { exploreScore } from "../../core/ranking/value-model";
+import { exploreScore, retrievalAffinity } from "../../core/ranking/value-model";
 import { topK } from "../../core/util/top-k";
 import { Rng } from "../autodiff";
 import { DEFAULT_FIRST_STAGE_TRAINING, fidelity, selectTopK, trainFirstStage, type DistillationRequest } from "../first-stage/distill";
@@ -183,7 +183,8 @@ function buildDistillation(
     const userContext = userContextFor(train, fitted, user, state.activity(user));
     pool.forEach((item, i) => writeMtmlRow(context, userContext, item, options.config.defaultSurface, train.endMs, inputs, i));
     const probabilities = predictMtml(mtml, inputs);
-    const secondStage = Float64Array.from(pool, (item, i) => exploreScore(options.config.valueModel, probabilities, i, state.itemCounters.decayedImpressions[item] as number));
+    const userEmbedding = userEmbeddings.subarray(r * dim, (r + 1) * dim);
+    const secondStage = Float64Array.from(pool, (item, i) => exploreScore(options.config.valueModel, probabilities, i, state.itemCounters.decayedImpressions[item] as number, retrievalAffinity(userEmbedding, retrievalItemEmbeddings, item, dim, DEFAULT_RETRIEVAL_TRAINING.temperature)));
     requests.push({ user, pool, selected: selectTopK(secondStage, Math.max(1, Math.round(pool.length * keepShare))), secondStage });
   });
   return { requests, users: userInputs, items: itemInputs };

@@ -4,6 +4,7 @@ import { runFeed } from "../../core/funnel/explore";
 import { applyOverride, type ConfigOverride } from "../../core/funnel/overrides";
 import type { Candidate, FunnelTrace, Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
+import { readPrecomputedFeed } from "./precompute";
 import { readRealtimeUser, readTrending } from "./realtime";
 
 export const SERVING_CONFIG_KEY = "config/serving";
@@ -72,6 +73,21 @@ export async function serveExplore(env: Env, ranker: Ranker, input: ExploreInput
     if (row !== undefined) exclude.add(row);
   }
   const user = resolveFeedUser(assets, input.userId, realtime.state, config);
+  // a fresh off-peak feed serves plain requests (no experiment overrides), minus what the user has seen since
+  if (!input.weights) {
+    const precomputed = await readPrecomputedFeed(env, ranker, input.userId, nowMs, config.precompute.maxAgeMinutes);
+    if (precomputed) {
+      const items = precomputed.items.filter((item) => {
+        const row = assets.items.ids.get(item.item_id);
+        return row === undefined || !(exclude.has(row) || (config.rerank.dropSeen && user.seen.has(row)));
+      });
+      if (items.length >= input.count) {
+        const body: ExploreOutput["body"] = { user_id: input.userId, model_version: assets.version, cold_start: user.cold, degraded: false, items: items.slice(0, input.count) };
+        if (input.debug) body.debug = { precomputed: { computed_at: new Date(precomputed.computed_at).toISOString(), stored: precomputed.items.length, after_filters: items.length } };
+        return { body, timings: { state: stateMs, precomputed: performance.now() - started - stateMs } };
+      }
+    }
+  }
   const result = await runFeed(ranker, {
     user,
     count: input.count,
@@ -93,7 +109,7 @@ export async function serveExplore(env: Env, ranker: Ranker, input: ExploreInput
   return { body, timings: { state: stateMs, ...result.timings } };
 }
 
-function toItem(ranker: Ranker, candidate: Candidate): ExploreItem {
+export function toItem(ranker: Ranker, candidate: Candidate): ExploreItem {
   const { items } = ranker.assets;
   return {
     item_id: items.ids.id(candidate.item),

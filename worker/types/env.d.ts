@@ -10,6 +10,8 @@ declare namespace Cloudflare {
     TRENDING_HALF_LIFE_HOURS?: string;
     /** Model bundles (core/bundle/kv-layout.ts): versioned files and the `bundle/active` pointer. */
     BUNDLES: KVNamespace;
+    /** Precomputed feeds of the most active users, written by the Cron Trigger. */
+    FEEDS: KVNamespace;
     /** Optional: seconds between reads of `bundle/active` (default 30). */
     BUNDLE_REFRESH_SECONDS?: string;
     /** Optional: when set, /v1/explore and /v1/suggested need `Authorization: Bearer <FEED_TOKEN>`. */

@@ -3,7 +3,7 @@ import { LABELS, type Label } from "../../data/labels";
 import type { UserContext } from "../../features/context";
 import { allocateMtmlInputs, writeMtmlRow } from "../../features/mtml-features";
 import { topKOverlap } from "../../ranking/fidelity";
-import { exploreScore } from "../../ranking/value-model";
+import { exploreScore, retrievalAffinity } from "../../ranking/value-model";
 import { runMtml } from "../../serving/model-runs";
 import type { RankerAssets } from "../../serving/ranker-assets";
 import { embedUser, type RankerModels } from "../../serving/ranker-models";
@@ -144,7 +144,8 @@ export async function firstStageFidelity(rows: BundleRows, models: RankerModels,
     const featureContext = assets.featureContext();
     candidates.forEach((item, r) => writeMtmlRow(featureContext, context, item, assets.config.defaultSurface, assets.asOfMs, inputs, r));
     const probabilities = await runMtml(models.mtml, inputs);
-    const secondStage = Float64Array.from(candidates, (item, r) => exploreScore(assets.config.valueModel, probabilities, r, assets.itemCounters.decayedImpressions[item] as number));
+    const { dim, temperature } = assets.manifest.models.retrieval;
+    const secondStage = Float64Array.from(candidates, (item, r) => exploreScore(assets.config.valueModel, probabilities, r, assets.itemCounters.decayedImpressions[item] as number, retrievalAffinity(embedding, assets.retrievalItemEmbeddings, item, dim, temperature)));
     const firstAll = await firstStageScores(rows, models, user, candidates);
     const firstStage = Float64Array.from(candidates, (item) => firstAll[item] as number);
     sum += topKOverlap(secondStage, firstStage, options.keep);

@@ -8,6 +8,7 @@ import { scoreItems, secondStage } from "../../funnel/stages/second-stage";
 import { EXPLORE_SOURCES } from "../../funnel/sources";
 import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type Ranker, type Stage } from "../../funnel/types";
 import { resolveFeedUser } from "../../funnel/user";
+import { embedUser } from "../../serving/ranker-models";
 import { createRandom } from "../../util/random";
 import type { LabelScores, PairBatch, PairScorer, RankedItems, Recommender } from "../types";
 import type { BundleRows } from "./bundle-systems";
@@ -117,7 +118,8 @@ export class ExploreSystems {
           // impressions keep their own surface; the value model is the Explore one
           const items = positions.map((position) => this.rows.itemToBundle[batch.item[position] as number] as number);
           const surfaces = positions.map((position) => batch.surface[position] as number);
-          const scored = await scoreItems(this.ranker.assets, mtml, feedUser.context, items, surfaces, this.ranker.assets.asOfMs, this.config.valueModel);
+          const embedding = this.config.valueModel.retrievalExponent > 0 && this.ranker.models.retrievalUserTower ? await embedUser(this.ranker.models.retrievalUserTower, this.ranker.assets, feedUser.context) : undefined;
+          const scored = await scoreItems(this.ranker.assets, mtml, feedUser.context, items, surfaces, this.ranker.assets.asOfMs, this.config.valueModel, embedding);
           positions.forEach((position, r) => (values[position] = scored.values[r] as number));
         }
         return Object.fromEntries(LABELS.map((label): [Label, Float32Array] => [label, values]));

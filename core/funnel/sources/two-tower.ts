@@ -11,9 +11,18 @@ export const twoTowerSource: CandidateSource = {
   forColdUsers: (user) => user.context.hasFeatures,
   async retrieve(state: FeedState, quota: number): Promise<SourceResult> {
     const { models, assets } = state.ranker;
-    if (!models.retrievalUserTower || !models.retrievalIndex) return { ...EMPTY_RESULT, note: "retrieval model unavailable" };
-    const embedding = await embedUser(models.retrievalUserTower, assets, state.request.user.context);
+    const embedding = await retrievalEmbedding(state);
+    if (!embedding || !models.retrievalIndex) return { ...EMPTY_RESULT, note: "retrieval model unavailable" };
     const found = models.retrievalIndex.search(embedding, Math.min(quota, assets.items.ids.size));
     return { items: Array.from(found.keys), scores: Array.from(found.distances, (distance) => 1 - distance) };
   },
 };
+
+/** The request's retrieval user embedding, computed on first use and shared by the stages (undefined without the model). */
+export function retrievalEmbedding(state: FeedState): Promise<Float32Array | undefined> {
+  state.retrievalEmbedding ??= (async () => {
+    const tower = state.ranker.models.retrievalUserTower;
+    return tower ? embedUser(tower, state.ranker.assets, state.request.user.context) : undefined;
+  })();
+  return state.retrievalEmbedding;
+}

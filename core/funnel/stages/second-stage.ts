@@ -2,9 +2,10 @@ import { LABELS } from "../../data/labels";
 import { allocateMtmlInputs, writeMtmlRow } from "../../features/mtml-features";
 import type { UserContext } from "../../features/context";
 import type { ModelSession } from "../../inference/types";
-import { exploreScore, type ExploreValueModel } from "../../ranking/value-model";
+import { exploreScore, retrievalAffinity, type ExploreValueModel } from "../../ranking/value-model";
 import type { RankerAssets } from "../../serving/ranker-assets";
 import { runMtml } from "../../serving/model-runs";
+import { retrievalEmbedding } from "../sources/two-tower";
 import type { Candidate, FeedState, Stage } from "../types";
 
 /**
@@ -21,7 +22,8 @@ export const secondStage: Stage = {
       candidates.forEach((candidate) => (candidate.score = candidate.value = candidate.firstStageScore ?? candidate.retrievalScore));
       return candidates;
     }
-    const { probabilities, values } = await scoreItems(assets, models.mtml, request.user.context, candidates.map((candidate) => candidate.item), request.surface, request.nowMs, request.config.valueModel);
+    const embedding = request.config.valueModel.retrievalExponent > 0 ? await retrievalEmbedding(state) : undefined;
+    const { probabilities, values } = await scoreItems(assets, models.mtml, request.user.context, candidates.map((candidate) => candidate.item), request.surface, request.nowMs, request.config.valueModel, embedding);
     candidates.forEach((candidate, r) => {
       candidate.probabilities = probabilities.slice(r * LABELS.length, (r + 1) * LABELS.length);
       candidate.value = candidate.score = values[r] as number;
@@ -31,11 +33,15 @@ export const secondStage: Stage = {
 };
 
 /** MTML probabilities [items × labels] and value-model scores for one user's items: the second stage's arithmetic. */
-export async function scoreItems(assets: RankerAssets, mtml: ModelSession, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number, valueModel: ExploreValueModel): Promise<{ probabilities: Float32Array; values: Float64Array }> {
+export async function scoreItems(assets: RankerAssets, mtml: ModelSession, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number, valueModel: ExploreValueModel, retrievalEmbedding?: Float32Array): Promise<{ probabilities: Float32Array; values: Float64Array }> {
   const inputs = allocateMtmlInputs(assets.spec, items.length);
   const context = assets.featureContext();
   items.forEach((item, r) => writeMtmlRow(context, user, item, typeof surface === "number" ? surface : (surface[r] as number), nowMs, inputs, r));
   const probabilities = await runMtml(mtml, inputs);
-  const values = Float64Array.from(items, (item, r) => exploreScore(valueModel, probabilities, r, assets.itemCounters.decayedImpressions[item] as number));
+  const { dim, temperature } = assets.manifest.models.retrieval;
+  const values = Float64Array.from(items, (item, r) => {
+    const affinity = retrievalEmbedding ? retrievalAffinity(retrievalEmbedding, assets.retrievalItemEmbeddings, item, dim, temperature) : 0;
+    return exploreScore(valueModel, probabilities, r, assets.itemCounters.decayedImpressions[item] as number, affinity);
+  });
   return { probabilities, values };
 }

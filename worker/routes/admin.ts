@@ -1,0 +1,33 @@
+import { Hono } from "hono";
+import { parseServingConfig, servingConfigSchema } from "../../core/funnel/config";
+import type { AppEnv } from "../app";
+import { bundleCache } from "../bundle/runtime";
+import { SERVING_CONFIG_KEY, effectiveConfig, resetServingConfigCache } from "../feeds/explore-service";
+import { bearerAuth } from "../http/auth";
+import { ApiError } from "../http/errors";
+import { jsonBody } from "../http/validation";
+
+/**
+ * Operators' routes (ADMIN_TOKEN): read the serving config in effect, store a new one in KV (validated;
+ * every isolate picks it up within 30 s), or drop the stored one to fall back to the bundle's.
+ */
+export const adminRoutes = new Hono<AppEnv>()
+  .use("/v1/admin/*", bearerAuth("ADMIN_TOKEN"))
+  .get("/v1/admin/config", async (c) => {
+    const bundle = await bundleCache.current(c.env, c.executionCtx);
+    if (bundle.status !== "ready") throw new ApiError(503, "bundle_unavailable", `no model bundle is loaded: ${bundle.reasons.join("; ")}`);
+    const stored = await c.env.BUNDLES.get(SERVING_CONFIG_KEY, "json");
+    const { config, problem } = await effectiveConfig(c.env, bundle.decoded.ranker, Date.now());
+    return c.json({ source: stored === null || problem ? "bundle" : "kv", model_version: bundle.version, config, ...(problem ? { problem } : {}) });
+  })
+  .put("/v1/admin/config", jsonBody(servingConfigSchema), async (c) => {
+    const config = parseServingConfig(c.req.valid("json"));
+    await c.env.BUNDLES.put(SERVING_CONFIG_KEY, JSON.stringify(config));
+    resetServingConfigCache();
+    return c.json({ stored: SERVING_CONFIG_KEY, config });
+  })
+  .delete("/v1/admin/config", async (c) => {
+    await c.env.BUNDLES.delete(SERVING_CONFIG_KEY);
+    resetServingConfigCache();
+    return c.json({ deleted: SERVING_CONFIG_KEY });
+  });
