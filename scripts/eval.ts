@@ -16,6 +16,8 @@ import { releaseRankerModels, type RankerModels } from "../core/serving/ranker-m
 import { SOURCE_NAMES } from "../core/funnel/config";
 import { createRanker } from "../core/funnel/ranker";
 import { ExploreSystems } from "../core/eval/systems/funnel-systems";
+import { SuggestedSystems, type SuggestedMeasures } from "../core/eval/systems/suggested-systems";
+import { DecayedPopularity } from "../core/eval/baselines/popularity";
 import { createNodeUsearchRuntime } from "./ann/usearch-wasm";
 import { DirectoryDataSource } from "./lib/directory-source";
 import { defaultBundleDirectory, ensureBundle } from "./lib/default-bundle";
@@ -23,7 +25,7 @@ import { loadBundleDirectory } from "./lib/kv-bundle-directory";
 import { UsageError, runCli } from "./lib/cli";
 import { createNodeOrtWebAdapter } from "./onnx/ort-web-node";
 
-const USAGE = "usage: npm run eval -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD] [--bundle <dir> | --no-bundle] [--json <file>]";
+const USAGE = "usage: npm run eval -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD] [--bundle <dir> | --no-bundle] [--no-suggested] [--suggested-count <n>] [--json <file>]";
 
 await runCli(USAGE, async () => {
   const { values } = parseArgs({
@@ -37,6 +39,9 @@ await runCli(USAGE, async () => {
       "no-bundle": { type: "boolean", default: false },
       "fidelity-users": { type: "string", default: "500" },
       "funnel-fidelity-users": { type: "string", default: "300" },
+      // Suggested Posts (`suggested`): about a minute on the default split; --no-suggested skips it
+      "no-suggested": { type: "boolean", default: false },
+      "suggested-count": { type: "string", default: "100" },
     },
     strict: true,
   });
@@ -50,6 +55,7 @@ await runCli(USAGE, async () => {
   const systems = baselineSystems(train);
   const measures: Record<string, number> = {};
   let release = async () => {};
+  let suggested: SuggestedSystems | undefined;
   if (!values["no-bundle"]) {
     const directory = values.bundle ?? defaultBundleDirectory(split.trainEnd);
     if (!values.bundle) await ensureBundle(directory, values.data, split.trainEnd, (line) => console.error(line));
@@ -68,6 +74,10 @@ await runCli(USAGE, async () => {
     systems.scorers.push(explore.score());
     systems.scorers.push(new MtmlPairScorer(rows, models));
     systems.recommenders.push(new TwoTowerRecommender(rows, models), new FirstStageRecommender(rows, models));
+    if (!values["no-suggested"]) {
+      suggested = new SuggestedSystems(rows, ranker, ranker.assets.config, { count: Number(values["suggested-count"]) });
+      systems.recommenders.push(suggested.recommender());
+    }
     console.error(`bundle ${assets.version} from ${directory} (mtml ${assets.manifest.models.mtml.quantization})`);
     const fidelityStarted = performance.now();
     const positives = testPositives(split.test, CATALOGUE_LABELS);
@@ -87,12 +97,37 @@ await runCli(USAGE, async () => {
     onSystemDone: (kind, name, seconds) => console.error(`  ${kind} ${name}: ${seconds.toFixed(1)} s`),
   });
   Object.assign(report.measures, measures);
+  let suggestedMeasures: SuggestedMeasures | undefined;
+  if (suggested) {
+    const suggestedStarted = performance.now();
+    const popularity = systems.recommenders.find((system): system is DecayedPopularity => system instanceof DecayedPopularity) ?? new DecayedPopularity(train);
+    suggestedMeasures = await suggested.measures(train, split.test, popularity.order);
+    Object.assign(report.measures, flattenSuggestedMeasures(suggestedMeasures));
+    console.error(`  suggested measures over ${suggestedMeasures.users} users: ${((performance.now() - suggestedStarted) / 1000).toFixed(1)} s`);
+  }
   await release();
   report.seconds.load = loadSeconds;
   report.seconds.total = (performance.now() - started) / 1000;
   console.log(formatReport(report));
   if (values.json) {
-    await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFile(values.json, `${JSON.stringify(suggestedMeasures ? { ...report, suggested: suggestedMeasures } : report, null, 2)}\n`);
     console.error(`wrote ${values.json}`);
   }
 });
+
+/** Suggested Posts' measures as flat report measures: `suggested_…` for the suggestions, `popularity_…` for restricted popularity. */
+function flattenSuggestedMeasures(m: SuggestedMeasures): Record<string, number> {
+  const out: Record<string, number> = { suggested_users: m.users, suggested_mean_list_length: m.mean_list_length, suggested_degraded_users: m.degraded_users };
+  for (const [label, r] of Object.entries(m.recall)) {
+    out[`suggested_unfollowed_recall@20_${label}`] = r.suggested_at_page;
+    out[`popularity_unfollowed_recall@20_${label}`] = r.popularity_at_page;
+    out[`suggested_unfollowed_recall@list_${label}`] = r.suggested_at_list;
+    out[`popularity_unfollowed_recall@list_${label}`] = r.popularity_at_list;
+    out[`suggested_unfollowed_users_${label}`] = r.users;
+  }
+  out.suggested_home_neighbour_fraction = m.home_neighbour_fraction;
+  out.popularity_home_neighbour_fraction = m.popularity_home_neighbour_fraction;
+  out.suggested_home_neighbour_users = m.home_neighbour_users;
+  for (const [source, share] of Object.entries(m.share)) out[`suggested_share_${source}`] = share;
+  return out;
+}

@@ -18,6 +18,7 @@ import { DEFAULT_SERVING_CONFIG } from "../core/funnel/config";
 import { allocateUserTowerInputs, writeUserTowerRow } from "../core/features/tower-features";
 import { ASSET_FILES, encodeCatalogue, encodeCounters, encodeHistories, encodeItemList, encodeNeighbours, encodeUsers } from "../core/serving/assets";
 import { buildUserHistories } from "../models/pipeline/bundle-tables";
+import { trainAccountEmbeddings } from "../models/account-embeddings";
 import { trainAll } from "../models/pipeline/train-all";
 import { DEFAULT_RETRIEVAL_TRAINING } from "../models/two-tower/train";
 import { featureContext, takeMtmlRows, userContextFor } from "../models/mtml/rows";
@@ -41,6 +42,7 @@ export const MODEL_FILES = {
   retrievalItemEmbeddings: "embeddings/retrieval-items.f32",
   firstStageItemEmbeddings: "embeddings/first-stage-items.f32",
   retrievalIndex: "index/retrieval.usearch",
+  accountEmbeddings: "embeddings/accounts.f32",
   servingConfig: "config/serving.json",
 } as const;
 
@@ -109,6 +111,9 @@ await runCli(USAGE, async () => {
   files.set(MODEL_FILES.retrievalItemEmbeddings, bytesOf(trained.retrievalItemEmbeddings));
   files.set(MODEL_FILES.firstStageItemEmbeddings, bytesOf(trained.firstStageItemEmbeddings));
   files.set(MODEL_FILES.retrievalIndex, buildAnnIndexNative(trained.retrievalItemEmbeddings, dim, { metric: "ip", threads: 1 }));
+  // account embeddings for account_nn: the engagement-weighted mean of each author's item embeddings (models/README.md)
+  const accounts = trainAccountEmbeddings(train, { seed, itemEmbeddings: { vectors: trained.retrievalItemEmbeddings, dim } });
+  files.set(MODEL_FILES.accountEmbeddings, bytesOf(accounts.vectors));
 
   // --- tables and lists ---
   files.set(ASSET_FILES.catalogue, encodeCatalogue({ items: dataset.items, itemEmbeddingRow: fitted.itemEmbeddingRow, authorEmbeddingRow: fitted.authorEmbeddingRow }));
@@ -138,6 +143,7 @@ await runCli(USAGE, async () => {
     models: {
       mtml: { file: MODEL_FILES.mtml, fp32_file: MODEL_FILES.mtmlFp32, quantization: chosen.name, fastest_accepted: fastest.name, candidates: candidates.map((c) => ({ name: c.name, bytes: c.bytes.byteLength, median_ms_batch100: round(c.medianMs ?? Number.NaN), auc: c.auc, max_abs_error: c.maxAbsError, accepted: c.accepted })), parity_max_abs: mtmlParity },
       retrieval: { user_tower: MODEL_FILES.retrievalUserTower, item_tower: MODEL_FILES.retrievalItemTower, item_embeddings: MODEL_FILES.retrievalItemEmbeddings, index: MODEL_FILES.retrievalIndex, dim, metric: "ip", temperature: DEFAULT_RETRIEVAL_TRAINING.temperature, parity_max_abs: towerParity.retrieval },
+      accounts: { embeddings: MODEL_FILES.accountEmbeddings, dim: accounts.dim, method: accounts.method },
       first_stage: { user_tower: MODEL_FILES.firstStageUserTower, item_tower: MODEL_FILES.firstStageItemTower, item_embeddings: MODEL_FILES.firstStageItemEmbeddings, dim: trained.firstStage.architecture.outputDim, parity_max_abs: towerParity.first_stage },
     },
     tables: ASSET_FILES,

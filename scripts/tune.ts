@@ -55,11 +55,12 @@ function sourceCandidates(base: ServingConfig): { name: string; sources: Serving
 }
 
 function valueCandidates(base: ExploreValueModel): { name: string; model: ExploreValueModel }[] {
-  const out: { name: string; model: ExploreValueModel }[] = [];
-  for (const exposureExponent of [0, 0.5, 1, 2]) {
-    for (const exposureFloor of exposureExponent === 0 ? [0] : [0, 10, 30, 100, 300]) {
-      for (const retrievalExponent of [0, 0.05, 0.1, 0.2, 0.4]) {
-        out.push({ name: `α=${exposureExponent} floor=${exposureFloor} b=${retrievalExponent}`, model: { ...base, exposureExponent, exposureFloor, exposureSaturation: 0, retrievalExponent } });
+  const out: { name: string; model: ExploreValueModel }[] = [{ name: "α=0 (MTML only)", model: { ...base, exposureExponent: 0, exposureFloor: 0, exposureCeiling: 0, exposureSaturation: 0, retrievalExponent: 0 } }];
+  // a bounded boost for the most exposed items: E below the floor counts as the floor, above the ceiling as the ceiling
+  for (const exposureFloor of [80, 90, 100, 110, 120]) {
+    for (const exposureCeiling of [130, 150, 175]) {
+      for (const exposureExponent of [2, 3, 4, 6]) {
+        out.push({ name: `floor=${exposureFloor} ceiling=${exposureCeiling} α=${exposureExponent}`, model: { ...base, exposureExponent, exposureFloor, exposureCeiling, exposureSaturation: 0, retrievalExponent: 0 } });
       }
     }
   }
@@ -181,10 +182,11 @@ await runCli(USAGE, async () => {
     results.push(result);
     console.log(`value ${name.padEnd(26)} feed NDCG@10 ${result.ndcg.toFixed(4)} (${(result.ndcg / popNdcg).toFixed(3)}× popularity)  score click GAUC ${result.gauc.toFixed(4)} (${result.gauc - itemRateGauc >= 0 ? "+" : ""}${(result.gauc - itemRateGauc).toFixed(4)} vs item rate)`);
   }
-  // the targets with a margin: the best feed among value models whose score keeps GAUC ≥ item rate + 0.02
-  const admissible = results.filter((r) => r.gauc >= itemRateGauc + 0.02);
+  // the targets with margins: the best feed among value models whose score's click GAUC stays 0.01 above item
+  // rates on the validation day (the target is +0.015 on the test days, where the MTML alone is further ahead)
+  const admissible = results.filter((r) => r.gauc >= itemRateGauc + 0.01);
   const chosen = (admissible.length > 0 ? admissible : results).reduce((best, r) => (r.ndcg > best.ndcg ? r : best));
-  console.log(`chosen: sources=${bestSources.name}, value ${chosen.name}${admissible.length === 0 ? " (no value model kept the GAUC margin; best feed overall)" : ""}`);
+  console.log(`chosen: sources=${bestSources.name}, value ${chosen.name}${admissible.length === 0 ? " (no value model kept click GAUC 0.01 above item rates; best feed overall)" : ""}`);
   if (values.write) {
     await writeFile("models/serving-config.json", `${JSON.stringify({ ...sourced, valueModel: chosen.model }, null, 2)}\n`);
     console.log("wrote models/serving-config.json");

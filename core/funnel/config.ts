@@ -1,6 +1,7 @@
 import { z } from "zod";
 import defaultServingConfig from "../../models/serving-config.json";
 import { exploreValueModelSchema, suggestedValueModelSchema } from "../ranking/value-model";
+import { suggestedConfigSchema } from "../suggested/config";
 
 /** The candidate sources of Explore's retrieval stage. */
 export const SOURCE_NAMES = ["two_tower", "history", "cooccurrence", "authors", "trending", "popular", "graph"] as const;
@@ -50,6 +51,8 @@ export const servingConfigSchema = z.strictObject({
     /** Follows or likes from which graph exploration (one-hop, two-hop) starts. */
     graphSeedsFrom: z.number().int().min(1).max(100),
   }),
+  /** Suggested Posts (`POST /v1/suggested`): Home surfaces, the sourcing queries per seed type, merge and diversification. Defaults when absent. */
+  suggested: suggestedConfigSchema,
 });
 export type ServingConfig = z.infer<typeof servingConfigSchema>;
 

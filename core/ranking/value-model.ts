@@ -26,6 +26,12 @@ export const exploreValueModelSchema = z.strictObject({
    */
   exposureFloor: z.number().min(0).max(100000).default(0),
   /**
+   * Exposure above this counts as this, so the most exposed items (all equally likely to be shown) are ordered
+   * by their engagement among themselves. With a floor close below it, exposure acts as a bounded step boost.
+   * 0 = no ceiling.
+   */
+  exposureCeiling: z.number().min(0).max(100000).default(0),
+  /**
    * Weight b of the retrieval two-tower's affinity: the score is multiplied by p_tt(item | user)^b, where
    * log p_tt = cos/τ up to a constant. The two-tower was trained on what users clicked among what they were
    * shown, so it knows, per user, what is likely to be shown and engaged with; 0 turns it off.
@@ -74,8 +80,9 @@ export function retrievalAffinity(userEmbedding: ArrayLike<number>, itemEmbeddin
 }
 
 /** The exposure factor's base: decayed impressions plus the prior, saturated when κ > 0. */
-export function exposure(model: Pick<ExploreValueModel, "exposurePrior" | "exposureSaturation" | "exposureFloor">, decayedImpressions: number): number {
-  const e = Math.max(decayedImpressions + model.exposurePrior, model.exposureFloor);
+export function exposure(model: Pick<ExploreValueModel, "exposurePrior" | "exposureSaturation" | "exposureFloor" | "exposureCeiling">, decayedImpressions: number): number {
+  const floored = Math.max(decayedImpressions + model.exposurePrior, model.exposureFloor);
+  const e = model.exposureCeiling > 0 ? Math.min(floored, model.exposureCeiling) : floored;
   return model.exposureSaturation > 0 ? e / (e + model.exposureSaturation) : e;
 }
 

@@ -13,6 +13,8 @@ export const rankerManifestSchema = z.looseObject({
     mtml: z.looseObject({ file: z.string(), fp32_file: z.string(), quantization: z.string() }),
     retrieval: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), index: z.string(), dim: z.number().int().positive(), metric: z.enum(["ip", "cos"]), temperature: z.number().positive().default(0.05) }),
     first_stage: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), dim: z.number().int().positive() }),
+    /** Account (author) embeddings for account_nn; bundles from before they existed lack them. */
+    accounts: z.looseObject({ embeddings: z.string(), dim: z.number().int().positive(), method: z.string() }).optional(),
   }),
   serving_config: z.string(),
 });

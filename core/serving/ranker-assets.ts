@@ -42,6 +42,8 @@ export class RankerAssets {
     readonly cooccurrence: Neighbours,
     readonly retrievalItemEmbeddings: Float32Array,
     readonly firstStageItemEmbeddings: Float32Array,
+    /** [authors × dim] account embeddings (zero rows = none), when the bundle has them. */
+    readonly accountEmbeddings: { readonly vectors: Float32Array; readonly dim: number } | undefined,
     readonly files: ReadonlyMap<string, Uint8Array>,
   ) {}
 
@@ -57,11 +59,12 @@ export class RankerAssets {
     const itemCount = catalogue.items.ids.size;
     const counters = decodeCounters(file(ASSET_FILES.counters), itemCount, catalogue.items.authors.size);
     const config = parseServingConfig(JSON.parse(new TextDecoder().decode(file(manifest.serving_config))), manifest.serving_config);
-    const embeddings = (path: string, dim: number) => {
+    const embeddings = (path: string, dim: number, rows = itemCount) => {
       const bytes = file(path);
-      if (bytes.byteLength !== itemCount * dim * 4) throw new BundleError(`bundle ${manifest.version} is inconsistent`, [`${path} has ${bytes.byteLength} bytes, expected ${itemCount} × ${dim} float32`]);
-      return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, itemCount * dim) : new Float32Array(bytes.slice().buffer);
+      if (bytes.byteLength !== rows * dim * 4) throw new BundleError(`bundle ${manifest.version} is inconsistent`, [`${path} has ${bytes.byteLength} bytes, expected ${rows} × ${dim} float32`]);
+      return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, rows * dim) : new Float32Array(bytes.slice().buffer);
     };
+    const accounts = manifest.models.accounts;
     return new RankerAssets(
       manifest,
       manifest.feature_spec,
@@ -78,6 +81,7 @@ export class RankerAssets {
       decodeNeighbours(file(ASSET_FILES.cooccurrence), itemCount),
       embeddings(manifest.models.retrieval.item_embeddings, manifest.models.retrieval.dim),
       embeddings(manifest.models.first_stage.item_embeddings, manifest.models.first_stage.dim),
+      accounts ? { vectors: embeddings(accounts.embeddings, accounts.dim, catalogue.items.authors.size), dim: accounts.dim } : undefined,
       files,
     );
   }

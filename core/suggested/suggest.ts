@@ -1,0 +1,242 @@
+import type { Engagement } from "../features/engagement";
+import type { ServingConfig } from "../funnel/config";
+import type { FeedUser, Ranker } from "../funnel/types";
+import { executeQuery, isQueryError, planQuery, type Clock, type ExecutionTrace, type QueryErrorJson, type QueryPlan } from "../query";
+import { suggestedPlanOptions, type SeedType, type SuggestedConfig, type SuggestionSource } from "./config";
+import { roundRobinBySeed, type SeededItem } from "./diversify";
+import { SuggestedStores } from "./stores";
+
+export interface SuggestedRequest {
+  /** The user, merged from the bundle and real-time state (`resolveFeedUser`). */
+  readonly user: FeedUser;
+  /** The user's real-time engagements, time-ordered (H/R seeds from after the bundle's window). */
+  readonly realtimeEngagements: readonly Engagement[];
+  readonly count: number;
+  /** Item rows the caller leaves out. */
+  readonly exclude: ReadonlySet<number>;
+  readonly nowMs: number;
+  readonly config: ServingConfig;
+  readonly trending?: { readonly items: Int32Array; readonly scores: Float32Array };
+  /** The executor's clock (tests drive the CPU budget with a fake one). */
+  readonly clock?: Clock;
+}
+
+export interface Suggestion {
+  readonly item: number;
+  readonly author: number;
+  /** The value model's score (log scale for the default, log-linear model). */
+  readonly score: number;
+  /** The seed account's row; undefined for the popular fill. */
+  readonly seedId: number | undefined;
+  readonly seedType: SuggestionSource;
+  /** MTML probabilities, LABELS order; undefined when the model was unavailable. */
+  readonly probabilities: Float32Array | undefined;
+}
+
+/** One configured query's run, for the debug trace. */
+export interface SuggestedQueryRun {
+  readonly type: SuggestionSource;
+  /** Position in `config.suggested.queries[type]`. */
+  readonly index: number;
+  /** The canonical text. */
+  readonly query: string;
+  readonly candidates: number;
+  readonly trace?: ExecutionTrace;
+  readonly error?: QueryErrorJson;
+}
+
+export interface SuggestedFeed {
+  readonly items: Suggestion[];
+  readonly cold: boolean;
+  /** Why parts could not run as designed (a model, the account embeddings, a query failing). */
+  readonly degraded: string[];
+  readonly queries: SuggestedQueryRun[];
+  /** Seed accounts (rows) that produced candidates, per type, in their query order. */
+  readonly seeds: Record<SeedType, number[]>;
+  /** Candidates per step: merged per type (after dedup), ranked, on the page per type. */
+  readonly counts: { merged: Record<SeedType, number>; ranked: number; popular: number; page: Record<SuggestionSource, number> };
+  /** Whether F (graph exploration) ran, and why. */
+  readonly fallback: { readonly ran: boolean; readonly reason: string };
+  readonly timings: Record<string, number>;
+}
+
+interface PoolEntry {
+  readonly item: number;
+  readonly seedId: number;
+  readonly seedType: SeedType;
+}
+
+const planCache = new WeakMap<SuggestedConfig, Record<SuggestionSource, QueryPlan[]>>();
+
+/** The configured queries, planned once per config object (the config was validated at load, so planning cannot fail). */
+export function suggestedPlans(config: SuggestedConfig): Record<SuggestionSource, QueryPlan[]> {
+  let plans = planCache.get(config);
+  if (!plans) {
+    const options = suggestedPlanOptions(config.cpuBudgetMs);
+    const plan = (texts: readonly string[]) => texts.map((text) => planQuery(text, options));
+    plans = { H: plan(config.queries.H), R: plan(config.queries.R), F: plan(config.queries.F), popular: plan(config.queries.popular) };
+    planCache.set(config, plans);
+  }
+  return plans;
+}
+
+/**
+ * Suggested Posts at the end of the feed:
+ * 1. sourcing: H queries (seeds the user engaged with on Home), then R (other surfaces), then — for sparse users —
+ *    F (graph exploration); every query comes from the config and runs on `SuggestedStores`;
+ * 2. merge H >> R >> F: an item keeps the first seed that reached it; at most `maxRanked` go on;
+ * 3. rank with the MTML and the log-linear value model;
+ * 4. diversify round robin by seed (H seeds first in every round), capped per seed and per author;
+ * 5. fill up from popular media (cold users get only this).
+ * Followed authors' and already-seen items never make it (the queries' filter, then a final check).
+ */
+export async function suggestPosts(ranker: Ranker, request: SuggestedRequest): Promise<SuggestedFeed> {
+  if (!Number.isInteger(request.count) || request.count < 1) throw new RangeError(`suggested: count must be a positive integer, got ${request.count}`);
+  const settings = request.config.suggested;
+  const plans = suggestedPlans(settings);
+  const stores = new SuggestedStores(ranker, {
+    user: request.user,
+    realtimeEngagements: request.realtimeEngagements,
+    nowMs: request.nowMs,
+    config: request.config,
+    exclude: request.exclude,
+    ...(request.trending ? { trending: request.trending } : {}),
+  });
+  const { author } = ranker.assets.items;
+  const degraded = [...ranker.problems];
+  const queries: SuggestedQueryRun[] = [];
+  const timings: Record<string, number> = {};
+  const time = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await run();
+    } finally {
+      timings[name] = (timings[name] ?? 0) + performance.now() - started;
+    }
+  };
+
+  /** Runs one type's queries; a failing query is reported and skipped (the others still serve). */
+  const source = async (type: SuggestionSource) => {
+    const found: { item: number; seedId: number | undefined }[] = [];
+    for (const [index, plan] of plans[type].entries()) {
+      try {
+        const result = await executeQuery(plan, stores, { userId: stores.userId, seedType: type }, request.clock ? { clock: request.clock } : {});
+        for (const candidate of result.candidates) {
+          const seed = candidate.attributes["seed_id"];
+          found.push({ item: candidate.id, seedId: typeof seed === "number" ? seed : undefined });
+        }
+        queries.push({ type, index, query: plan.text, candidates: result.candidates.length, trace: result.trace });
+      } catch (error) {
+        if (!isQueryError(error)) throw error;
+        degraded.push(`${type} query ${index} failed: ${error.message}`);
+        queries.push({ type, index, query: plan.text, candidates: 0, error: error.toJSON() });
+      }
+    }
+    return found;
+  };
+
+  // 1–2. sourcing and the H >> R >> F merge
+  const pool: PoolEntry[] = [];
+  const inPool = new Set<number>();
+  const merged: Record<SeedType, number> = { H: 0, R: 0, F: 0 };
+  const seeds: Record<SeedType, number[]> = { H: [], R: [], F: [] };
+  const add = (type: SeedType, found: readonly { item: number; seedId: number | undefined }[]) => {
+    const typeSeeds = new Set<number>();
+    for (const { item, seedId } of found) {
+      if (seedId === undefined || inPool.has(item)) continue;
+      inPool.add(item);
+      pool.push({ item, seedId, seedType: type });
+      merged[type]++;
+      if (!typeSeeds.has(seedId)) {
+        typeSeeds.add(seedId);
+        seeds[type].push(seedId);
+      }
+    }
+  };
+  add("H", await time("sourcing_h", () => source("H")));
+  add("R", await time("sourcing_r", () => source("R")));
+  const seedCount = new Set([...seeds.H, ...seeds.R]).size;
+  const fallback = seedCount < settings.fallbackMinSeeds
+    ? { ran: true, reason: `${seedCount} H/R seeds found candidates, fewer than fallbackMinSeeds = ${settings.fallbackMinSeeds}` }
+    : pool.length < request.count
+      ? { ran: true, reason: `H and R found ${pool.length} candidates, fewer than the ${request.count} asked for` }
+      : { ran: false, reason: `${seedCount} H/R seeds and ${pool.length} candidates are enough` };
+  if (fallback.ran) add("F", await time("sourcing_f", () => source("F")));
+
+  // the queries filter already; this keeps the promise whatever an operator configures
+  const followed = request.user.followedAuthors;
+  const seen = stores.seenMedia(stores.userId);
+  const allowed = (item: number) => !seen.has(item) && !followed.has(author[item] as number);
+  const candidates = pool.filter((entry) => allowed(entry.item)).slice(0, settings.maxRanked);
+
+  // 3. ranking
+  const scores = await time("rank", () => rankItems(stores, ranker, request.config, candidates.map((entry) => entry.item), degraded));
+  const ranked: SeededItem[] = candidates
+    .map((entry, i) => ({ ...entry, author: author[entry.item] as number, score: scores[i] as number }))
+    .sort((a, b) => b.score - a.score || a.item - b.item);
+
+  // 4. round robin by seed, H >> R >> F
+  const started = performance.now();
+  const authorCounts = new Map<number, number>();
+  const page: Suggestion[] = roundRobinBySeed(ranked, { count: request.count, maxPerSeed: settings.maxPerSeed, maxPerAuthor: settings.maxPerAuthor, authorCounts }).map((entry) => ({
+    item: entry.item,
+    author: entry.author,
+    score: entry.score,
+    seedId: entry.seedId,
+    seedType: entry.seedType,
+    probabilities: stores.probabilitiesOf(entry.item),
+  }));
+  timings.diversify = performance.now() - started;
+
+  // 5. the popular fill
+  let popularCount = 0;
+  if (page.length < request.count) {
+    await time("popular", async () => {
+      const onPage = new Set(page.map((entry) => entry.item));
+      const items: number[] = [];
+      for (const { item } of await source("popular")) {
+        if (!allowed(item) || onPage.has(item)) continue;
+        onPage.add(item);
+        items.push(item);
+      }
+      popularCount = items.length;
+      const popularScores = await rankItems(stores, ranker, request.config, items, degraded);
+      const order = items.map((_, i) => i).sort((a, b) => (popularScores[b] as number) - (popularScores[a] as number) || (items[a] as number) - (items[b] as number));
+      for (const i of order) {
+        if (page.length >= request.count) break;
+        const item = items[i] as number;
+        const itemAuthor = author[item] as number;
+        if ((authorCounts.get(itemAuthor) ?? 0) >= settings.maxPerAuthor) continue;
+        authorCounts.set(itemAuthor, (authorCounts.get(itemAuthor) ?? 0) + 1);
+        page.push({ item, author: itemAuthor, score: popularScores[i] as number, seedId: undefined, seedType: "popular", probabilities: stores.probabilitiesOf(item) });
+      }
+    });
+  }
+
+  const onPage: Record<SuggestionSource, number> = { H: 0, R: 0, F: 0, popular: 0 };
+  for (const entry of page) onPage[entry.seedType]++;
+  return {
+    items: page,
+    cold: request.user.cold,
+    degraded: [...new Set(degraded)],
+    queries,
+    seeds,
+    counts: { merged, ranked: ranked.length, popular: popularCount, page: onPage },
+    fallback,
+    timings,
+  };
+}
+
+/**
+ * Scores through the `rank` port (MTML + value model). Without the MTML the items keep the value model's exposure
+ * term alone, log(decayed impressions + prior) — a popularity order — and the feed says degraded.
+ */
+async function rankItems(stores: SuggestedStores, ranker: Ranker, config: ServingConfig, items: readonly number[], degraded: string[]): Promise<ArrayLike<number>> {
+  if (items.length === 0) return [];
+  if (ranker.models.mtml) return stores.rank(stores.userId, items, config.suggested.rankingModel);
+  degraded.push("second-stage model unavailable: suggestions ranked by decayed impressions");
+  const prior = config.suggestedValueModel.exposurePrior;
+  const decayed = ranker.assets.itemCounters.decayedImpressions;
+  return Float64Array.from(items, (item) => Math.log((decayed[item] as number) + prior));
+}
+

@@ -1,0 +1,221 @@
+/**
+ * npm run bench [-- --json <file>] [--smoke] [--bundle <dir>] [--skip-http] [--skip-sweep] [--sizes 10000,100000,1000000]
+ *                  [--users N] [--connections N] [--seconds N] [--cold-starts N]
+ *
+ * The serving path's numbers in one run on this machine: per-stage latency in-process (the Worker's code on
+ * onnxruntime-web wasm and USearch wasm), runtimes side by side (ort-web vs ort-node, int8 vs fp32, USearch wasm vs
+ * native), end to end over HTTP against `wrangler dev` (warm and cold users, Suggested Posts when the route exists,
+ * cold start), the Worker's upload size, and a catalogue-size sweep (10k/100k/1M synthetic items, sharded when one
+ * isolate's 128 MB is not enough). `--smoke` is the same run, small (CI keeps the script working with it).
+ * Run it with the GC exposed (the npm script does) so memory is measured after collections.
+ */
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { benchHttp, type HttpResult, type RouteResult } from "./http";
+import { collectGarbage, log, machineInfo, round, trackWasmMemories, wasmMemoryBytes, type MachineInfo, type Percentiles } from "./measure";
+import { benchSideBySide, type SideBySideResult } from "./side-by-side";
+import { benchStages, warmUserIds, type StageBenchResult } from "./stages";
+import { ISOLATE_BUDGET_BYTES, benchSweep, type SweepEntry } from "./sweep";
+import { REPO_ROOT, workerBundleSize, type WorkerSize } from "./wrangler";
+
+trackWasmMemories();
+
+const { values } = parseArgs({
+  options: {
+    json: { type: "string" },
+    smoke: { type: "boolean", default: false },
+    bundle: { type: "string", default: "bundles/default" },
+    "skip-http": { type: "boolean", default: false },
+    "skip-sweep": { type: "boolean", default: false },
+    sizes: { type: "string" },
+    users: { type: "string" },
+    connections: { type: "string", default: "8" },
+    seconds: { type: "string" },
+    "cold-starts": { type: "string" },
+    "cache-dir": { type: "string", default: ".cache/bench" },
+  },
+});
+
+function positiveInteger(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  return value;
+}
+
+const smoke = values.smoke;
+const settings = {
+  users: positiveInteger(values.users, "users", smoke ? 40 : 300),
+  connections: positiveInteger(values.connections, "connections", 8),
+  seconds: positiveInteger(values.seconds, "seconds", smoke ? 2 : 10),
+  coldStarts: positiveInteger(values["cold-starts"], "cold-starts", smoke ? 1 : 5),
+  sizes: (values.sizes ?? (smoke ? "10000" : "10000,100000,1000000")).split(",").map((size) => positiveInteger(size, "sizes", 1)),
+};
+const bundleDirectory = resolve(REPO_ROOT, values.bundle);
+
+export interface BenchReport {
+  readonly mode: "full" | "smoke";
+  readonly command: string;
+  readonly started_at: string;
+  readonly machine: MachineInfo;
+  readonly bundle: { readonly version: string; readonly items: number; readonly users: number; readonly bytes: number; readonly load_ms: number; readonly decode_ms: number };
+  readonly explore?: RouteResult;
+  readonly explore_cold?: RouteResult;
+  readonly suggested?: HttpResult["suggested"];
+  readonly stages: Record<string, Percentiles>;
+  readonly stage_users: StageBenchResult["users"];
+  readonly candidates: StageBenchResult["candidates"];
+  readonly side_by_side: SideBySideResult["timings"];
+  readonly ratios: SideBySideResult["ratios"];
+  readonly usearch_identical_share: number;
+  readonly mtml_variant: string;
+  readonly sweep: SweepEntry[];
+  readonly cold_start_ms?: number;
+  readonly cold_start?: HttpResult["cold_start"];
+  readonly durable_object_rpc_ms?: number;
+  readonly bundle_gzip_bytes: number;
+  readonly worker_size: WorkerSize;
+  readonly memory: { readonly js_heap_bytes: number; readonly wasm_bytes: number; readonly bundle_files_bytes: number; readonly isolate_estimate_bytes: number };
+  readonly seconds: Record<string, number>;
+}
+
+const seconds: Record<string, number> = {};
+async function section<T>(name: string, run: () => Promise<T>): Promise<T> {
+  log(`${name}...`);
+  const started = performance.now();
+  const result = await run();
+  seconds[name] = round((performance.now() - started) / 1000, 1);
+  log(`${name} done in ${seconds[name]} s`);
+  return result;
+}
+
+const { createServingRanker } = await import("./bundle");
+const machine = machineInfo();
+collectGarbage();
+const heapBefore = process.memoryUsage().heapUsed;
+const loadStarted = performance.now();
+const { bundle, ranker, usearch } = await section("load", () => createServingRanker(bundleDirectory));
+const decodeMs = performance.now() - loadStarted - bundle.loadMs;
+collectGarbage();
+const rankerHeapBytes = Math.max(0, process.memoryUsage().heapUsed - heapBefore);
+const rankerWasmBytes = wasmMemoryBytes();
+const ortWasmBytes = Math.max(0, rankerWasmBytes - usearch.stats().memoryBytes);
+const bundleBytes = [...bundle.files.values()].reduce((sum, file) => sum + file.byteLength, 0);
+
+const stages = await section("stages", () => benchStages(ranker, { users: settings.users, warmupUsers: smoke ? 10 : 30, count: 30 }));
+const sideBySide = await section("side-by-side", () => benchSideBySide(ranker, smoke ? { rounds: 4, block: 10, warmup: 10, users: 8 } : { rounds: 20, block: 20, warmup: 40, users: 32 }));
+const http = values["skip-http"]
+  ? undefined
+  : await section("http", () =>
+      benchHttp({
+        bundleDirectory,
+        warmUsers: warmUserIds(ranker, ranker.assets.config, smoke ? 30 : 300),
+        connections: settings.connections,
+        latencySeconds: settings.seconds,
+        throughputSeconds: settings.seconds,
+        coldStarts: settings.coldStarts,
+        count: 30,
+      }),
+    );
+const workerSize = await section("worker-size", () => workerBundleSize());
+const { createNodeOrtWebAdapter } = await import("../onnx/ort-web-node");
+const sweep = values["skip-sweep"]
+  ? []
+  : await section("sweep", () =>
+      benchSweep(ranker, createNodeOrtWebAdapter(), { heapBytes: rankerHeapBytes, ortWasmBytes }, {
+        sizes: settings.sizes,
+        queries: smoke ? 40 : 300,
+        warmup: smoke ? 10 : 30,
+        headroom: 0.85,
+        rpcMs: http && Number.isFinite(http.durable_object_rpc_ms) ? Math.max(http.durable_object_rpc_ms, 0.5) : 1,
+        cacheDir: resolve(REPO_ROOT, values["cache-dir"]),
+        expansionAdd: 64,
+        threads: 2,
+        singleMaxItems: 100_000,
+      }),
+    );
+
+const report: BenchReport = {
+  mode: smoke ? "smoke" : "full",
+  command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
+  started_at: new Date().toISOString(),
+  machine,
+  bundle: { version: bundle.version, items: ranker.assets.items.ids.size, users: ranker.assets.users.ids.size, bytes: bundleBytes, load_ms: bundle.loadMs, decode_ms: decodeMs },
+  ...(http ? { explore: http.explore, explore_cold: http.explore_cold, suggested: http.suggested, cold_start_ms: http.cold_start.p50_ms, cold_start: http.cold_start, durable_object_rpc_ms: http.durable_object_rpc_ms } : {}),
+  stages: stages.stages,
+  stage_users: stages.users,
+  candidates: stages.candidates,
+  side_by_side: sideBySide.timings,
+  ratios: sideBySide.ratios,
+  usearch_identical_share: sideBySide.usearch_identical_share,
+  mtml_variant: sideBySide.mtml_variant,
+  sweep,
+  bundle_gzip_bytes: workerSize.gzip_bytes,
+  worker_size: workerSize,
+  memory: { js_heap_bytes: rankerHeapBytes, wasm_bytes: rankerWasmBytes, bundle_files_bytes: bundleBytes, isolate_estimate_bytes: rankerHeapBytes + rankerWasmBytes + bundleBytes },
+  seconds,
+};
+
+printReport(report);
+if (values.json) {
+  writeFileSync(resolve(values.json), `${JSON.stringify(report, null, 2)}\n`);
+  log(`wrote ${resolve(values.json)}`);
+}
+// the ONNX runtimes and USearch keep handles open; everything is measured and written
+process.exit(0);
+
+function printReport(r: BenchReport): void {
+  const f = (value: number | undefined, digits = 2) => (value === undefined || !Number.isFinite(value) ? "—" : value.toFixed(digits));
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  const lines: string[] = [];
+  const table = (header: string[], rows: (string | number)[][]) => {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => String(row[i] ?? "").length)));
+    const line = (cells: (string | number)[]) => `| ${cells.map((cell, i) => String(cell).padEnd(widths[i] as number)).join(" | ")} |`;
+    lines.push(line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line), "");
+  };
+  lines.push(`machine: ${r.machine.cores} cores, ${r.machine.cpu}, ${r.machine.memory_gib} GiB, node ${r.machine.node} ${r.machine.platform}`);
+  lines.push(`packages: ${Object.entries(r.machine.packages).map(([name, version]) => `${name} ${version}`).join(", ")}`);
+  lines.push(`bundle: ${r.bundle.version} (${r.bundle.items} items, ${r.bundle.users} users, ${mib(r.bundle.bytes)}); mode ${r.mode}; ${r.command}`, "");
+
+  const route = (name: string, result: RouteResult | undefined) =>
+    result ? [name, f(result.p50_ms, 1), f(result.p99_ms, 1), f(result.mean_ms), f(result.client_p50_ms, 1), f(result.client_p99_ms, 1), f(result.rps, 0), `${result.connections}`, f(result.loaded_client_p50_ms, 1)] : [name, "—", "—", "—", "—", "—", "—", "—", "—"];
+  lines.push("End to end over HTTP (wrangler dev / workerd). Server = the Worker's Server-Timing total at 1 connection (whole ms); client = autocannon.");
+  const suggested = r.suggested && "p50_ms" in r.suggested ? r.suggested : undefined;
+  table(["route", "server p50", "server p99", "server mean", "client p50", "client p99", "rps", "conns", "client p50 loaded"], [route("/v1/explore warm", r.explore), route("/v1/explore cold", r.explore_cold), route("/v1/suggested", suggested)]);
+  if (r.suggested && !("p50_ms" in r.suggested)) lines.push(`/v1/suggested: pending (${r.suggested.reason})`, "");
+  if (r.explore) {
+    lines.push("Inside the Worker (Server-Timing, warm users, 1 connection; mean / p50 / p99 ms):");
+    table(["entry", "mean", "p50", "p99"], Object.entries(r.explore.server_timing).map(([name, t]) => [name, f(t.mean_ms), f(t.p50_ms, 0), f(t.p99_ms, 0)]));
+  }
+
+  lines.push(`Per stage in-process (Node, onnxruntime-web wasm 1 thread, USearch wasm; ${r.stage_users.warm} warm users, ${r.stage_users.cold} cold; ${f(r.candidates.retrieved, 0)} candidates after filters, ${f(r.candidates.mtml, 0)} into the MTML):`);
+  table(["stage", "p50 ms", "p99 ms"], Object.entries(r.stages).map(([name, p]) => [name, f(p.p50_ms, 3), f(p.p99_ms, 3)]));
+
+  lines.push(`Side by side (interleaved, same inputs; served MTML variant: ${r.mtml_variant}):`);
+  table(["contender", "p50 ms", "p99 ms"], Object.entries(r.side_by_side).map(([name, p]) => [name, f(p.p50_ms, 3), f(p.p99_ms, 3)]));
+  table(["ratio (medians)", "value"], [...Object.entries(r.ratios).map(([name, value]) => [name, f(value, 2)]), ["usearch identical top-100 share", f(r.usearch_identical_share, 2)]]);
+
+  if (r.sweep.length > 0) {
+    lines.push(`Catalogue-size sweep (synthetic items; explore-like funnel: towers + ANN (user top-800 + 20 seeds × 16) + first stage + MTML on 100). Budget ${mib(ISOLATE_BUDGET_BYTES)} per isolate:`);
+    table(
+      ["items", "layout", "p50 ms", "p99 ms", "candidates", "index", "isolate memory", "fits", "cold start ms", "fan-out"],
+      r.sweep.map((entry) => [
+        entry.items,
+        entry.mode === "single" ? "one isolate, f32" : `${entry.shards} shard${entry.shards === 1 ? "" : "s"}, i8`,
+        f(entry.p50_ms),
+        f(entry.p99_ms),
+        f(entry.candidates, 0),
+        mib(entry.index_bytes),
+        mib(entry.heap_bytes),
+        entry.fits_128mb ? "yes" : "no",
+        f(entry.cold_start_ms, 0),
+        entry.fanout ? `2×${f(entry.fanout.rpc_ms_per_round)} ms RPC + ${f(entry.fanout.serialise_p50_ms)} ms clone; slowest shard ${f(entry.fanout.shard_slowest_p50_ms)} ms` : "—",
+      ]),
+    );
+  }
+  lines.push(`cold start (fresh wrangler dev → first /v1/explore answer, bundle load included): ${r.cold_start ? `${r.cold_start.samples_ms.map((ms) => ms.toFixed(0)).join(", ")} ms (p50 ${f(r.cold_start_ms, 0)})` : "—"}`);
+  lines.push(`Worker upload: ${mib(r.worker_size.upload_bytes)}, gzip ${mib(r.bundle_gzip_bytes)} (wrangler; measured here ${mib(r.worker_size.gzip_bytes_measured)})`);
+  lines.push(`in-process isolate estimate for the default bundle: JS heap ${mib(r.memory.js_heap_bytes)} + wasm ${mib(r.memory.wasm_bytes)} + bundle files ${mib(r.memory.bundle_files_bytes)} = ${mib(r.memory.isolate_estimate_bytes)}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}

@@ -1,0 +1,145 @@
+// Runtimes side by side in one process, interleaved: onnxruntime-web (wasm SIMD, one thread: the Worker's runtime)
+// vs onnxruntime-node on the same MTML batch of 100 and the same user-tower batch of 1; the served (quantized) MTML
+// vs its fp32 export; USearch wasm vs the native addon for top-100 searches on the bundle's own index.
+import { allocateMtmlInputs, writeMtmlRow, type MtmlInputs } from "../../core/features/mtml-features";
+import { allocateUserTowerInputs, writeUserTowerRow } from "../../core/features/tower-features";
+import { EXPLORE_STAGES, runFeed } from "../../core/funnel/explore";
+import { NO_REALTIME_STATE, type Ranker, type Stage } from "../../core/funnel/types";
+import { resolveFeedUser } from "../../core/funnel/user";
+import type { ModelSession } from "../../core/inference/types";
+import { runMtml, runTower, userTowerFeeds } from "../../core/serving/model-runs";
+import { embedUser } from "../../core/serving/ranker-models";
+import { loadNativeIndex } from "../ann/native";
+import { createOnnxruntimeNodeAdapter } from "../onnx/ort-node";
+import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
+import { interleaved, percentiles, type Percentiles } from "./measure";
+import { warmUserIds } from "./stages";
+
+export interface SideBySideOptions {
+  readonly rounds: number;
+  readonly block: number;
+  readonly warmup: number;
+  /** Users whose real MTML batches and tower inputs are cycled through. */
+  readonly users: number;
+}
+
+export interface SideBySideResult {
+  readonly timings: Record<string, Percentiles>;
+  readonly ratios: {
+    readonly ort_web_over_node_mtml: number;
+    readonly ort_web_over_node_user_tower: number;
+    readonly usearch_wasm_over_native: number;
+    readonly int8_over_fp32_mtml: number;
+    readonly int8_over_fp32_mtml_node: number;
+    readonly ort_web_over_node_mtml_fp32: number;
+  };
+  /** Share of top-100 searches where wasm and native returned the same keys in the same order. */
+  readonly usearch_identical_share: number;
+  readonly mtml_variant: string;
+}
+
+interface RealInputs {
+  readonly mtml: MtmlInputs[];
+  readonly towers: ReturnType<typeof userTowerFeeds>[];
+  readonly userEmbeddings: Float32Array[];
+}
+
+/** The MTML batches (the 100 items each user's first stage kept) and user-tower feeds of real users. */
+async function realInputs(ranker: Ranker, users: number): Promise<RealInputs> {
+  const { assets, models } = ranker;
+  const config = assets.config;
+  const mtml: MtmlInputs[] = [];
+  const towers: ReturnType<typeof userTowerFeeds>[] = [];
+  const userEmbeddings: Float32Array[] = [];
+  for (const id of warmUserIds(ranker, config, users)) {
+    const user = resolveFeedUser(assets, id, NO_REALTIME_STATE, config);
+    let intoMtml: number[] = [];
+    const stages: Stage[] = EXPLORE_STAGES.map((stage) => ({
+      name: stage.name,
+      run: async (state, candidates) => {
+        const out = await stage.run(state, candidates);
+        if (stage.name === "first_stage") intoMtml = out.map((candidate) => candidate.item);
+        return out;
+      },
+    }));
+    const request = { user, count: 30, surface: config.defaultSurface, nowMs: assets.asOfMs, exclude: new Set<number>(), config };
+    await runFeed(ranker, request, stages);
+    const batch = allocateMtmlInputs(assets.spec, intoMtml.length);
+    intoMtml.forEach((item, r) => writeMtmlRow(assets.featureContext(), user.context, item, request.surface, request.nowMs, batch, r));
+    mtml.push(batch);
+    const tower = allocateUserTowerInputs(assets.spec, 1);
+    writeUserTowerRow(assets.featureContext(), user.context, tower, 0);
+    towers.push(userTowerFeeds(tower));
+    if (models.retrievalUserTower) userEmbeddings.push(await embedUser(models.retrievalUserTower, assets, user.context));
+  }
+  return { mtml, towers, userEmbeddings };
+}
+
+export async function benchSideBySide(ranker: Ranker, options: SideBySideOptions): Promise<SideBySideResult> {
+  const { assets, models } = ranker;
+  const manifest = assets.manifest.models;
+  if (!models.retrievalIndex) throw new Error("side by side: the bundle's ANN index did not load");
+  const inputs = await realInputs(ranker, options.users);
+  const web = createNodeOrtWebAdapter();
+  const node = createOnnxruntimeNodeAdapter();
+  const quantized = assets.file(manifest.mtml.file);
+  const fp32 = assets.file(manifest.mtml.fp32_file);
+  const towerBytes = assets.file(manifest.retrieval.user_tower);
+  const sessions: Record<string, ModelSession> = {
+    web_mtml_int8: await web.createSession(quantized),
+    web_mtml_fp32: await web.createSession(fp32),
+    node_mtml_int8: await node.createSession(quantized),
+    node_mtml_fp32: await node.createSession(fp32),
+    web_user_tower: await web.createSession(towerBytes),
+    node_user_tower: await node.createSession(towerBytes),
+  };
+  const mtmlBatch = (i: number) => inputs.mtml[i % inputs.mtml.length] as MtmlInputs;
+  const towerFeeds = (i: number) => inputs.towers[i % inputs.towers.length] as ReturnType<typeof userTowerFeeds>;
+  const runOptions = { rounds: options.rounds, block: options.block, warmup: options.warmup };
+
+  const mtmlSamples = await interleaved(
+    ["web_mtml_int8", "node_mtml_int8", "web_mtml_fp32", "node_mtml_fp32"].map((name) => ({ name, run: (i: number) => runMtml(sessions[name] as ModelSession, mtmlBatch(i)) })),
+    runOptions,
+  );
+  const towerSamples = await interleaved(
+    ["web_user_tower", "node_user_tower"].map((name) => ({ name, run: (i: number) => runTower(sessions[name] as ModelSession, towerFeeds(i), 1) })),
+    runOptions,
+  );
+
+  // USearch: the bundle's own index, in wasm (as served) and loaded into the native addon, same queries and expansion
+  const wasmIndex = models.retrievalIndex;
+  const nativeIndex = loadNativeIndex(assets.file(manifest.retrieval.index), { dims: manifest.retrieval.dim, metric: manifest.retrieval.metric, expansionSearch: wasmIndex.expansionSearch });
+  const query = (i: number) => inputs.userEmbeddings[i % inputs.userEmbeddings.length] as Float32Array;
+  let identical = 0;
+  for (let i = 0; i < inputs.userEmbeddings.length; i++) {
+    const fromWasm = Array.from(wasmIndex.search(query(i), 100).keys).join(",");
+    const fromNative = Array.from(nativeIndex.search(query(i), 100, 1).keys, Number).join(",");
+    if (fromWasm === fromNative) identical++;
+  }
+  const annSamples = await interleaved(
+    [
+      { name: "usearch_wasm_top100", run: (i: number) => wasmIndex.search(query(i), 100) },
+      { name: "usearch_native_top100", run: (i: number) => nativeIndex.search(query(i), 100, 1) },
+    ],
+    { ...runOptions, block: options.block * 2 },
+  );
+  for (const session of Object.values(sessions)) await session.release();
+
+  const timings: Record<string, Percentiles> = {};
+  for (const samples of [mtmlSamples, towerSamples, annSamples]) for (const [name, list] of samples) timings[name] = percentiles(list);
+  const ratio = (a: string, b: string) => (timings[a] as Percentiles).p50_ms / (timings[b] as Percentiles).p50_ms;
+  return {
+    timings,
+    ratios: {
+      ort_web_over_node_mtml: ratio("web_mtml_int8", "node_mtml_int8"),
+      ort_web_over_node_user_tower: ratio("web_user_tower", "node_user_tower"),
+      usearch_wasm_over_native: ratio("usearch_wasm_top100", "usearch_native_top100"),
+      int8_over_fp32_mtml: ratio("web_mtml_int8", "web_mtml_fp32"),
+      int8_over_fp32_mtml_node: ratio("node_mtml_int8", "node_mtml_fp32"),
+      ort_web_over_node_mtml_fp32: ratio("web_mtml_fp32", "node_mtml_fp32"),
+    },
+    usearch_identical_share: identical / inputs.userEmbeddings.length,
+    mtml_variant: manifest.mtml.quantization,
+  };
+}
+

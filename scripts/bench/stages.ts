@@ -1,0 +1,143 @@
+// Per-stage latency of the Explore funnel in-process, on the code the Worker runs (core/funnel with onnxruntime-web
+// wasm and USearch wasm), over real users of the bundle. Stage totals come from runFeed's own timings; the parts
+// inside stages (user towers, each source, the ANN search, MTML feature writing, the MTML run, the value model) are
+// timed by calling the same functions the stages call, on the same user and the same candidates.
+import { LABELS } from "../../core/data/labels";
+import { allocateMtmlInputs, writeMtmlRow } from "../../core/features/mtml-features";
+import { SOURCE_NAMES, type ServingConfig } from "../../core/funnel/config";
+import { EXPLORE_STAGES, runFeed } from "../../core/funnel/explore";
+import { EXPLORE_SOURCES } from "../../core/funnel/sources";
+import { NO_REALTIME_STATE, type FeedRequest, type FeedState, type Ranker, type Stage } from "../../core/funnel/types";
+import { resolveFeedUser } from "../../core/funnel/user";
+import { exploreScore, retrievalAffinity } from "../../core/ranking/value-model";
+import { runMtml } from "../../core/serving/model-runs";
+import { embedUser } from "../../core/serving/ranker-models";
+import { Samples, type Percentiles } from "./measure";
+
+export interface StageBenchOptions {
+  /** Users timed (after warm-up). */
+  readonly users: number;
+  readonly warmupUsers: number;
+  readonly count: number;
+}
+
+export interface StageBenchResult {
+  /** p50/p99 per stage or part of a stage, ms. */
+  readonly stages: Record<string, Percentiles>;
+  readonly users: { readonly warm: number; readonly cold: number };
+  /** Mean candidates after retrieval and into the MTML. */
+  readonly candidates: { readonly retrieved: number; readonly mtml: number };
+}
+
+/** Users the bundle knows who have enough history not to be cold, spread over the user table deterministically. */
+export function warmUserIds(ranker: Ranker, config: ServingConfig, wanted: number): string[] {
+  const { assets } = ranker;
+  const total = assets.users.ids.size;
+  const ids: string[] = [];
+  const stride = 7919; // a prime, so the walk visits every row once
+  for (let i = 0; i < total && ids.length < wanted; i++) {
+    const row = (i * stride) % total;
+    const id = assets.users.ids.id(row);
+    if (!resolveFeedUser(assets, id, NO_REALTIME_STATE, config).cold) ids.push(id);
+  }
+  if (ids.length === 0) throw new Error("the bundle has no warm users (none with enough engagements)");
+  return ids;
+}
+
+function feedRequest(ranker: Ranker, userId: string, config: ServingConfig, count: number): FeedRequest {
+  const { assets } = ranker;
+  return { user: resolveFeedUser(assets, userId, NO_REALTIME_STATE, config), count, surface: config.defaultSurface, nowMs: assets.asOfMs, exclude: new Set(), config };
+}
+
+function freshState(ranker: Ranker, request: FeedRequest): FeedState {
+  return { request, ranker, trace: { stages: [], sources: {}, rules: [] }, degraded: [...ranker.problems], timings: {} };
+}
+
+export async function benchStages(ranker: Ranker, options: StageBenchOptions): Promise<StageBenchResult> {
+  const { assets, models } = ranker;
+  const config = assets.config;
+  const { retrievalUserTower, firstStageUserTower, retrievalIndex, mtml } = models;
+  if (!retrievalUserTower || !firstStageUserTower || !retrievalIndex || !mtml) throw new Error("stage benchmark: the bundle's models did not all load");
+  const ids = warmUserIds(ranker, config, options.users + options.warmupUsers);
+  const samples = new Samples();
+  let retrieved = 0;
+  let scored = 0;
+  let timedUsers = 0;
+
+  for (let u = 0; u < ids.length; u++) {
+    const record = u >= options.warmupUsers;
+    const id = ids[u] as string;
+    const request = await samples.time("user_activity", () => feedRequest(ranker, id, config, options.count), record);
+
+    // the whole funnel, capturing what the first and second stages received
+    let afterFilters: number[] = [];
+    let intoMtml: number[] = [];
+    const stages: Stage[] = EXPLORE_STAGES.map((stage) => ({
+      name: stage.name,
+      run: async (state, candidates) => {
+        const out = await stage.run(state, candidates);
+        if (stage.name === "filters") afterFilters = out.map((candidate) => candidate.item);
+        if (stage.name === "first_stage") intoMtml = out.map((candidate) => candidate.item);
+        return out;
+      },
+    }));
+    const started = performance.now();
+    const result = await runFeed(ranker, request, stages);
+    const funnelMs = performance.now() - started;
+    if (!record) continue;
+    timedUsers++;
+    samples.add("funnel_total", funnelMs);
+    for (const [name, ms] of Object.entries(result.timings)) samples.add(name, ms);
+    retrieved += afterFilters.length;
+    scored += intoMtml.length;
+
+    // inside the stages
+    const userEmbedding = await samples.time("user_tower", () => embedUser(retrievalUserTower, assets, request.user.context));
+    const firstStageEmbedding = await samples.time("first_stage_user_tower", () => embedUser(firstStageUserTower, assets, request.user.context));
+    const annQuota = Math.min(config.retrieval.sources.two_tower.quota, assets.items.ids.size);
+    await samples.time("ann_search", () => retrievalIndex.search(userEmbedding, annQuota));
+    for (const name of SOURCE_NAMES) {
+      const setting = config.retrieval.sources[name];
+      if (!(setting.weight > 0 && setting.quota > 0)) continue;
+      await samples.time(`source:${name}`, () => EXPLORE_SOURCES[name].retrieve(freshState(ranker, request), setting.quota));
+    }
+    const dim = assets.manifest.models.first_stage.dim;
+    const table = assets.firstStageItemEmbeddings;
+    await samples.time("first_stage_scoring", () => {
+      const scores = new Float64Array(afterFilters.length);
+      afterFilters.forEach((item, i) => {
+        let sum = 0;
+        for (let d = 0; d < dim; d++) sum += (firstStageEmbedding[d] as number) * (table[item * dim + d] as number);
+        scores[i] = sum;
+      });
+      return afterFilters.map((item, i) => ({ item, score: scores[i] as number })).sort((a, b) => b.score - a.score || a.item - b.item).slice(0, config.firstStage.keep);
+    });
+    const inputs = await samples.time("mtml_features", () => {
+      const batch = allocateMtmlInputs(assets.spec, intoMtml.length);
+      const context = assets.featureContext();
+      intoMtml.forEach((item, r) => writeMtmlRow(context, request.user.context, item, request.surface, request.nowMs, batch, r));
+      return batch;
+    });
+    const probabilities = await samples.time("mtml", () => runMtml(mtml, inputs));
+    if (probabilities.length !== intoMtml.length * LABELS.length) throw new Error("stage benchmark: the MTML returned the wrong number of probabilities");
+    const { dim: retrievalDim, temperature } = assets.manifest.models.retrieval;
+    const useAffinity = (config.valueModel as { retrievalExponent?: number }).retrievalExponent ?? 0;
+    await samples.time("value_model", () =>
+      Float64Array.from(intoMtml, (item, r) => {
+        const affinity = useAffinity > 0 ? retrievalAffinity(userEmbedding, assets.retrievalItemEmbeddings, item, retrievalDim, temperature) : 0;
+        return exploreScore(config.valueModel, probabilities, r, assets.itemCounters.decayedImpressions[item] as number, affinity);
+      }),
+    );
+  }
+
+  // cold users: ids the bundle has never seen, so only the cold-start sources run
+  const coldUsers = Math.max(10, Math.floor(options.users / 2));
+  for (let u = 0; u < coldUsers + options.warmupUsers; u++) {
+    const request = feedRequest(ranker, `bench-cold-user-${u}`, config, options.count);
+    const started = performance.now();
+    await runFeed(ranker, request);
+    if (u >= options.warmupUsers) samples.add("funnel_total_cold", performance.now() - started);
+  }
+
+  return { stages: samples.summary(), users: { warm: timedUsers, cold: coldUsers }, candidates: { retrieved: retrieved / Math.max(1, timedUsers), mtml: scored / Math.max(1, timedUsers) } };
+}

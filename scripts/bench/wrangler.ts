@@ -1,0 +1,120 @@
+// `wrangler dev` on a free loopback port with its own persistence directory, started and stopped by the benchmark,
+// and `wrangler deploy --dry-run` for the Worker's upload size.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync, rmSync, mkdtempSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+
+export const REPO_ROOT = join(import.meta.dirname, "..", "..");
+const WRANGLER_BIN = join(createRequire(import.meta.url).resolve("wrangler/package.json"), "..", "bin", "wrangler.js");
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export interface DevServer {
+  readonly url: string;
+  /** From spawning wrangler until the Worker answered its first (bundle-free) request. */
+  readonly bootMs: number;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+/**
+ * Starts `wrangler dev` against `persistTo` (where the bundle was published) and waits until the Worker answers a
+ * request that touches no bundle (a 404 route), so the first real request afterwards pays the bundle load.
+ */
+export async function startDevServer(persistTo: string, timeoutMs = 90_000): Promise<DevServer> {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, [WRANGLER_BIN, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn"], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    running.delete(child);
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}:\n${output}`);
+    try {
+      const response = await fetch(`${url}/__bench/ready`, { signal: AbortSignal.timeout(2000) });
+      await response.arrayBuffer();
+      return { url, bootMs: performance.now() - started, stop };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  await stop();
+  throw new Error(`wrangler dev did not answer within ${timeoutMs / 1000} s:\n${output}`);
+}
+
+export interface WorkerSize {
+  /** What wrangler reports as the upload, gzipped (the number the 10 MiB limit applies to). */
+  readonly gzip_bytes: number;
+  readonly upload_bytes: number;
+  /** The same, measured here: every module in the dry-run output (no source map), gzip level 9. */
+  readonly gzip_bytes_measured: number;
+  readonly modules: Record<string, number>;
+}
+
+/** `wrangler deploy --dry-run --outdir <tmp>`: the Worker bundle as it would be uploaded. */
+export async function workerBundleSize(): Promise<WorkerSize> {
+  const outdir = mkdtempSync(join(tmpdir(), "bench-worker-"));
+  try {
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [WRANGLER_BIN, "deploy", "--dry-run", "--outdir", outdir], { cwd: REPO_ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+      let text = "";
+      child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      child.on("error", reject);
+      child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`wrangler deploy --dry-run exited with ${code}:\n${text}`))));
+    });
+    const match = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(output);
+    if (!match) throw new Error(`wrangler deploy --dry-run printed no "Total Upload" line:\n${output}`);
+    const modules: Record<string, number> = {};
+    let measured = 0;
+    for (const name of readdirSync(outdir)) {
+      if (name.endsWith(".map") || name === "README.md") continue;
+      const gz = gzipSync(readFileSync(join(outdir, name)), { level: 9 }).byteLength;
+      modules[name.replace(/^[0-9a-f]{40}-/, "")] = gz;
+      measured += gz;
+    }
+    return { upload_bytes: Math.round(Number(match[1]) * 1024), gzip_bytes: Math.round(Number(match[2]) * 1024), gzip_bytes_measured: measured, modules };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,233 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { LABEL_BIT } from "../../../core/features/engagement";
+import type { ServingConfig, SourceName } from "../../../core/funnel/config";
+import { EXPLORE_STAGES, runFeed } from "../../../core/funnel/explore";
+import { EXPLORE_SOURCES } from "../../../core/funnel/sources";
+import { filterStage } from "../../../core/funnel/stages/filters";
+import { firstStage } from "../../../core/funnel/stages/first-stage";
+import { rerankStage } from "../../../core/funnel/stages/rerank";
+import { retrievalStage } from "../../../core/funnel/stages/retrieval";
+import { secondStage } from "../../../core/funnel/stages/second-stage";
+import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type FeedState, type Ranker, type RealtimeUserState } from "../../../core/funnel/types";
+import { resolveFeedUser } from "../../../core/funnel/user";
+import { exploreScore } from "../../../core/ranking/value-model";
+import { neighboursOf } from "../../../core/serving/serving-index";
+import { fixtureRanker } from "./ranker-fixture";
+
+let ranker: Ranker;
+let warmUser: string;
+beforeAll(async () => {
+  ranker = await fixtureRanker();
+  const { histories, users } = ranker.assets;
+  let best = 0;
+  for (let row = 0; row < users.ids.size; row++) {
+    const events = (histories.offsets[row + 1] as number) - (histories.offsets[row] as number);
+    if (events > best) [best, warmUser] = [events, users.ids.id(row)];
+  }
+}, 300_000);
+
+function request(userId: string, overrides: { config?: Partial<ServingConfig>; realtime?: RealtimeUserState; exclude?: Set<number>; count?: number; trending?: FeedRequest["trending"] } = {}): FeedRequest {
+  const config = { ...ranker.assets.config, ...overrides.config };
+  return {
+    user: resolveFeedUser(ranker.assets, userId, overrides.realtime ?? NO_REALTIME_STATE, config),
+    count: overrides.count ?? 20,
+    surface: config.defaultSurface,
+    nowMs: ranker.assets.asOfMs,
+    exclude: overrides.exclude ?? new Set(),
+    config,
+    ...(overrides.trending ? { trending: overrides.trending } : {}),
+  };
+}
+
+function state(req: FeedRequest, models: Ranker["models"] = ranker.models): FeedState {
+  return { request: req, ranker: { ...ranker, models }, trace: { stages: [], sources: {}, rules: [] }, degraded: [], timings: {} };
+}
+
+const withSources = (only: Partial<Record<SourceName, { weight: number; quota: number }>>): Partial<ServingConfig> => ({
+  retrieval: { ...ranker.assets.config.retrieval, sources: Object.fromEntries(Object.keys(ranker.assets.config.retrieval.sources).map((name) => [name, only[name as SourceName] ?? { weight: 0, quota: 0 }])) as ServingConfig["retrieval"]["sources"] },
+});
+
+describe("retrieval", () => {
+  it("mixes sources by weight × (1 − rank/quota) and keeps every source that found an item", async () => {
+    const req = request(warmUser, { config: withSources({ popular: { weight: 2, quota: 50 }, two_tower: { weight: 1, quota: 50 } }) });
+    const candidates = await retrievalStage(EXPLORE_SOURCES).run(state(req), []);
+    for (const candidate of candidates) {
+      const expected = candidate.sources.reduce((sum, hit) => sum + (hit.source === "popular" ? 2 : 1) * (1 - hit.rank / 50), 0);
+      expect(candidate.retrievalScore).toBeCloseTo(expected, 10);
+      expect(new Set(candidate.sources.map((hit) => hit.source)).size).toBe(candidate.sources.length);
+    }
+    expect(candidates.some((candidate) => candidate.sources.length === 2)).toBe(true);
+    for (let i = 1; i < candidates.length; i++) expect(candidates[i - 1]!.retrievalScore).toBeGreaterThanOrEqual(candidates[i]!.retrievalScore);
+  });
+
+  it("skips sources with weight or quota 0, and gives cold users only the cold-start sources", async () => {
+    const warm = state(request(warmUser, { config: withSources({ popular: { weight: 1, quota: 30 }, history: { weight: 0, quota: 30 }, cooccurrence: { weight: 1, quota: 0 } }) }));
+    await retrievalStage(EXPLORE_SOURCES).run(warm, []);
+    expect(Object.keys(warm.trace.sources)).toEqual(["popular"]);
+    const cold = state(request("nobody-knows-me"));
+    await retrievalStage(EXPLORE_SOURCES).run(cold, []);
+    expect(cold.request.user.cold).toBe(true);
+    expect(Object.keys(cold.trace.sources).sort()).toEqual(["graph", "popular", "trending"]);
+  });
+});
+
+describe("sources", () => {
+  it("two_tower returns the ANN's nearest items to the user embedding, best first", async () => {
+    const result = await EXPLORE_SOURCES.two_tower.retrieve(state(request(warmUser)), 20);
+    expect(result.items).toHaveLength(20);
+    for (let i = 1; i < result.scores.length; i++) expect(result.scores[i - 1]!).toBeGreaterThanOrEqual(result.scores[i]!);
+  });
+
+  it("history expands recent engagements through the ANN and never returns a seed itself", async () => {
+    const req = request(warmUser);
+    const seeds = new Set(req.user.context.activity.recentItems(req.config.retrieval.historySeeds));
+    const result = await EXPLORE_SOURCES.history.retrieve(state(req), 50);
+    expect(result.items.length).toBeGreaterThan(0);
+    for (const item of result.items) expect(seeds.has(item) && result.items.filter((i) => i === item).length > 1).toBe(false);
+    // with an integrity bar no seed clears, the source says so and proposes nothing
+    const strict = state(request(warmUser, { config: { retrieval: { ...ranker.assets.config.retrieval, historySeedMinIntegrity: 1 } } }));
+    const seedsBelowOne = [...seeds].filter((seed) => (ranker.assets.items.integrity[seed] as number) < 1);
+    if (seedsBelowOne.length === seeds.size) {
+      const filtered = await EXPLORE_SOURCES.history.retrieve(strict, 50);
+      expect(filtered.items).toHaveLength(0);
+      expect(filtered.note).toMatch(/integrity/);
+    }
+  });
+
+  it("cooccurrence sums the co-occurrence scores of the recent engagements' neighbours", async () => {
+    const req = request(warmUser);
+    const result = await EXPLORE_SOURCES.cooccurrence.retrieve(state(req), 1000);
+    const { offsets, items, scores } = ranker.assets.cooccurrence;
+    const expected = new Map<number, number>();
+    for (const seed of req.user.context.activity.recentItems(req.config.retrieval.historySeeds)) {
+      for (let n = offsets[seed]!; n < offsets[seed + 1]!; n++) expected.set(items[n]!, (expected.get(items[n]!) ?? 0) + scores[n]!);
+    }
+    result.items.forEach((item, i) => expect(result.scores[i]).toBeCloseTo(expected.get(item) ?? Number.NaN, 5));
+  });
+
+  it("authors puts followed authors' newest media first", async () => {
+    const followed = ranker.assets.items.author[0] as number;
+    const req = request(warmUser, { realtime: { engagements: [], seenItems: new Set(), followedAuthors: new Set([followed]) } });
+    const result = EXPLORE_SOURCES.authors.retrieve(state(req), 200);
+    const newest = neighboursOf(ranker.index.authorMedia, followed)[0] as number;
+    expect((await result).items).toContain(newest);
+  });
+
+  it("trending merges the real-time list over the bundle's", async () => {
+    const realtime = { items: Int32Array.from([5, 6]), scores: Float32Array.from([10, 5]) };
+    const result = await EXPLORE_SOURCES.trending.retrieve(state(request(warmUser, { trending: realtime })), 500);
+    expect(result.items).toContain(5);
+    expect(result.items).toContain(6);
+  });
+
+  it("popular is the bundle's list, in order", async () => {
+    const result = await EXPLORE_SOURCES.popular.retrieve(state(request(warmUser)), 10);
+    expect(result.items).toEqual(Array.from(ranker.assets.popular.items.subarray(0, 10)));
+  });
+
+  it("graph starts only with enough followed or liked authors, then explores one and two hops", async () => {
+    const none = await EXPLORE_SOURCES.graph.retrieve(state(request("sparse-user")), 50);
+    expect(none.items).toHaveLength(0);
+    expect(none.note).toMatch(/graph starts at/);
+    const liked = [0, 1, 2].map((item) => ({ item: item * 7, ts: ranker.assets.asOfMs - 1000 + item, surface: 1, labels: LABEL_BIT.click | LABEL_BIT.like }));
+    const req = request("sparse-user", { realtime: { engagements: liked, seenItems: new Set(), followedAuthors: new Set() } });
+    const result = await EXPLORE_SOURCES.graph.retrieve(state(req), 50);
+    expect(result.items.length).toBeGreaterThan(0);
+    const seedAuthors = new Set(liked.map((event) => ranker.assets.items.author[event.item] as number));
+    // one hop: the seed authors' own media; two hops: media of other authors
+    expect(result.items.some((item) => seedAuthors.has(ranker.assets.items.author[item] as number))).toBe(true);
+    expect(result.items.some((item) => !seedAuthors.has(ranker.assets.items.author[item] as number))).toBe(true);
+  });
+});
+
+describe("filters, stages and rules", () => {
+  it("filters drop excluded, seen and low-integrity items and count each", async () => {
+    const req0 = request(warmUser);
+    const retrieved = await retrievalStage(EXPLORE_SOURCES).run(state(req0), []);
+    const excluded = retrieved[0]!.item;
+    const req = request(warmUser, { exclude: new Set([excluded]), config: { rerank: { ...ranker.assets.config.rerank, minIntegrity: 0.5 } } });
+    const s = state(req);
+    const kept = filterStage.run(s, retrieved) as Candidate[];
+    expect(kept.some((candidate) => candidate.item === excluded)).toBe(false);
+    expect(kept.every((candidate) => !req.user.seen.has(candidate.item) && (ranker.assets.items.integrity[candidate.item] as number) >= 0.5)).toBe(true);
+    const removed = Object.fromEntries(s.trace.rules.map((rule) => [rule.rule, rule.removed]));
+    expect((removed.exclude_requested ?? 0) + (removed.drop_seen ?? 0) + (removed.min_integrity ?? 0)).toBe(retrieved.length - kept.length);
+    expect(removed.exclude_requested).toBe(1);
+  });
+
+  it("the first stage keeps the best `keep` by the first-stage dot product, or the retrieval order without its model", async () => {
+    const req = request(warmUser, { config: { firstStage: { keep: 25 } } });
+    const retrieved = await retrievalStage(EXPLORE_SOURCES).run(state(req), []);
+    const kept = await firstStage.run(state(req), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
+    expect(kept).toHaveLength(25);
+    const threshold = Math.min(...kept.map((c) => c.firstStageScore as number));
+    expect(retrieved.filter((c) => !kept.some((k) => k.item === c.item)).every((c) => (c.firstStageScore ?? -Infinity) <= threshold)).toBe(true);
+    const degraded = state(req, { ...ranker.models, firstStageUserTower: undefined });
+    const fallback = await firstStage.run(degraded, retrieved);
+    expect(fallback.map((c) => c.item)).toEqual(retrieved.slice(0, 25).map((c) => c.item));
+    expect(degraded.degraded.join()).toMatch(/first-stage model unavailable/);
+  });
+
+  it("the second stage scores with the MTML and the value model, and steps aside without it", async () => {
+    const req = request(warmUser);
+    const candidates = (await retrievalStage(EXPLORE_SOURCES).run(state(req), [])).slice(0, 30);
+    const scored = await secondStage.run(state(req), candidates.map((c) => ({ ...c, sources: [...c.sources] })));
+    for (const candidate of scored) {
+      expect(candidate.probabilities).toHaveLength(7);
+      expect(candidate.value).toBe(candidate.score);
+    }
+    const { valueModel } = req.config;
+    if (valueModel.retrievalExponent === 0) {
+      const first = scored[0]!;
+      expect(first.value).toBeCloseTo(exploreScore(valueModel, first.probabilities!, 0, ranker.assets.itemCounters.decayedImpressions[first.item] as number), 8);
+    }
+    const degraded = state(req, { ...ranker.models, mtml: undefined });
+    await secondStage.run(degraded, candidates);
+    expect(degraded.degraded.join()).toMatch(/second-stage model unavailable/);
+  });
+
+  it("rerank caps items per author, never repeats an author twice in a row, and downranks by integrity", async () => {
+    const { author } = ranker.assets.items;
+    // a crafted pool: the most prolific author's items have the best scores
+    const counts = new Map<number, number>();
+    for (const a of author) counts.set(a, (counts.get(a) ?? 0) + 1);
+    const prolific = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+    const theirs = Array.from({ length: ranker.assets.items.ids.size }, (_, i) => i).filter((i) => author[i] === prolific).slice(0, 4);
+    expect(theirs).toHaveLength(4);
+    const others = Array.from({ length: ranker.assets.items.ids.size }, (_, i) => i).filter((i) => author[i] !== prolific).slice(0, 8);
+    const pool: Candidate[] = [...theirs.map((item, i) => ({ item, sources: [], retrievalScore: 0, value: 100 - i, score: 100 - i })), ...others.map((item, i) => ({ item, sources: [], retrievalScore: 0, value: 50 - i, score: 50 - i }))];
+    const req = request(warmUser, { count: 8, config: { rerank: { ...ranker.assets.config.rerank, maxPerAuthor: 2, noAdjacentSameAuthor: true, integrityDownrank: 0 } } });
+    const s = state(req);
+    const page = rerankStage.run(s, pool) as Candidate[];
+    const authors = page.map((c) => author[c.item]);
+    expect(authors.filter((a) => a === prolific)).toHaveLength(2);
+    authors.slice(1).forEach((a, i) => expect(a).not.toBe(authors[i]));
+    expect(page[0]!.item).toBe(theirs[0]);
+    expect(s.trace.rules.find((rule) => rule.rule === "max_per_author")?.removed).toBe(2);
+    // integrity downranking: score = value × integrity^k
+    const req2 = request(warmUser, { count: 12, config: { rerank: { ...ranker.assets.config.rerank, integrityDownrank: 1, maxPerAuthor: 100, noAdjacentSameAuthor: false } } });
+    const page2 = rerankStage.run(state(req2), pool.map((c) => ({ ...c }))) as Candidate[];
+    for (const c of page2) expect(c.score).toBeCloseTo((c.value as number) * (ranker.assets.items.integrity[c.item] as number), 8);
+  });
+
+  it("runFeed traces each stage's counts in and out, and returns `count` items", async () => {
+    const result = await runFeed(ranker, request(warmUser, { count: 15 }), EXPLORE_STAGES);
+    expect(result.candidates).toHaveLength(15);
+    expect(result.trace.stages.map((s) => s.stage)).toEqual(["retrieval", "filters", "first_stage", "second_stage", "rerank"]);
+    result.trace.stages.slice(1).forEach((stage, i) => expect(stage.in).toBe(result.trace.stages[i]!.out));
+    expect(result.degraded).toEqual([]);
+  });
+});
+
+describe("the feed user", () => {
+  it("merges real-time engagements after the bundle history and unions the seen sets", () => {
+    const base = resolveFeedUser(ranker.assets, warmUser, NO_REALTIME_STATE, ranker.assets.config);
+    const fresh = { item: 3, ts: ranker.assets.asOfMs + 1000, surface: 1, labels: LABEL_BIT.click };
+    const merged = resolveFeedUser(ranker.assets, warmUser, { engagements: [fresh], seenItems: new Set([4]), followedAuthors: new Set([9]) }, ranker.assets.config);
+    expect(merged.context.activity.impressions).toBe(base.context.activity.impressions + 1);
+    expect(merged.context.activity.recentItems(1)).toEqual([3]);
+    expect(merged.seen.has(3) && merged.seen.has(4)).toBe(true);
+    expect(merged.followedAuthors.has(9)).toBe(true);
+    expect(resolveFeedUser(ranker.assets, "unknown-user", NO_REALTIME_STATE, ranker.assets.config).cold).toBe(true);
+  });
+});
