@@ -182,11 +182,12 @@ await runCli(USAGE, async () => {
     results.push(result);
     console.log(`value ${name.padEnd(26)} feed NDCG@10 ${result.ndcg.toFixed(4)} (${(result.ndcg / popNdcg).toFixed(3)}× popularity)  score click GAUC ${result.gauc.toFixed(4)} (${result.gauc - itemRateGauc >= 0 ? "+" : ""}${(result.gauc - itemRateGauc).toFixed(4)} vs item rate)`);
   }
-  // the targets with margins: the best feed among value models whose score's click GAUC stays 0.01 above item
-  // rates on the validation day (the target is +0.015 on the test days, where the MTML alone is further ahead)
-  const admissible = results.filter((r) => r.gauc >= itemRateGauc + 0.01);
+  // the best feed among value models whose score loses at most 0.012 click GAUC against the MTML alone (the first
+  // candidate): the exposure boost may cost some per-user ranking, not what the second stage knows about each user
+  const mtmlOnly = results[0]?.gauc ?? 0;
+  const admissible = results.filter((r) => r.gauc >= mtmlOnly - 0.012);
   const chosen = (admissible.length > 0 ? admissible : results).reduce((best, r) => (r.ndcg > best.ndcg ? r : best));
-  console.log(`chosen: sources=${bestSources.name}, value ${chosen.name}${admissible.length === 0 ? " (no value model kept click GAUC 0.01 above item rates; best feed overall)" : ""}`);
+  console.log(`chosen: sources=${bestSources.name}, value ${chosen.name}${admissible.length === 0 ? " (no value model stayed within 0.012 click GAUC of the MTML alone; best feed overall)" : ""}`);
   if (values.write) {
     await writeFile("models/serving-config.json", `${JSON.stringify({ ...sourced, valueModel: chosen.model }, null, 2)}\n`);
     console.log("wrote models/serving-config.json");
