@@ -42,8 +42,17 @@ export interface ItemTowerInputs {
   readonly dense: Float32Array;
 }
 
-export function userSlotIndices(spec: FeatureSpec): number[] {
-  return spec.categorical.flatMap((slot, i) => (slot.name.startsWith("user_") ? [i] : []));
+// Slot indices per categorical table, computed once: the user tower runs twice per request and asked for them three
+// times each (allocate, write), re-scanning ~20 slot names every time. Keyed by the (never mutated) slot array.
+const userSlotCache = new WeakMap<FeatureSpec["categorical"], readonly number[]>();
+
+export function userSlotIndices(spec: FeatureSpec): readonly number[] {
+  let indices = userSlotCache.get(spec.categorical);
+  if (!indices) {
+    indices = Object.freeze(spec.categorical.flatMap((slot, i) => (slot.name.startsWith("user_") ? [i] : [])));
+    userSlotCache.set(spec.categorical, indices);
+  }
+  return indices;
 }
 
 export function itemSlotIndices(spec: FeatureSpec): number[] {

@@ -63,6 +63,7 @@ export interface BenchReport {
   readonly explore?: RouteResult;
   readonly explore_cold?: RouteResult;
   readonly suggested?: HttpResult["suggested"];
+  readonly suggested_cold?: RouteResult;
   readonly stages: Record<string, Percentiles>;
   readonly stage_users: StageBenchResult["users"];
   readonly candidates: StageBenchResult["candidates"];
@@ -142,7 +143,7 @@ const report: BenchReport = {
   started_at: new Date().toISOString(),
   machine,
   bundle: { version: bundle.version, items: ranker.assets.items.ids.size, users: ranker.assets.users.ids.size, bytes: bundleBytes, load_ms: bundle.loadMs, decode_ms: decodeMs },
-  ...(http ? { explore: http.explore, explore_cold: http.explore_cold, suggested: http.suggested, cold_start_ms: http.cold_start.p50_ms, cold_start: http.cold_start, durable_object_rpc_ms: http.durable_object_rpc_ms } : {}),
+  ...(http ? { explore: http.explore, explore_cold: http.explore_cold, suggested: http.suggested, ...(http.suggested_cold ? { suggested_cold: http.suggested_cold } : {}), cold_start_ms: http.cold_start.p50_ms, cold_start: http.cold_start, durable_object_rpc_ms: http.durable_object_rpc_ms } : {}),
   stages: stages.stages,
   stage_users: stages.users,
   candidates: stages.candidates,
@@ -174,7 +175,7 @@ function printReport(r: BenchReport): void {
     const line = (cells: (string | number)[]) => `| ${cells.map((cell, i) => String(cell).padEnd(widths[i] as number)).join(" | ")} |`;
     lines.push(line(header), `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`, ...rows.map(line), "");
   };
-  lines.push(`machine: ${r.machine.cores} cores, ${r.machine.cpu}, ${r.machine.memory_gib} GiB, node ${r.machine.node} ${r.machine.platform}`);
+  lines.push(`machine: ${r.machine.cores} cores, ${r.machine.cpu}, ${r.machine.memory_gib} GiB, node ${r.machine.node} ${r.machine.platform}, load average at start ${r.machine.load_average.join(" / ")}`);
   lines.push(`packages: ${Object.entries(r.machine.packages).map(([name, version]) => `${name} ${version}`).join(", ")}`);
   lines.push(`bundle: ${r.bundle.version} (${r.bundle.items} items, ${r.bundle.users} users, ${mib(r.bundle.bytes)}); mode ${r.mode}; ${r.command}`, "");
 
@@ -182,7 +183,7 @@ function printReport(r: BenchReport): void {
     result ? [name, f(result.p50_ms, 1), f(result.p99_ms, 1), f(result.mean_ms), f(result.client_p50_ms, 1), f(result.client_p99_ms, 1), f(result.rps, 0), `${result.connections}`, f(result.loaded_client_p50_ms, 1)] : [name, "—", "—", "—", "—", "—", "—", "—", "—"];
   lines.push("End to end over HTTP (wrangler dev / workerd). Server = the Worker's Server-Timing total at 1 connection (whole ms); client = autocannon.");
   const suggested = r.suggested && "p50_ms" in r.suggested ? r.suggested : undefined;
-  table(["route", "server p50", "server p99", "server mean", "client p50", "client p99", "rps", "conns", "client p50 loaded"], [route("/v1/explore warm", r.explore), route("/v1/explore cold", r.explore_cold), route("/v1/suggested", suggested)]);
+  table(["route", "server p50", "server p99", "server mean", "client p50", "client p99", "rps", "conns", "client p50 loaded"], [route("/v1/explore warm", r.explore), route("/v1/explore cold", r.explore_cold), route("/v1/suggested warm", suggested), route("/v1/suggested cold", r.suggested_cold)]);
   if (r.suggested && !("p50_ms" in r.suggested)) lines.push(`/v1/suggested: pending (${r.suggested.reason})`, "");
   if (r.explore) {
     lines.push("Inside the Worker (Server-Timing, warm users, 1 connection; mean / p50 / p99 ms):");

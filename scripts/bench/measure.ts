@@ -2,7 +2,7 @@
 // accounting, and a description of the machine and package versions the numbers came from.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { availableParallelism, cpus, totalmem } from "node:os";
+import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 
 const REPO_NODE_MODULES = join(import.meta.dirname, "..", "..", "node_modules");
@@ -159,6 +159,8 @@ export interface MachineInfo {
   readonly memory_gib: number;
   readonly node: string;
   readonly platform: string;
+  /** 1/5/15-minute load averages when the run started: above ~1 other work shared the cores. */
+  readonly load_average: readonly number[];
   readonly packages: Record<string, string>;
 }
 
@@ -202,6 +204,7 @@ export function machineInfo(): MachineInfo {
     memory_gib: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     platform: `${process.platform}/${process.arch}`,
+    load_average: loadavg().map((value) => Math.round(value * 100) / 100),
     packages,
   };
 }

@@ -41,6 +41,17 @@ process.on("exit", () => {
  * request that touches no bundle (a 404 route), so the first real request afterwards pays the bundle load.
  */
 export async function startDevServer(persistTo: string, timeoutMs = 90_000): Promise<DevServer> {
+  // a port found free can be taken by someone else before wrangler binds it: pick again a few times
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServerOnce(persistTo, timeoutMs);
+    } catch (error) {
+      if (attempt >= 4 || !/Address already in use/i.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startDevServerOnce(persistTo: string, timeoutMs: number): Promise<DevServer> {
   const port = await freePort();
   const inspectorPort = await freePort();
   const started = performance.now();
