@@ -75,11 +75,62 @@ export function localHour(ms: number, timezoneOffsetMinutes: number): number {
 }
 
 /**
+ * What the MTML rows of one request share: the user's side of every feature, computed once. A feed scores a
+ * hundred items for the same user, surface and time; only the item's side changes from row to row.
+ */
+export interface MtmlRequestFeatures {
+  readonly user: UserContext;
+  readonly atMs: number;
+  /** Categorical values of the context slots (surface, hour) and of the user's own slots, in slot order. */
+  readonly surfaceValue: number;
+  readonly hourValue: number;
+  readonly userSlotIds: Int32Array;
+  readonly logImpressions: number;
+  readonly userClickRate: number;
+  readonly logUserRates: readonly [number, number, number, number];
+  readonly logNumeric: Float64Array;
+}
+
+const CONTEXT_SLOTS = CONTEXT_CATEGORICAL_SLOTS.length;
+
+export function prepareMtmlRequest(context: FeatureContext, user: UserContext, surface: number, atMs: number): MtmlRequestFeatures {
+  const { spec } = context;
+  const { priors } = spec;
+  const activity = user.activity;
+  const slots = spec.categorical;
+  const userSlotIds = new Int32Array(Math.max(0, slots.length - CONTEXT_SLOTS));
+  for (let s = CONTEXT_SLOTS; s < slots.length; s++) {
+    const slot = slots[s] as { offset: number; size: number };
+    const value = (user.categorical[s - CONTEXT_SLOTS] as number | undefined) ?? 0;
+    userSlotIds[s - CONTEXT_SLOTS] = slot.offset + (value >= 0 && value < slot.size ? value : 0);
+  }
+  const userRate = (label: (typeof LABELS)[number]) => smoothed(activity.positives[LABEL_INDEX[label]] as number, activity.impressions, priors.userRates[LABEL_INDEX[label]] as number, priors.strength.user);
+  const userClickRate = userRate("click");
+  return {
+    user,
+    atMs,
+    surfaceValue: spec.surfaces.indexOf(surface) + 1,
+    hourValue: localHour(atMs, spec.timezoneOffsetMinutes) + 1,
+    userSlotIds,
+    logImpressions: Math.log1p(activity.impressions),
+    userClickRate,
+    logUserRates: [Math.log(userClickRate), Math.log(userRate("long_view")), Math.log(userRate("like")), Math.log(userRate("hate"))],
+    logNumeric: Float64Array.from({ length: user.numeric.length }, (_, n) => Math.log1p(Math.max(0, user.numeric[n] as number))),
+  };
+}
+
+/**
  * Writes row `r` of an MTML batch for (user, item, surface, time). `standardise: false` leaves the raw
  * dense values, which is how the pipeline measures their mean and deviation before the spec exists.
  */
 export function writeMtmlRow(context: FeatureContext, user: UserContext, item: number, surface: number, atMs: number, inputs: MtmlInputs, r: number, standardise = true): void {
+  writeMtmlItemRow(context, prepareMtmlRequest(context, user, surface, atMs), item, inputs, r, standardise);
+}
+
+/** Writes row `r` for one item of a prepared request (the item's side; the user's side is copied). */
+export function writeMtmlItemRow(context: FeatureContext, request: MtmlRequestFeatures, item: number, inputs: MtmlInputs, r: number, standardise = true): void {
   const { spec, catalogue, itemCounters, authorCounters } = context;
+  const { user, atMs } = request;
   const author = catalogue.author[item] as number;
   inputs.user[r] = user.embeddingRow;
   inputs.item[r] = context.itemEmbeddingRow[item] as number;
@@ -88,20 +139,20 @@ export function writeMtmlRow(context: FeatureContext, user: UserContext, item: n
   // categorical slots: context and item first, then the user's own features
   const slots = spec.categorical;
   const c0 = r * slots.length;
-  const surfaceIndex = spec.surfaces.indexOf(surface);
   const createdAt = catalogue.createdAt[item] as number;
-  const values = [
-    surfaceIndex + 1,
-    localHour(atMs, spec.timezoneOffsetMinutes) + 1,
+  const contextValues = [
+    request.surfaceValue,
+    request.hourValue,
     bucketOf(catalogue.durationMs[item] as number, spec.durationBucketsMs),
     createdAt < 0 ? 0 : bucketOf(Math.max(0, atMs - createdAt), spec.ageBucketsMs),
     (catalogue.type[item] as number) + 1,
   ];
-  for (let s = 0; s < slots.length; s++) {
+  for (let s = 0; s < CONTEXT_SLOTS && s < slots.length; s++) {
     const slot = slots[s] as { offset: number; size: number };
-    const value = s < values.length ? (values[s] as number) : ((user.categorical[s - values.length] as number | undefined) ?? 0);
+    const value = contextValues[s] as number;
     inputs.categorical[c0 + s] = slot.offset + (value >= 0 && value < slot.size ? value : 0);
   }
+  inputs.categorical.set(request.userSlotIds, c0 + CONTEXT_SLOTS);
 
   // tags: row + 1, zero-padded
   const t0 = r * spec.maxTags;
@@ -128,13 +179,9 @@ export function writeMtmlRow(context: FeatureContext, user: UserContext, item: n
     d[k++] = Math.log(smoothed(authorCounters.positive(author, l), authorImpressions, priors.itemRates[l] as number, priors.strength.author));
   }
 
-  const userRate = (label: (typeof LABELS)[number]) => smoothed(activity.positives[LABEL_INDEX[label]] as number, activity.impressions, priors.userRates[LABEL_INDEX[label]] as number, priors.strength.user);
-  d[k++] = Math.log1p(activity.impressions);
-  const userClickRate = userRate("click");
-  d[k++] = Math.log(userClickRate);
-  d[k++] = Math.log(userRate("long_view"));
-  d[k++] = Math.log(userRate("like"));
-  d[k++] = Math.log(userRate("hate"));
+  d[k++] = request.logImpressions;
+  const userClickRate = request.userClickRate;
+  for (const value of request.logUserRates) d[k++] = value;
 
   const byAuthor = activity.authors.get(author);
   const uaImpressions = byAuthor?.[AUTHOR_SLOTS.impressions] ?? 0;
@@ -165,7 +212,7 @@ export function writeMtmlRow(context: FeatureContext, user: UserContext, item: n
   d[k++] = createdAt < 0 ? 0 : Math.log1p(Math.max(0, atMs - createdAt) / HOUR_MS);
   const duration = catalogue.durationMs[item] as number;
   d[k++] = duration < 0 ? 0 : Math.log1p(duration / 1000);
-  for (let n = 0; n < user.numeric.length; n++) d[k++] = Math.log1p(Math.max(0, user.numeric[n] as number));
+  for (const value of request.logNumeric) d[k++] = value;
 
   if (k !== (r + 1) * width) throw new Error(`mtml features: wrote ${k - r * width} dense values, the spec has ${width}`);
   if (standardise) standardiseRows(d, spec.dense, r, r + 1);

@@ -27,6 +27,8 @@ export const servingConfigSchema = z.strictObject({
     historySeeds: z.number().int().min(1).max(200),
     /** Items below this integrity score never become history seeds (the "quality filter"). */
     historySeedMinIntegrity: z.number().min(0).max(1),
+    /** At most this many merged candidates go on, the best by mixed score: where the source weights bite. */
+    maxCandidates: z.number().int().min(1).max(10000).default(1500),
   }),
   firstStage: z.strictObject({ keep: z.number().int().min(1).max(1000) }),
   valueModel: exploreValueModelSchema,

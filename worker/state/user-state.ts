@@ -41,11 +41,20 @@ export function userStateStub(env: Env, userId: string): DurableObjectStub<UserS
  */
 export class UserState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private schemaReady = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
+  }
+
+  /**
+   * Tables are created by the first ingest, not on construction: most feed requests are for users who never
+   * sent an event, and creating a schema just to read nothing from it cost several milliseconds each.
+   */
+  private hasSchema(): boolean {
+    if (!this.schemaReady) this.schemaReady = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length > 0;
+    return this.schemaReady;
   }
 
   /** Stores the events that are new by event_id; one user per object, fixed by the first batch. */
@@ -55,6 +64,11 @@ export class UserState extends DurableObject<Env> {
     events.forEach((event, i) => assertUserEvent(event, `user state: ingest[${i}]`));
     if (events.length === 0) return { accepted: 0, duplicates: 0, acceptedEventIds: [] };
 
+    // outside the transaction, so a batch that rolls back never takes the tables with it
+    if (!this.hasSchema()) {
+      this.sql.exec(SCHEMA);
+      this.schemaReady = true;
+    }
     return this.ctx.storage.transactionSync(() => {
       this.claimOwner(events);
       let seq = Number(this.meta("next_seq") ?? "1");
@@ -86,6 +100,7 @@ export class UserState extends DurableObject<Env> {
 
   /** What the ranker reads: events by ts (ties in arrival order), seen items and follows oldest first. */
   snapshot(): UserStateSnapshot {
+    if (!this.hasSchema()) return { events: [], seen: [], followedItems: [] };
     const events = this.sql
       .exec<{ item_id: string; ts: number; surface: number; type: string }>("SELECT item_id, ts, surface, type FROM events ORDER BY ts, seq")
       .toArray()

@@ -3,7 +3,7 @@ import { SOURCE_NAMES, type ServingConfig, type SourceName } from "../../funnel/
 import { EXPLORE_STAGES, runFeed } from "../../funnel/explore";
 import { filterStage } from "../../funnel/stages/filters";
 import { rerankStage } from "../../funnel/stages/rerank";
-import { retrievalStage } from "../../funnel/stages/retrieval";
+import { byRetrievalScore, retrievalStage } from "../../funnel/stages/retrieval";
 import { scoreItems, secondStage } from "../../funnel/stages/second-stage";
 import { EXPLORE_SOURCES } from "../../funnel/sources";
 import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type Ranker, type Stage } from "../../funnel/types";
@@ -63,7 +63,7 @@ export class ExploreSystems {
       const hits = retrieved.flatMap((candidate) => candidate.sources.filter((hit) => hit.source === name).map((hit) => ({ item: candidate.item, rank: hit.rank })));
       sources[name] = Int32Array.from(hits.sort((a, b) => a.rank - b.rank).map((hit) => hit.item));
     }
-    const top = retrieved.slice(0, RETRIEVAL_LIST);
+    const top = byRetrievalScore(retrieved).slice(0, RETRIEVAL_LIST);
     const memo: FeedMemo = {
       retrieval: Int32Array.from(top, (candidate) => candidate.item),
       retrievalScores: Float32Array.from(top, (candidate) => candidate.retrievalScore),

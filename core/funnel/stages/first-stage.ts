@@ -1,5 +1,7 @@
 import { embedUser } from "../../serving/ranker-models";
+import { topK } from "../../util/top-k";
 import type { Candidate, FeedState, Stage } from "../types";
+import { byRetrievalScore } from "./retrieval";
 
 /**
  * The distilled first stage: one user-tower run, then a dot product with every candidate's cached item
@@ -12,17 +14,18 @@ export const firstStage: Stage = {
     const { assets, models } = state.ranker;
     if (!models.firstStageUserTower) {
       state.degraded.push("first-stage model unavailable: candidates cut by retrieval score");
-      return candidates.slice(0, keep);
+      return byRetrievalScore(candidates).slice(0, keep);
     }
     const user = await embedUser(models.firstStageUserTower, assets, state.request.user.context);
     const dim = assets.manifest.models.first_stage.dim;
     const table = assets.firstStageItemEmbeddings;
-    for (const candidate of candidates) {
+    const scores = new Float64Array(candidates.length);
+    candidates.forEach((candidate, c) => {
       const base = candidate.item * dim;
       let sum = 0;
       for (let d = 0; d < dim; d++) sum += (user[d] as number) * (table[base + d] as number);
-      candidate.firstStageScore = sum;
-    }
-    return [...candidates].sort((a, b) => (b.firstStageScore as number) - (a.firstStageScore as number) || a.item - b.item).slice(0, keep);
+      scores[c] = candidate.firstStageScore = sum;
+    });
+    return Array.from(topK(scores, keep), (c) => candidates[c] as Candidate);
   },
 };

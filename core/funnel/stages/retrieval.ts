@@ -1,11 +1,19 @@
 import { SOURCE_NAMES, type SourceName } from "../config";
 import type { CandidateSource } from "../sources/source";
+import { topK } from "../../util/top-k";
 import type { Candidate, FeedState, Stage } from "../types";
+
+/** Candidates in the mixed retrieval order, best first (ties by item row). */
+export function byRetrievalScore(candidates: readonly Candidate[]): Candidate[] {
+  return [...candidates].sort((a, b) => b.retrievalScore - a.retrievalScore || a.item - b.item);
+}
 
 /**
  * Runs every source that applies (weight and quota above zero; for cold users only the cold-start sources),
  * then merges: each source's items get a rank-normalised score 1 − rank/quota times the source's weight, an
  * item's retrieval score is the sum over the sources that found it, and every source is kept on the item.
+ * When more than `maxCandidates` come out, the best by that mixed score go on. The output is not sorted: the
+ * first stage orders what it keeps (use `byRetrievalScore` where the mixed order itself matters).
  */
 export function retrievalStage(sources: Readonly<Record<SourceName, CandidateSource>>): Stage {
   return {
@@ -42,7 +50,11 @@ export function retrievalStage(sources: Readonly<Record<SourceName, CandidateSou
           }
         });
       }
-      return [...byItem.values()].sort((a, b) => b.retrievalScore - a.retrievalScore || a.item - b.item);
+      const merged = [...byItem.values()];
+      const cap = config.retrieval.maxCandidates;
+      if (merged.length <= cap) return merged;
+      const best = topK(Float64Array.from(merged, (candidate) => candidate.retrievalScore), cap);
+      return Array.from(best, (i) => merged[i] as Candidate);
     },
   };
 }

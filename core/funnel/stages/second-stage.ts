@@ -1,5 +1,5 @@
 import { LABELS } from "../../data/labels";
-import { allocateMtmlInputs, writeMtmlRow } from "../../features/mtml-features";
+import { allocateMtmlInputs, prepareMtmlRequest, writeMtmlItemRow, type MtmlRequestFeatures } from "../../features/mtml-features";
 import type { UserContext } from "../../features/context";
 import type { ModelSession } from "../../inference/types";
 import { exploreScore, retrievalAffinity, type ExploreValueModel } from "../../ranking/value-model";
@@ -36,7 +36,14 @@ export const secondStage: Stage = {
 export async function scoreItems(assets: RankerAssets, mtml: ModelSession, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number, valueModel: ExploreValueModel, retrievalEmbedding?: Float32Array): Promise<{ probabilities: Float32Array; values: Float64Array }> {
   const inputs = allocateMtmlInputs(assets.spec, items.length);
   const context = assets.featureContext();
-  items.forEach((item, r) => writeMtmlRow(context, user, item, typeof surface === "number" ? surface : (surface[r] as number), nowMs, inputs, r));
+  // the user's side of the features once per surface, then each item's side
+  const prepared = new Map<number, MtmlRequestFeatures>();
+  items.forEach((item, r) => {
+    const rowSurface = typeof surface === "number" ? surface : (surface[r] as number);
+    let request = prepared.get(rowSurface);
+    if (!request) prepared.set(rowSurface, (request = prepareMtmlRequest(context, user, rowSurface, nowMs)));
+    writeMtmlItemRow(context, request, item, inputs, r);
+  });
   const probabilities = await runMtml(mtml, inputs);
   const { dim, temperature } = assets.manifest.models.retrieval;
   const values = Float64Array.from(items, (item, r) => {

@@ -6,7 +6,7 @@ import { EXPLORE_SOURCES } from "../../../core/funnel/sources";
 import { filterStage } from "../../../core/funnel/stages/filters";
 import { firstStage } from "../../../core/funnel/stages/first-stage";
 import { rerankStage } from "../../../core/funnel/stages/rerank";
-import { retrievalStage } from "../../../core/funnel/stages/retrieval";
+import { byRetrievalScore, retrievalStage } from "../../../core/funnel/stages/retrieval";
 import { secondStage } from "../../../core/funnel/stages/second-stage";
 import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type FeedState, type Ranker, type RealtimeUserState } from "../../../core/funnel/types";
 import { resolveFeedUser } from "../../../core/funnel/user";
@@ -57,7 +57,18 @@ describe("retrieval", () => {
       expect(new Set(candidate.sources.map((hit) => hit.source)).size).toBe(candidate.sources.length);
     }
     expect(candidates.some((candidate) => candidate.sources.length === 2)).toBe(true);
-    for (let i = 1; i < candidates.length; i++) expect(candidates[i - 1]!.retrievalScore).toBeGreaterThanOrEqual(candidates[i]!.retrievalScore);
+    const ordered = byRetrievalScore(candidates);
+    for (let i = 1; i < ordered.length; i++) expect(ordered[i - 1]!.retrievalScore).toBeGreaterThanOrEqual(ordered[i]!.retrievalScore);
+  });
+
+  it("keeps at most maxCandidates, the best by mixed score", async () => {
+    const all = await retrievalStage(EXPLORE_SOURCES).run(state(request(warmUser)), []);
+    const cap = Math.floor(all.length / 2);
+    const capped = await retrievalStage(EXPLORE_SOURCES).run(state(request(warmUser, { config: { retrieval: { ...ranker.assets.config.retrieval, maxCandidates: cap } } })), []);
+    expect(capped).toHaveLength(cap);
+    const threshold = Math.min(...capped.map((c) => c.retrievalScore));
+    const keptItems = new Set(capped.map((c) => c.item));
+    for (const candidate of all) if (!keptItems.has(candidate.item)) expect(candidate.retrievalScore).toBeLessThanOrEqual(threshold);
   });
 
   it("skips sources with weight or quota 0, and gives cold users only the cold-start sources", async () => {
@@ -164,7 +175,7 @@ describe("filters, stages and rules", () => {
     expect(retrieved.filter((c) => !kept.some((k) => k.item === c.item)).every((c) => (c.firstStageScore ?? -Infinity) <= threshold)).toBe(true);
     const degraded = state(req, { ...ranker.models, firstStageUserTower: undefined });
     const fallback = await firstStage.run(degraded, retrieved);
-    expect(fallback.map((c) => c.item)).toEqual(retrieved.slice(0, 25).map((c) => c.item));
+    expect(fallback.map((c) => c.item)).toEqual(byRetrievalScore(retrieved).slice(0, 25).map((c) => c.item));
     expect(degraded.degraded.join()).toMatch(/first-stage model unavailable/);
   });
 
