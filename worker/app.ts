@@ -5,6 +5,8 @@ import { adminRoutes } from "./routes/admin";
 import { eventsRoutes } from "./routes/events";
 import { exploreRoutes } from "./routes/explore";
 import { healthRoutes } from "./routes/health";
+import { queryRoutes } from "./routes/query";
+import { suggestedRoutes } from "./routes/suggested";
 
 export type AppEnv = { Bindings: Env };
 
@@ -14,6 +16,8 @@ export function createApp() {
   app.route("/", eventsRoutes);
   app.route("/", exploreRoutes);
   app.route("/", adminRoutes);
+  app.route("/", suggestedRoutes);
+  app.route("/", queryRoutes);
   app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError((error, c) => {
     if (error instanceof ApiError) return errorResponse(c, error);

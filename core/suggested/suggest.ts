@@ -2,7 +2,7 @@ import type { Engagement } from "../features/engagement";
 import type { ServingConfig } from "../funnel/config";
 import type { FeedUser, Ranker } from "../funnel/types";
 import { executeQuery, isQueryError, planQuery, type Clock, type ExecutionTrace, type QueryErrorJson, type QueryPlan } from "../query";
-import { suggestedPlanOptions, type SeedType, type SuggestedConfig, type SuggestionSource } from "./config";
+import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS, suggestedPlanOptions, type SeedType, type SuggestedConfig, type SuggestionSource } from "./config";
 import { roundRobinBySeed, type SeededItem } from "./diversify";
 import { SuggestedStores } from "./stores";
 
@@ -66,15 +66,24 @@ interface PoolEntry {
   readonly seedType: SeedType;
 }
 
-const planCache = new WeakMap<SuggestedConfig, Record<SuggestionSource, QueryPlan[]>>();
+type SuggestedPlans = Record<SuggestionSource, QueryPlan[]>;
+const planCache = new WeakMap<SuggestedConfig, { warm: SuggestedPlans; cold: SuggestedPlans }>();
+/** Suggestion requests each ranker has served in this isolate: after COLD_START_REQUESTS its code paths are compiled. */
+const servedRequests = new WeakMap<Ranker, number>();
 
-/** The configured queries, planned once per config object (the config was validated at load, so planning cannot fail). */
-export function suggestedPlans(config: SuggestedConfig): Record<SuggestionSource, QueryPlan[]> {
+/**
+ * The configured queries, planned once per config object (the config was validated at load, so planning cannot
+ * fail): with the configured budget, and `cold` with COLD_START_BUDGET_FACTOR times it for a ranker's first requests.
+ */
+export function suggestedPlans(config: SuggestedConfig): { warm: SuggestedPlans; cold: SuggestedPlans } {
   let plans = planCache.get(config);
   if (!plans) {
-    const options = suggestedPlanOptions(config.cpuBudgetMs);
-    const plan = (texts: readonly string[]) => texts.map((text) => planQuery(text, options));
-    plans = { H: plan(config.queries.H), R: plan(config.queries.R), F: plan(config.queries.F), popular: plan(config.queries.popular) };
+    const planAll = (budgetMs: number): SuggestedPlans => {
+      const options = suggestedPlanOptions(budgetMs);
+      const plan = (texts: readonly string[]) => texts.map((text) => planQuery(text, options));
+      return { H: plan(config.queries.H), R: plan(config.queries.R), F: plan(config.queries.F), popular: plan(config.queries.popular) };
+    };
+    plans = { warm: planAll(config.cpuBudgetMs), cold: planAll(config.cpuBudgetMs * COLD_START_BUDGET_FACTOR) };
     planCache.set(config, plans);
   }
   return plans;
@@ -93,7 +102,9 @@ export function suggestedPlans(config: SuggestedConfig): Record<SuggestionSource
 export async function suggestPosts(ranker: Ranker, request: SuggestedRequest): Promise<SuggestedFeed> {
   if (!Number.isInteger(request.count) || request.count < 1) throw new RangeError(`suggested: count must be a positive integer, got ${request.count}`);
   const settings = request.config.suggested;
-  const plans = suggestedPlans(settings);
+  const served = servedRequests.get(ranker) ?? 0;
+  servedRequests.set(ranker, served + 1);
+  const plans = served >= COLD_START_REQUESTS ? suggestedPlans(settings).warm : suggestedPlans(settings).cold;
   const stores = new SuggestedStores(ranker, {
     user: request.user,
     realtimeEngagements: request.realtimeEngagements,

@@ -1,0 +1,56 @@
+import { DEFAULT_SERVING_CONFIG, parseServingConfig, type ServingConfig } from "../../../core/funnel/config";
+import { ENGAGED_BITS, LABEL_BIT, type Engagement } from "../../../core/features/engagement";
+import { NO_REALTIME_STATE, type FeedUser, type Ranker, type RealtimeUserState } from "../../../core/funnel/types";
+import { resolveFeedUser } from "../../../core/funnel/user";
+import { historyOf } from "../../../core/serving/assets";
+import { SuggestedStores } from "../../../core/suggested/stores";
+export { fixtureRanker } from "../funnel/ranker-fixture";
+
+/**
+ * The bundle's config with the default `suggested` section (whatever the bundle's own says) and a generous executor
+ * budget: tests check the shipped defaults' results, not this machine's speed.
+ */
+export function testConfig(ranker: Ranker, patch: Partial<ServingConfig["suggested"]> = {}): ServingConfig {
+  return parseServingConfig({ ...ranker.assets.config, suggested: { cpuBudgetMs: 10_000, ...patch } }, "test config");
+}
+
+export { DEFAULT_SERVING_CONFIG };
+
+/** Bundle user rows with the most engaged events on Home and on other surfaces, busiest first. */
+export function busyUsers(ranker: Ranker, homeSurfaces: readonly number[] = [1]): { row: number; home: number; other: number }[] {
+  const { assets } = ranker;
+  const users: { row: number; home: number; other: number }[] = [];
+  for (let row = 0; row < assets.users.ids.size; row++) {
+    let home = 0;
+    let other = 0;
+    for (const event of historyOf(assets.histories, row)) {
+      if (!(event.labels & ENGAGED_BITS)) continue;
+      if (homeSurfaces.includes(event.surface)) home++;
+      else other++;
+    }
+    users.push({ row, home, other });
+  }
+  return users.filter((user) => user.home > 0 && user.other > 0).sort((a, b) => b.home + b.other - (a.home + a.other) || a.row - b.row);
+}
+
+export function feedUser(ranker: Ranker, row: number | string, config: ServingConfig, realtime: RealtimeUserState = NO_REALTIME_STATE): FeedUser {
+  const id = typeof row === "number" ? ranker.assets.users.ids.id(row) : row;
+  return resolveFeedUser(ranker.assets, id, realtime, config);
+}
+
+export function storesFor(ranker: Ranker, row: number | string, config: ServingConfig, options: { realtime?: RealtimeUserState; exclude?: ReadonlySet<number>; trending?: { items: Int32Array; scores: Float32Array } } = {}): SuggestedStores {
+  const realtime = options.realtime ?? NO_REALTIME_STATE;
+  return new SuggestedStores(ranker, {
+    user: feedUser(ranker, row, config, realtime),
+    realtimeEngagements: realtime.engagements,
+    nowMs: ranker.assets.asOfMs,
+    config,
+    ...(options.exclude ? { exclude: options.exclude } : {}),
+    ...(options.trending ? { trending: options.trending } : {}),
+  });
+}
+
+/** A like of `item` on `surface`, after the bundle's window. */
+export function like(item: number, ts: number, surface: number): Engagement {
+  return { item, ts, surface, labels: LABEL_BIT.click | LABEL_BIT.like };
+}

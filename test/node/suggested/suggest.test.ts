@@ -1,0 +1,203 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import defaultServingJson from "../../../models/serving-config.json";
+import { LABEL_BIT } from "../../../core/features/engagement";
+import { DEFAULT_SERVING_CONFIG, parseServingConfig, servingConfigSchema } from "../../../core/funnel/config";
+import type { Ranker, RealtimeUserState } from "../../../core/funnel/types";
+import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS, DEFAULT_SUGGESTED_QUERIES, roundRobinBySeed, suggestPosts, type SeededItem, type SuggestedFeed } from "../../../core/suggested";
+import { busyUsers, feedUser, fixtureRanker, storesFor, testConfig } from "./fixture";
+
+let ranker: Ranker;
+let busy: number;
+
+beforeAll(async () => {
+  ranker = await fixtureRanker();
+  busy = (busyUsers(ranker)[0] as { row: number }).row;
+}, 600_000);
+
+async function suggest(row: number | string, options: { count?: number; config?: ReturnType<typeof testConfig>; realtime?: RealtimeUserState; exclude?: Set<number>; ranker?: Ranker } = {}): Promise<SuggestedFeed> {
+  const r = options.ranker ?? ranker;
+  const config = options.config ?? testConfig(r);
+  const realtime = options.realtime ?? { engagements: [], seenItems: new Set<number>(), followedAuthors: new Set<number>() };
+  return suggestPosts(r, { user: feedUser(r, row, config, realtime), realtimeEngagements: realtime.engagements, count: options.count ?? 20, exclude: options.exclude ?? new Set(), nowMs: r.assets.asOfMs, config });
+}
+
+/** The shipped config as it was before Suggested Posts: no `suggested` section. */
+const { suggested: _shipped, ...olderJson } = defaultServingJson as typeof defaultServingJson & { suggested?: unknown };
+
+const RANK: Record<string, number> = { H: 0, R: 1, F: 2, popular: 3 };
+
+describe("the suggested config section", () => {
+  it("defaults when absent, so configs written before Suggested Posts still parse", () => {
+    const defaults = parseServingConfig(olderJson);
+    expect(defaults.suggested.homeSurfaces).toEqual([1]);
+    expect(defaults.suggested.queries.H).toEqual(DEFAULT_SUGGESTED_QUERIES.H);
+    expect(defaults.suggested.cpuBudgetMs).toBe(50);
+    expect(DEFAULT_SERVING_CONFIG.suggested.queries.H.length).toBeGreaterThan(0);
+    const partial = parseServingConfig({ ...olderJson, suggested: { homeSurfaces: [1, 2] } });
+    expect(partial.suggested.homeSurfaces).toEqual([1, 2]);
+    expect(partial.suggested.queries.F).toEqual(DEFAULT_SUGGESTED_QUERIES.F);
+  });
+
+  it("refuses a query with a syntax or type error at load, naming the query and where", () => {
+    const bad = { ...olderJson, suggested: { queries: { ...DEFAULT_SUGGESTED_QUERIES, R: ["user\n.engaged(surface=other)\n.let(seed_id=account_id)\n.posted_medai(3)"] } } };
+    expect(() => parseServingConfig(bad)).toThrow(/suggested\.queries\.R\.0: line 4, column 2: unknown operator posted_medai; did you mean posted_media\?/);
+    const untyped = { ...olderJson, suggested: { queries: { ...DEFAULT_SUGGESTED_QUERIES, H: ["user.engaged(surface=home).let(seed_id=account_id)"] } } };
+    expect(() => parseServingConfig(untyped)).toThrow(/suggested\.queries\.H\.0: .*media/);
+  });
+
+  it("refuses seeded queries that do not bind the seed account, and queries that do not start from the user", () => {
+    const unbound = { ...olderJson, suggested: { queries: { ...DEFAULT_SUGGESTED_QUERIES, H: ["user.engaged(surface=home).posted_media(3)"] } } };
+    expect(() => parseServingConfig(unbound)).toThrow(/suggested\.queries\.H\.0: a H query must bind the seed account/);
+    const literal = { ...olderJson, suggested: { queries: { ...DEFAULT_SUGGESTED_QUERIES, popular: ["media([1, 2]).limit(n=2)"] } } };
+    expect(() => parseServingConfig(literal)).toThrow(/suggested\.queries\.popular\.0: .*root user/);
+    const overLimit = { ...olderJson, suggested: { queries: { ...DEFAULT_SUGGESTED_QUERIES, F: ["user.engaged(max=1000).let(seed_id=account_id).posted_media(max_media_per_account=1000)"] } } };
+    expect(() => parseServingConfig(overLimit)).toThrow(/max_fan_out/);
+    expect(servingConfigSchema.safeParse({ ...olderJson, suggested: { homeSurfaces: [] } }).success).toBe(false);
+  });
+});
+
+describe("roundRobinBySeed", () => {
+  const item = (id: number, seedType: "H" | "R" | "F", seedId: number, score: number, author = 1000 + id): SeededItem => ({ item: id, author, score, seedId, seedType });
+
+  it("takes H first, one item per seed per round in the order of each seed's best item, then R, then F", () => {
+    const ranked = [item(1, "F", 9, 0.99), item(2, "H", 1, 0.9), item(3, "R", 5, 0.85), item(4, "H", 2, 0.8), item(5, "H", 1, 0.7), item(6, "H", 2, 0.6), item(7, "H", 1, 0.5), item(8, "R", 5, 0.4)];
+    const page = roundRobinBySeed(ranked, { count: 10, maxPerSeed: 10, maxPerAuthor: 10 });
+    expect(page.map((entry) => entry.item)).toEqual([2, 4, 5, 6, 7, 3, 8, 1]);
+  });
+
+  it("caps items per seed and per author; a capped author's item is skipped and the seed offers its next", () => {
+    const ranked = [item(1, "H", 1, 0.9, 50), item(2, "H", 2, 0.8, 50), item(3, "H", 3, 0.7, 50), item(4, "H", 3, 0.6), item(5, "H", 1, 0.5), item(6, "H", 1, 0.4)];
+    const page = roundRobinBySeed(ranked, { count: 10, maxPerSeed: 2, maxPerAuthor: 2 });
+    expect(page.map((entry) => entry.item)).toEqual([1, 2, 4, 5]);
+    expect(roundRobinBySeed(ranked, { count: 2, maxPerSeed: 2, maxPerAuthor: 2 })).toHaveLength(2);
+  });
+});
+
+describe("suggestPosts on the fixture bundle", () => {
+  it("seeds from Home (H) and other surfaces (R), merged H >> R >> F >> popular, each item with its seed", async () => {
+    // one item per seed, so that H runs out and R, then the popular fill, show
+    const feed = await suggest(busy, { count: 40, config: testConfig(ranker, { maxPerSeed: 1 }) });
+    expect(feed.cold).toBe(false);
+    expect(feed.items.length).toBe(40);
+    const types = feed.items.map((entry) => RANK[entry.seedType] as number);
+    expect(types).toEqual([...types].sort((a, b) => a - b));
+    expect(feed.counts.page.H).toBeGreaterThan(0);
+    expect(feed.counts.page.R).toBeGreaterThan(0);
+    expect(feed.counts.page.popular).toBeGreaterThan(0);
+    expect(feed.counts.page.H).toBe(feed.seeds.H.length);
+    const stores = storesFor(ranker, busy, testConfig(ranker));
+    const homeSeeds = new Set(stores.engagedAccounts(stores.userId, "home", 20).map((e) => e.id));
+    const otherSeeds = new Set(stores.engagedAccounts(stores.userId, "other", 10).map((e) => e.id));
+    for (const entry of feed.items) {
+      if (entry.seedType === "H") expect(homeSeeds.has(entry.seedId as number)).toBe(true);
+      if (entry.seedType === "R") expect(otherSeeds.has(entry.seedId as number)).toBe(true);
+      if (entry.seedType === "popular") expect(entry.seedId).toBeUndefined();
+      expect(entry.probabilities).toHaveLength(7);
+    }
+    // H seeds come from the H queries only: their traces ran, in order
+    expect(feed.queries.filter((run) => run.type === "H").map((run) => run.index)).toEqual([0, 1]);
+  });
+
+  it("within H, the first items come from distinct seeds (round robin), best item first", async () => {
+    const feed = await suggest(busy, { count: 40, config: testConfig(ranker, { maxPerAuthor: 100 }) });
+    const h = feed.items.filter((entry) => entry.seedType === "H");
+    const seeds = new Set(h.map((entry) => entry.seedId));
+    expect(seeds.size).toBeGreaterThan(1);
+    expect(new Set(h.slice(0, seeds.size).map((entry) => entry.seedId)).size).toBe(seeds.size);
+    const perSeed = new Map<number, number>();
+    for (const entry of h) perSeed.set(entry.seedId as number, (perSeed.get(entry.seedId as number) ?? 0) + 1);
+    for (const count of perSeed.values()) expect(count).toBeLessThanOrEqual(testConfig(ranker).suggested.maxPerSeed);
+  });
+
+  it("never suggests followed authors' items, seen items or excluded items", async () => {
+    const first = await suggest(busy, { count: 30 });
+    const followedAuthor = (first.items[0] as { author: number }).author;
+    const seenItem = (first.items[1] as { item: number }).item;
+    const excluded = (first.items[2] as { item: number }).item;
+    const realtime = { engagements: [], seenItems: new Set([seenItem]), followedAuthors: new Set([followedAuthor]) };
+    const second = await suggest(busy, { count: 30, realtime, exclude: new Set([excluded]) });
+    const base = storesFor(ranker, busy, testConfig(ranker));
+    const history = base.seenMedia(base.userId);
+    expect(history.size).toBeGreaterThan(0);
+    for (const entry of second.items) {
+      expect(entry.author).not.toBe(followedAuthor);
+      expect(entry.item).not.toBe(seenItem);
+      expect(entry.item).not.toBe(excluded);
+      expect(history.has(entry.item)).toBe(false);
+    }
+    const authors = new Map<number, number>();
+    for (const entry of second.items) authors.set(entry.author, (authors.get(entry.author) ?? 0) + 1);
+    for (const count of authors.values()) expect(count).toBeLessThanOrEqual(2);
+  });
+
+  it("serves cold users popular media, best value first", async () => {
+    const feed = await suggest("never-seen-user", { count: 15 });
+    expect(feed.cold).toBe(true);
+    expect(feed.items).toHaveLength(15);
+    expect(feed.items.every((entry) => entry.seedType === "popular" && entry.seedId === undefined)).toBe(true);
+    const scores = feed.items.map((entry) => entry.score);
+    // the per-author cap may skip an item, never reorder: scores never rise
+    scores.slice(1).forEach((score, i) => expect(score).toBeLessThanOrEqual(scores[i] as number));
+    const popular = new Set([...ranker.assets.popular.items.subarray(0, 200), ...ranker.index.trending.items.subarray(0, 50)]);
+    for (const entry of feed.items) expect(popular.has(entry.item)).toBe(true);
+    expect(feed.fallback.ran).toBe(true);
+  });
+
+  it("a user the bundle does not know gets H seeds from real-time likes on Home", async () => {
+    const items = Array.from(ranker.assets.popular.items.subarray(0, 3));
+    const engagements = items.map((item, i) => ({ item, ts: ranker.assets.asOfMs + 1000 * (i + 1), surface: 1, labels: LABEL_BIT.click | LABEL_BIT.like }));
+    const feed = await suggest("fresh-user", { count: 20, realtime: { engagements, seenItems: new Set(items), followedAuthors: new Set() } });
+    expect(feed.seeds.H.length).toBeGreaterThan(0);
+    expect(feed.items.some((entry) => entry.seedType === "H")).toBe(true);
+    for (const entry of feed.items) expect(items).not.toContain(entry.item);
+  });
+
+  it("runs F (graph exploration) only for sparse users", async () => {
+    const sparse = await suggest(busy, { config: testConfig(ranker, { fallbackMinSeeds: 1000 }) });
+    expect(sparse.fallback.ran).toBe(true);
+    expect(sparse.queries.some((run) => run.type === "F")).toBe(true);
+    expect(sparse.counts.merged.F).toBeGreaterThan(0);
+    const dense = await suggest(busy, { count: 5, config: testConfig(ranker, { fallbackMinSeeds: 0 }) });
+    expect(dense.fallback.ran).toBe(false);
+    expect(dense.queries.some((run) => run.type === "F")).toBe(false);
+  });
+
+  it("keeps serving, degraded, when a query's port fails (a bundle without account embeddings)", async () => {
+    const assets = Object.create(ranker.assets, { accountEmbeddings: { value: undefined } }) as Ranker["assets"];
+    const withoutAccounts: Ranker = { ...ranker, assets };
+    const feed = await suggest(busy, { ranker: withoutAccounts, count: 20 });
+    expect(feed.items).toHaveLength(20);
+    expect(feed.degraded.join(" ")).toMatch(/H query 0 failed: .*account_nn.*no account embeddings/);
+    const failed = feed.queries.find((run) => run.type === "H" && run.index === 0);
+    expect(failed?.error).toMatchObject({ kind: "runtime", code: "port_failed" });
+    expect(feed.queries.find((run) => run.type === "H" && run.index === 1)?.error).toBeUndefined();
+  });
+
+  it("without the MTML, ranks by decayed impressions and says degraded", async () => {
+    const withoutMtml: Ranker = { ...ranker, models: { ...ranker.models, mtml: undefined } } as Ranker;
+    const feed = await suggest("never-seen-user", { ranker: withoutMtml, count: 10 });
+    expect(feed.degraded.join(" ")).toMatch(/second-stage model unavailable/);
+    expect(feed.items.every((entry) => entry.probabilities === undefined)).toBe(true);
+    const decayed = ranker.assets.itemCounters.decayedImpressions;
+    const values = feed.items.map((entry) => decayed[entry.item] as number);
+    values.slice(1).forEach((value, i) => expect(value).toBeLessThanOrEqual(values[i] as number));
+  });
+
+  it("a query over its CPU budget is reported and skipped, not thrown; a ranker's first request gets the cold-start grace", async () => {
+    const config = testConfig(ranker, { cpuBudgetMs: 5 });
+    const user = feedUser(ranker, busy, config);
+    const run = (r: Ranker) => {
+      let now = 0; // every clock read is one more millisecond
+      return suggestPosts(r, { user, realtimeEngagements: [], count: 10, exclude: new Set(), nowMs: r.assets.asOfMs, config, clock: () => (now += 1) });
+    };
+    expect(COLD_START_BUDGET_FACTOR * 5).toBe(50);
+    const fresh: Ranker = { ...ranker }; // a ranker object no request has used: cold
+    for (let request = 0; request < COLD_START_REQUESTS; request++) {
+      const cold = await run(fresh);
+      expect(cold.queries.filter((q) => q.error).map((q) => q.error?.code)).toEqual([]);
+    }
+    const warm = await run(fresh);
+    expect(warm.queries.some((q) => q.error?.code === "cpu_budget_ms")).toBe(true);
+    expect(warm.degraded.join(" ")).toMatch(/CPU budget of 5 ms/);
+  });
+});

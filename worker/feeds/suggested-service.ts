@@ -1,0 +1,112 @@
+import { LABELS } from "../../core/data/labels";
+import type { Ranker } from "../../core/funnel/types";
+import { resolveFeedUser } from "../../core/funnel/user";
+import type { SuggestionSource } from "../../core/suggested/config";
+import { suggestPosts, type Suggestion, type SuggestedFeed } from "../../core/suggested/suggest";
+import { effectiveConfig } from "./explore-service";
+import { serveFallback } from "./fallback";
+import { readRealtimeUser, readTrending } from "./realtime";
+
+export interface SuggestedInput {
+  readonly userId: string;
+  readonly count: number;
+  readonly exclude: readonly string[];
+  readonly debug: boolean;
+}
+
+export interface SuggestedItem {
+  item_id: string;
+  author_id: string;
+  score: number;
+  /** The seed account's id; null for the popular fill. */
+  seed_id: string | null;
+  seed_type: SuggestionSource;
+  p: Record<string, number> | null;
+}
+
+export interface SuggestedBody {
+  user_id: string;
+  model_version: string | null;
+  cold_start: boolean;
+  degraded: boolean;
+  items: SuggestedItem[];
+  debug?: Record<string, unknown>;
+}
+
+/** One Suggested Posts request against a loaded ranker: real-time state, the core, and the response shape. */
+export async function serveSuggested(env: Env, ranker: Ranker, input: SuggestedInput, nowMs: number): Promise<{ body: SuggestedBody; timings: Record<string, number> }> {
+  const started = performance.now();
+  const [realtime, trending, { config, problem: configProblem }] = await Promise.all([
+    readRealtimeUser(env, ranker, input.userId),
+    readTrending(env, ranker, nowMs),
+    effectiveConfig(env, ranker, nowMs),
+  ]);
+  const stateMs = performance.now() - started;
+  const { assets } = ranker;
+  const exclude = new Set<number>();
+  for (const id of input.exclude) {
+    const row = assets.items.ids.get(id);
+    if (row !== undefined) exclude.add(row);
+  }
+  const user = resolveFeedUser(assets, input.userId, realtime.state, config);
+  const feed = await suggestPosts(ranker, {
+    user,
+    realtimeEngagements: realtime.state.engagements,
+    count: input.count,
+    exclude,
+    nowMs,
+    config,
+    ...(trending ? { trending } : {}),
+  });
+  const degraded = [...feed.degraded, ...(realtime.problem ? [realtime.problem] : []), ...(configProblem ? [configProblem] : [])];
+  const body: SuggestedBody = {
+    user_id: input.userId,
+    model_version: assets.version,
+    cold_start: feed.cold,
+    degraded: degraded.length > 0,
+    items: feed.items.map((entry) => toItem(ranker, entry)),
+  };
+  if (input.debug) body.debug = debugTrace(ranker, feed, degraded, user.engagements, realtime.state.engagements.length);
+  return { body, timings: { state: stateMs, ...feed.timings } };
+}
+
+/** Degraded mode (no usable bundle): the stored popular list, shaped as suggestions. */
+export async function serveSuggestedFallback(env: Env, input: SuggestedInput, nowMs: number): Promise<{ items: SuggestedItem[]; reasons: string[] }> {
+  const fallback = await serveFallback(env, input.userId, input.count, input.exclude, nowMs);
+  return { items: fallback.items.map((item) => ({ item_id: item.item_id, author_id: item.author_id, score: item.score, seed_id: null, seed_type: "popular", p: null })), reasons: fallback.reasons };
+}
+
+function toItem(ranker: Ranker, entry: Suggestion): SuggestedItem {
+  const { items } = ranker.assets;
+  return {
+    item_id: items.ids.id(entry.item),
+    author_id: items.authors.id(entry.author),
+    score: round(entry.score),
+    seed_id: entry.seedId === undefined ? null : items.authors.id(entry.seedId),
+    seed_type: entry.seedType,
+    p: entry.probabilities ? Object.fromEntries(LABELS.map((label, l) => [label, round(entry.probabilities?.[l] as number)])) : null,
+  };
+}
+
+function debugTrace(ranker: Ranker, feed: SuggestedFeed, degraded: readonly string[], engagedItems: number, realtimeEvents: number): Record<string, unknown> {
+  const authorIds = (rows: readonly number[]) => rows.map((row) => ranker.assets.items.authors.id(row));
+  return {
+    queries: feed.queries.map((run) => ({
+      type: run.type,
+      index: run.index,
+      query: run.query,
+      candidates: run.candidates,
+      ...(run.trace ? { trace: { steps: run.trace.steps.map((step) => ({ ...step, elapsedMs: round(step.elapsedMs) })), total_ms: round(run.trace.totalMs) } } : {}),
+      ...(run.error ? { error: run.error } : {}),
+    })),
+    seeds: { H: authorIds(feed.seeds.H), R: authorIds(feed.seeds.R), F: authorIds(feed.seeds.F) },
+    fallback: feed.fallback,
+    counts: feed.counts,
+    user: { cold_start: feed.cold, engaged_items: engagedItems, realtime_events: realtimeEvents },
+    degraded_reasons: degraded,
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
