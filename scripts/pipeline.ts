@@ -71,7 +71,8 @@ await runCli(USAGE, async () => {
   const train: TrainingData = { ...dataset, events: window.train, endMs: window.trainEndMs };
   log(`loaded ${values.data}: ${train.events.size} training events through ${values["train-end"]}, ${dataset.items.ids.size} items, ${dataset.users.ids.size} users`);
 
-  const config = DEFAULT_SERVING_CONFIG;
+  // the data set says which surfaces count as Home (Suggested Posts' H seeds)
+  const config = dataset.homeSurfaces.length > 0 ? { ...DEFAULT_SERVING_CONFIG, suggested: { ...DEFAULT_SERVING_CONFIG.suggested, homeSurfaces: [...dataset.homeSurfaces] } } : DEFAULT_SERVING_CONFIG;
   const trained = trainAll(train, { seed, config, log });
   const { spec, fitted, finalState } = trained;
 

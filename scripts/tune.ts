@@ -193,8 +193,12 @@ await runCli(USAGE, async () => {
   const chosen = (admissible.length > 0 ? admissible : results).reduce((best, r) => (r.ndcg > best.ndcg ? r : best));
   console.log(`chosen: sources=${bestSources.name}, value ${chosen.name}${admissible.length === 0 ? " (no value model stayed within 0.012 click GAUC of the MTML alone; best feed overall)" : ""}`);
   if (values.write) {
-    await writeFile("models/serving-config.json", `${JSON.stringify({ ...sourced, valueModel: chosen.model }, null, 2)}\n`);
-    console.log("wrote models/serving-config.json");
+    // only what was tuned changes: every other setting (and its zod defaults) stays as the file has it
+    const stored = defaultConfig as Record<string, unknown> & { retrieval: Record<string, unknown> };
+    const updated = { ...stored, retrieval: { ...stored.retrieval, sources: sourced.retrieval.sources }, valueModel: chosen.model };
+    parseServingConfig(updated, "the tuned config");
+    await writeFile("models/serving-config.json", `${JSON.stringify(updated, null, 2)}\n`);
+    console.log("wrote models/serving-config.json (retrieval.sources and valueModel)");
   }
 });
 
