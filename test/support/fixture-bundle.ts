@@ -3,7 +3,7 @@
 // hashes the code the bundle depends on, so a change to features, models or the pipeline rebuilds it.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { access, mkdir, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { access, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { syntheticDay, writeSyntheticKuaiRand } from "../../scripts/models/synthetic-kuairand";
@@ -59,4 +59,22 @@ function run(args: string[]): Promise<void> {
     child.on("error", reject);
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`fixture bundle: the pipeline exited with ${code}\n${output}`))));
   });
+}
+
+/**
+ * A copy of the fixture bundle under another version, optionally with extra files (listed in its manifest with
+ * their hashes): for tests that publish and serve a real bundle, several versions of it, or a large one.
+ */
+export async function copyFixtureBundle(target: string, version: string, extraFiles: Readonly<Record<string, Uint8Array | string>> = {}): Promise<void> {
+  const { bundle } = await fixtureBundleDirectory();
+  const { buildManifestFiles } = await import("../../core/bundle/manifest");
+  const manifest = JSON.parse(await readFile(join(bundle, "manifest.json"), "utf8")) as { version: string; files: Record<string, unknown> };
+  const files = new Map<string, Uint8Array>();
+  for (const path of Object.keys(manifest.files)) files.set(path, new Uint8Array(await readFile(join(bundle, ...path.split("/")))));
+  for (const [path, content] of Object.entries(extraFiles)) files.set(path, typeof content === "string" ? new TextEncoder().encode(content) : content);
+  for (const [path, bytes] of files) {
+    await mkdir(join(target, ...path.split("/").slice(0, -1)), { recursive: true });
+    await writeFile(join(target, ...path.split("/")), bytes);
+  }
+  await writeFile(join(target, "manifest.json"), JSON.stringify({ ...manifest, version, files: await buildManifestFiles(files) }, null, 2));
 }

@@ -5,7 +5,9 @@ import { createExecutionContext, reset, waitOnExecutionContext } from "cloudflar
 import { beforeAll, describe, expect, it } from "vitest";
 import packageJson from "../../package.json";
 import { ACTIVE_KEY } from "../../core/bundle/kv-layout";
-import { patternBytes, sampleBundle } from "../../core/bundle/sample";
+import { inject } from "vitest";
+import "../support/fixture-types";
+import { fixtureFiles } from "./setup/seed-bundle";
 import { publishBundle } from "../../core/bundle/store";
 import { workersKvWriter } from "../../worker/bundle/kv";
 import worker from "../../worker/index";
@@ -29,10 +31,12 @@ async function health(): Promise<HealthBody> {
   return (await response.json()) as HealthBody;
 }
 
-async function publish(version: string, seed: number) {
-  const { manifest, files } = await sampleBundle(version, { "models/mtml.onnx": patternBytes(3000, seed), "lists/popular.json": JSON.stringify([seed]) });
-  await publishBundle(workersKvWriter(env.BUNDLES), manifest, files, { chunkBytes: 1024 });
+/** Publishes the (real) fixture bundle under `version`, in small chunks so reassembly is exercised too. */
+async function publish(version: string) {
+  const manifest = { ...(inject("fixtureBundle").manifest as Record<string, unknown>), version };
+  await publishBundle(workersKvWriter(env.BUNDLES), manifest, fixtureFiles(), { chunkBytes: 256 * 1024 });
 }
+const fixtureBytes = () => [...fixtureFiles().values()].reduce((sum, bytes) => sum + bytes.byteLength, 0);
 
 beforeAll(async () => {
   await reset();
@@ -50,27 +54,30 @@ describe("GET /health and the model bundle", () => {
     });
 
     // 2. The active version is corrupt (a file's hash is wrong): still degraded, and /health says which file.
-    await publish("v0", 9);
-    await env.BUNDLES.put("bundle/v0/files/lists/popular.json", "[1]");
+    await publish("v0");
+    const popular = fixtureFiles().get("lists/popular.json") as Uint8Array;
+    const tampered = popular.slice();
+    tampered[0] = (tampered[0] as number) ^ 1; // same size, other bytes
+    await env.BUNDLES.put("bundle/v0/files/lists/popular.json", tampered);
     const corrupt = await health();
     expect(corrupt.status).toBe("degraded");
     expect(corrupt.bundle).toBeNull();
     expect(corrupt.degraded).toEqual([expect.stringMatching(/^bundle v0 cannot be loaded: lists\/popular.json: sha256 [0-9a-f]+ does not match/)]);
 
     // 3. A good version: ok, with what was loaded.
-    await publish("v1", 1);
+    await publish("v1");
     const loaded = await health();
-    expect(loaded).toMatchObject({ status: "ok", degraded: [], bundle: { version: "v1", files: 2, bytes: 3003, loading: null, last_failure: null } });
+    expect(loaded).toMatchObject({ status: "ok", degraded: [], bundle: { version: "v1", files: fixtureFiles().size, bytes: fixtureBytes(), loading: null, last_failure: null } });
     expect(Date.parse(loaded.bundle?.loaded_at ?? "")).not.toBeNaN();
 
     // 4. A new version: the request that notices it still answers with v1 (loading in the background)…
-    await publish("v2", 2);
+    await publish("v2");
     const ctx = createExecutionContext();
     const noticing = (await (await worker.fetch(new Request("http://ranker.test/health"), testEnv, ctx)).json()) as HealthBody;
     expect(noticing.bundle?.version).toBe("v1");
     await waitOnExecutionContext(ctx);
     // …and the next one sees v2, without any restart.
-    expect((await health()).bundle).toMatchObject({ version: "v2", bytes: 3003 });
+    expect((await health()).bundle).toMatchObject({ version: "v2", bytes: fixtureBytes() });
 
     // 5. A broken newer version (no manifest): v2 keeps serving, status ok, the failure is reported.
     await env.BUNDLES.put(ACTIVE_KEY, "v3");

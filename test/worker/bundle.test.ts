@@ -10,6 +10,8 @@ import { BundleCache, type BundleState, type ReadyBundle } from "../../worker/bu
 import { workersKvWriter } from "../../worker/bundle/kv";
 
 const kv = () => workersKvWriter(env.BUNDLES);
+// These caches keep their own refresh interval: the test project's BUNDLE_REFRESH_SECONDS (0) must not override it.
+const kvEnv = { ...env, BUNDLE_REFRESH_SECONDS: undefined } as Env;
 
 async function publish(version: string, seed: number, options: { activate?: boolean; chunkBytes?: number } = {}) {
   const { manifest, files } = await sampleBundle(version, {
@@ -97,7 +99,7 @@ describe("BundleCache in workerd", () => {
     await publish("v1", 1);
     const { cache, decoded } = makeCache(clock());
     const ctx = createExecutionContext();
-    const states = await Promise.all(Array.from({ length: 6 }, () => cache.current(env, ctx)));
+    const states = await Promise.all(Array.from({ length: 6 }, () => cache.current(kvEnv, ctx)));
     expect(new Set(states).size).toBe(1);
     expect(ready(states[0] as BundleState<unknown>).version).toBe("v1");
     expect(decoded).toEqual(["v1"]);
@@ -111,21 +113,21 @@ describe("BundleCache in workerd", () => {
       if (bundle.version === "v2") await gate.promise;
     });
     const ctx = createExecutionContext();
-    const held = ready(await cache.current(env, ctx)); // a request that is still working with v1
+    const held = ready(await cache.current(kvEnv, ctx)); // a request that is still working with v1
 
     await publish("v2", 2);
     time.advance(10);
-    expect(ready(await cache.current(env, ctx)).version).toBe("v1"); // not checked yet
+    expect(ready(await cache.current(kvEnv, ctx)).version).toBe("v1"); // not checked yet
     time.advance(21);
-    const duringLoad = ready(await cache.current(env, ctx)); // starts the background load, answers at once
+    const duringLoad = ready(await cache.current(kvEnv, ctx)); // starts the background load, answers at once
     expect(duringLoad.version).toBe("v1");
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(cache.snapshot().loadingVersion).toBe("v2");
-    expect(ready(await cache.current(env, ctx)).version).toBe("v1"); // still the old one mid-load
+    expect(ready(await cache.current(kvEnv, ctx)).version).toBe("v1"); // still the old one mid-load
     gate.release();
     await waitOnExecutionContext(ctx);
 
-    const after = ready(await cache.current(env, createExecutionContext()));
+    const after = ready(await cache.current(kvEnv, createExecutionContext()));
     expect(after.version).toBe("v2");
     expect(after.decoded).toEqual({ authors: [2, 3] });
     expect(decoded).toEqual(["v1", "v2"]);
@@ -138,7 +140,7 @@ describe("BundleCache in workerd", () => {
   describe("without a previous bundle, a failed load answers unavailable with reasons", () => {
     it("no active pointer", async () => {
       const { cache } = makeCache(clock());
-      const state = await cache.current(env, createExecutionContext());
+      const state = await cache.current(kvEnv, createExecutionContext());
       expect(state).toEqual({ status: "unavailable", reasons: [`no active bundle: the KV key ${ACTIVE_KEY} is missing (publish one with npm run publish)`] });
     });
 
@@ -146,7 +148,7 @@ describe("BundleCache in workerd", () => {
       await publish("v1", 1);
       await env.BUNDLES.delete(manifestKey("v1"));
       const { cache } = makeCache(clock());
-      expect(await cache.current(env, createExecutionContext())).toEqual({
+      expect(await cache.current(kvEnv, createExecutionContext())).toEqual({
         status: "unavailable",
         reasons: ["bundle v1 cannot be loaded: manifest missing (no KV key bundle/v1/manifest.json)"],
       });
@@ -158,7 +160,7 @@ describe("BundleCache in workerd", () => {
       const chunk = (await env.BUNDLES.get("bundle/v1/files/models/first-stage.onnx#1", "arrayBuffer")) as ArrayBuffer;
       await env.BUNDLES.put("bundle/v1/files/models/first-stage.onnx#1", chunk.slice(0, 100));
       const { cache, decoded } = makeCache(clock());
-      const state = await cache.current(env, createExecutionContext());
+      const state = await cache.current(kvEnv, createExecutionContext());
       expect(state.status).toBe("unavailable");
       expect(state.status === "unavailable" && state.reasons).toEqual([
         expect.stringMatching(/^bundle v1 cannot be loaded: lists\/popular.json: sha256 [0-9a-f]{64} does not match the manifest's [0-9a-f]{64}$/),
@@ -172,12 +174,12 @@ describe("BundleCache in workerd", () => {
       await env.BUNDLES.put("bundle/v1/files/lists/popular.json", "[7]");
       const time = clock();
       const { cache } = makeCache(time);
-      expect((await cache.current(env, createExecutionContext())).status).toBe("unavailable");
+      expect((await cache.current(kvEnv, createExecutionContext())).status).toBe("unavailable");
       await env.BUNDLES.put("bundle/v1/files/lists/popular.json", files.get("lists/popular.json") as Uint8Array);
       time.advance(5);
-      expect((await cache.current(env, createExecutionContext())).status).toBe("unavailable"); // not before the interval
+      expect((await cache.current(kvEnv, createExecutionContext())).status).toBe("unavailable"); // not before the interval
       time.advance(30);
-      expect(ready(await cache.current(env, createExecutionContext())).version).toBe("v1");
+      expect(ready(await cache.current(kvEnv, createExecutionContext())).version).toBe("v1");
     });
   });
 
@@ -190,45 +192,45 @@ describe("BundleCache in workerd", () => {
         if (bundle.version === failDecodeOf) throw new Error("tables/items.bin: unknown feature column");
       });
       const ctx = createExecutionContext();
-      const v1 = ready(await cache.current(env, ctx));
+      const v1 = ready(await cache.current(kvEnv, ctx));
 
       const v2Files = await publish("v2", 2);
       await env.BUNDLES.put("bundle/v2/files/lists/popular.json", "[9]");
       time.advance(31);
-      expect(await cache.current(env, ctx)).toBe(v1);
+      expect(await cache.current(kvEnv, ctx)).toBe(v1);
       await waitOnExecutionContext(ctx);
-      expect(await cache.current(env, ctx)).toBe(v1);
+      expect(await cache.current(kvEnv, ctx)).toBe(v1);
       expect(cache.snapshot().lastFailure).toMatchObject({ version: "v2", reasons: [expect.stringMatching(/lists\/popular.json: sha256 .* does not match/)] });
 
       // Fixed, but a known-bad version is not re-downloaded before failedRetrySeconds (300 s) while v1 serves.
       await env.BUNDLES.put("bundle/v2/files/lists/popular.json", v2Files.get("lists/popular.json") as Uint8Array);
       time.advance(31);
       const ctx2 = createExecutionContext();
-      await cache.current(env, ctx2);
+      await cache.current(kvEnv, ctx2);
       await waitOnExecutionContext(ctx2);
-      expect((await cache.current(env, ctx2)).status === "ready" && cache.snapshot().ready?.version).toBe("v1");
+      expect((await cache.current(kvEnv, ctx2)).status === "ready" && cache.snapshot().ready?.version).toBe("v1");
       time.advance(300);
       const ctx3 = createExecutionContext();
-      await cache.current(env, ctx3);
+      await cache.current(kvEnv, ctx3);
       await waitOnExecutionContext(ctx3);
-      expect(ready(await cache.current(env, ctx3)).version).toBe("v2");
+      expect(ready(await cache.current(kvEnv, ctx3)).version).toBe("v2");
       expect(cache.snapshot().lastFailure).toBeNull();
 
       await env.BUNDLES.put(ACTIVE_KEY, "v7");
       time.advance(31);
       const ctx4 = createExecutionContext();
-      await cache.current(env, ctx4);
+      await cache.current(kvEnv, ctx4);
       await waitOnExecutionContext(ctx4);
-      expect(ready(await cache.current(env, ctx4)).version).toBe("v2");
+      expect(ready(await cache.current(kvEnv, ctx4)).version).toBe("v2");
       expect(cache.snapshot().lastFailure?.reasons).toEqual(["bundle v7 cannot be loaded: manifest missing (no KV key bundle/v7/manifest.json)"]);
 
       await publish("v3", 3);
       failDecodeOf = "v3";
       time.advance(31);
       const ctx5 = createExecutionContext();
-      await cache.current(env, ctx5);
+      await cache.current(kvEnv, ctx5);
       await waitOnExecutionContext(ctx5);
-      expect(ready(await cache.current(env, ctx5)).version).toBe("v2");
+      expect(ready(await cache.current(kvEnv, ctx5)).version).toBe("v2");
       expect(cache.snapshot().lastFailure).toMatchObject({
         version: "v3",
         reasons: ["bundle v3 loaded but could not be decoded: tables/items.bin: unknown feature column"],
@@ -250,10 +252,10 @@ describe("BundleCache in workerd", () => {
       attempts++;
       if (attempts === 1) await stuck.promise;
     });
-    const waiting = cache.current(env, createExecutionContext()); // waits up to 20 s (real time) for the load
+    const waiting = cache.current(kvEnv, createExecutionContext()); // waits up to 20 s (real time) for the load
     await new Promise((resolve) => setTimeout(resolve, 50));
     time.advance(61);
-    const second = ready(await cache.current(env, createExecutionContext()));
+    const second = ready(await cache.current(kvEnv, createExecutionContext()));
     expect(second.version).toBe("v1");
     expect(attempts).toBe(2);
     stuck.release();

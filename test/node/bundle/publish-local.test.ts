@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packArrays } from "../../../core/bundle/packed";
 import { patternBytes, sampleBundle } from "../../../core/bundle/sample";
+import { copyFixtureBundle } from "../../support/fixture-bundle";
 import { loadBundleDirectory } from "../../../scripts/lib/kv-bundle-directory";
 import { openLocalKv } from "../../../scripts/lib/kv-local";
 import { publishDirectory } from "../../../scripts/lib/kv-publish";
@@ -53,13 +54,12 @@ describe("npm run publish -- --local", () => {
   it("publishes into wrangler's local KV: wrangler's own CLI and wrangler dev read it, and a new version is picked up without a restart", async () => {
     const v1 = join(work, "v1");
     const big = patternBytes(26 * 1024 * 1024 + 5, 3); // over the 25 MiB value limit: two chunks
-    await writeBundleDirectory(v1, "local-v1", {
-      "index/items.usearch": big,
-      "tables/items.bin": packArrays({ author: new Int32Array([1, 2, 3]) }),
-      "config/serving.json": "{}",
-    });
+    // a real bundle (the Worker decodes it) with one extra file too big for one KV value
+    await copyFixtureBundle(v1, "local-v1", { "extra/large.bin": big });
+    const v1Files = (await loadBundleDirectory(v1)).files;
     const report = await publishDirectory(v1, { kind: "local", configPath: join(root, "wrangler.toml"), persistTo, binding: "BUNDLES" }, { log: () => {} });
-    expect(report).toMatchObject({ version: "local-v1", upload: "uploaded", activated: true, valuesWritten: 7 }); // 4 file values + manifest + index + pointer
+    // one value per file, one more for the large file's second chunk, then manifest, versions index and pointer
+    expect(report).toMatchObject({ version: "local-v1", upload: "uploaded", activated: true, valuesWritten: v1Files.size + 1 + 3 });
     console.log(`local publish of ${(big.byteLength / 2 ** 20).toFixed(0)} MiB: ${JSON.stringify(report.seconds)}`);
 
     // Read back through the same namespace: every byte and hash as published.
@@ -69,7 +69,7 @@ describe("npm run publish -- --local", () => {
       const loaded = await loadBundle(local.kv, "local-v1");
       const expected = await loadBundleDirectory(v1);
       expect([...loaded.files.keys()].sort()).toEqual([...expected.files.keys()].sort());
-      expect(loaded.manifest.kv_storage).toMatchObject({ chunks: { "index/items.usearch": 2, "tables/items.bin": 1, "config/serving.json": 1 } });
+      expect(loaded.manifest.kv_storage).toMatchObject({ chunks: { "extra/large.bin": 2, "config/serving.json": 1 } });
     } finally {
       await local.dispose();
     }
@@ -106,15 +106,15 @@ describe("npm run publish -- --local", () => {
         throw new Error(`timed out waiting for ${what}; last /health: ${JSON.stringify(last)}\nwrangler dev output:\n${devOutput}`);
       };
       const first = await waitFor((body) => body.bundle !== null, "wrangler dev to load the bundle");
-      expect(first).toMatchObject({ status: "ok", degraded: [], bundle: { version: "local-v1", files: 3 } });
-      expect(first.bundle?.bytes).toBe(big.byteLength + (await loadBundleDirectory(v1)).files.get("tables/items.bin")!.byteLength + 2);
+      expect(first).toMatchObject({ status: "ok", degraded: [], bundle: { version: "local-v1", files: v1Files.size } });
+      expect(first.bundle?.bytes).toBe([...v1Files.values()].reduce((sum, bytes) => sum + bytes.byteLength, 0));
 
       // Publish v2 while wrangler dev runs: the Worker switches on its next check, no restart.
       const v2 = join(work, "v2");
-      await writeBundleDirectory(v2, "local-v2", { "config/serving.json": '{"v":2}' });
+      await copyFixtureBundle(v2, "local-v2");
       await publishDirectory(v2, { kind: "local", configPath: join(root, "wrangler.toml"), persistTo, binding: "BUNDLES" }, { log: () => {} });
       const second = await waitFor((body) => body.bundle?.version === "local-v2", "wrangler dev to switch to local-v2");
-      expect(second).toMatchObject({ status: "ok", bundle: { version: "local-v2", files: 1 } });
+      expect(second).toMatchObject({ status: "ok", bundle: { version: "local-v2", files: v1Files.size - 1 } });
     } finally {
       dev.kill("SIGTERM");
       await new Promise((resolveExit) => (dev.exitCode !== null ? resolveExit(undefined) : dev.once("exit", resolveExit)));

@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sampleBundle } from "../../../core/bundle/sample";
+import { copyFixtureBundle } from "../../support/fixture-bundle";
 
 const root = join(import.meta.dirname, "..", "..", "..");
 let work: string;
@@ -52,12 +52,7 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, log: 
 describe("npm start (scripts/start.ts)", () => {
   it("publishes the bundle locally, serves it with wrangler dev, skips publishing when already active, and forwards SIGTERM", async () => {
     const bundleDir = join(work, "bundle");
-    const { manifest, files } = await sampleBundle("start-v1", { "lists/popular.json": "[1,2,3]" });
-    for (const [path, bytes] of files) {
-      await mkdir(dirname(join(bundleDir, path)), { recursive: true });
-      await writeFile(join(bundleDir, path), bytes);
-    }
-    await writeFile(join(bundleDir, "manifest.json"), JSON.stringify(manifest));
+    await copyFixtureBundle(bundleDir, "start-v1");
     const persistTo = join(work, "state");
     const port = await freePort();
 
