@@ -4,7 +4,7 @@
 // bias correction uses the global step count. A 30k-row table touched on ~1k rows per batch then costs ~1k rows of
 // work, not 30k. Untouched rows keep stale moments, which is the accepted trade-off of the method.
 
-import { Parameter, shapeToString } from "./tensor";
+import { Parameter, type Tensor, backward, shapeToString, tidy } from "./tensor";
 
 export interface AdamOptions {
   lr: number;
@@ -66,6 +66,20 @@ export class Adam {
   /** Number of steps taken. */
   get stepCount(): number {
     return this.t;
+  }
+
+  /**
+   * One training step on the scalar loss `computeLoss` builds: backward, update, zero the gradients, and free the
+   * step's intermediate tensors. Returns the loss value.
+   */
+  minimize(computeLoss: () => Tensor): number {
+    return tidy(() => {
+      const loss = computeLoss();
+      backward(loss);
+      this.step();
+      this.zeroGrad();
+      return loss.item();
+    });
   }
 
   /** Zeroes all parameter gradients (only touched rows for sparse tables). */

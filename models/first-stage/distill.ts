@@ -1,7 +1,7 @@
 import type { ItemTowerInputs, UserTowerInputs } from "../../core/features/tower-features";
 import { topKOverlap } from "../../core/ranking/fidelity";
 import { topK } from "../../core/util/top-k";
-import { Adam, Rng, backward, bceWithLogits, embedding, rowDot, scale, tidy } from "../autodiff";
+import { Adam, Rng, bceWithLogits, embedding, rowDot, scale } from "../autodiff";
 import { shuffle } from "../mtml/train";
 import type { TwoTowerModel } from "../two-tower/model";
 import { takeItemRows, takeUserRows } from "../two-tower/rows";
@@ -93,14 +93,10 @@ export function trainFirstStage(model: TwoTowerModel, data: DistillationData, re
       const itemInputs = takeItemRows(model.spec, data.items, items);
       const ownerIds = Int32Array.from(owner);
       const labelValues = Float32Array.from(labels);
-      lossSum += tidy(() => {
+      lossSum += optimizer.minimize(() => {
         const userEmbeddings = embedding(model.userForward(users), ownerIds);
         const logits = scale(rowDot(userEmbeddings, model.itemForward(itemInputs)), 1 / options.temperature);
-        const loss = bceWithLogits(logits, labelValues);
-        backward(loss);
-        optimizer.step();
-        optimizer.zeroGrad();
-        return loss.item();
+        return bceWithLogits(logits, labelValues);
       });
       batches++;
     }

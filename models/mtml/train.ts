@@ -1,7 +1,7 @@
 import { LABELS } from "../../core/data/labels";
 import type { MtmlInputs } from "../../core/features/mtml-features";
 import { auc } from "../../core/eval/metrics";
-import { Adam, Rng, backward, bceWithLogits, noGrad, sigmoid, tidy } from "../autodiff";
+import { Adam, Rng, bceWithLogits, noGrad, sigmoid, tidy } from "../autodiff";
 import type { MtmlModel } from "./model";
 import { takeMtmlRows } from "./rows";
 
@@ -65,13 +65,7 @@ export function trainMtml(model: MtmlModel, data: LabelledRows, rows: Int32Array
       const labels = new Float32Array(batchRows.length * LABELS.length);
       for (let i = 0; i < batchRows.length; i++) labels.set(data.labels.subarray((batchRows[i] as number) * LABELS.length, ((batchRows[i] as number) + 1) * LABELS.length), i * LABELS.length);
       optimizer.lr = options.learningRate * (1 - (1 - finalFraction) * (step++ / totalSteps));
-      lossSum += tidy(() => {
-        const loss = bceWithLogits(model.forward(batch), labels, { weights: taskWeights, perColumnMean: true });
-        backward(loss);
-        optimizer.step();
-        optimizer.zeroGrad();
-        return loss.item();
-      });
+      lossSum += optimizer.minimize(() => bceWithLogits(model.forward(batch), labels, { weights: taskWeights, perColumnMean: true }));
       batches++;
     }
     const report: EpochReport = { epoch, loss: lossSum / Math.max(1, batches), seconds: (performance.now() - started) / 1000 };

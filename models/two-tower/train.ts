@@ -1,4 +1,4 @@
-import { Adam, Rng, backward, matmulNT, noGrad, softmaxCrossEntropy, tidy } from "../autodiff";
+import { Adam, Rng, matmulNT, noGrad, softmaxCrossEntropy, tidy } from "../autodiff";
 import type { ItemTowerInputs, UserTowerInputs } from "../../core/features/tower-features";
 import { shuffle } from "../mtml/train";
 import type { TwoTowerModel } from "./model";
@@ -50,13 +50,9 @@ export function trainRetrieval(model: TwoTowerModel, examples: RetrievalExamples
       const candidateIds = Int32Array.from(batchRows, (r) => examples.item[r] as number);
       const logitOffset = options.logQCorrection ? Float32Array.from(candidateIds, (item) => -Math.log((frequency.get(item) ?? 1) / rows.length)) : undefined;
       const targets = Int32Array.from({ length: batchRows.length }, (_, i) => i);
-      lossSum += tidy(() => {
+      lossSum += optimizer.minimize(() => {
         const logits = matmulNT(model.userForward(users), model.itemForward(items));
-        const loss = softmaxCrossEntropy(logits, targets, { temperature: options.temperature, logitOffset, candidateIds });
-        backward(loss);
-        optimizer.step();
-        optimizer.zeroGrad();
-        return loss.item();
+        return softmaxCrossEntropy(logits, targets, { temperature: options.temperature, logitOffset, candidateIds });
       });
       batches++;
     }

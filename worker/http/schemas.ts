@@ -12,3 +12,13 @@ export const entityId = z
     error: "must be a printable string of 1..64 characters without surrounding whitespace, or a non-negative safe integer",
   })
   .transform((id) => (typeof id === "number" ? String(id) : id));
+
+/**
+ * `at_ms`: serve as of this instant (epoch ms) instead of now. Replays, offline comparisons and tests use it to pin
+ * the time-dependent features (hour of day, item age).
+ */
+export const servingInstant = z
+  .number()
+  .int()
+  .min(Date.UTC(2000, 0, 1))
+  .refine((ms) => ms <= Date.now() + 86_400_000, { error: "must not be more than 1 day in the future" });

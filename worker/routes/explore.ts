@@ -3,11 +3,12 @@ import { z } from "zod";
 import { ConfigOverrideError, configOverrideSchema } from "../../core/funnel/overrides";
 import type { AppEnv } from "../app";
 import { bundleCache } from "../bundle/runtime";
+import { degradedFeedResponse } from "../feeds/degraded-response";
 import { serveExplore } from "../feeds/explore-service";
 import { serveFallback } from "../feeds/fallback";
 import { optionalFeedAuth } from "../http/auth";
 import { ApiError } from "../http/errors";
-import { entityId } from "../http/schemas";
+import { entityId, servingInstant } from "../http/schemas";
 import { serverTiming } from "../http/server-timing";
 import { jsonBody } from "../http/validation";
 
@@ -18,11 +19,7 @@ const exploreBody = z.strictObject({
   surface: z.number().int().min(0).max(1000).optional(),
   debug: z.boolean().default(false),
   weights: configOverrideSchema.optional(),
-  /**
-   * Serve as of this instant (epoch ms) instead of now: replays, offline comparisons and tests use it to pin
-   * the time-dependent features (hour of day, item age).
-   */
-  at_ms: z.number().int().min(Date.UTC(2000, 0, 1)).refine((ms) => ms <= Date.now() + 86_400_000, { error: "must not be more than 1 day in the future" }).optional(),
+  at_ms: servingInstant.optional(),
 });
 
 /** POST /v1/explore: a personalised Explore feed from the four-stage funnel, computed in the Worker. */
@@ -34,16 +31,7 @@ export const exploreRoutes = new Hono<AppEnv>().post("/v1/explore", optionalFeed
   const bundle = await bundleCache.current(c.env, c.executionCtx);
   if (bundle.status !== "ready") {
     const fallback = await serveFallback(c.env, input.user_id, input.count, input.exclude, nowMs);
-    c.header("Server-Timing", serverTiming({ fallback: performance.now() - started }, performance.now() - started));
-    return c.json({
-      request_id: requestId,
-      user_id: input.user_id,
-      model_version: null,
-      cold_start: true,
-      degraded: true,
-      items: fallback.items,
-      ...(input.debug ? { debug: { degraded_reasons: [...bundle.reasons, ...fallback.reasons] } } : {}),
-    });
+    return degradedFeedResponse(c, { requestId, userId: input.user_id, debug: input.debug, startedMs: started }, bundle.reasons, fallback);
   }
   let output;
   try {

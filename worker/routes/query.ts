@@ -12,7 +12,7 @@ import { effectiveConfig } from "../feeds/explore-service";
 import { readRealtimeUser, readTrending } from "../feeds/realtime";
 import { bearerAuth } from "../http/auth";
 import { ApiError } from "../http/errors";
-import { entityId } from "../http/schemas";
+import { entityId, servingInstant } from "../http/schemas";
 import { serverTiming } from "../http/server-timing";
 import { jsonBody } from "../http/validation";
 
@@ -39,7 +39,7 @@ const queryBody = z.strictObject({
   seed_media: z.array(seedAccount).max(1000).optional(),
   /** Stamped on candidates whose seed has no type of its own. */
   seed_type: z.string().min(1).max(16).optional(),
-  at_ms: z.number().int().min(Date.UTC(2000, 0, 1)).refine((ms) => ms <= Date.now() + 86_400_000, { error: "must not be more than 1 day in the future" }).optional(),
+  at_ms: servingInstant.optional(),
 });
 
 /** A query problem as the HTTP error body: the usual `{code, message, field}` plus where in the text and which limit. */

@@ -50,6 +50,30 @@ describe("Adam", () => {
     expect(b.data[0]).toBeCloseTo(0.5, 3);
   });
 
+  it("minimize takes the same steps as backward + step + zeroGrad, returns the loss and leaves no gradient behind", () => {
+    const rng = new Rng(3);
+    const x = constant(randomArray(rng, 8 * 3), [8, 3]);
+    const y = randomArray(rng, 8);
+    const manualW = new Parameter("w", randomArray(new Rng(4), 3), [3, 1]);
+    const minimizedW = new Parameter("w", Float32Array.from(manualW.data), [3, 1]);
+    const manual = new Adam([manualW], { lr: 0.1 });
+    const minimized = new Adam([minimizedW], { lr: 0.1 });
+    const losses: number[] = [];
+    for (let step = 0; step < 5; step++) {
+      const loss = mse(linear(x, manualW), y);
+      const expected = loss.item();
+      backward(loss);
+      manual.step();
+      manual.zeroGrad();
+      losses.push(minimized.minimize(() => mse(linear(x, minimizedW), y)));
+      expect(losses[step]).toBe(expected);
+    }
+    expect(Array.from(minimizedW.data)).toEqual(Array.from(manualW.data));
+    expect(minimized.stepCount).toBe(5);
+    expect(losses[4]).toBeLessThan(losses[0] as number);
+    expect(minimizedW.grad === null || minimizedW.grad.every((g) => g === 0)).toBe(true);
+  });
+
   it("first step moves every parameter with a nonzero gradient by lr·sign(g) (bias correction)", () => {
     const p = new Parameter("p", Float32Array.from([1, -2, 3, 0.5]), [4]);
     const opt = new Adam([p], { lr: 0.01 });
