@@ -7,7 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { loadDataset } from "../core/data/load";
 import { splitByDate } from "../core/data/split";
-import { baselineSystems, evaluate, trainingData } from "../core/eval/harness";
+import { baselineSystems, evaluate, trainingData, type Systems } from "../core/eval/harness";
 import { formatReport } from "../core/eval/report";
 import { testPositives, CATALOGUE_LABELS } from "../core/eval/protocols";
 import { BundleRows, FirstStageRecommender, MtmlPairScorer, TwoTowerRecommender, firstStageFidelity } from "../core/eval/systems/bundle-systems";
@@ -52,7 +52,12 @@ await runCli(USAGE, async () => {
   console.error(`loaded ${values.data} in ${loadSeconds.toFixed(1)} s`);
 
   const train = trainingData(dataset, split);
-  const systems = baselineSystems(train);
+  const baselines = baselineSystems(train);
+  const onSystemDone = (kind: string, name: string, seconds: number): void => console.error(`  ${kind} ${name}: ${seconds.toFixed(1)} s`);
+  const report = await evaluate(dataset, split, baselines, { onSystemDone });
+  // The baselines take seconds and the models minutes: show them now, and once more beside the models at the end.
+  if (!values["no-bundle"]) console.error(`\nBaselines (${((performance.now() - started) / 1000).toFixed(0)} s); the models and the funnel follow.\n${formatReport(report)}\n`);
+  const systems: Systems = { recommenders: [], scorers: [] };
   const measures: Record<string, number> = {};
   let release = async () => {};
   let suggested: SuggestedSystems | undefined;
@@ -93,14 +98,17 @@ await runCli(USAGE, async () => {
     measures.funnel_fidelity_users = funnel.users;
     console.error(`  funnel_fidelity over ${funnel.users} users: ${((performance.now() - funnelStarted) / 1000).toFixed(1)} s`);
   }
-  const report = await evaluate(dataset, split, systems, {
-    onSystemDone: (kind, name, seconds) => console.error(`  ${kind} ${name}: ${seconds.toFixed(1)} s`),
-  });
+  if (systems.recommenders.length + systems.scorers.length > 0) {
+    const models = await evaluate(dataset, split, systems, { onSystemDone });
+    Object.assign(report.full_catalogue, models.full_catalogue);
+    Object.assign(report.impressions, models.impressions);
+    Object.assign(report.seconds, models.seconds);
+  }
   Object.assign(report.measures, measures);
   let suggestedMeasures: SuggestedMeasures | undefined;
   if (suggested) {
     const suggestedStarted = performance.now();
-    const popularity = systems.recommenders.find((system): system is DecayedPopularity => system instanceof DecayedPopularity) ?? new DecayedPopularity(train);
+    const popularity = baselines.recommenders.find((system): system is DecayedPopularity => system instanceof DecayedPopularity) ?? new DecayedPopularity(train);
     suggestedMeasures = await suggested.measures(train, split.test, popularity.order);
     Object.assign(report.measures, flattenSuggestedMeasures(suggestedMeasures));
     console.error(`  suggested measures over ${suggestedMeasures.users} users: ${((performance.now() - suggestedStarted) / 1000).toFixed(1)} s`);

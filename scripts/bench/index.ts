@@ -134,6 +134,8 @@ const sweep = values["skip-sweep"]
         expansionAdd: 64,
         threads: 2,
         singleMaxItems: 100_000,
+        latencyTargetMs: 8,
+        maxShards: 16,
       }),
     );
 
@@ -203,7 +205,7 @@ function printReport(r: BenchReport): void {
       ["items", "layout", "p50 ms", "p99 ms", "candidates", "index", "isolate memory", "fits", "cold start ms", "fan-out"],
       r.sweep.map((entry) => [
         entry.items,
-        entry.mode === "single" ? "one isolate, f32" : `${entry.shards} shard${entry.shards === 1 ? "" : "s"}, i8`,
+        entry.mode === "single" ? "one isolate, f32" : `${entry.shards} shard${entry.shards === 1 ? "" : "s"}, ${entry.scalar}`,
         f(entry.p50_ms),
         f(entry.p99_ms),
         f(entry.candidates, 0),

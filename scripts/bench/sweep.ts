@@ -50,6 +50,12 @@ export interface SweepOptions {
   readonly forceShards?: number;
   /** Larger catalogues skip the one-isolate run (its f32 index build alone takes minutes) and go straight to shards. */
   readonly singleMaxItems: number;
+  /**
+   * The p50 a sharded layout must reach: while it is slower, the sweep doubles the shards (each walks a smaller
+   * graph for a smaller share of the quota), up to `maxShards`. Every layout tried is reported.
+   */
+  readonly latencyTargetMs: number;
+  readonly maxShards: number;
 }
 
 export interface MemoryBreakdown {
@@ -399,7 +405,7 @@ function hydratedContext(context: SweepContext, features: Float64Array, count: n
   return { spec: assets.spec, catalogue: { author, tagOffsets, tagIds: Int32Array.from(tags), createdAt, durationMs, type }, itemEmbeddingRow, authorEmbeddingRow, itemCounters: counters(item), authorCounters: counters(byAuthor) };
 }
 
-async function runSharded(context: SweepContext, options: SweepOptions, items: number, shards: number, catalogue: SyntheticCatalogue, retrieval: Float32Array, firstStage: Float32Array, single: MemoryBreakdown): Promise<SweepEntry> {
+async function runSharded(context: SweepContext, options: SweepOptions, items: number, shards: number, scalar: "f32" | "i8", catalogue: SyntheticCatalogue, retrieval: Float32Array, firstStage: Float32Array, single: MemoryBreakdown): Promise<SweepEntry> {
   const { assets } = context.ranker;
   const dim = assets.manifest.models.retrieval.dim;
   const fsDim = assets.manifest.models.first_stage.dim;
@@ -409,8 +415,8 @@ async function runSharded(context: SweepContext, options: SweepOptions, items: n
   for (let s = 0; s < shards; s++) {
     const from = Math.floor((s * items) / shards);
     const to = Math.floor(((s + 1) * items) / shards);
-    const built = buildIndex(options, indexPath(options, assets.version, items, "i8", s, shards), retrieval.subarray(from * dim, to * dim), dim, "i8");
-    log(`sweep: ${items} items, shard ${s + 1}/${shards}: index ${(built.bytes.byteLength / 2 ** 20).toFixed(1)} MiB ${built.cached ? "(cached)" : `built in ${(built.ms / 1000).toFixed(1)} s`}`);
+    const built = buildIndex(options, indexPath(options, assets.version, items, scalar, s, shards), retrieval.subarray(from * dim, to * dim), dim, scalar);
+    log(`sweep: ${items} items, shard ${s + 1}/${shards}: ${scalar} index ${(built.bytes.byteLength / 2 ** 20).toFixed(1)} MiB ${built.cached ? "(cached)" : `built in ${(built.ms / 1000).toFixed(1)} s`}`);
     indexBytes += built.bytes.byteLength;
     buildMs += built.ms;
     shardList.push(new Shard(from, to, built.bytes, retrieval, firstStage, dim, fsDim, catalogue));
@@ -515,7 +521,7 @@ async function runSharded(context: SweepContext, options: SweepOptions, items: n
     items,
     mode: "sharded",
     shards,
-    scalar: "i8",
+    scalar,
     p50_ms: total.p50_ms,
     p99_ms: total.p99_ms,
     index_bytes: indexBytes,
@@ -608,14 +614,27 @@ export async function benchSweep(ranker: Ranker, onnx: OnnxRuntimeAdapter, base:
     if (!estimate) throw new Error(`sweep: ${items} items exceed --single-max-items and no smaller size was measured to extrapolate from`);
     let shards = options.forceShards ?? shardCount(lastSingle, items, catalogue.tableBytes / items, dim, fsDim, budget);
     log(`sweep: ${items} items: one isolate would need ${(estimate.total_bytes / 2 ** 20).toFixed(0)} MiB; ${shards} i8 shard${shards === 1 ? "" : "s"} behind the front Worker`);
-    let entry = await runSharded(context, options, items, shards, catalogue, retrieval, firstStage, estimate);
+    let scalar: "f32" | "i8" = "i8";
+    let entry = await runSharded(context, options, items, shards, scalar, catalogue, retrieval, firstStage, estimate);
     if (!entry.fits_128mb && options.forceShards === undefined) {
       shards *= 2;
       log(`sweep: a shard still exceeds the budget; trying ${shards} shards`);
-      entry = await runSharded(context, options, items, shards, catalogue, retrieval, firstStage, estimate);
+      entry = await runSharded(context, options, items, shards, scalar, catalogue, retrieval, firstStage, estimate);
     }
     entries.push(entry);
     log(`sweep: ${items} items sharded ×${entry.shards}: p50 ${round(entry.p50_ms)} ms, p99 ${round(entry.p99_ms)} ms, largest isolate ${(entry.heap_bytes / 2 ** 20).toFixed(1)} MiB`);
+    while (options.forceShards === undefined && entry.p50_ms > options.latencyTargetMs && shards * 2 <= options.maxShards) {
+      shards *= 2;
+      // i8 buys memory, not speed (USearch has no i8 SIMD kernel in this wasm build): once a shard holds few enough
+      // rows that its f32 index fits as well, shards search in f32.
+      const shardBytes = entry.memory.shard?.total_bytes ?? Infinity;
+      const f32Extra = lastSingle ? ((lastSingle.index_bytes / lastSingle.items - entry.index_bytes / items) * items) / shards : Infinity;
+      scalar = scalar === "f32" || shardBytes + f32Extra <= budget ? "f32" : "i8";
+      log(`sweep: ${items} items: p50 over ${options.latencyTargetMs} ms; trying ${shards} shards`);
+      entry = await runSharded(context, options, items, shards, scalar, catalogue, retrieval, firstStage, estimate);
+      entries.push(entry);
+      log(`sweep: ${items} items sharded ×${entry.shards}: p50 ${round(entry.p50_ms)} ms, p99 ${round(entry.p99_ms)} ms, largest isolate ${(entry.heap_bytes / 2 ** 20).toFixed(1)} MiB`);
+    }
   }
   return entries;
 }
