@@ -1,20 +1,20 @@
 /**
  * What a Suggested Posts request costs in Node, on a bundle (default: bundles/default):
  *
- *   npx tsx test/node/suggested/bench.ts [--bundle <dir>] [--users 300]
+ *   npx tsx scripts/bench/suggested-in-process.ts [--bundle <dir>] [--users 300]
  *
  * 1. account_nn's brute-force scan per seed right after the models load, then warm (the reason for the cold-start
  *    budget grace); 2. per-request timings (median, p90) over a spread of users with history plus two cold users,
  *    with the bundle's config and the executor budget raised so that nothing is skipped.
  */
 import { parseArgs } from "node:util";
-import { createRanker } from "../../../core/funnel/ranker";
-import { NO_REALTIME_STATE } from "../../../core/funnel/types";
-import { resolveFeedUser } from "../../../core/funnel/user";
-import { SuggestedIndex, suggestPosts } from "../../../core/suggested";
-import { createNodeUsearchRuntime } from "../../../scripts/ann/usearch-wasm";
-import { loadBundleDirectory } from "../../../scripts/lib/kv-bundle-directory";
-import { createNodeOrtWebAdapter } from "../../../scripts/onnx/ort-web-node";
+import { createRanker } from "../../core/funnel/ranker";
+import { NO_REALTIME_STATE } from "../../core/funnel/types";
+import { resolveFeedUser } from "../../core/funnel/user";
+import { SuggestedIndex, suggestPosts } from "../../core/suggested";
+import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
+import { loadBundleDirectory } from "../lib/kv-bundle-directory";
+import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
 
 const { values } = parseArgs({ options: { bundle: { type: "string", default: "bundles/default" }, users: { type: "string", default: "300" } }, strict: true });
 const bundle = await loadBundleDirectory(values.bundle);
