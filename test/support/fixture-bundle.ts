@@ -14,9 +14,10 @@ export const FIXTURE_TRAIN_END = syntheticDay(3);
 
 const INPUTS = ["core", "models", "scripts/pipeline.ts", "scripts/pipeline", "scripts/models/synthetic-kuairand.ts", "scripts/ann/native.ts", "package-lock.json"];
 
-async function sourceHash(): Promise<string> {
+/** A hash of the code a bundle depends on (and of `salt`): bundles built by tests are cached under it. */
+export async function sourceHash(salt: string = JSON.stringify(FIXTURE_DATA_OPTIONS)): Promise<string> {
   const hash = createHash("sha256");
-  hash.update(JSON.stringify(FIXTURE_DATA_OPTIONS));
+  hash.update(salt);
   const visit = async (path: string): Promise<void> => {
     const info = await stat(path);
     if (info.isDirectory()) {
@@ -50,14 +51,15 @@ async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
 
-function run(args: string[]): Promise<void> {
+/** Runs `node <args>` from the repository root; rejects with the whole output when it exits non-zero. */
+export function run(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
     child.stderr.on("data", (chunk) => (output += chunk));
     child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`fixture bundle: the pipeline exited with ${code}\n${output}`))));
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`node ${args.join(" ")} exited with ${code}\n${output}`))));
   });
 }
 
