@@ -2,17 +2,10 @@
 // embeddings: x = normalize(A·z + c + noise), z ~ N(0, I_rank), A a fixed random dims x rank matrix, c one
 // of a few cluster centres. Isotropic vectors (plain Gaussian) are the hard case for graph indexes.
 
-/** Mulberry32: small, fast and reproducible across runtimes. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { createRandom } from "../../core/util/random";
+
+/** Mulberry32 (`core/util/random`): small, fast and reproducible across runtimes. */
+export const seededRandom = createRandom;
 
 /** Standard normal samples (Box-Muller). */
 export function gaussian(random: () => number): () => number {
