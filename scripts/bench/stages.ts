@@ -3,15 +3,16 @@
 // inside stages (user towers, each source, the ANN search, MTML feature writing, the MTML run, the value model) are
 // timed by calling the same functions the stages call, on the same user and the same candidates.
 import { LABELS } from "../../core/data/labels";
-import { allocateMtmlInputs, writeMtmlRow } from "../../core/features/mtml-features";
 import { SOURCE_NAMES, type ServingConfig } from "../../core/funnel/config";
 import { EXPLORE_STAGES, runFeed } from "../../core/funnel/explore";
 import { EXPLORE_SOURCES } from "../../core/funnel/sources";
 import { NO_REALTIME_STATE, type FeedRequest, type FeedState, type Ranker, type Stage } from "../../core/funnel/types";
+import { firstStageScores } from "../../core/funnel/stages/first-stage";
+import { mtmlInputsFor, valueScores } from "../../core/funnel/stages/second-stage";
 import { resolveFeedUser } from "../../core/funnel/user";
-import { exploreScore, retrievalAffinity } from "../../core/ranking/value-model";
 import { runMtml } from "../../core/serving/model-runs";
 import { embedUser } from "../../core/serving/ranker-models";
+import { topK } from "../../core/util/top-k";
 import { Samples, type Percentiles } from "./measure";
 
 export interface StageBenchOptions {
@@ -101,33 +102,12 @@ export async function benchStages(ranker: Ranker, options: StageBenchOptions): P
       if (!(setting.weight > 0 && setting.quota > 0)) continue;
       await samples.time(`source:${name}`, () => EXPLORE_SOURCES[name].retrieve(freshState(ranker, request), setting.quota));
     }
-    const dim = assets.manifest.models.first_stage.dim;
-    const table = assets.firstStageItemEmbeddings;
-    await samples.time("first_stage_scoring", () => {
-      const scores = new Float64Array(afterFilters.length);
-      afterFilters.forEach((item, i) => {
-        let sum = 0;
-        for (let d = 0; d < dim; d++) sum += (firstStageEmbedding[d] as number) * (table[item * dim + d] as number);
-        scores[i] = sum;
-      });
-      return afterFilters.map((item, i) => ({ item, score: scores[i] as number })).sort((a, b) => b.score - a.score || a.item - b.item).slice(0, config.firstStage.keep);
-    });
-    const inputs = await samples.time("mtml_features", () => {
-      const batch = allocateMtmlInputs(assets.spec, intoMtml.length);
-      const context = assets.featureContext();
-      intoMtml.forEach((item, r) => writeMtmlRow(context, request.user.context, item, request.surface, request.nowMs, batch, r));
-      return batch;
-    });
+    await samples.time("first_stage_scoring", () => topK(firstStageScores(assets, firstStageEmbedding, afterFilters), config.firstStage.keep));
+    const inputs = await samples.time("mtml_features", () => mtmlInputsFor(assets, request.user.context, intoMtml, request.surface, request.nowMs));
     const probabilities = await samples.time("mtml", () => runMtml(mtml, inputs));
     if (probabilities.length !== intoMtml.length * LABELS.length) throw new Error("stage benchmark: the MTML returned the wrong number of probabilities");
-    const { dim: retrievalDim, temperature } = assets.manifest.models.retrieval;
-    const useAffinity = (config.valueModel as { retrievalExponent?: number }).retrievalExponent ?? 0;
-    await samples.time("value_model", () =>
-      Float64Array.from(intoMtml, (item, r) => {
-        const affinity = useAffinity > 0 ? retrievalAffinity(userEmbedding, assets.retrievalItemEmbeddings, item, retrievalDim, temperature) : 0;
-        return exploreScore(config.valueModel, probabilities, r, assets.itemCounters.decayedImpressions[item] as number, affinity);
-      }),
-    );
+    const retrievalForValue = config.valueModel.retrievalExponent > 0 ? userEmbedding : undefined;
+    await samples.time("value_model", () => valueScores(assets, config.valueModel, intoMtml, probabilities, retrievalForValue));
   }
 
   // cold users: ids the bundle has never seen, so only the cold-start sources run

@@ -1,3 +1,4 @@
+import type { RankerAssets } from "../../serving/ranker-assets";
 import { embedUser } from "../../serving/ranker-models";
 import { topK } from "../../util/top-k";
 import type { Candidate, FeedState, Stage } from "../types";
@@ -17,15 +18,22 @@ export const firstStage: Stage = {
       return byRetrievalScore(candidates).slice(0, keep);
     }
     const user = await embedUser(models.firstStageUserTower, assets, state.request.user.context);
-    const dim = assets.manifest.models.first_stage.dim;
-    const table = assets.firstStageItemEmbeddings;
-    const scores = new Float64Array(candidates.length);
-    candidates.forEach((candidate, c) => {
-      const base = candidate.item * dim;
-      let sum = 0;
-      for (let d = 0; d < dim; d++) sum += (user[d] as number) * (table[base + d] as number);
-      scores[c] = candidate.firstStageScore = sum;
-    });
+    const scores = firstStageScores(assets, user, candidates.map((candidate) => candidate.item));
+    candidates.forEach((candidate, c) => (candidate.firstStageScore = scores[c] as number));
     return Array.from(topK(scores, keep), (c) => candidates[c] as Candidate);
   },
 };
+
+/** The first stage's relevance of each item for a user: the dot product of the cached embeddings. */
+export function firstStageScores(assets: RankerAssets, userEmbedding: Float32Array, items: readonly number[]): Float64Array {
+  const dim = assets.manifest.models.first_stage.dim;
+  const table = assets.firstStageItemEmbeddings;
+  const scores = new Float64Array(items.length);
+  items.forEach((item, i) => {
+    const base = item * dim;
+    let sum = 0;
+    for (let d = 0; d < dim; d++) sum += (userEmbedding[d] as number) * (table[base + d] as number);
+    scores[i] = sum;
+  });
+  return scores;
+}

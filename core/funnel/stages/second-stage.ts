@@ -1,5 +1,5 @@
 import { LABELS } from "../../data/labels";
-import { allocateMtmlInputs, prepareMtmlRequest, writeMtmlItemRow, type MtmlRequestFeatures } from "../../features/mtml-features";
+import { allocateMtmlInputs, prepareMtmlRequest, writeMtmlItemRow, type MtmlInputs, type MtmlRequestFeatures } from "../../features/mtml-features";
 import type { UserContext } from "../../features/context";
 import type { ModelSession } from "../../inference/types";
 import { exploreScore, retrievalAffinity, type ExploreValueModel } from "../../ranking/value-model";
@@ -34,9 +34,14 @@ export const secondStage: Stage = {
 
 /** MTML probabilities [items × labels] and value-model scores for one user's items: the second stage's arithmetic. */
 export async function scoreItems(assets: RankerAssets, mtml: ModelSession, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number, valueModel: ExploreValueModel, retrievalEmbedding?: Float32Array): Promise<{ probabilities: Float32Array; values: Float64Array }> {
+  const probabilities = await runMtml(mtml, mtmlInputsFor(assets, user, items, surface, nowMs));
+  return { probabilities, values: valueScores(assets, valueModel, items, probabilities, retrievalEmbedding) };
+}
+
+/** The MTML's input batch for one user's items: the user's side of the features once per surface, then each item's. */
+export function mtmlInputsFor(assets: RankerAssets, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number): MtmlInputs {
   const inputs = allocateMtmlInputs(assets.spec, items.length);
   const context = assets.featureContext();
-  // the user's side of the features once per surface, then each item's side
   const prepared = new Map<number, MtmlRequestFeatures>();
   items.forEach((item, r) => {
     const rowSurface = typeof surface === "number" ? surface : (surface[r] as number);
@@ -44,11 +49,14 @@ export async function scoreItems(assets: RankerAssets, mtml: ModelSession, user:
     if (!request) prepared.set(rowSurface, (request = prepareMtmlRequest(context, user, rowSurface, nowMs)));
     writeMtmlItemRow(context, request, item, inputs, r);
   });
-  const probabilities = await runMtml(mtml, inputs);
+  return inputs;
+}
+
+/** The Explore value model over the MTML's probabilities, one score per item. */
+export function valueScores(assets: RankerAssets, valueModel: ExploreValueModel, items: readonly number[], probabilities: Float32Array, retrievalEmbedding?: Float32Array): Float64Array {
   const { dim, temperature } = assets.manifest.models.retrieval;
-  const values = Float64Array.from(items, (item, r) => {
+  return Float64Array.from(items, (item, r) => {
     const affinity = retrievalEmbedding ? retrievalAffinity(retrievalEmbedding, assets.retrievalItemEmbeddings, item, dim, temperature) : 0;
     return exploreScore(valueModel, probabilities, r, assets.itemCounters.decayedImpressions[item] as number, affinity);
   });
-  return { probabilities, values };
 }
