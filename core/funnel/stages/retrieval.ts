@@ -38,7 +38,8 @@ export function retrievalStage(sources: Readonly<Record<SourceName, CandidateSou
       for (const { name, result, ms } of results) {
         const { weight, quota } = config.retrieval.sources[name];
         state.trace.sources[name] = { candidates: result.items.length, ms, ...(result.note ? { note: result.note } : {}) };
-        result.items.forEach((item, rank) => {
+        for (let rank = 0; rank < result.items.length; rank++) {
+          const item = result.items[rank] as number;
           const normalised = weight * (1 - rank / quota);
           const hit = { source: name, score: result.scores[rank] as number, rank };
           const existing = byItem.get(item);
@@ -48,7 +49,7 @@ export function retrievalStage(sources: Readonly<Record<SourceName, CandidateSou
           } else {
             byItem.set(item, { item, sources: [hit], retrievalScore: normalised, score: normalised });
           }
-        });
+        }
       }
       const merged = [...byItem.values()];
       const cap = config.retrieval.maxCandidates;
