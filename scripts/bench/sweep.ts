@@ -26,6 +26,7 @@ import { exploreScore } from "../../core/ranking/value-model";
 import { ASSET_FILES } from "../../core/serving/assets";
 import { runMtml } from "../../core/serving/model-runs";
 import { embedUser } from "../../core/serving/ranker-models";
+import { rowDots } from "../../core/util/typed-arrays";
 import { buildAnnIndexNative } from "../ann/native";
 import { seededRandom } from "../ann/synthetic";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
@@ -198,13 +199,7 @@ async function runSingle(context: SweepContext, options: SweepOptions, items: nu
     for (const seed of seedsFor(q, items)) for (const key of index.search(retrieval.subarray(seed * dim, (seed + 1) * dim), PER_SEED).keys) if (key !== seed) found.add(key);
     const t2 = performance.now();
     const rows = Int32Array.from(found);
-    const scores = new Float64Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const base = (rows[i] as number) * fsDim;
-      let sum = 0;
-      for (let d = 0; d < fsDim; d++) sum += (firstStageEmbedding[d] as number) * (firstStage[base + d] as number);
-      scores[i] = sum;
-    }
+    const scores = rowDots(firstStage, fsDim, firstStageEmbedding, rows);
     const kept = topByScore(rows, scores, KEEP);
     const t3 = performance.now();
     await mtmlAndValue(context, catalogue.context, user.context, kept.items, mtml);

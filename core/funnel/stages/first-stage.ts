@@ -1,6 +1,7 @@
 import type { RankerAssets } from "../../serving/ranker-assets";
 import { embedUser } from "../../serving/ranker-models";
 import { topK } from "../../util/top-k";
+import { rowDots } from "../../util/typed-arrays";
 import type { Candidate, FeedState, Stage } from "../types";
 import { byRetrievalScore } from "./retrieval";
 
@@ -26,15 +27,5 @@ export const firstStage: Stage = {
 
 /** The first stage's relevance of each item for a user: the dot product of the cached embeddings. */
 export function firstStageScores(assets: RankerAssets, userEmbedding: Float32Array, items: readonly number[]): Float64Array {
-  const dim = assets.manifest.models.first_stage.dim;
-  const table = assets.firstStageItemEmbeddings;
-  const scores = new Float64Array(items.length);
-  // plain loops: V8 runs this 3× faster than the same body in a forEach callback (measured, 1,353 × 64)
-  for (let i = 0; i < items.length; i++) {
-    const base = (items[i] as number) * dim;
-    let sum = 0;
-    for (let d = 0; d < dim; d++) sum += (userEmbedding[d] as number) * (table[base + d] as number);
-    scores[i] = sum;
-  }
-  return scores;
+  return rowDots(assets.firstStageItemEmbeddings, assets.manifest.models.first_stage.dim, userEmbedding, items);
 }

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { topK } from "../../../core/util/top-k";
+import { rowDots } from "../../../core/util/typed-arrays";
 
 describe("topK", () => {
   it("returns the best rows first and breaks ties by the lower row", () => {
@@ -21,6 +22,26 @@ describe("topK", () => {
       fc.property(fc.array(fc.integer({ min: -3, max: 3 }), { maxLength: 60 }), fc.integer({ min: 0, max: 70 }), (scores, k) => {
         const expected = scores.map((s, i) => ({ s, i })).sort((a, b) => b.s - a.s || a.i - b.i).slice(0, k).map(({ i }) => i);
         expect(Array.from(topK(scores, k))).toEqual(expected);
+      }),
+    );
+  });
+});
+
+describe("rowDots", () => {
+  it("takes the dot product of the query with each listed row of a row-major table, in the listed order", () => {
+    const table = Float32Array.from([1, 0, 0, 2, 3, -1]); // rows [1,0], [0,2], [3,-1]
+    expect(Array.from(rowDots(table, 2, [2, 5], [2, 0, 1, 2]))).toEqual([1, 2, 10, 1]);
+    expect(Array.from(rowDots(table, 2, [2, 5], []))).toEqual([]);
+  });
+
+  it("matches a plain reduce over random tables", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 20 }), fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { minLength: 160, maxLength: 160 }), (dim, rowCount, values) => {
+        const table = Float32Array.from(values.slice(0, dim * rowCount));
+        const query = Array.from({ length: dim }, (_, d) => values[159 - d] as number);
+        const rows = Array.from({ length: rowCount }, (_, r) => (r * 7) % rowCount);
+        const expected = rows.map((row) => query.reduce((sum, q, d) => sum + q * (table[row * dim + d] as number), 0));
+        expect(Array.from(rowDots(table, dim, query, rows))).toEqual(expected);
       }),
     );
   });
