@@ -1,3 +1,4 @@
+import { topK } from "../../util/top-k";
 import type { SourceName } from "../config";
 import type { FeedState, FeedUser } from "../types";
 
@@ -18,7 +19,7 @@ export interface CandidateSource {
   retrieve(state: FeedState, quota: number): Promise<SourceResult> | SourceResult;
 }
 
-/** Accumulates scores per item and returns the best `quota`, ties by item row for determinism. */
+/** Accumulates scores per item and returns the best `quota`, ties by item row for determinism (NaN and -Infinity never come out). */
 export class ScoreBoard {
   private readonly scores = new Map<number, number>();
 
@@ -32,8 +33,11 @@ export class ScoreBoard {
   }
 
   best(quota: number): SourceResult {
-    const entries = [...this.scores.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, quota);
-    return { items: entries.map(([item]) => item), scores: entries.map(([, score]) => score) };
+    // ascending item order first, so topK's tie rule (lower index first) breaks ties by item row
+    const items = Int32Array.from(this.scores.keys()).sort();
+    const scores = Float64Array.from(items, (item) => this.scores.get(item) as number);
+    const best = topK(scores, quota);
+    return { items: Array.from(best, (i) => items[i] as number), scores: Array.from(best, (i) => scores[i] as number) };
   }
 }
 

@@ -34,14 +34,19 @@ describe("rowDots", () => {
     expect(Array.from(rowDots(table, 2, [2, 5], []))).toEqual([]);
   });
 
-  it("matches a plain reduce over random tables", () => {
+  it("matches a plain reduce over random tables, up to float64 rounding (the sums are taken in four lanes)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 20 }), fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { minLength: 160, maxLength: 160 }), (dim, rowCount, values) => {
+      fc.property(fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 14 }), fc.array(fc.float({ min: -10, max: 10, noNaN: true }), { minLength: 160, maxLength: 160 }), (dim, rowCount, values) => {
         const table = Float32Array.from(values.slice(0, dim * rowCount));
         const query = Array.from({ length: dim }, (_, d) => values[159 - d] as number);
         const rows = Array.from({ length: rowCount }, (_, r) => (r * 7) % rowCount);
-        const expected = rows.map((row) => query.reduce((sum, q, d) => sum + q * (table[row * dim + d] as number), 0));
-        expect(Array.from(rowDots(table, dim, query, rows))).toEqual(expected);
+        const terms = (row: number) => query.map((q, d) => q * (table[row * dim + d] as number));
+        const actual = rowDots(table, dim, query, rows);
+        rows.forEach((row, i) => {
+          const expected = terms(row).reduce((sum, term) => sum + term, 0);
+          const magnitude = terms(row).reduce((sum, term) => sum + Math.abs(term), 0);
+          expect(Math.abs((actual[i] as number) - expected)).toBeLessThanOrEqual(1e-12 * magnitude);
+        });
       }),
     );
   });
