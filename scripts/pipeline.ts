@@ -28,13 +28,14 @@ import { buildAnnIndexNative } from "./ann/native";
 import { DirectoryDataSource } from "./lib/directory-source";
 import { UsageError, runCli } from "./lib/cli";
 import { createNodeOrtWebAdapter } from "./onnx/ort-web-node";
-import { MTML_VARIANTS, checkMtmlParity, checkTowerParity, measureMtmlVariants, type MtmlVariant } from "./pipeline/export-models";
+import { MTML_VARIANTS, checkMtmlParity, checkTowerParity, buildOneUserMtml, measureMtmlVariants, type MtmlVariant } from "./pipeline/export-models";
 
 const USAGE = "usage: npm run pipeline -- [--data <dir>] [--train-end YYYYMMDD] [--out <bundle-dir>] [--seed N] [--quantization fp32|dynamic-int8|dynamic-int8-fp32-dense|qdq-int8]";
 
 export const MODEL_FILES = {
   mtml: "models/mtml.onnx",
   mtmlFp32: "models/mtml.fp32.onnx",
+  mtmlOneUser: "models/mtml.one-user.onnx",
   retrievalUserTower: "models/retrieval-user-tower.onnx",
   retrievalItemTower: "models/retrieval-item-tower.onnx",
   firstStageUserTower: "models/first-stage-user-tower.onnx",
@@ -88,6 +89,11 @@ await runCli(USAGE, async () => {
   files.set(MODEL_FILES.mtmlFp32, mtmlFp32);
   files.set(MODEL_FILES.mtml, chosen.bytes);
   log(`mtml: fp32 parity ${mtmlParity.toExponential(2)}; serving ${chosen.name} (fastest accepted here: ${fastest.name})`);
+  const oneUser = await buildOneUserMtml(runtime, trained.mtml, metadata, { variant: chosen.name, bytes: chosen.bytes }, denseInputNodes, trained.checkRows.inputs);
+  if (oneUser) {
+    files.set(MODEL_FILES.mtmlOneUser, oneUser.bytes);
+    log(`mtml one-user variant: fp32 parity ${oneUser.parityMaxAbs.toExponential(2)}, max |Δp| vs served ${oneUser.maxAbsErrorVsServed.toExponential(2)}, ${oneUser.medianMs.toFixed(3)} vs ${oneUser.perRowMedianMs.toFixed(3)} ms per batch of 100`);
+  }
 
   const context = featureContext(train, fitted, spec, finalState);
   const sampleUsers = [...finalState.activities.keys()].slice(0, 200);
@@ -142,7 +148,7 @@ await runCli(USAGE, async () => {
     seed,
     feature_spec: spec,
     models: {
-      mtml: { file: MODEL_FILES.mtml, fp32_file: MODEL_FILES.mtmlFp32, quantization: chosen.name, fastest_accepted: fastest.name, candidates: candidates.map((c) => ({ name: c.name, bytes: c.bytes.byteLength, median_ms_batch100: round(c.medianMs ?? Number.NaN), auc: c.auc, max_abs_error: c.maxAbsError, accepted: c.accepted })), parity_max_abs: mtmlParity },
+      mtml: { file: MODEL_FILES.mtml, fp32_file: MODEL_FILES.mtmlFp32, quantization: chosen.name, fastest_accepted: fastest.name, candidates: candidates.map((c) => ({ name: c.name, bytes: c.bytes.byteLength, median_ms_batch100: round(c.medianMs ?? Number.NaN), auc: c.auc, max_abs_error: c.maxAbsError, accepted: c.accepted })), parity_max_abs: mtmlParity, ...(oneUser ? { one_user_file: MODEL_FILES.mtmlOneUser, one_user: { bytes: oneUser.bytes.byteLength, parity_max_abs: oneUser.parityMaxAbs, max_abs_error_vs_served: oneUser.maxAbsErrorVsServed, median_ms_batch100: round(oneUser.medianMs), per_row_median_ms_batch100: round(oneUser.perRowMedianMs) } } : {}) },
       retrieval: { user_tower: MODEL_FILES.retrievalUserTower, item_tower: MODEL_FILES.retrievalItemTower, item_embeddings: MODEL_FILES.retrievalItemEmbeddings, index: MODEL_FILES.retrievalIndex, dim, metric: "ip", temperature: DEFAULT_RETRIEVAL_TRAINING.temperature, parity_max_abs: towerParity.retrieval },
       accounts: { embeddings: MODEL_FILES.accountEmbeddings, dim: accounts.dim, method: accounts.method },
       first_stage: { user_tower: MODEL_FILES.firstStageUserTower, item_tower: MODEL_FILES.firstStageItemTower, item_embeddings: MODEL_FILES.firstStageItemEmbeddings, dim: trained.firstStage.architecture.outputDim, parity_max_abs: towerParity.first_stage },

@@ -140,7 +140,7 @@ await runCli(USAGE, async () => {
   if (values["sources-only"]) return;
 
   // --- phase B: value models, on each user's first-stage survivors and the validation impressions ---
-  const mtml = ranker.models.mtml as ModelSession;
+  const mtml = { mtml: ranker.models.mtml as ModelSession, mtmlOneUser: ranker.models.mtmlOneUser };
   const tower = ranker.models.retrievalUserTower as ModelSession;
   const { dim, temperature } = ranker.assets.manifest.models.retrieval;
   const perUser: UserCandidates[] = [];

@@ -34,6 +34,8 @@ async function loadModelsOneByOne(assets: RankerAssets, onnx: OnnxRuntimeAdapter
     }
   };
   await attempt("mtml", () => onnx.createSession(assets.file(models.mtml.file)));
+  const oneUserFile = models.mtml.one_user_file;
+  if (oneUserFile !== undefined) await attempt("mtmlOneUser", () => onnx.createSession(assets.file(oneUserFile)));
   await attempt("retrievalUserTower", () => onnx.createSession(assets.file(models.retrieval.user_tower)));
   await attempt("firstStageUserTower", () => onnx.createSession(assets.file(models.first_stage.user_tower)));
   await attempt("retrievalIndex", () => AnnIndex.load(usearch, assets.file(models.retrieval.index), { dimensions: models.retrieval.dim, metric: models.retrieval.metric }));

@@ -1,5 +1,5 @@
 import { LABELS } from "../data/labels";
-import type { MtmlInputs } from "../features/mtml-features";
+import { CONTEXT_CATEGORICAL_SLOTS, type MtmlInputs } from "../features/mtml-features";
 import type { ItemTowerInputs, UserTowerInputs } from "../features/tower-features";
 import { float32Feed, int32Feed } from "../inference/feeds";
 import type { Feeds, ModelSession } from "../inference/types";
@@ -28,6 +28,34 @@ export async function runMtml(session: ModelSession, inputs: MtmlInputs): Promis
   const probabilities = out.probabilities;
   if (!probabilities || probabilities.length !== inputs.size * LABELS.length) throw new Error(`mtml returned ${probabilities?.length ?? 0} probabilities for ${inputs.size} rows`);
   return probabilities;
+}
+
+/** A bundle's MTML sessions: the per-row model, and its one-user serving variant when the bundle has one. */
+export interface MtmlSessions {
+  readonly mtml: ModelSession;
+  readonly mtmlOneUser?: ModelSession | undefined;
+}
+
+/**
+ * Probabilities for a feed's batch, whose rows all describe one user: the one-user variant projects the
+ * user's side of the input layer once instead of per row (models/README.md). It reads that side from row 0,
+ * so a batch whose rows disagree on it goes to the per-row model instead, which is right for any batch.
+ */
+export async function runMtmlForOneUser(sessions: MtmlSessions, inputs: MtmlInputs): Promise<Float32Array> {
+  const oneUser = sessions.mtmlOneUser && rowsShareUser(inputs) ? sessions.mtmlOneUser : sessions.mtml;
+  return runMtml(oneUser, inputs);
+}
+
+/** Whether every row carries row 0's user id and user categorical slots (the slots after the context ones). */
+export function rowsShareUser(inputs: MtmlInputs): boolean {
+  const { size, user, categorical } = inputs;
+  if (size === 0) return true;
+  const slots = categorical.length / size;
+  for (let r = 1; r < size; r++) {
+    if (user[r] !== user[0]) return false;
+    for (let s = CONTEXT_CATEGORICAL_SLOTS.length; s < slots; s++) if (categorical[r * slots + s] !== categorical[s]) return false;
+  }
+  return true;
 }
 
 export function userTowerFeeds(inputs: UserTowerInputs): Feeds {

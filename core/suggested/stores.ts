@@ -249,7 +249,7 @@ export class SuggestedStores implements QueryStores {
     if (!mtml) throw new Error("the MTML model is unavailable");
     const { assets } = this.ranker;
     const { config, nowMs, user } = this.options;
-    const { probabilities, values } = await scoreItems(assets, mtml, user.context, media, this.surface, nowMs, config.valueModel);
+    const { probabilities, values } = await scoreItems(assets, { mtml, mtmlOneUser: this.ranker.models.mtmlOneUser }, user.context, media, this.surface, nowMs, config.valueModel);
     const width = LABELS.length;
     media.forEach((item, r) => this.probabilities.set(item, probabilities.slice(r * width, (r + 1) * width)));
     if (model === "explore") return values;

@@ -1,5 +1,5 @@
 import { LABELS } from "../../core/data/labels";
-import type { MtmlInputs } from "../../core/features/mtml-features";
+import { CONTEXT_CATEGORICAL_SLOTS, type MtmlInputs } from "../../core/features/mtml-features";
 import type { FeatureSpec } from "../../core/features/spec";
 import { Parameter, concat, constant, mixture, reshape, softmaxRows, type Rng, type Tensor } from "../autodiff";
 import { OnnxGraphBuilder, type TensorName } from "../onnx/graph-builder";
@@ -85,8 +85,13 @@ export class MtmlModel implements Module {
     return concat(this.heads.map((head, t) => head.forward(perTask[t] as Tensor)));
   }
 
-  /** The network as ONNX: inputs per models/README.md, output `probabilities` [batch × 7] in LABELS order. */
-  toOnnx(metadata: Record<string, string>): Uint8Array {
+  /**
+   * The network as ONNX: inputs per models/README.md, output `probabilities` [batch × 7] in LABELS order.
+   * `layout: "one-user"` writes the serving variant for batches whose rows all belong to one user (a feed
+   * request): the user's side of the input layer — user id and user categorical slots, taken from row 0 — is
+   * projected once and added to every row, which is the same sum as the per-row layout computes.
+   */
+  toOnnx(metadata: Record<string, string>, layout: MtmlOnnxLayout = "per-row"): Uint8Array {
     const g = new OnnxGraphBuilder("mtml");
     const { spec, architecture } = this;
     const slots = spec.categorical.length;
@@ -98,18 +103,54 @@ export class MtmlModel implements Module {
     const dense = g.input("dense", "float32", ["batch", spec.dense.names.length]);
 
     const table = (t: EmbeddingTable, values: Float32Array = Float32Array.from(t.table.data)) => g.float32(t.table.name, values, [t.rows, t.dim]);
-    const embeddings = g.concat([
-      ...(this.users && user ? [g.gather(table(this.users), user)] : []),
-      g.gather(table(this.items), item),
-      g.gather(table(this.authors), author),
-      g.reshape(g.gather(table(this.categorical), categorical), [-1, slots * architecture.categoricalDim]),
-      // row 0 of the tag table is zero, so padding adds nothing to the sum
-      g.reduceSum(g.gather(table(this.tags, this.tags.exportedForBags()), tags), [1], false),
-    ], 1);
-    const x = this.gates.length > 0 ? g.concat([embeddings, dense], 1) : undefined;
+    const slotEmbeddings = (categoricalTable: TensorName, ids: TensorName, count: number) => g.reshape(g.gather(categoricalTable, ids), [-1, count * architecture.categoricalDim]);
+    // row 0 of the tag table is zero, so padding adds nothing to the sum
+    const tagBag = () => g.reduceSum(g.gather(table(this.tags, this.tags.exportedForBags()), tags), [1], false);
     const embeddingWidth = this.inputWidth - spec.dense.names.length;
+    let firstLayer: (layer: Dense) => TensorName;
+    let embeddings: TensorName | undefined;
+    if (layout === "one-user") {
+      if (this.gates.length > 0) throw new Error("mtml: the one-user layout is written for the shared bottom (experts = 1)");
+      const contextSlots = Math.min(CONTEXT_CATEGORICAL_SLOTS.length, slots);
+      const categoricalTable = table(this.categorical);
+      const rowInputs = g.concat([
+        g.gather(table(this.items), item),
+        g.gather(table(this.authors), author),
+        slotEmbeddings(categoricalTable, g.slice(categorical, [0], [contextSlots], [1]), contextSlots),
+        tagBag(),
+      ], 1);
+      const userInputs = g.concat([
+        ...(this.users && user ? [g.gather(table(this.users), g.slice(user, [0], [1], [0]))] : []),
+        slotEmbeddings(categoricalTable, g.slice(categorical, [0, contextSlots], [1, slots], [0, 1]), slots - contextSlots),
+      ], 1);
+      const userWidth = (this.users ? architecture.idDim : 0) + (slots - contextSlots) * architecture.categoricalDim;
+      const idWidth = (this.users ? 3 : 2) * architecture.idDim;
+      const userSlotStart = idWidth + contextSlots * architecture.categoricalDim;
+      const userSlotEnd = idWidth + slots * architecture.categoricalDim;
+      // weight rows in the per-row input order: [user id?] item author [context slots] [user slots] tags
+      const userRows = [...(this.users ? [[0, architecture.idDim] as const] : []), [userSlotStart, userSlotEnd] as const];
+      const rowRows = [[this.users ? architecture.idDim : 0, userSlotStart] as const, [userSlotEnd, embeddingWidth] as const];
+      firstLayer = (layer) => {
+        const pick = (ranges: readonly (readonly [number, number])[]) => concatRows(layer.weight.data, layer.outputs, ranges);
+        const fromRows = g.dense(`${layer.name}.embeddings`, rowInputs, pick(rowRows), undefined, embeddingWidth - userWidth, layer.outputs);
+        const fromUser = g.dense(`${layer.name}.user`, userInputs, pick(userRows), undefined, userWidth, layer.outputs); // [1, outputs]
+        const fromDense = g.dense(`${layer.name}.dense`, dense, layer.weight.data.slice(embeddingWidth * layer.outputs), Float32Array.from(layer.bias.data), layer.inputs - embeddingWidth, layer.outputs);
+        return g.add(g.add(fromRows, fromDense), fromUser);
+      };
+    } else {
+      const perRow = g.concat([
+        ...(this.users && user ? [g.gather(table(this.users), user)] : []),
+        g.gather(table(this.items), item),
+        g.gather(table(this.authors), author),
+        slotEmbeddings(table(this.categorical), categorical, slots),
+        tagBag(),
+      ], 1);
+      embeddings = perRow;
+      firstLayer = (layer) => splitInputLayer(g, layer, perRow, dense, embeddingWidth);
+    }
+    const x = this.gates.length > 0 ? g.concat([embeddings as TensorName, dense], 1) : undefined;
     const mlp = (net: Mlp) => net.layers.reduce((h: TensorName | undefined, layer, i) => {
-      const y = i === 0 ? splitInputLayer(g, layer, embeddings, dense, embeddingWidth) : denseNode(g, layer, h as TensorName);
+      const y = i === 0 ? firstLayer(layer) : denseNode(g, layer, h as TensorName);
       return i < net.layers.length - 1 || net.finalActivation ? g.relu(y) : y;
     }, undefined) as TensorName;
     const expertOutputs = this.experts.map((expert) => mlp(expert));
@@ -122,8 +163,23 @@ export class MtmlModel implements Module {
         });
     const logits = g.concat(this.heads.map((head, t) => denseNode(g, head, perTask[t] as TensorName)), 1);
     g.output(g.identity(g.sigmoid(logits), "probabilities"), "float32", ["batch", LABELS.length]);
-    return g.toBytes({ producerName: "explore-edge-ranker", docString: `MTML ranker; probabilities columns: ${LABELS.join(",")}`, metadataProps: { labels: LABELS.join(","), ...metadata } });
+    const docString = `MTML ranker${layout === "one-user" ? " (one user per batch: the user's features are read from row 0)" : ""}; probabilities columns: ${LABELS.join(",")}`;
+    return g.toBytes({ producerName: "explore-edge-ranker", docString, metadataProps: { labels: LABELS.join(","), ...(layout === "one-user" ? { layout } : {}), ...metadata } });
   }
+}
+
+/** How `MtmlModel.toOnnx` lays the input layer out: for any batch, or for batches of one user (see there). */
+export type MtmlOnnxLayout = "per-row" | "one-user";
+
+/** The rows [from, to) of a row-major [rows × width] matrix for each range, stacked in order. */
+function concatRows(matrix: Float32Array, width: number, ranges: readonly (readonly [number, number])[]): Float32Array {
+  const out = new Float32Array(ranges.reduce((sum, [from, to]) => sum + (to - from), 0) * width);
+  let offset = 0;
+  for (const [from, to] of ranges) {
+    out.set(matrix.subarray(from * width, to * width), offset);
+    offset += (to - from) * width;
+  }
+  return out;
 }
 
 /**

@@ -284,6 +284,10 @@ export class OnnxGraphBuilder {
   squeeze(x: TensorName, axes: readonly number[]): TensorName {
     return this.one("Squeeze", [x, this.int64("squeeze_axes", axes)]);
   }
+  /** x[starts:ends] along `axes` (Slice, inputs form). */
+  slice(x: TensorName, starts: readonly number[], ends: readonly number[], axes: readonly number[]): TensorName {
+    return this.one("Slice", [x, this.int64("slice_starts", starts), this.int64("slice_ends", ends), this.int64("slice_axes", axes)]);
+  }
   reshape(x: TensorName, shape: readonly number[]): TensorName {
     return this.one("Reshape", [x, this.int64("shape", shape)]);
   }

@@ -32,6 +32,9 @@ export interface SideBySideResult {
     readonly int8_over_fp32_mtml: number;
     readonly int8_over_fp32_mtml_node: number;
     readonly ort_web_over_node_mtml_fp32: number;
+    /** With a bundle that has the one-user MTML variant (the served path for feeds). */
+    readonly ort_web_over_node_mtml_one_user?: number;
+    readonly one_user_over_per_row_mtml?: number;
   };
   /** Share of top-100 searches where wasm and native returned the same keys in the same order. */
   readonly usearch_identical_share: number;
@@ -90,6 +93,9 @@ export async function benchSideBySide(ranker: Ranker, options: SideBySideOptions
     web_mtml_fp32: await web.createSession(fp32),
     node_mtml_int8: await node.createSession(quantized),
     node_mtml_fp32: await node.createSession(fp32),
+    ...(manifest.mtml.one_user_file === undefined
+      ? {}
+      : { web_mtml_one_user: await web.createSession(assets.file(manifest.mtml.one_user_file)), node_mtml_one_user: await node.createSession(assets.file(manifest.mtml.one_user_file)) }),
     web_user_tower: await web.createSession(towerBytes),
     node_user_tower: await node.createSession(towerBytes),
   };
@@ -98,7 +104,9 @@ export async function benchSideBySide(ranker: Ranker, options: SideBySideOptions
   const runOptions = { rounds: options.rounds, block: options.block, warmup: options.warmup };
 
   const mtmlSamples = await interleaved(
-    ["web_mtml_int8", "node_mtml_int8", "web_mtml_fp32", "node_mtml_fp32"].map((name) => ({ name, run: (i: number) => runMtml(sessions[name] as ModelSession, mtmlBatch(i)) })),
+    ["web_mtml_int8", "node_mtml_int8", "web_mtml_fp32", "node_mtml_fp32", "web_mtml_one_user", "node_mtml_one_user"]
+      .filter((name) => sessions[name])
+      .map((name) => ({ name, run: (i: number) => runMtml(sessions[name] as ModelSession, mtmlBatch(i)) })),
     runOptions,
   );
   const towerSamples = await interleaved(
@@ -137,6 +145,7 @@ export async function benchSideBySide(ranker: Ranker, options: SideBySideOptions
       int8_over_fp32_mtml: ratio("web_mtml_int8", "web_mtml_fp32"),
       int8_over_fp32_mtml_node: ratio("node_mtml_int8", "node_mtml_fp32"),
       ort_web_over_node_mtml_fp32: ratio("web_mtml_fp32", "node_mtml_fp32"),
+      ...(timings.web_mtml_one_user ? { ort_web_over_node_mtml_one_user: ratio("web_mtml_one_user", "node_mtml_one_user"), one_user_over_per_row_mtml: ratio("web_mtml_one_user", "web_mtml_int8") } : {}),
     },
     usearch_identical_share: identical / inputs.userEmbeddings.length,
     mtml_variant: manifest.mtml.quantization,

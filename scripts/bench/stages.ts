@@ -10,7 +10,7 @@ import { NO_REALTIME_STATE, type FeedRequest, type FeedState, type Ranker, type 
 import { firstStageScores } from "../../core/funnel/stages/first-stage";
 import { mtmlInputsFor, valueScores } from "../../core/funnel/stages/second-stage";
 import { resolveFeedUser } from "../../core/funnel/user";
-import { runMtml } from "../../core/serving/model-runs";
+import { runMtmlForOneUser } from "../../core/serving/model-runs";
 import { embedUser } from "../../core/serving/ranker-models";
 import { topK } from "../../core/util/top-k";
 import { Samples, type Percentiles } from "./measure";
@@ -104,7 +104,7 @@ export async function benchStages(ranker: Ranker, options: StageBenchOptions): P
     }
     await samples.time("first_stage_scoring", () => topK(firstStageScores(assets, firstStageEmbedding, afterFilters), config.firstStage.keep));
     const inputs = await samples.time("mtml_features", () => mtmlInputsFor(assets, request.user.context, intoMtml, request.surface, request.nowMs));
-    const probabilities = await samples.time("mtml", () => runMtml(mtml, inputs));
+    const probabilities = await samples.time("mtml", () => runMtmlForOneUser({ mtml, mtmlOneUser: models.mtmlOneUser }, inputs));
     if (probabilities.length !== intoMtml.length * LABELS.length) throw new Error("stage benchmark: the MTML returned the wrong number of probabilities");
     const retrievalForValue = config.valueModel.retrievalExponent > 0 ? userEmbedding : undefined;
     await samples.time("value_model", () => valueScores(assets, config.valueModel, intoMtml, probabilities, retrievalForValue));

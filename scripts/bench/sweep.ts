@@ -144,7 +144,8 @@ async function createSessions(context: SweepContext): Promise<{ sessions: ModelS
   const { assets } = context.ranker;
   const models = assets.manifest.models;
   const started = performance.now();
-  const sessions = [await context.onnx.createSession(assets.file(models.mtml.file)), await context.onnx.createSession(assets.file(models.retrieval.user_tower)), await context.onnx.createSession(assets.file(models.first_stage.user_tower))];
+  // every MTML batch here is one user's, so the served one-user variant runs when the bundle has it
+  const sessions = [await context.onnx.createSession(assets.file(models.mtml.one_user_file ?? models.mtml.file)), await context.onnx.createSession(assets.file(models.retrieval.user_tower)), await context.onnx.createSession(assets.file(models.first_stage.user_tower))];
   return { sessions, ms: performance.now() - started };
 }
 

@@ -1,5 +1,5 @@
 import { LABELS } from "../../core/data/labels";
-import type { MtmlInputs } from "../../core/features/mtml-features";
+import { CONTEXT_CATEGORICAL_SLOTS, type MtmlInputs } from "../../core/features/mtml-features";
 import type { ItemTowerInputs, UserTowerInputs } from "../../core/features/tower-features";
 import type { OnnxRuntimeAdapter } from "../../core/inference/types";
 import { itemTowerFeeds, runMtml, runTower, userTowerFeeds } from "../../core/serving/model-runs";
@@ -72,14 +72,23 @@ function assertClose(what: string, actual: Float32Array, expected: Float32Array)
 export const MTML_VARIANTS = ["fp32", "dynamic-int8", "dynamic-int8-fp32-dense", "qdq-int8"] as const;
 export type MtmlVariant = (typeof MTML_VARIANTS)[number];
 
-export async function measureMtmlVariants(runtime: OnnxRuntimeAdapter, spec: FeatureSpec, fp32: Uint8Array, denseInputNodes: readonly string[], preferred: MtmlVariant, check: { inputs: MtmlInputs; labels: Float32Array }, log: (line: string) => void, runs = 150): Promise<{ chosen: QuantizationCandidate; fastest: QuantizationCandidate; candidates: QuantizationCandidate[] }> {
-  const candidates: QuantizationCandidate[] = [
-    { name: "fp32", bytes: fp32 },
-    { name: "dynamic-int8", bytes: quantizeDynamicInt8(fp32).bytes },
+/** The MTML export in one variant; `fp32Nodes` are input-layer matmuls a dynamic variant keeps in fp32. */
+export function quantizeMtml(variant: MtmlVariant, fp32: Uint8Array, fp32Nodes: readonly string[], alwaysFp32Nodes: readonly string[] = []): Uint8Array {
+  switch (variant) {
+    case "fp32":
+      return fp32;
+    case "dynamic-int8":
+      return quantizeDynamicInt8(fp32, { excludeNodes: [...alwaysFp32Nodes] }).bytes;
     // Standardised counters and embeddings need different activation scales: the dense half of the input layer stays fp32.
-    { name: "dynamic-int8-fp32-dense", bytes: quantizeDynamicInt8(fp32, { excludeNodes: denseInputNodes }).bytes },
-    { name: "qdq-int8", bytes: quantizeQdqInt8(fp32).bytes },
-  ];
+    case "dynamic-int8-fp32-dense":
+      return quantizeDynamicInt8(fp32, { excludeNodes: [...fp32Nodes, ...alwaysFp32Nodes] }).bytes;
+    case "qdq-int8":
+      return quantizeQdqInt8(fp32).bytes;
+  }
+}
+
+export async function measureMtmlVariants(runtime: OnnxRuntimeAdapter, spec: FeatureSpec, fp32: Uint8Array, denseInputNodes: readonly string[], preferred: MtmlVariant, check: { inputs: MtmlInputs; labels: Float32Array }, log: (line: string) => void, runs = 150): Promise<{ chosen: QuantizationCandidate; fastest: QuantizationCandidate; candidates: QuantizationCandidate[] }> {
+  const candidates: QuantizationCandidate[] = MTML_VARIANTS.map((name) => ({ name, bytes: quantizeMtml(name, fp32, denseInputNodes) }));
   const sessions = await Promise.all(candidates.map((candidate) => runtime.createSession(candidate.bytes)));
   try {
     const outputs = await Promise.all(sessions.map((session) => runMtml(session, check.inputs)));
@@ -122,4 +131,66 @@ export async function measureMtmlVariants(runtime: OnnxRuntimeAdapter, spec: Fea
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+export interface OneUserMtml {
+  readonly bytes: Uint8Array;
+  /** Largest |ONNX − TypeScript| of the fp32 one-user export on one-user batches. */
+  readonly parityMaxAbs: number;
+  /** Largest |Δp| between the served per-row model and the served one-user variant on the same batches. */
+  readonly maxAbsErrorVsServed: number;
+  readonly medianMs: number;
+  readonly perRowMedianMs: number;
+}
+
+/**
+ * The one-user serving variant of the MTML (`MtmlModel.toOnnx(…, "one-user")`), in the served variant's
+ * quantization with the user's projection kept fp32. Checked on batches built from the check rows, each
+ * row given its batch's first user (which is what a feed sends): the fp32 export against the TypeScript
+ * forward within the parity tolerance, the served one-user model against the served per-row one within
+ * MAX_QUANTIZATION_ABS_ERROR; then both are timed on onnxruntime-web at a batch of 100, interleaved.
+ * Undefined for an MMoE, whose gates read the whole input row.
+ */
+export async function buildOneUserMtml(runtime: OnnxRuntimeAdapter, model: MtmlModel, metadata: Record<string, string>, served: { variant: MtmlVariant; bytes: Uint8Array }, fp32Nodes: readonly string[], check: MtmlInputs, runs = 150): Promise<OneUserMtml | undefined> {
+  if (model.gates.length > 0) return undefined;
+  const fp32 = model.toOnnx(metadata, "one-user");
+  const batches = Array.from({ length: Math.min(10, Math.floor(check.size / 100)) }, (_, b) => oneUserBatch(model.spec, check, b * 100, 100));
+  if (batches.length === 0) throw new Error("mtml one-user check: fewer than 100 check rows");
+  let parityMaxAbs = 0;
+  for (const batch of batches) parityMaxAbs = Math.max(parityMaxAbs, await checkMtmlParity(runtime, model, fp32, batch));
+  const userNodes = model.experts.map((expert) => `${expert.layers[0]?.name}.user/MatMul`);
+  const bytes = quantizeMtml(served.variant, fp32, fp32Nodes, userNodes);
+  const [oneUser, perRow] = await Promise.all([runtime.createSession(bytes), runtime.createSession(served.bytes)]);
+  try {
+    let maxAbsErrorVsServed = 0;
+    for (const batch of batches) {
+      const [a, b] = await Promise.all([runMtml(oneUser, batch), runMtml(perRow, batch)]);
+      for (let i = 0; i < a.length; i++) maxAbsErrorVsServed = Math.max(maxAbsErrorVsServed, Math.abs((a[i] as number) - (b[i] as number)));
+    }
+    if (!(maxAbsErrorVsServed <= MAX_QUANTIZATION_ABS_ERROR)) throw new Error(`mtml one-user variant: differs from the served model by ${maxAbsErrorVsServed} (> ${MAX_QUANTIZATION_ABS_ERROR})`);
+    const timings: [number[], number[]] = [[], []];
+    for (let run = 0; run < runs + 20; run++) {
+      const batch = batches[run % batches.length] as MtmlInputs;
+      for (const [s, session] of [oneUser, perRow].entries()) {
+        const started = performance.now();
+        await runMtml(session, batch);
+        if (run >= 20) timings[s]?.push(performance.now() - started);
+      }
+    }
+    return { bytes, parityMaxAbs, maxAbsErrorVsServed, medianMs: median(timings[0]), perRowMedianMs: median(timings[1]) };
+  } finally {
+    await Promise.all([oneUser.release(), perRow.release()]);
+  }
+}
+
+/** Rows [start, start + size) of `inputs`, each with row `start`'s user id and user categorical slots. */
+export function oneUserBatch(spec: FeatureSpec, inputs: MtmlInputs, start: number, size: number): MtmlInputs {
+  const batch = takeMtmlRows(spec, inputs, Int32Array.from({ length: size }, (_, i) => start + i));
+  const slots = spec.categorical.length;
+  const userSlots = batch.categorical.slice(CONTEXT_CATEGORICAL_SLOTS.length, slots);
+  for (let r = 1; r < size; r++) {
+    batch.user[r] = batch.user[0] as number;
+    batch.categorical.set(userSlots, r * slots + CONTEXT_CATEGORICAL_SLOTS.length);
+  }
+  return batch;
 }

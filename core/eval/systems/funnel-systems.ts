@@ -119,7 +119,7 @@ export class ExploreSystems {
           const items = positions.map((position) => this.rows.itemToBundle[batch.item[position] as number] as number);
           const surfaces = positions.map((position) => batch.surface[position] as number);
           const embedding = this.config.valueModel.retrievalExponent > 0 && this.ranker.models.retrievalUserTower ? await embedUser(this.ranker.models.retrievalUserTower, this.ranker.assets, feedUser.context) : undefined;
-          const scored = await scoreItems(this.ranker.assets, mtml, feedUser.context, items, surfaces, this.ranker.assets.asOfMs, this.config.valueModel, embedding);
+          const scored = await scoreItems(this.ranker.assets, { mtml, mtmlOneUser: this.ranker.models.mtmlOneUser }, feedUser.context, items, surfaces, this.ranker.assets.asOfMs, this.config.valueModel, embedding);
           positions.forEach((position, r) => (values[position] = scored.values[r] as number));
         }
         return Object.fromEntries(LABELS.map((label): [Label, Float32Array] => [label, values]));

@@ -1,10 +1,9 @@
 import { LABELS } from "../../data/labels";
 import { allocateMtmlInputs, prepareMtmlRequest, writeMtmlItemRow, type MtmlInputs, type MtmlRequestFeatures } from "../../features/mtml-features";
 import type { UserContext } from "../../features/context";
-import type { ModelSession } from "../../inference/types";
 import { exploreScore, retrievalAffinity, type ExploreValueModel } from "../../ranking/value-model";
 import type { RankerAssets } from "../../serving/ranker-assets";
-import { runMtml } from "../../serving/model-runs";
+import { runMtmlForOneUser, type MtmlSessions } from "../../serving/model-runs";
 import { retrievalEmbedding } from "../sources/two-tower";
 import type { Candidate, FeedState, Stage } from "../types";
 
@@ -23,7 +22,7 @@ export const secondStage: Stage = {
       return candidates;
     }
     const embedding = request.config.valueModel.retrievalExponent > 0 ? await retrievalEmbedding(state) : undefined;
-    const { probabilities, values } = await scoreItems(assets, models.mtml, request.user.context, candidates.map((candidate) => candidate.item), request.surface, request.nowMs, request.config.valueModel, embedding);
+    const { probabilities, values } = await scoreItems(assets, { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser }, request.user.context, candidates.map((candidate) => candidate.item), request.surface, request.nowMs, request.config.valueModel, embedding);
     candidates.forEach((candidate, r) => {
       candidate.probabilities = probabilities.slice(r * LABELS.length, (r + 1) * LABELS.length);
       candidate.value = candidate.score = values[r] as number;
@@ -33,8 +32,8 @@ export const secondStage: Stage = {
 };
 
 /** MTML probabilities [items × labels] and value-model scores for one user's items: the second stage's arithmetic. */
-export async function scoreItems(assets: RankerAssets, mtml: ModelSession, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number, valueModel: ExploreValueModel, retrievalEmbedding?: Float32Array): Promise<{ probabilities: Float32Array; values: Float64Array }> {
-  const probabilities = await runMtml(mtml, mtmlInputsFor(assets, user, items, surface, nowMs));
+export async function scoreItems(assets: RankerAssets, mtml: MtmlSessions, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number, valueModel: ExploreValueModel, retrievalEmbedding?: Float32Array): Promise<{ probabilities: Float32Array; values: Float64Array }> {
+  const probabilities = await runMtmlForOneUser(mtml, mtmlInputsFor(assets, user, items, surface, nowMs));
   return { probabilities, values: valueScores(assets, valueModel, items, probabilities, retrievalEmbedding) };
 }
 

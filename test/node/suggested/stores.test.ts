@@ -170,7 +170,7 @@ describe("SuggestedStores over the fixture bundle", () => {
     const stores = storesFor(ranker, user, config);
     const items = Array.from(ranker.assets.popular.items.subarray(0, 30));
     const context = feedUser(ranker, user, config).context;
-    const { probabilities } = await scoreItems(ranker.assets, ranker.models.mtml as NonNullable<Ranker["models"]["mtml"]>, context, items, 1, ranker.assets.asOfMs, config.valueModel);
+    const { probabilities } = await scoreItems(ranker.assets, { mtml: ranker.models.mtml as NonNullable<Ranker["models"]["mtml"]>, mtmlOneUser: ranker.models.mtmlOneUser }, context, items, 1, ranker.assets.asOfMs, config.valueModel);
     const expected = items.map((item, r) => suggestedLogValue(config.suggestedValueModel, probabilities, r, ranker.assets.itemCounters.decayedImpressions[item] as number));
     const result = await runQuery(`media([${items.join(", ")}]).rank(ranking_model=default)`, stores, { userId: stores.userId }, suggestedPlanOptions(10_000));
     const order = items.map((_, i) => i).sort((a, b) => (expected[b] as number) - (expected[a] as number) || a - b);
