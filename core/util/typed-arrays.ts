@@ -29,3 +29,20 @@ export function rowDots(table: Float32Array, dim: number, query: ArrayLike<numbe
   }
   return out;
 }
+
+/**
+ * `values[rows[i]]` for every i, as a plain array. A loop rather than `Array.from(rows, …)`: over a typed array
+ * that walks the iterator protocol, one result object per element, on the hot path of every feed.
+ */
+export function gather<T>(values: ArrayLike<T>, rows: ArrayLike<number>): T[] {
+  const out = new Array<T>(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = values[rows[i] as number] as T;
+  return out;
+}
+
+/** The first `length` values as a plain array (see `gather` for why not `Array.from`). */
+export function toArray(values: ArrayLike<number>, length = values.length): number[] {
+  const out = new Array<number>(length);
+  for (let i = 0; i < length; i++) out[i] = values[i] as number;
+  return out;
+}

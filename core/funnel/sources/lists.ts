@@ -1,4 +1,5 @@
 import type { FeedState } from "../types";
+import { toArray } from "../../util/typed-arrays";
 import { ScoreBoard, type CandidateSource, type SourceResult } from "./source";
 
 /** Pre-generated popular media (decayed popularity at the end of the bundle's window). */
@@ -8,7 +9,7 @@ export const popularSource: CandidateSource = {
   retrieve(state: FeedState, quota: number): SourceResult {
     const { items, scores } = state.ranker.assets.popular;
     const n = Math.min(quota, items.length);
-    return { items: Array.from(items.subarray(0, n)), scores: Array.from(scores.subarray(0, n)) };
+    return { items: toArray(items, n), scores: toArray(scores, n) };
   },
 };
 

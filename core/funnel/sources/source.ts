@@ -1,4 +1,5 @@
 import { topK } from "../../util/top-k";
+import { gather } from "../../util/typed-arrays";
 import type { SourceName } from "../config";
 import type { FeedState, FeedUser } from "../types";
 
@@ -34,10 +35,14 @@ export class ScoreBoard {
 
   best(quota: number): SourceResult {
     // ascending item order first, so topK's tie rule (lower index first) breaks ties by item row
-    const items = Int32Array.from(this.scores.keys()).sort();
-    const scores = Float64Array.from(items, (item) => this.scores.get(item) as number);
+    const items = new Int32Array(this.scores.size);
+    let i = 0;
+    for (const item of this.scores.keys()) items[i++] = item;
+    items.sort();
+    const scores = new Float64Array(items.length);
+    for (let j = 0; j < items.length; j++) scores[j] = this.scores.get(items[j] as number) as number;
     const best = topK(scores, quota);
-    return { items: Array.from(best, (i) => items[i] as number), scores: Array.from(best, (i) => scores[i] as number) };
+    return { items: gather(items, best), scores: gather(scores, best) };
   }
 }
 

@@ -1,4 +1,5 @@
 import { embedUser } from "../../serving/ranker-models";
+import { toArray } from "../../util/typed-arrays";
 import type { FeedState } from "../types";
 import { EMPTY_RESULT, type CandidateSource, type SourceResult } from "./source";
 
@@ -14,7 +15,9 @@ export const twoTowerSource: CandidateSource = {
     const embedding = await retrievalEmbedding(state);
     if (!embedding || !models.retrievalIndex) return { ...EMPTY_RESULT, note: "retrieval model unavailable" };
     const found = models.retrievalIndex.search(embedding, Math.min(quota, assets.items.ids.size));
-    return { items: Array.from(found.keys), scores: Array.from(found.distances, (distance) => 1 - distance) };
+    const scores = new Array<number>(found.distances.length);
+    for (let i = 0; i < scores.length; i++) scores[i] = 1 - (found.distances[i] as number);
+    return { items: toArray(found.keys), scores };
   },
 };
 

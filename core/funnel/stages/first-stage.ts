@@ -1,7 +1,7 @@
 import type { RankerAssets } from "../../serving/ranker-assets";
 import { embedUser } from "../../serving/ranker-models";
 import { topK } from "../../util/top-k";
-import { rowDots } from "../../util/typed-arrays";
+import { gather, rowDots } from "../../util/typed-arrays";
 import type { Candidate, FeedState, Stage } from "../types";
 import { byRetrievalScore } from "./retrieval";
 
@@ -21,7 +21,7 @@ export const firstStage: Stage = {
     const user = await embedUser(models.firstStageUserTower, assets, state.request.user.context);
     const scores = firstStageScores(assets, user, candidates.map((candidate) => candidate.item));
     candidates.forEach((candidate, c) => (candidate.firstStageScore = scores[c] as number));
-    return Array.from(topK(scores, keep), (c) => candidates[c] as Candidate);
+    return gather(candidates, topK(scores, keep));
   },
 };
 

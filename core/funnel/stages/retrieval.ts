@@ -1,6 +1,7 @@
 import { SOURCE_NAMES, type SourceName } from "../config";
 import type { CandidateSource } from "../sources/source";
 import { topK } from "../../util/top-k";
+import { gather } from "../../util/typed-arrays";
 import type { Candidate, FeedState, SourceHit, Stage } from "../types";
 
 /** Candidates in the mixed retrieval order, best first (ties by item row). */
@@ -56,7 +57,8 @@ export function retrievalStage(sources: Readonly<Record<SourceName, CandidateSou
             existing.retrievalScore += normalised;
           } else {
             slotOfItem[item] = merged.length;
-            merged.push({ item, sources: [hit], retrievalScore: normalised, score: normalised });
+            // every field the later stages set, present from the start: one object shape, no growing
+            merged.push({ item, sources: [hit], retrievalScore: normalised, firstStageScore: undefined, probabilities: undefined, value: undefined, score: normalised });
           }
         }
       }
@@ -64,7 +66,7 @@ export function retrievalStage(sources: Readonly<Record<SourceName, CandidateSou
       if (merged.length <= cap) return merged;
       const mixedScores = new Float64Array(merged.length);
       for (let i = 0; i < merged.length; i++) mixedScores[i] = (merged[i] as Candidate).retrievalScore;
-      return Array.from(topK(mixedScores, cap), (i) => merged[i] as Candidate);
+      return gather(merged, topK(mixedScores, cap));
     },
   };
 }

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { topK } from "../../../core/util/top-k";
-import { rowDots } from "../../../core/util/typed-arrays";
+import { gather, rowDots, toArray } from "../../../core/util/typed-arrays";
 
 describe("topK", () => {
   it("returns the best rows first and breaks ties by the lower row", () => {
@@ -49,5 +49,15 @@ describe("rowDots", () => {
         });
       }),
     );
+  });
+});
+
+describe("gather and toArray", () => {
+  it("pick values by row into a plain array, and copy a typed array's prefix", () => {
+    expect(gather(["a", "b", "c"], Int32Array.from([2, 0, 2]))).toEqual(["c", "a", "c"]);
+    expect(gather(Float64Array.from([0.5, 1.5]), [])).toEqual([]);
+    expect(toArray(Int32Array.from([4, 5, 6]))).toEqual([4, 5, 6]);
+    expect(toArray(Float32Array.from([0.25, 0.5, 1]), 2)).toEqual([0.25, 0.5]);
+    expect(Array.isArray(toArray(Int32Array.from([1])))).toBe(true);
   });
 });
