@@ -154,7 +154,7 @@ describe.each(MTML_VARIANTS)("MTML (%s)", (variantName, architecture) => {
 
   // the one-user layout exists for the shared bottom only; an MMoE refuses it
   if (architecture.experts === 1) {
-      for (const runtime of runtimes) {
+    for (const runtime of runtimes) {
       it(`one-user layout: the same inputs, and sigmoid(forward) within 1e-4 on batches of one user, on ${runtime.name}`, async () => {
         const session = await runtime.createSession(model.toOnnx({ test: "parity" }, "one-user"));
         const perRow = await runtime.createSession(bytes);
