@@ -29,6 +29,13 @@ export const servingConfigSchema = z.strictObject({
     historySeedMinIntegrity: z.number().min(0).max(1),
     /** At most this many merged candidates go on, the best by mixed score: where the source weights bite. */
     maxCandidates: z.number().int().min(1).max(10000).default(1500),
+    /**
+     * The two-tower source scans every item exactly (the USearch wasm module's SIMD scan) instead of walking the
+     * HNSW graph when the catalogue holds at most this many items per requested result: a top-1,000 over 7,583
+     * items took 0.23 ms scanned against 0.54 ms walked, and found the true top-1,000 where the walk found 99.6%
+     * of it. The scan grows with the catalogue, the walk far slower; 0 always walks.
+     */
+    exactSearchMaxItemsPerResult: z.number().min(0).max(1000).default(10),
   }),
   firstStage: z.strictObject({ keep: z.number().int().min(1).max(1000) }),
   valueModel: exploreValueModelSchema,

@@ -70,6 +70,7 @@ export interface BenchReport {
   readonly side_by_side: SideBySideResult["timings"];
   readonly ratios: SideBySideResult["ratios"];
   readonly usearch_identical_share: number;
+  readonly usearch_walk_recall_top1000: number;
   readonly mtml_variant: string;
   readonly sweep: SweepEntry[];
   readonly cold_start_ms?: number;
@@ -152,6 +153,7 @@ const report: BenchReport = {
   side_by_side: sideBySide.timings,
   ratios: sideBySide.ratios,
   usearch_identical_share: sideBySide.usearch_identical_share,
+  usearch_walk_recall_top1000: sideBySide.usearch_walk_recall_top1000,
   mtml_variant: sideBySide.mtml_variant,
   sweep,
   bundle_gzip_bytes: workerSize.gzip_bytes,
@@ -197,7 +199,7 @@ function printReport(r: BenchReport): void {
 
   lines.push(`Side by side (interleaved, same inputs; served MTML variant: ${r.mtml_variant}):`);
   table(["contender", "p50 ms", "p99 ms"], Object.entries(r.side_by_side).map(([name, p]) => [name, f(p.p50_ms, 3), f(p.p99_ms, 3)]));
-  table(["ratio (medians)", "value"], [...Object.entries(r.ratios).map(([name, value]) => [name, f(value, 2)]), ["usearch identical top-100 share", f(r.usearch_identical_share, 2)]]);
+  table(["ratio (medians)", "value"], [...Object.entries(r.ratios).map(([name, value]) => [name, f(value, 2)]), ["usearch identical top-100 share", f(r.usearch_identical_share, 2)], ["usearch walk's share of the exact top-1000", f(r.usearch_walk_recall_top1000, 4)]]);
 
   if (r.sweep.length > 0) {
     lines.push(`Catalogue-size sweep (synthetic items; explore-like funnel: towers + ANN (user top-800 + 20 seeds × 16) + first stage + MTML on 100). Budget ${mib(ISOLATE_BUDGET_BYTES)} per isolate:`);

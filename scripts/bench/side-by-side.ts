@@ -35,7 +35,10 @@ export interface SideBySideResult {
     /** With a bundle that has the one-user MTML variant (the served path for feeds). */
     readonly ort_web_over_node_mtml_one_user?: number;
     readonly one_user_over_per_row_mtml?: number;
+    readonly usearch_scan_over_walk_top1000: number;
   };
+  /** Share of the exact top-1,000 (the scan's) that the graph walk finds, over the users' embeddings. */
+  readonly usearch_walk_recall_top1000: number;
   /** Share of top-100 searches where wasm and native returned the same keys in the same order. */
   readonly usearch_identical_share: number;
   readonly mtml_variant: string;
@@ -131,10 +134,24 @@ export async function benchSideBySide(ranker: Ranker, options: SideBySideOptions
     ],
     { ...runOptions, block: options.block * 2 },
   );
+  // the two-tower source's search: a top-1,000 by the graph walk (ef = 1,000) or by the shim's exact scan
+  const topK = Math.min(1000, wasmIndex.size);
+  let walkFound = 0;
+  for (let i = 0; i < inputs.userEmbeddings.length; i++) {
+    const scanned = new Set(wasmIndex.search(query(i), topK, { exact: true }).keys);
+    for (const key of wasmIndex.search(query(i), topK).keys) if (scanned.has(key)) walkFound++;
+  }
+  const top1000Samples = await interleaved(
+    [
+      { name: "usearch_wasm_top1000_walk", run: (i: number) => wasmIndex.search(query(i), topK) },
+      { name: "usearch_wasm_top1000_scan", run: (i: number) => wasmIndex.search(query(i), topK, { exact: true }) },
+    ],
+    runOptions,
+  );
   for (const session of Object.values(sessions)) await session.release();
 
   const timings: Record<string, Percentiles> = {};
-  for (const samples of [mtmlSamples, towerSamples, annSamples]) for (const [name, list] of samples) timings[name] = percentiles(list);
+  for (const samples of [mtmlSamples, towerSamples, annSamples, top1000Samples]) for (const [name, list] of samples) timings[name] = percentiles(list);
   const ratio = (a: string, b: string) => (timings[a] as Percentiles).p50_ms / (timings[b] as Percentiles).p50_ms;
   return {
     timings,
@@ -145,9 +162,11 @@ export async function benchSideBySide(ranker: Ranker, options: SideBySideOptions
       int8_over_fp32_mtml: ratio("web_mtml_int8", "web_mtml_fp32"),
       int8_over_fp32_mtml_node: ratio("node_mtml_int8", "node_mtml_fp32"),
       ort_web_over_node_mtml_fp32: ratio("web_mtml_fp32", "node_mtml_fp32"),
+      usearch_scan_over_walk_top1000: ratio("usearch_wasm_top1000_scan", "usearch_wasm_top1000_walk"),
       ...(timings.web_mtml_one_user ? { ort_web_over_node_mtml_one_user: ratio("web_mtml_one_user", "node_mtml_one_user"), one_user_over_per_row_mtml: ratio("web_mtml_one_user", "web_mtml_int8") } : {}),
     },
     usearch_identical_share: identical / inputs.userEmbeddings.length,
+    usearch_walk_recall_top1000: walkFound / Math.max(1, inputs.userEmbeddings.length * topK),
     mtml_variant: manifest.mtml.quantization,
   };
 }

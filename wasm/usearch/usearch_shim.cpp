@@ -11,7 +11,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <new>
+
+#include <wasm_simd128.h>
 
 #include <usearch/index_dense.hpp>
 
@@ -326,19 +329,135 @@ bool validate_serialized(std::uint8_t const* bytes, std::size_t length) noexcept
     return true;
 }
 
+/// One row's distance in an exact scan; ordered by distance, then key, so equal distances come out the same way
+/// every time.
+struct flat_hit {
+    float distance;
+    std::uint32_t key;
+};
+
+/// What an exact scan of a viewed f32 index reads: the serialized vectors matrix in place (row r = slot r) and
+/// each slot's key. USearch's own exact search keeps its top-k in a sorted buffer, which costs O(n·k) once k is
+/// in the hundreds; the scan computes every distance with SIMD and selects the k best in O(n + k log k).
+struct flat_view {
+    float const* vectors = nullptr; // points into the viewed bytes
+    std::uint32_t* keys = nullptr;  // owned
+    flat_hit* hits = nullptr;       // owned scratch, one per row
+    std::size_t rows = 0;
+    bool inner_product = false; // else squared L2
+};
+
 struct ann_index_t {
     index_dense_t index;
     std::uint8_t* viewed_bytes = nullptr; // owned; the index points into it when loaded with `ann_load_view`
     std::size_t viewed_length = 0;
     std::uint64_t* key_scratch = nullptr; // u64 keys from USearch, narrowed into the caller's u32 buffer
     std::size_t key_scratch_capacity = 0;
+    flat_view flat; // set for viewed f32 indexes with the ip or l2sq metric
 
     ~ann_index_t() {
         index.reset();
         std::free(viewed_bytes);
         std::free(key_scratch);
+        std::free(flat.keys);
+        std::free(flat.hits);
     }
 };
+
+/// Prepares the exact scan over a viewed buffer that `validate_serialized` accepted. Indexes it does not cover
+/// (other scalar kinds, the cos metric) keep USearch's own exact search. False only when out of memory.
+bool prepare_flat_view(ann_index_t& handle) noexcept {
+    std::uint8_t const* bytes = handle.viewed_bytes;
+    std::uint64_t const rows = read_le<std::uint32_t>(bytes);
+    std::uint64_t const cols = read_le<std::uint32_t>(bytes + 4);
+    std::uint64_t const matrix_end = 8 + rows * cols;
+    byte_t head_bytes[64];
+    std::memcpy(head_bytes, bytes + matrix_end, sizeof(head_bytes));
+    index_dense_head_t head{head_bytes};
+    scalar_kind_t const scalar = head.kind_scalar;
+    metric_kind_t const metric = head.kind_metric;
+    if (rows == 0 || scalar != scalar_kind_t::f32_k || (metric != metric_kind_t::ip_k && metric != metric_kind_t::l2sq_k))
+        return true;
+
+    std::uint8_t const* graph = bytes + matrix_end + 64;
+    index_serialized_header_t graph_head;
+    std::memcpy(&graph_head, graph, sizeof(graph_head));
+    using level_t = std::int16_t;
+    std::size_t const base_bytes = sizeof(std::uint32_t) * (1 + graph_head.connectivity_base);
+    std::size_t const upper_bytes = sizeof(std::uint32_t) * (1 + graph_head.connectivity);
+    std::uint32_t* keys = static_cast<std::uint32_t*>(std::malloc(rows * sizeof(std::uint32_t)));
+    flat_hit* hits = static_cast<flat_hit*>(std::malloc(rows * sizeof(flat_hit)));
+    if (!keys || !hits) {
+        std::free(keys);
+        std::free(hits);
+        set_error("Out of memory for the exact-scan tables");
+        return false;
+    }
+    std::uint8_t const* node = graph + sizeof(graph_head) + rows * sizeof(level_t);
+    for (std::uint64_t slot = 0; slot != rows; ++slot) {
+        keys[slot] = static_cast<std::uint32_t>(read_le<std::uint64_t>(node));
+        level_t const level = read_le<level_t>(node + sizeof(std::uint64_t));
+        node += sizeof(std::uint64_t) + sizeof(level_t) + base_bytes + upper_bytes * static_cast<std::uint64_t>(level);
+    }
+    handle.flat.vectors = reinterpret_cast<float const*>(bytes + 8);
+    handle.flat.keys = keys;
+    handle.flat.hits = hits;
+    handle.flat.rows = rows;
+    handle.flat.inner_product = metric == metric_kind_t::ip_k;
+    return true;
+}
+
+float horizontal_sum(v128_t lanes) noexcept {
+    return wasm_f32x4_extract_lane(lanes, 0) + wasm_f32x4_extract_lane(lanes, 1) +
+           (wasm_f32x4_extract_lane(lanes, 2) + wasm_f32x4_extract_lane(lanes, 3));
+}
+
+/// USearch's distances: ip = 1 − a·b, l2sq = Σ (a − b)².
+float flat_distance(float const* a, float const* b, std::size_t dimensions, bool inner_product) noexcept {
+    v128_t sum0 = wasm_f32x4_splat(0.f);
+    v128_t sum1 = wasm_f32x4_splat(0.f);
+    std::size_t d = 0;
+    if (inner_product) {
+        for (; d + 8 <= dimensions; d += 8) {
+            sum0 = wasm_f32x4_add(sum0, wasm_f32x4_mul(wasm_v128_load(a + d), wasm_v128_load(b + d)));
+            sum1 = wasm_f32x4_add(sum1, wasm_f32x4_mul(wasm_v128_load(a + d + 4), wasm_v128_load(b + d + 4)));
+        }
+        float dot = horizontal_sum(wasm_f32x4_add(sum0, sum1));
+        for (; d != dimensions; ++d)
+            dot += a[d] * b[d];
+        return 1.f - dot;
+    }
+    for (; d + 8 <= dimensions; d += 8) {
+        v128_t const low = wasm_f32x4_sub(wasm_v128_load(a + d), wasm_v128_load(b + d));
+        v128_t const high = wasm_f32x4_sub(wasm_v128_load(a + d + 4), wasm_v128_load(b + d + 4));
+        sum0 = wasm_f32x4_add(sum0, wasm_f32x4_mul(low, low));
+        sum1 = wasm_f32x4_add(sum1, wasm_f32x4_mul(high, high));
+    }
+    float squared = horizontal_sum(wasm_f32x4_add(sum0, sum1));
+    for (; d != dimensions; ++d)
+        squared += (a[d] - b[d]) * (a[d] - b[d]);
+    return squared;
+}
+
+std::int32_t flat_search(ann_index_t& handle, float const* query, std::size_t wanted, std::uint32_t* keys_out,
+                         float* distances_out) noexcept {
+    flat_view const& flat = handle.flat;
+    std::size_t const dimensions = handle.index.dimensions();
+    for (std::size_t row = 0; row != flat.rows; ++row)
+        flat.hits[row] = {flat_distance(query, flat.vectors + row * dimensions, dimensions, flat.inner_product), flat.keys[row]};
+    auto closer = [](flat_hit const& a, flat_hit const& b) noexcept {
+        return a.distance < b.distance || (a.distance == b.distance && a.key < b.key);
+    };
+    std::size_t const found = wanted < flat.rows ? wanted : flat.rows;
+    if (found < flat.rows)
+        std::nth_element(flat.hits, flat.hits + found, flat.hits + flat.rows, closer);
+    std::sort(flat.hits, flat.hits + found, closer);
+    for (std::size_t i = 0; i != found; ++i) {
+        keys_out[i] = flat.hits[i].key;
+        distances_out[i] = flat.hits[i].distance;
+    }
+    return static_cast<std::int32_t>(found);
+}
 
 bool check_handle(ann_index_t const* handle) noexcept {
     if (!handle) {
@@ -456,6 +575,10 @@ ANN_EXPORT(ann_load_view) ann_index_t* ann_load_view(std::uint8_t* bytes, std::u
         delete handle;
         return nullptr;
     }
+    if (!prepare_flat_view(*handle)) {
+        delete handle;
+        return nullptr;
+    }
     return handle;
 }
 
@@ -537,7 +660,8 @@ std::int32_t ann_add(ann_index_t* handle, std::uint32_t const* keys, float const
 }
 
 /// Writes up to `wanted` nearest keys and distances, closest first. `expansion` 0 keeps the index default;
-/// `exact` != 0 scans every vector instead of walking the graph. Returns the count, or -1 with the error set.
+/// `exact` != 0 scans every vector instead of walking the graph (with the SIMD scan of `flat_view` when the
+/// index has one, else USearch's). Returns the count, or -1 with the error set.
 ANN_EXPORT(ann_search)
 std::int32_t ann_search(ann_index_t* handle, float const* query, std::uint32_t wanted, std::uint32_t expansion,
                         std::uint32_t exact, std::uint32_t* keys_out, float* distances_out) {
@@ -553,6 +677,8 @@ std::int32_t ann_search(ann_index_t* handle, float const* query, std::uint32_t w
     std::int64_t const bad_dimension = first_non_finite(query, index.dimensions());
     if (bad_dimension >= 0)
         return set_error_with_number("Query holds NaN or Infinity at dimension ", bad_dimension), -1;
+    if (exact && handle->flat.rows)
+        return flat_search(*handle, query, wanted, keys_out, distances_out);
     if (!ensure_key_scratch(*handle, wanted))
         return -1;
     std::size_t const previous_expansion = index.expansion_search();

@@ -4,7 +4,8 @@ import type { FeedState } from "../types";
 import { EMPTY_RESULT, type CandidateSource, type SourceResult } from "./source";
 
 /**
- * The retrieval two-tower: the user tower on the freshest features, then the USearch wasm index. The tower
+ * The retrieval two-tower: the user tower on the freshest features, then the USearch wasm index — an exact scan
+ * while the catalogue is small next to the quota (`exactSearchMaxItemsPerResult`), else the HNSW walk. The tower
  * reads the user's profile features too, so a cold user the bundle has features for still gets it.
  */
 export const twoTowerSource: CandidateSource = {
@@ -14,7 +15,10 @@ export const twoTowerSource: CandidateSource = {
     const { models, assets } = state.ranker;
     const embedding = await retrievalEmbedding(state);
     if (!embedding || !models.retrievalIndex) return { ...EMPTY_RESULT, note: "retrieval model unavailable" };
-    const found = models.retrievalIndex.search(embedding, Math.min(quota, assets.items.ids.size));
+    const catalogue = assets.items.ids.size;
+    const wanted = Math.min(quota, catalogue);
+    const exact = catalogue <= state.request.config.retrieval.exactSearchMaxItemsPerResult * wanted;
+    const found = models.retrievalIndex.search(embedding, wanted, { exact });
     const scores = new Array<number>(found.distances.length);
     for (let i = 0; i < scores.length; i++) scores[i] = 1 - (found.distances[i] as number);
     return { items: toArray(found.keys), scores };

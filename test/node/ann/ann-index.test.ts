@@ -130,6 +130,48 @@ describe("indexes built by the native addon", () => {
     }
   });
 
+  // Viewed f32 ip/l2sq indexes scan with the shim's SIMD kernel and a partial selection (what the two-tower
+  // source uses for a small catalogue); others fall back to USearch's own exact search.
+  it.each(["ip", "l2sq"] as const)("exact search of a viewed %s index is the brute force's top k, for small and large k", (metric) => {
+    const metricBytes = buildAnnIndexNative(vectors, dims, { metric, threads: 1 });
+    const view = AnnIndex.load(runtime(), metricBytes, { metric });
+    const copy = AnnIndex.load(runtime(), metricBytes, { metric, mode: "copy" });
+    const brute = new BruteForceIndex(vectors, dims, metric);
+    for (let q = 0; q < 10; q++) {
+      const query = queries.subarray(q * dims, (q + 1) * dims);
+      for (const k of [1, 20, 1000]) {
+        const exact = view.search(query, k, { exact: true });
+        const truth = brute.search(query, k);
+        // the same distances rank by rank; every key clearly inside the top k found (the two sum in a different
+        // order, so an exact f32 tie at the k-th place may go either way)
+        expect(exact.keys.length).toBe(k);
+        exact.distances.forEach((distance, i) => expect(distance).toBeCloseTo(truth.distances[i] as number, 4));
+        const kth = truth.distances[k - 1] as number;
+        const found = new Set(exact.keys);
+        truth.keys.forEach((key, i) => {
+          if ((truth.distances[i] as number) < kth - 1e-5) expect(found.has(key)).toBe(true);
+        });
+      }
+      // the copy has no scan tables: USearch's exact search answers, the same
+      expect(Array.from(copy.search(query, 50, { exact: true }).keys)).toEqual(Array.from(view.search(query, 50, { exact: true }).keys));
+    }
+    const everything = view.search(queries.subarray(0, dims), 6000, { exact: true });
+    expect(everything.keys.length).toBe(5000);
+    expect(new Set(everything.keys).size).toBe(5000);
+    for (let i = 1; i < everything.distances.length; i++) expect(everything.distances[i]).toBeGreaterThanOrEqual(everything.distances[i - 1] as number);
+  });
+
+  it("exact search breaks equal distances by the lower key", () => {
+    const target = runtime();
+    const built = AnnIndex.create(target, { dimensions: KNOWN_DIMS, metric: "ip" });
+    const twice = new Float32Array([...KNOWN_VECTORS, ...KNOWN_VECTORS, ...KNOWN_VECTORS]);
+    built.add([40, 7, 22, 31, 5, 12, 3, 44, 18, 9, 27, 1, 35, 14, 50], twice);
+    const view = AnnIndex.load(target, built.serialize(), { metric: "ip" });
+    // rows r hold KNOWN_VECTORS[r % 5]; dot with e1: vector 4 → 3 (keys 5, 9, 50), vectors 0 and 2 → 1 (keys 40,
+    // 12, 27 and 22, 44, 35), vector 1 → 0 (keys 7, 3, 1), vector 3 → −1 (keys 31, 18, 14)
+    expect(Array.from(view.search(E1, 15, { exact: true }).keys)).toEqual([5, 9, 50, 12, 22, 27, 35, 40, 44, 1, 3, 7, 14, 18, 31]);
+  });
+
   it("a copy-loaded index accepts more rows; a viewed one refuses them", () => {
     const target = runtime();
     const copy = AnnIndex.load(target, bytes, { mode: "copy" });

@@ -75,10 +75,13 @@ describe("npm run bench -- --smoke", () => {
 
   it("compares the runtimes side by side as ratios", () => {
     const ratios = report.ratios as Record<string, number>;
-    for (const key of ["ort_web_over_node_mtml", "ort_web_over_node_user_tower", "usearch_wasm_over_native", "int8_over_fp32_mtml"]) {
+    for (const key of ["ort_web_over_node_mtml", "ort_web_over_node_user_tower", "usearch_wasm_over_native", "int8_over_fp32_mtml", "usearch_scan_over_walk_top1000"]) {
       expect(ratios[key], key).toBeGreaterThan(0);
       expect(Number.isFinite(ratios[key])).toBe(true);
     }
+    // the walk finds most, and at most all, of the scan's exact top 1,000
+    expect(report.usearch_walk_recall_top1000).toBeGreaterThan(0.9);
+    expect(report.usearch_walk_recall_top1000).toBeLessThanOrEqual(1);
   });
 
   it("sweeps a synthetic catalogue and reports memory and cold start", () => {

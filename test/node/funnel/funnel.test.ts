@@ -11,6 +11,9 @@ import { secondStage } from "../../../core/funnel/stages/second-stage";
 import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type FeedState, type Ranker, type RealtimeUserState } from "../../../core/funnel/types";
 import { resolveFeedUser } from "../../../core/funnel/user";
 import { exploreScore } from "../../../core/ranking/value-model";
+import type { AnnIndex, AnnSearchOptions } from "../../../core/ann";
+import type { ModelSession } from "../../../core/inference/types";
+import { embedUser } from "../../../core/serving/ranker-models";
 import { neighboursOf } from "../../../core/serving/serving-index";
 import { fixtureRanker } from "./ranker-fixture";
 
@@ -87,6 +90,21 @@ describe("sources", () => {
     const result = await EXPLORE_SOURCES.two_tower.retrieve(state(request(warmUser)), 20);
     expect(result.items).toHaveLength(20);
     for (let i = 1; i < result.scores.length; i++) expect(result.scores[i - 1]!).toBeGreaterThanOrEqual(result.scores[i]!);
+  });
+
+  it("two_tower scans the index exactly while the catalogue is small next to its quota, and walks the graph beyond", async () => {
+    const index = ranker.models.retrievalIndex as AnnIndex;
+    const searches: { k: number; exact: boolean }[] = [];
+    const spy = { search: (query: Float32Array, k: number, options: AnnSearchOptions = {}) => (searches.push({ k, exact: options.exact === true }), index.search(query, k, options)) } as unknown as AnnIndex;
+    const catalogue = ranker.assets.items.ids.size;
+    const quota = Math.min(200, catalogue);
+    const withRatio = (ratio: number) => request(warmUser, { config: { retrieval: { ...ranker.assets.config.retrieval, exactSearchMaxItemsPerResult: ratio } } });
+    const embedding = await embedUser(ranker.models.retrievalUserTower as ModelSession, ranker.assets, withRatio(0).user.context);
+    const scanned = await EXPLORE_SOURCES.two_tower.retrieve(state(withRatio(catalogue / quota + 0.01), { ...ranker.models, retrievalIndex: spy }), quota);
+    const walked = await EXPLORE_SOURCES.two_tower.retrieve(state(withRatio(catalogue / quota - 0.01), { ...ranker.models, retrievalIndex: spy }), quota);
+    expect(searches).toEqual([{ k: quota, exact: true }, { k: quota, exact: false }]);
+    expect(scanned.items).toEqual(Array.from(index.search(embedding, quota, { exact: true }).keys));
+    expect(walked.items).toEqual(Array.from(index.search(embedding, quota).keys));
   });
 
   it("history expands recent engagements through the ANN and never returns a seed itself", async () => {
