@@ -6,6 +6,7 @@ import { LABELS } from "../../core/data/labels";
 import { SOURCE_NAMES, type ServingConfig } from "../../core/funnel/config";
 import { EXPLORE_STAGES, runFeed } from "../../core/funnel/explore";
 import { EXPLORE_SOURCES } from "../../core/funnel/sources";
+import { searchTwoTower } from "../../core/funnel/sources/two-tower";
 import { NO_REALTIME_STATE, type FeedRequest, type FeedState, type Ranker, type Stage } from "../../core/funnel/types";
 import { firstStageScores } from "../../core/funnel/stages/first-stage";
 import { mtmlInputsFor, valueScores } from "../../core/funnel/stages/second-stage";
@@ -95,8 +96,7 @@ export async function benchStages(ranker: Ranker, options: StageBenchOptions): P
     // inside the stages
     const userEmbedding = await samples.time("user_tower", () => embedUser(retrievalUserTower, assets, request.user.context));
     const firstStageEmbedding = await samples.time("first_stage_user_tower", () => embedUser(firstStageUserTower, assets, request.user.context));
-    const annQuota = Math.min(config.retrieval.sources.two_tower.quota, assets.items.ids.size);
-    await samples.time("ann_search", () => retrievalIndex.search(userEmbedding, annQuota));
+    await samples.time("ann_search", () => searchTwoTower(retrievalIndex, userEmbedding, config.retrieval.sources.two_tower.quota, config.retrieval));
     for (const name of SOURCE_NAMES) {
       const setting = config.retrieval.sources[name];
       if (!(setting.weight > 0 && setting.quota > 0)) continue;

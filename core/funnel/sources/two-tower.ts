@@ -1,5 +1,7 @@
 import { embedUser } from "../../serving/ranker-models";
+import type { AnnIndex, AnnSearchResult } from "../../ann/ann-index";
 import { toArray } from "../../util/typed-arrays";
+import type { ServingConfig } from "../config";
 import type { FeedState } from "../types";
 import { EMPTY_RESULT, type CandidateSource, type SourceResult } from "./source";
 
@@ -15,15 +17,21 @@ export const twoTowerSource: CandidateSource = {
     const { models, assets } = state.ranker;
     const embedding = await retrievalEmbedding(state);
     if (!embedding || !models.retrievalIndex) return { ...EMPTY_RESULT, note: "retrieval model unavailable" };
-    const catalogue = assets.items.ids.size;
-    const wanted = Math.min(quota, catalogue);
-    const exact = catalogue <= state.request.config.retrieval.exactSearchMaxItemsPerResult * wanted;
-    const found = models.retrievalIndex.search(embedding, wanted, { exact });
+    const found = searchTwoTower(models.retrievalIndex, embedding, quota, state.request.config.retrieval);
     const scores = new Array<number>(found.distances.length);
     for (let i = 0; i < scores.length; i++) scores[i] = 1 - (found.distances[i] as number);
     return { items: toArray(found.keys), scores };
   },
 };
+
+/**
+ * The two-tower source's index search for a user embedding: the best `quota` items, by an exact scan while the
+ * index holds at most `exactSearchMaxItemsPerResult` items per result, else by the graph walk.
+ */
+export function searchTwoTower(index: AnnIndex, embedding: Float32Array, quota: number, retrieval: Pick<ServingConfig["retrieval"], "exactSearchMaxItemsPerResult">): AnnSearchResult {
+  const wanted = Math.min(quota, index.size);
+  return index.search(embedding, wanted, { exact: index.size <= retrieval.exactSearchMaxItemsPerResult * wanted });
+}
 
 /** The request's retrieval user embedding, computed on first use and shared by the stages (undefined without the model). */
 export function retrievalEmbedding(state: FeedState): Promise<Float32Array | undefined> {

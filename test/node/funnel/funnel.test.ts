@@ -95,7 +95,7 @@ describe("sources", () => {
   it("two_tower scans the index exactly while the catalogue is small next to its quota, and walks the graph beyond", async () => {
     const index = ranker.models.retrievalIndex as AnnIndex;
     const searches: { k: number; exact: boolean }[] = [];
-    const spy = { search: (query: Float32Array, k: number, options: AnnSearchOptions = {}) => (searches.push({ k, exact: options.exact === true }), index.search(query, k, options)) } as unknown as AnnIndex;
+    const spy = { size: index.size, search: (query: Float32Array, k: number, options: AnnSearchOptions = {}) => (searches.push({ k, exact: options.exact === true }), index.search(query, k, options)) } as unknown as AnnIndex;
     const catalogue = ranker.assets.items.ids.size;
     const quota = Math.min(200, catalogue);
     const withRatio = (ratio: number) => request(warmUser, { config: { retrieval: { ...ranker.assets.config.retrieval, exactSearchMaxItemsPerResult: ratio } } });
