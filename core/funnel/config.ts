@@ -32,8 +32,8 @@ export const servingConfigSchema = z.strictObject({
     /**
      * The two-tower source scans every item exactly (the USearch wasm module's SIMD scan) instead of walking the
      * HNSW graph when the catalogue holds at most this many items per requested result: a top-1,000 over 7,583
-     * items took 0.23 ms scanned against 0.54 ms walked, and found the true top-1,000 where the walk found 99.6%
-     * of it. The scan grows with the catalogue, the walk far slower; 0 always walks.
+     * items took 0.21 ms scanned against 0.50 ms walked (BENCHMARKS.md), and found the true top-1,000 where the
+     * walk found 99.6% of it. The scan grows with the catalogue, the walk far slower; 0 always walks.
      */
     exactSearchMaxItemsPerResult: z.number().min(0).max(1000).default(10),
   }),
