@@ -72,7 +72,10 @@ function assertClose(what: string, actual: Float32Array, expected: Float32Array)
 export const MTML_VARIANTS = ["fp32", "dynamic-int8", "dynamic-int8-fp32-dense", "qdq-int8"] as const;
 export type MtmlVariant = (typeof MTML_VARIANTS)[number];
 
-/** The MTML export in one variant; `fp32Nodes` are input-layer matmuls a dynamic variant keeps in fp32. */
+/**
+ * The MTML export in one variant. `fp32Nodes` are the input-layer matmuls the fp32-dense variant keeps in fp32;
+ * `alwaysFp32Nodes` stay fp32 in every variant (the one-user model's batch-1 user projection).
+ */
 export function quantizeMtml(variant: MtmlVariant, fp32: Uint8Array, fp32Nodes: readonly string[], alwaysFp32Nodes: readonly string[] = []): Uint8Array {
   switch (variant) {
     case "fp32":
@@ -83,7 +86,7 @@ export function quantizeMtml(variant: MtmlVariant, fp32: Uint8Array, fp32Nodes: 
     case "dynamic-int8-fp32-dense":
       return quantizeDynamicInt8(fp32, { excludeNodes: [...fp32Nodes, ...alwaysFp32Nodes] }).bytes;
     case "qdq-int8":
-      return quantizeQdqInt8(fp32).bytes;
+      return quantizeQdqInt8(fp32, { excludeNodes: [...alwaysFp32Nodes] }).bytes;
   }
 }
 

@@ -29,8 +29,9 @@ export const twoTowerSource: CandidateSource = {
  * index holds at most `exactSearchMaxItemsPerResult` items per result, else by the graph walk.
  */
 export function searchTwoTower(index: AnnIndex, embedding: Float32Array, quota: number, retrieval: Pick<ServingConfig["retrieval"], "exactSearchMaxItemsPerResult">): AnnSearchResult {
-  const wanted = Math.min(quota, index.size);
-  return index.search(embedding, wanted, { exact: index.size <= retrieval.exactSearchMaxItemsPerResult * wanted });
+  const size = index.size;
+  const wanted = Math.min(quota, size);
+  return index.search(embedding, wanted, { exact: size <= retrieval.exactSearchMaxItemsPerResult * wanted });
 }
 
 /** The request's retrieval user embedding, computed on first use and shared by the stages (undefined without the model). */
