@@ -52,7 +52,9 @@ export interface ItemRecord {
   id: string;
   author: string;
   tags: readonly string[];
+  /** Milliseconds since the epoch (negative before 1970), or UNKNOWN (NaN). */
   createdAt: number;
+  /** Non-negative milliseconds, or UNKNOWN (NaN). */
   durationMs: number;
   type: string;
   integrity: number;

@@ -1,3 +1,4 @@
+import { MAX_EPOCH_MS, UNKNOWN } from "./dataset";
 import { DataError } from "./errors";
 
 /**
@@ -161,6 +162,25 @@ export class CsvColumns {
     const value = this.number(row, name);
     if (!Number.isSafeInteger(value)) throw new DataError(this.table.file, row.line, name, `"${this.string(row, name)}" is not an integer`);
     return value;
+  }
+
+  /**
+   * A time: integer milliseconds since the Unix epoch, negative before 1970, within the range of a JavaScript Date
+   * (|value| <= 8.64e15). Any such value is a real time, 0 and -1 included: "unknown" is never written as a number.
+   */
+  epochMs(row: CsvRow, name: string): number {
+    const value = this.number(row, name);
+    const raw = this.string(row, name).trim();
+    if (Math.abs(value) > MAX_EPOCH_MS) {
+      throw new DataError(this.table.file, row.line, name, `"${raw}" is out of range: a time must be integer milliseconds since the epoch with |value| <= 8.64e15 (the range of a JavaScript Date)`);
+    }
+    if (!Number.isInteger(value)) throw new DataError(this.table.file, row.line, name, `"${raw}" is not an integer: a time must be integer milliseconds since the epoch (negative before 1970)`);
+    return value;
+  }
+
+  /** A time as `epochMs` reads it, or UNKNOWN (NaN) when the field is empty. */
+  optionalEpochMs(row: CsvRow, name: string): number {
+    return this.string(row, name).trim() === "" ? UNKNOWN : this.epochMs(row, name);
   }
 
   flag(row: CsvRow, name: string): 0 | 1 {

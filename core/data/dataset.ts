@@ -1,8 +1,30 @@
 import type { IdIndex } from "./ids";
 import { LABELS, type Label } from "./labels";
 
-/** Marks an unknown creation time or duration; feature code turns it into its own bucket. */
-export const UNKNOWN = -1;
+/**
+ * Marks an unknown creation time or duration; feature code turns it into its own bucket. It is NaN because every
+ * finite number is a real time (negative ones are before 1970), so no number could mark "unknown" without colliding.
+ * NaN equals nothing, itself included: test with `isKnown`, never with `=== UNKNOWN`.
+ */
+export const UNKNOWN = Number.NaN;
+
+/** False for UNKNOWN. Any non-finite value counts as unknown, so no Infinity can reach a feature either. */
+export function isKnown(value: number): boolean {
+  return Number.isFinite(value);
+}
+
+/**
+ * Orders times newest first with UNKNOWN last, for `sort`. NaN cannot be subtracted (a comparator returning NaN
+ * leaves the order unspecified), so an unknown time ranks as -Infinity: below every real time, those before 1970 too.
+ */
+export function compareNewestFirst(a: number, b: number): number {
+  const x = isKnown(a) ? a : Number.NEGATIVE_INFINITY;
+  const y = isKnown(b) ? b : Number.NEGATIVE_INFINITY;
+  return x === y ? 0 : x > y ? -1 : 1;
+}
+
+/** The largest |milliseconds since the epoch| a JavaScript Date can hold (±100,000,000 days); times must be within it. */
+export const MAX_EPOCH_MS = 8.64e15;
 
 /**
  * Interaction events in columns, sorted by time. Rows refer to users and items by their row in
@@ -12,7 +34,7 @@ export interface EventTable {
   readonly size: number;
   readonly user: Int32Array;
   readonly item: Int32Array;
-  /** Milliseconds since the Unix epoch. */
+  /** Integer milliseconds since the Unix epoch (negative before 1970, |ts| <= MAX_EPOCH_MS). */
   readonly ts: Float64Array;
   /** The app surface the event happened on (KuaiRand: `tab`). */
   readonly surface: Int32Array;
@@ -28,9 +50,9 @@ export interface ItemTable {
   /** Tags of item i are tagIds[tagOffsets[i] .. tagOffsets[i+1]). */
   readonly tagOffsets: Int32Array;
   readonly tagIds: Int32Array;
-  /** Milliseconds since the epoch, or UNKNOWN. */
+  /** Milliseconds since the epoch (negative before 1970, |value| <= MAX_EPOCH_MS), or UNKNOWN (NaN): see `isKnown`. */
   readonly createdAt: Float64Array;
-  /** Milliseconds, or UNKNOWN. */
+  /** Non-negative milliseconds, or UNKNOWN (NaN): see `isKnown`. */
   readonly durationMs: Float64Array;
   readonly types: IdIndex;
   readonly type: Int32Array;

@@ -13,3 +13,15 @@ export class DataError extends Error {
     this.name = "DataError";
   }
 }
+
+/** A data set too small for one step of a tool: names the step, what it needs and what the data has. */
+export class InsufficientDataError extends Error {
+  constructor(
+    readonly step: string,
+    readonly needed: string,
+    readonly found: string,
+  ) {
+    super(`${step}: needs ${needed}, but the data has ${found}`);
+    this.name = "InsufficientDataError";
+  }
+}

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { CsvColumns, parseCsv } from "./csv";
-import type { Dataset } from "./dataset";
-import { UNKNOWN } from "./dataset";
+import { UNKNOWN, isKnown, type Dataset } from "./dataset";
 import { EventTableBuilder, UserTableBuilder, buildItemTable, type ItemRecord } from "./builders";
 import { DataError } from "./errors";
 import { LABELS, type Label } from "./labels";
@@ -55,10 +54,10 @@ export async function loadGeneric(source: DataSource): Promise<Dataset> {
     const integrity = itemColumns.number(row, "integrity");
     if (integrity < 0 || integrity > 1) throw itemColumns.error(row, "integrity", `${integrity} is outside [0, 1]`);
     const tags = itemColumns.string(row, "tags").trim();
-    const createdAt = itemColumns.optionalNumber(row, "created_at", UNKNOWN);
+    // Any time is valid, before 1970 too (old films, say): empty is the only way to say "unknown".
+    const createdAt = itemColumns.optionalEpochMs(row, "created_at");
     const duration = itemColumns.optionalNumber(row, "duration", UNKNOWN);
-    if (createdAt < 0 && createdAt !== UNKNOWN) throw itemColumns.error(row, "created_at", "must be milliseconds since the epoch, or empty");
-    if (duration < 0 && duration !== UNKNOWN) throw itemColumns.error(row, "duration", "must be non-negative milliseconds, or empty");
+    if (isKnown(duration) && duration < 0) throw itemColumns.error(row, "duration", `${duration} is negative: must be non-negative milliseconds, or empty`);
     itemRecords.push({
       id,
       author: itemColumns.nonEmpty(row, "author_id"),
@@ -95,8 +94,7 @@ export async function loadGeneric(source: DataSource): Promise<Dataset> {
   for (const row of eventColumns.table.rows()) {
     const itemRow = items.ids.get(eventColumns.nonEmpty(row, "item_id"));
     if (itemRow === undefined) throw eventColumns.error(row, "item_id", `item ${eventColumns.string(row, "item_id")} is not in ${itemsFile.file}`);
-    const ts = eventColumns.integer(row, "ts");
-    if (ts < 0) throw eventColumns.error(row, "ts", "time must be non-negative milliseconds since the epoch");
+    const ts = eventColumns.epochMs(row, "ts");
     const userRow = users.rowFor(eventColumns.nonEmpty(row, "user_id"));
     events.add(userRow, itemRow, ts, eventColumns.integer(row, "surface"), (label: Label) => eventColumns.flag(row, label));
   }

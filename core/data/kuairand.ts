@@ -1,5 +1,5 @@
 import { CsvColumns, parseCsv, type CsvRow } from "./csv";
-import type { Dataset } from "./dataset";
+import { UNKNOWN, isKnown, type Dataset } from "./dataset";
 import { EventTableBuilder, UserTableBuilder, buildItemTable, type ItemRecord } from "./builders";
 import { DataError } from "./errors";
 import type { Label } from "./labels";
@@ -77,8 +77,7 @@ export async function loadKuaiRand(source: DataSource, name = "kuairand"): Promi
       const itemRow = items.ids.get(columns.nonEmpty(row, "video_id"));
       if (itemRow === undefined) throw columns.error(row, "video_id", `video ${columns.string(row, "video_id")} is not in ${KUAIRAND_FILES.items}`);
       const userRow = users.rowFor(columns.nonEmpty(row, "user_id"));
-      const ts = columns.integer(row, "time_ms");
-      if (ts < 0) throw columns.error(row, "time_ms", "time must be non-negative milliseconds since the epoch");
+      const ts = columns.epochMs(row, "time_ms");
       events.add(userRow, itemRow, ts, columns.integer(row, "tab"), (label) => columns.flag(row, LABEL_COLUMNS[label]));
     }
   }
@@ -108,12 +107,14 @@ async function readItems(source: DataSource, integrity: ReadonlyMap<string, numb
     if (seen.has(id)) throw columns.error(row, "video_id", `video ${id} appears twice`);
     seen.add(id);
     const tagText = columns.string(row, "tag").trim();
+    const durationMs = columns.optionalNumber(row, "video_duration", UNKNOWN);
+    if (isKnown(durationMs) && durationMs < 0) throw columns.error(row, "video_duration", `${durationMs} is negative: must be non-negative milliseconds, or empty`);
     records.push({
       id,
       author: columns.nonEmpty(row, "author_id"),
       tags: tagText === "" ? [] : tagText.split(",").map((tag) => tag.trim()),
       createdAt: localDateToMs(columns, row, "upload_dt"),
-      durationMs: columns.optionalNumber(row, "video_duration", -1),
+      durationMs,
       type: columns.nonEmpty(row, "video_type"),
       integrity: integrity.get(id) ?? 1,
     });
@@ -126,6 +127,7 @@ function localDateToMs(columns: CsvColumns, row: CsvRow, name: string): number {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(raw);
   if (!match) throw columns.error(row, name, `"${raw}" is not a YYYY-MM-DD date`);
   const ms = Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) - CHINA_STANDARD_TIME_MINUTES * 60_000;
+  // Dates before 1970 are fine: they are negative milliseconds.
   if (!Number.isFinite(ms)) throw columns.error(row, name, `"${raw}" is not a valid date`);
   return ms;
 }

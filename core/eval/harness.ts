@@ -4,7 +4,7 @@ import { CooccurrenceRecommender } from "./baselines/cooccurrence";
 import { ItemRateScorer } from "./baselines/item-rate";
 import { DecayedPopularity } from "./baselines/popularity";
 import { RandomScorer } from "./baselines/random";
-import { CATALOGUE_LABELS, evaluateFullCatalogue, evaluateImpressions, testPositives, type FullCatalogueResult, type ImpressionResult } from "./protocols";
+import { CATALOGUE_LABELS, evaluateFullCatalogue, evaluateImpressions, testPositives, warmSample, type FullCatalogueResult, type ImpressionResult } from "./protocols";
 import type { PairScorer, Recommender, TrainingData } from "./types";
 
 export interface EvaluationReport {
@@ -56,9 +56,10 @@ export async function evaluate(dataset: Dataset, split: TimeSplit, systems: Syst
     measures: {},
     seconds: {},
   };
+  const personalisationUsers = warmSample(train, positives);
   for (const recommender of systems.recommenders) {
     const started = performance.now();
-    report.full_catalogue[recommender.name] = await evaluateFullCatalogue(recommender, train, positives);
+    report.full_catalogue[recommender.name] = await evaluateFullCatalogue(recommender, train, positives, personalisationUsers);
     const seconds = (performance.now() - started) / 1000;
     report.seconds[`full_catalogue.${recommender.name}`] = seconds;
     hooks.onSystemDone?.("recommender", recommender.name, seconds);

@@ -130,3 +130,41 @@ function groupRows(groups: ArrayLike<number>): Map<number, number[]> {
   }
   return byGroup;
 }
+
+/**
+ * 1 − the mean pairwise Jaccard overlap of the lists' item sets: 0 when everyone gets the same items, 1 when no two
+ * lists share one (two empty lists share nothing). Needs at least two lists.
+ */
+export function personalisation(lists: readonly ArrayLike<number>[]): number {
+  const n = lists.length;
+  if (n < 2) throw new RangeError("personalisation needs at least two lists");
+  // pair overlaps counted from the items each pair shares (a dense n × n tally), not from every pair of lists
+  const sets = lists.map((list) => new Set(Array.from(list)));
+  const holders = new Map<number, number[]>();
+  sets.forEach((set, l) => {
+    for (const item of set) {
+      let owners = holders.get(item);
+      if (!owners) holders.set(item, (owners = []));
+      owners.push(l);
+    }
+  });
+  const shared = new Uint32Array(n * n);
+  for (const owners of holders.values()) {
+    for (let a = 0; a < owners.length; a++) {
+      const row = (owners[a] as number) * n;
+      for (let b = a + 1; b < owners.length; b++) {
+        const cell = row + (owners[b] as number);
+        shared[cell] = (shared[cell] as number) + 1;
+      }
+    }
+  }
+  let jaccardSum = 0;
+  for (let a = 0; a < n; a++) {
+    const sizeA = (sets[a] as Set<number>).size;
+    for (let b = a + 1; b < n; b++) {
+      const intersection = shared[a * n + b] as number;
+      if (intersection > 0) jaccardSum += intersection / (sizeA + (sets[b] as Set<number>).size - intersection);
+    }
+  }
+  return 1 - jaccardSum / ((n * (n - 1)) / 2);
+}

@@ -1,6 +1,7 @@
 import type { EventTable } from "../data/dataset";
 import type { Label } from "../data/labels";
-import { auc, gauc, hitAtK, meanReplayNdcg, ndcgAtK, recallAtK } from "./metrics";
+import { createRandom } from "../util/random";
+import { auc, gauc, hitAtK, meanReplayNdcg, ndcgAtK, personalisation, recallAtK } from "./metrics";
 import type { PairBatch, PairScorer, Recommender, TrainingData } from "./types";
 
 export const CATALOGUE_LABELS = ["click", "long_view", "like"] as const satisfies readonly Label[];
@@ -22,6 +23,11 @@ export type FullCatalogueResult = Partial<Record<(typeof CATALOGUE_LABELS)[numbe
   coverage: number;
   /** Mean number of distinct authors in a top 10. */
   "authors@10": number;
+  /**
+   * 1 − the mean pairwise Jaccard overlap of the top 10s of a seeded sample of warm test users (at most
+   * PERSONALISATION_USERS; warm = engaged with something in the training window): 0 when everyone gets one list.
+   */
+  "personalisation@10": number;
   /** Users evaluated: those with at least one positive for any of the labels. */
   users: number;
 };
@@ -49,7 +55,7 @@ export function testPositives(test: EventTable, labels: readonly Label[]): Map<L
  * Full-catalogue protocol: every user with a positive in the test window asks the recommender for its
  * top list (from the state at the end of training) and we measure how many of their positives it reaches.
  */
-export async function evaluateFullCatalogue(recommender: Recommender, train: TrainingData, positives: Map<Label, Map<number, Set<number>>>): Promise<FullCatalogueResult> {
+export async function evaluateFullCatalogue(recommender: Recommender, train: TrainingData, positives: Map<Label, Map<number, Set<number>>>, personalisationUsers: readonly number[] = warmSample(train, positives)): Promise<FullCatalogueResult> {
   const users = new Set<number>();
   for (const byUser of positives.values()) for (const user of byUser.keys()) users.add(user);
   const lists = new Map<number, Int32Array>();
@@ -90,13 +96,43 @@ export async function evaluateFullCatalogue(recommender: Recommender, train: Tra
     for (let i = 0; i < Math.min(10, list.length); i++) authors.add(train.items.author[list[i] as number] as number);
     authorSum += authors.size;
   }
+  const tops = personalisationUsers.map((user) => lists.get(user)).filter((list): list is Int32Array => list !== undefined).map((list) => list.subarray(0, 10));
   return {
     ...result,
     coverage: covered.size / train.items.ids.size,
     "authors@10": lists.size === 0 ? 0 : authorSum / lists.size,
+    "personalisation@10": tops.length >= 2 ? personalisation(tops) : Number.NaN,
     users: lists.size,
   };
 }
+
+/** Users whose personalisation the full-catalogue protocol measures. */
+export const PERSONALISATION_USERS = 1000;
+
+/**
+ * A seeded sample of at most PERSONALISATION_USERS test users (with a positive) who engaged with something in the
+ * training window: the users a feed can be personal for.
+ */
+export function warmSample(train: TrainingData, positives: Map<Label, Map<number, Set<number>>>, seed = 1): number[] {
+  const engaged = new Set<number>();
+  for (const label of ENGAGEMENT_LABELS) {
+    const column = train.events.labels[label];
+    if (!column) continue;
+    for (let i = 0; i < train.events.size; i++) if (column[i]) engaged.add(train.events.user[i] as number);
+  }
+  const testUsers = new Set<number>();
+  for (const byUser of positives.values()) for (const user of byUser.keys()) testUsers.add(user);
+  const warm = [...testUsers].filter((user) => engaged.has(user)).sort((a, b) => a - b);
+  const next = createRandom(seed);
+  for (let i = warm.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [warm[i], warm[j]] = [warm[j] as number, warm[i] as number];
+  }
+  return warm.slice(0, PERSONALISATION_USERS);
+}
+
+/** The labels that make a user warm (engaged): every positive label but hate. */
+const ENGAGEMENT_LABELS: readonly Label[] = ["click", "long_view", "like", "comment", "forward", "follow"];
 
 export interface ImpressionMetrics {
   auc: number | null;

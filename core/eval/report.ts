@@ -27,8 +27,8 @@ export function formatReport(report: EvaluationReport): string {
   }
   out.push(table(["system", "positives", ...RECALL_CUTOFFS.map((k) => `R@${k}`), "NDCG@10", "Hit@10", "users"], catalogueRows));
   out.push("");
-  out.push(table(["system", "", "coverage@100", "authors@10", "users"],
-    Object.entries(report.full_catalogue).map(([system, result]) => [system, "", format(result.coverage), format(result["authors@10"], 2), String(result.users)])));
+  out.push(table(["system", "", "coverage@100", "authors@10", "personalisation@10", "users"],
+    Object.entries(report.full_catalogue).map(([system, result]) => [system, "", format(result.coverage), format(result["authors@10"], 2), format(result["personalisation@10"]), String(result.users)])));
 
   out.push("", "Impressions — each test impression scored from the state at the end of training");
   const impressionRows: string[][] = [];

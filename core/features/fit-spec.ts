@@ -1,3 +1,4 @@
+import { isKnown } from "../data/dataset";
 import { LABELS } from "../data/labels";
 import type { TrainingData } from "../eval/types";
 import { addAt } from "../util/typed-arrays";
@@ -57,7 +58,7 @@ export function fitFeatures(train: TrainingData, options: FeatureFitOptions = {}
   const itemRows = rows(itemImpressions, minimum.items);
   const authorRows = rows(authorImpressions, minimum.authors);
 
-  const knownDurations = Array.from(items.durationMs).filter((d) => d >= 0).sort((a, b) => a - b);
+  const knownDurations = Array.from(items.durationMs).filter(isKnown).sort((a, b) => a - b);
   const bucketCount = options.durationBuckets ?? 10;
   const durationBucketsMs = [...new Set(Array.from({ length: bucketCount - 1 }, (_, b) => knownDurations[Math.floor(((b + 1) * knownDurations.length) / bucketCount)] ?? 0))];
   const ageBucketsMs = [6, 12, 24, 48, 96, 168, 336, 720].map((hours) => hours * HOUR_MS);

@@ -1,3 +1,4 @@
+import { isKnown } from "../data/dataset";
 import { LABELS } from "../data/labels";
 import type { FeatureContext, UserContext } from "./context";
 import { bucketOf, standardiseRows, type FeatureSpec } from "./spec";
@@ -144,7 +145,7 @@ export function writeMtmlItemRow(context: FeatureContext, request: MtmlRequestFe
     request.surfaceValue,
     request.hourValue,
     bucketOf(catalogue.durationMs[item] as number, spec.durationBucketsMs),
-    createdAt < 0 ? 0 : bucketOf(Math.max(0, atMs - createdAt), spec.ageBucketsMs),
+    isKnown(createdAt) ? bucketOf(Math.max(0, atMs - createdAt), spec.ageBucketsMs) : 0,
     (catalogue.type[item] as number) + 1,
   ];
   for (let s = 0; s < CONTEXT_SLOTS && s < slots.length; s++) {
@@ -209,9 +210,10 @@ export function writeMtmlItemRow(context: FeatureContext, request: MtmlRequestFe
   d[k++] = Math.log1p(tagImpressions);
   d[k++] = Math.log1p(activity.seenItems.get(item) ?? 0);
   d[k++] = user.hasFeatures ? 1 : 0;
-  d[k++] = createdAt < 0 ? 0 : Math.log1p(Math.max(0, atMs - createdAt) / HOUR_MS);
+  // A time before 1970 is a real creation time (a negative number): only UNKNOWN (NaN) means "no age".
+  d[k++] = isKnown(createdAt) ? Math.log1p(Math.max(0, atMs - createdAt) / HOUR_MS) : 0;
   const duration = catalogue.durationMs[item] as number;
-  d[k++] = duration < 0 ? 0 : Math.log1p(duration / 1000);
+  d[k++] = isKnown(duration) ? Math.log1p(duration / 1000) : 0;
   for (const value of request.logNumeric) d[k++] = value;
 
   if (k !== (r + 1) * width) throw new Error(`mtml features: wrote ${k - r * width} dense values, the spec has ${width}`);

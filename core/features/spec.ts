@@ -57,9 +57,12 @@ export function parseFeatureSpec(json: unknown): FeatureSpec {
   return parsed.data;
 }
 
-/** Index of the first boundary greater than value, +1; 0 is reserved for unknown values (< 0). */
+/**
+ * Index of the first boundary greater than value, +1; 0 is reserved for unknown values (UNKNOWN is NaN) and for
+ * negative ones, which no bucketed quantity (a duration, an age) can have.
+ */
 export function bucketOf(value: number, boundaries: readonly number[]): number {
-  if (value < 0) return 0;
+  if (!(value >= 0)) return 0;
   let bucket = 0;
   while (bucket < boundaries.length && value >= (boundaries[bucket] as number)) bucket++;
   return bucket + 1;

@@ -1,3 +1,4 @@
+import { isKnown } from "../data/dataset";
 import { LABELS } from "../data/labels";
 import type { FeatureContext, UserContext } from "./context";
 import { smoothed } from "./mtml-features";
@@ -128,7 +129,7 @@ export function writeItemTowerRow(context: FeatureContext, item: number, atMs: n
   const createdAt = catalogue.createdAt[item] as number;
   const values = [
     bucketOf(catalogue.durationMs[item] as number, spec.durationBucketsMs),
-    createdAt < 0 ? 0 : bucketOf(Math.max(0, atMs - createdAt), spec.ageBucketsMs),
+    isKnown(createdAt) ? bucketOf(Math.max(0, atMs - createdAt), spec.ageBucketsMs) : 0,
     (catalogue.type[item] as number) + 1,
   ];
   slots.forEach((slotIndex, s) => {

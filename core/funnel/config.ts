@@ -3,9 +3,9 @@ import defaultServingConfig from "../../models/serving-config.json";
 import { exploreValueModelSchema, suggestedValueModelSchema } from "../ranking/value-model";
 import { suggestedConfigSchema } from "../suggested/config";
 
-/** The candidate sources of Explore's retrieval stage. */
-export const SOURCE_NAMES = ["two_tower", "history", "cooccurrence", "authors", "trending", "popular", "graph"] as const;
-export type SourceName = (typeof SOURCE_NAMES)[number];
+import { SOURCE_NAMES, type SourceName } from "./source-names";
+
+export { SOURCE_NAMES, type SourceName };
 
 const sourceSchema = z.strictObject({
   /** Multiplies the source's normalised scores when candidates are mixed. */
@@ -30,6 +30,13 @@ export const servingConfigSchema = z.strictObject({
     /** At most this many merged candidates go on, the best by mixed score: where the source weights bite. */
     maxCandidates: z.number().int().min(1).max(10000).default(1500),
     /**
+     * The mix also adds a · log(E_i/Ē + π) + b · affinity (the item's share of recent impressions and the retrieval
+     * two-tower's (cos − 1)/τ, as in the value model's prior), so that deep in the list, where the sources' ranks
+     * say little, the order still favours what the user is likely to be shown. 0 and 0 mix the sources alone.
+     */
+    exposureWeight: z.number().min(0).max(4).default(0),
+    affinityWeight: z.number().min(0).max(4).default(0),
+    /**
      * The two-tower source scans every item exactly (the USearch wasm module's SIMD scan) instead of walking the
      * HNSW graph when the catalogue holds at most this many items per requested result: a top-1,000 over 7,583
      * items took 0.21 ms scanned against 0.50 ms walked (BENCHMARKS.md), and found the true top-1,000 where the
@@ -49,6 +56,16 @@ export const servingConfigSchema = z.strictObject({
     noAdjacentSameAuthor: z.boolean(),
     maxPerAuthor: z.number().int().min(1).max(100),
   }),
+  /**
+   * The page's exploration tail: from position `from` on, candidates are ordered with the prior's exposure exponent
+   * replaced by `exposureExponent` (usually lower), so the head keeps the best bets and the rest of the page shows
+   * each user more of their own corner of the catalogue. The first stage keeps the tail's best too. A `from` at or
+   * beyond the page size turns the tail off.
+   */
+  exploration: z.strictObject({
+    from: z.number().int().min(0).max(1000),
+    exposureExponent: z.number().min(0).max(4),
+  }).default({ from: 1000, exposureExponent: 0 }),
   /** Off-peak precomputation (the Worker's Cron Trigger): how many of the most active users, and how long a feed stays fresh. */
   precompute: z.strictObject({
     users: z.number().int().min(0).max(10000),
@@ -65,8 +82,8 @@ export const servingConfigSchema = z.strictObject({
 });
 export type ServingConfig = z.infer<typeof servingConfigSchema>;
 
-/** The default config, chosen by `npm run tune` on a validation slice and shipped in every bundle. */
-export const DEFAULT_SERVING_CONFIG: ServingConfig = parseServingConfig(defaultServingConfig, "models/serving-config.json");
+/** The defaults: where the pipeline's tuner starts, and what a data set too small to tune on is served with. */
+export const DEFAULT_SERVING_CONFIG: ServingConfig = parseServingConfig(defaultServingConfig.defaults, "models/serving-config.json defaults");
 
 export function parseServingConfig(json: unknown, source = "serving config"): ServingConfig {
   const parsed = servingConfigSchema.safeParse(json);

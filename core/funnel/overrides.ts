@@ -14,7 +14,9 @@ export const configOverrideSchema = z.strictObject({
   value: z.strictObject({
     ...Object.fromEntries(LABELS.map((label) => [label, z.number().min(-100).max(100).optional()])) as Record<Label, z.ZodOptional<z.ZodNumber>>,
     exposure_exponent: z.number().min(0).max(4).optional(),
-    exposure_saturation: z.number().min(0).max(10000).optional(),
+    exposure_prior_share: z.number().positive().max(10).optional(),
+    retrieval_exponent: z.number().min(0).max(4).optional(),
+    source_weights: z.strictObject(Object.fromEntries(SOURCE_NAMES.map((name) => [name, z.number().min(0).max(10).optional()])) as Record<SourceName, z.ZodOptional<z.ZodNumber>>).optional(),
   }).optional(),
   first_stage_keep: z.number().int().min(1).max(1000).optional(),
   rerank: z.strictObject({
@@ -54,7 +56,9 @@ export function applyOverride(config: ServingConfig, override: ConfigOverride | 
       ...config.valueModel,
       weights,
       exposureExponent: override.value?.exposure_exponent ?? config.valueModel.exposureExponent,
-      exposureSaturation: override.value?.exposure_saturation ?? config.valueModel.exposureSaturation,
+      exposurePriorShare: override.value?.exposure_prior_share ?? config.valueModel.exposurePriorShare,
+      retrievalExponent: override.value?.retrieval_exponent ?? config.valueModel.retrievalExponent,
+      sourceWeights: Object.fromEntries(SOURCE_NAMES.map((name) => [name, override.value?.source_weights?.[name] ?? config.valueModel.sourceWeights[name]])) as Record<SourceName, number>,
     },
     rerank: {
       dropSeen: rerank?.drop_seen ?? config.rerank.dropSeen,

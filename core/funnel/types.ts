@@ -61,11 +61,17 @@ export interface Candidate {
   readonly sources: SourceHit[];
   /** Weighted mix of the sources' normalised scores. */
   retrievalScore: number;
+  /** The value model's log prior (how likely the item reaches this user at all), set by the first ranking stage. */
+  logPrior?: number;
+  /** The log prior with the exploration tail's exposure exponent (set only when the page has a tail). */
+  tailLogPrior?: number;
   firstStageScore?: number;
   /** Per-label probabilities, LABELS order. */
   probabilities?: Float32Array;
   /** The value model's score. */
   value?: number;
+  /** The value model's score under the tail's prior: what orders the page after the exploration tail starts. */
+  tailValue?: number;
   /** The score after rerank adjustments (integrity downranking). */
   score: number;
 }

@@ -1,3 +1,4 @@
+import { compareNewestFirst, isKnown } from "../data/dataset";
 import type { QueryStores, ScoredId, Surface } from "./stores";
 
 /**
@@ -9,6 +10,7 @@ import type { QueryStores, ScoredId, Surface } from "./stores";
 export interface InMemoryGraph {
   /** "Now" in ms since the epoch: `postedMedia`'s max age counts back from it. */
   readonly nowMs: number;
+  /** `createdAtMs` is negative before 1970, and UNKNOWN (NaN) when the creation time is not known. */
   readonly media: readonly { readonly id: number; readonly author: number; readonly createdAtMs: number; readonly integrity?: number }[];
   /** Interactions; every event is an engagement, `liked` ones are likes too. */
   readonly events: readonly { readonly user: number; readonly media: number; readonly ts: number; readonly surface: "home" | "other"; readonly liked?: boolean }[];
@@ -160,16 +162,20 @@ export class InMemoryQueryStores implements QueryStores {
     });
   }
 
-  /** Newest first; score = freshness 1 / (1 + age in hours). */
+  /**
+   * Newest first, never media created after "now"; score = freshness 1 / (1 + age in hours). As in the serving stores,
+   * media of unknown age (NaN) come last with score 0 and never pass an age limit.
+   */
   postedMedia(accounts: readonly number[], maxPerAccount: number, maxAgeHours: number | undefined): ScoredId[][] {
     this.calls.push("postedMedia");
     const { nowMs } = this.graph;
+    const youngEnough = (createdAtMs: number) => maxAgeHours === undefined || (isKnown(createdAtMs) && nowMs - createdAtMs < maxAgeHours * HOUR_MS);
     return accounts.map((account) =>
       this.graph.media
-        .filter((item) => item.author === account && item.createdAtMs <= nowMs && (maxAgeHours === undefined || nowMs - item.createdAtMs < maxAgeHours * HOUR_MS))
-        .sort((a, b) => b.createdAtMs - a.createdAtMs || a.id - b.id)
+        .filter((item) => item.author === account && !(item.createdAtMs > nowMs) && youngEnough(item.createdAtMs))
+        .sort((a, b) => compareNewestFirst(a.createdAtMs, b.createdAtMs) || a.id - b.id)
         .slice(0, maxPerAccount)
-        .map((item) => ({ id: item.id, score: 1 / (1 + (nowMs - item.createdAtMs) / HOUR_MS) })),
+        .map((item) => ({ id: item.id, score: isKnown(item.createdAtMs) ? 1 / (1 + (nowMs - item.createdAtMs) / HOUR_MS) : 0 })),
     );
   }
 

@@ -1,72 +1,127 @@
 import { z } from "zod";
 import { LABELS, type Label } from "../data/labels";
+import { SOURCE_NAMES, type SourceName } from "../funnel/source-names";
 
 /**
- * Explore's value model: EV = Σ w_task · P(task), with a negative weight on P(hate), times how likely the
- * item is to be shown at all, exposure^α. The MTML predicts engagement *given* an impression; on a log of
- * what the platform chose to show, ranking by that alone favours items nobody will be shown (a PyTorch
- * reference scored 0.17× popularity's NDCG that way), so α trades conditional engagement for reach.
+ * Explore's value model. A whole-catalogue feed ranks by what the user is expected to get from an item:
+ *
+ *   score(u, i) = EV(u, i) · prior(u, i),   EV = Σ w_task · P(task | shown)   (hate weighted negatively)
+ *
+ * The MTML predicts engagement *given* an impression, so EV alone favours items almost nobody is shown (a
+ * PyTorch reference scored 0.17× popularity's NDCG that way). The prior is how likely the item is to reach
+ * this user at all, log-linear in three signals that carry no absolute count:
+ *
+ *   log prior = α · log(E_i / Ē + π) + β · affinity(u, i) + Σ_s γ_s · (1 − rank_s(i) / quota_s)
+ *
+ * - E_i / Ē: the item's decayed impressions over the catalogue's mean, a share rather than a count, so the same
+ *   α means the same thing on a quiet day and a busy one; π is the pseudo-share that keeps unseen items alive;
+ * - affinity: the retrieval two-tower's (cos − 1)/τ, what this user tends to be shown and to engage with;
+ * - each source that found the candidate, by its rank-normalised score (what the retrieval merge mixes), with a
+ *   weight of the prior's own: retrieval mixes sources for recall at depth, the prior weighs them for the top.
+ *
+ * On an impression that happened the prior is spent (the item was shown), so an impression's value is EV alone:
+ * that is what `impressionValue` scores, and what the evaluation's `explore_score` measures.
  */
 export const exploreValueModelSchema = z.strictObject({
   weights: z.strictObject(Object.fromEntries(LABELS.map((label) => [label, z.number().min(-100).max(100)])) as Record<Label, z.ZodNumber>)
     .refine((weights) => weights.hate <= 0, { message: "the weight on hate must not be positive", path: ["hate"] }),
+  /** α: how strongly the item's share of recent impressions lifts it. 0 turns exposure off. */
   exposureExponent: z.number().min(0).max(4),
-  /** Pseudo-impressions added to every item's decayed impressions, so unseen items keep a small exposure. */
-  exposurePrior: z.number().positive().max(1000),
-  /**
-   * When positive, exposure saturates: E/(E + κ). Items shown often enough all get nearly the same factor, so
-   * among items a user was actually shown the conditional engagement decides, while rarely shown items still
-   * sink in a whole-catalogue ranking. 0 keeps the unsaturated E^α.
-   */
-  exposureSaturation: z.number().min(0).max(10000).default(0),
-  /**
-   * Exposure below this counts as this: only items shown more often than the floor get a boost, so among the
-   * many moderately shown items (most of what a user is actually shown) the conditional engagement decides,
-   * while the most exposed items still rise to the top of a whole-catalogue ranking. 0 = no floor.
-   */
-  exposureFloor: z.number().min(0).max(100000).default(0),
-  /**
-   * Exposure above this counts as this, so the most exposed items (all equally likely to be shown) are ordered
-   * by their engagement among themselves. With a floor close below it, exposure acts as a bounded step boost.
-   * 0 = no ceiling.
-   */
-  exposureCeiling: z.number().min(0).max(100000).default(0),
-  /**
-   * Weight b of the retrieval two-tower's affinity: the score is multiplied by p_tt(item | user)^b, where
-   * log p_tt = cos/τ up to a constant. The two-tower was trained on what users clicked among what they were
-   * shown, so it knows, per user, what is likely to be shown and engaged with; 0 turns it off.
-   */
-  retrievalExponent: z.number().min(0).max(4).default(0),
+  /** π: pseudo-exposure added to every item, as a share of the catalogue's mean decayed impressions. */
+  exposurePriorShare: z.number().positive().max(10),
+  /** β: weight of the retrieval two-tower's affinity (cos − 1)/τ; 0 turns it off. */
+  retrievalExponent: z.number().min(0).max(4),
+  /** γ_s: weight of each source's rank-normalised score 1 − rank/quota in the prior; 0 ignores the source. */
+  sourceWeights: z.strictObject(Object.fromEntries(SOURCE_NAMES.map((name) => [name, z.number().min(0).max(10)])) as Record<SourceName, z.ZodNumber>),
 });
 export type ExploreValueModel = z.infer<typeof exploreValueModelSchema>;
 
 /**
- * Suggested Posts' log-linear value model: Π P(task)^w for positive tasks times (1 − P(hate))^w_hate,
- * computed in log space. Exponents of 0 drop a task.
+ * Suggested Posts' log-linear value model: Π P(task)^w for positive tasks times (1 − P(hate))^w_hate, times the
+ * same prior as Explore's without a retrieval score, (E_i/Ē + π)^α · exp(β · affinity), computed in log space.
+ * Exponents of 0 drop a task.
  */
 export const suggestedValueModelSchema = z.strictObject({
   exponents: z.strictObject(Object.fromEntries(LABELS.map((label) => [label, z.number().min(0).max(20)])) as Record<Label, z.ZodNumber>),
   exposureExponent: z.number().min(0).max(4),
-  exposurePrior: z.number().positive().max(1000),
+  exposurePriorShare: z.number().positive().max(10),
+  /** β: weight of the retrieval two-tower's affinity (cos − 1)/τ; 0 turns it off. */
+  retrievalExponent: z.number().min(0).max(4).default(0),
 });
 export type SuggestedValueModel = z.infer<typeof suggestedValueModelSchema>;
 
 const LABEL_COUNT = LABELS.length;
 const HATE = LABELS.indexOf("hate");
+/** EV is floored here so that the prior keeps ordering items whose engagement is predicted at ~0. */
+const MIN_EXPECTED_VALUE = 1e-6;
 
 /** Σ w·P over one row of probabilities [LABELS order]. */
-export function expectedValue(model: ExploreValueModel, probabilities: ArrayLike<number>, row: number): number {
+export function expectedValue(model: Pick<ExploreValueModel, "weights">, probabilities: ArrayLike<number>, row: number): number {
   let value = 0;
   for (let l = 0; l < LABEL_COUNT; l++) value += (model.weights[LABELS[l] as Label] as number) * (probabilities[row * LABEL_COUNT + l] as number);
   return value;
 }
 
-/** The Explore ranking score: EV scaled by exposure^α; EV is floored at a tiny positive value so the scaling keeps order. */
-export function exploreScore(model: ExploreValueModel, probabilities: ArrayLike<number>, row: number, decayedImpressions: number, retrievalAffinity = 0): number {
-  let value = Math.max(expectedValue(model, probabilities, row), 1e-9);
-  if (model.exposureExponent !== 0) value *= Math.pow(exposure(model, decayedImpressions), model.exposureExponent);
-  if (model.retrievalExponent !== 0) value *= Math.exp(model.retrievalExponent * retrievalAffinity);
+/** An item's decayed impressions relative to the catalogue's mean (0 when the catalogue has none). */
+export function relativeExposure(decayedImpressions: number, meanDecayedImpressions: number): number {
+  return meanDecayedImpressions > 0 ? decayedImpressions / meanDecayedImpressions : 0;
+}
+
+/** What the prior reads about one candidate. */
+export interface PriorSignals {
+  /** E_i / Ē (`relativeExposure`). */
+  readonly relativeExposure: number;
+  /** The retrieval two-tower's (cos − 1)/τ; 0 when unknown. */
+  readonly affinity: number;
+  /** Σ_s γ_s · (1 − rank_s / quota_s) over the sources that found the candidate (`priorSourceScore`); 0 for none. */
+  readonly sourceScore: number;
+}
+
+/** The prior's source term for one candidate: its sources' rank-normalised scores under the prior's weights. */
+export function priorSourceScore(model: Pick<ExploreValueModel, "sourceWeights">, hits: readonly { readonly source: SourceName; readonly rank: number }[], quotas: Readonly<Record<SourceName, { readonly quota: number }>>): number {
+  let score = 0;
+  for (const hit of hits) {
+    const weight = model.sourceWeights[hit.source];
+    if (weight !== 0) score += weight * (1 - hit.rank / quotas[hit.source].quota);
+  }
+  return score;
+}
+
+/**
+ * The log prior's exposure term α · log(E_i/Ē + π), for any α: the exploration tail swaps the model's α for its own
+ * (`tailLogPrior`).
+ */
+export function exposureLogTerm(exponent: number, model: Pick<ExploreValueModel, "exposurePriorShare">, relativeExposureOfItem: number): number {
+  return exponent === 0 ? 0 : exponent * Math.log(relativeExposureOfItem + model.exposurePriorShare);
+}
+
+/** The log prior with the exploration tail's exposure exponent in place of the model's. */
+export function tailLogPrior(model: ExploreValueModel, logPrior: number, relativeExposureOfItem: number, tailExposureExponent: number): number {
+  return logPrior - exposureLogTerm(model.exposureExponent, model, relativeExposureOfItem) + exposureLogTerm(tailExposureExponent, model, relativeExposureOfItem);
+}
+
+/** log prior(u, i): how likely the item is to reach this user at all (see the model's doc). */
+export function exploreLogPrior(model: ExploreValueModel, signals: PriorSignals): number {
+  let value = 0;
+  value += exposureLogTerm(model.exposureExponent, model, signals.relativeExposure);
+  if (model.retrievalExponent !== 0) value += model.retrievalExponent * signals.affinity;
+  value += signals.sourceScore;
   return value;
+}
+
+/** The value of an impression that happened: EV, floored at a tiny positive value (the prior is spent). */
+export function impressionValue(model: Pick<ExploreValueModel, "weights">, probabilities: ArrayLike<number>, row: number): number {
+  return Math.max(expectedValue(model, probabilities, row), MIN_EXPECTED_VALUE);
+}
+
+/** The Explore ranking score of a candidate: EV · prior. */
+export function exploreScore(model: ExploreValueModel, probabilities: ArrayLike<number>, row: number, signals: PriorSignals): number {
+  return impressionValue(model, probabilities, row) * Math.exp(exploreLogPrior(model, signals));
+}
+
+/** Whether the prior needs the user's retrieval embedding. */
+export function priorNeedsAffinity(model: ExploreValueModel): boolean {
+  return model.retrievalExponent !== 0;
 }
 
 /**
@@ -79,15 +134,8 @@ export function retrievalAffinity(userEmbedding: ArrayLike<number>, itemEmbeddin
   return (cos - 1) / temperature;
 }
 
-/** The exposure factor's base: decayed impressions plus the prior, saturated when κ > 0. */
-export function exposure(model: Pick<ExploreValueModel, "exposurePrior" | "exposureSaturation" | "exposureFloor" | "exposureCeiling">, decayedImpressions: number): number {
-  const floored = Math.max(decayedImpressions + model.exposurePrior, model.exposureFloor);
-  const e = model.exposureCeiling > 0 ? Math.min(floored, model.exposureCeiling) : floored;
-  return model.exposureSaturation > 0 ? e / (e + model.exposureSaturation) : e;
-}
-
-/** log of the Suggested Posts value: Σ_{t≠hate} w_t·log P(t) + w_hate·log(1 − P(hate)) + α·log(exposure). */
-export function suggestedLogValue(model: SuggestedValueModel, probabilities: ArrayLike<number>, row: number, decayedImpressions: number): number {
+/** log of the Suggested Posts value: Σ_{t≠hate} w_t·log P(t) + w_hate·log(1 − P(hate)) + α·log(E_i/Ē + π) + β·affinity. */
+export function suggestedLogValue(model: SuggestedValueModel, probabilities: ArrayLike<number>, row: number, relativeExposureOfItem: number, affinity = 0): number {
   let value = 0;
   for (let l = 0; l < LABEL_COUNT; l++) {
     const exponent = model.exponents[LABELS[l] as Label] as number;
@@ -95,5 +143,5 @@ export function suggestedLogValue(model: SuggestedValueModel, probabilities: Arr
     const p = Math.min(Math.max(probabilities[row * LABEL_COUNT + l] as number, 1e-9), 1 - 1e-9);
     value += exponent * Math.log(l === HATE ? 1 - p : p);
   }
-  return value + model.exposureExponent * Math.log(decayedImpressions + model.exposurePrior);
+  return value + model.exposureExponent * Math.log(relativeExposureOfItem + model.exposurePriorShare) + model.retrievalExponent * affinity;
 }

@@ -1,6 +1,6 @@
 import { BundleError } from "../bundle/errors";
 import { packArrays, requireArray, unpackArrays, type JsonValue, type UnpackedArrays } from "../bundle/packed";
-import type { ItemTable, UserTable } from "../data/dataset";
+import { MAX_EPOCH_MS, UNKNOWN, type ItemTable, type UserTable } from "../data/dataset";
 import { IdIndex } from "../data/ids";
 import { LABELS } from "../data/labels";
 import { EngagementCounters } from "../features/counters";
@@ -48,6 +48,13 @@ export interface UserAssets {
 
 // --- catalogue ---------------------------------------------------------------------------------------------
 
+/**
+ * The catalogue's `meta.unknown`: how it marks an unknown creation time or duration in its float64 columns. Bundles
+ * written before times could be negative have no marker and used -1, which is now a real time (1969-12-31T23:59:59.999Z);
+ * their loaders refused every other negative value, so decoding reads any negative value of theirs as UNKNOWN.
+ */
+export const CATALOGUE_UNKNOWN_MARKER = "NaN";
+
 export function encodeCatalogue(assets: CatalogueAssets): Uint8Array {
   const { items } = assets;
   return packArrays(
@@ -62,7 +69,7 @@ export function encodeCatalogue(assets: CatalogueAssets): Uint8Array {
       itemEmbeddingRow: assets.itemEmbeddingRow,
       authorEmbeddingRow: assets.authorEmbeddingRow,
     },
-    { ids: [...items.ids.ids()], authors: [...items.authors.ids()], tags: [...items.tags.ids()], types: [...items.types.ids()] },
+    { ids: [...items.ids.ids()], authors: [...items.authors.ids()], tags: [...items.tags.ids()], types: [...items.types.ids()], unknown: CATALOGUE_UNKNOWN_MARKER },
   );
 }
 
@@ -70,6 +77,7 @@ export function decodeCatalogue(bytes: Uint8Array): CatalogueAssets {
   const source = ASSET_FILES.catalogue;
   const unpacked = unpackArrays(bytes, source);
   const meta = stringLists(unpacked, source, ["ids", "authors", "tags", "types"]);
+  const times = catalogueTimes(unpacked, source);
   const items: ItemTable = {
     ids: IdIndex.from(meta.ids),
     authors: IdIndex.from(meta.authors),
@@ -77,8 +85,8 @@ export function decodeCatalogue(bytes: Uint8Array): CatalogueAssets {
     tags: IdIndex.from(meta.tags),
     tagOffsets: requireArray(unpacked, "tagOffsets", "int32", source),
     tagIds: requireArray(unpacked, "tagIds", "int32", source),
-    createdAt: requireArray(unpacked, "createdAt", "float64", source),
-    durationMs: requireArray(unpacked, "durationMs", "float64", source),
+    createdAt: times.createdAt,
+    durationMs: times.durationMs,
     types: IdIndex.from(meta.types),
     type: requireArray(unpacked, "type", "int32", source),
     integrity: requireArray(unpacked, "integrity", "float32", source),
@@ -87,6 +95,8 @@ export function decodeCatalogue(bytes: Uint8Array): CatalogueAssets {
   expectLength(source, "author", items.author.length, size);
   expectLength(source, "tagOffsets", items.tagOffsets.length, size + 1);
   expectLength(source, "integrity", items.integrity.length, size);
+  expectLength(source, "createdAt", items.createdAt.length, size);
+  expectLength(source, "durationMs", items.durationMs.length, size);
   const itemEmbeddingRow = requireArray(unpacked, "itemEmbeddingRow", "int32", source);
   expectLength(source, "itemEmbeddingRow", itemEmbeddingRow.length, size);
   const authorEmbeddingRow = requireArray(unpacked, "authorEmbeddingRow", "int32", source);
@@ -96,6 +106,36 @@ export function decodeCatalogue(bytes: Uint8Array): CatalogueAssets {
     if (author < 0 || author >= items.authors.size) throw new BundleError(`${source} is inconsistent`, [`item ${i} has author row ${author} of ${items.authors.size}`]);
   }
   return { items, itemEmbeddingRow, authorEmbeddingRow };
+}
+
+/**
+ * The creation times and durations of a catalogue, with UNKNOWN as NaN whatever the bundle's age (see
+ * CATALOGUE_UNKNOWN_MARKER), checked so that feature code never meets a time outside a Date or a negative duration.
+ */
+function catalogueTimes(unpacked: UnpackedArrays, source: string): { createdAt: Float64Array; durationMs: Float64Array } {
+  let createdAt = requireArray(unpacked, "createdAt", "float64", source);
+  let durationMs = requireArray(unpacked, "durationMs", "float64", source);
+  const marker = (unpacked.meta as Record<string, JsonValue> | null)?.unknown;
+  if (marker === undefined) {
+    // a bundle from before negative times: -1 meant unknown (copies, as the views share the bundle's bytes)
+    const legacyToUnknown = (value: number) => (value < 0 ? UNKNOWN : value);
+    createdAt = Float64Array.from(createdAt, legacyToUnknown);
+    durationMs = Float64Array.from(durationMs, legacyToUnknown);
+  } else if (marker !== CATALOGUE_UNKNOWN_MARKER) {
+    throw new BundleError(`${source} has malformed metadata`, [`unknown must be ${JSON.stringify(CATALOGUE_UNKNOWN_MARKER)}, found ${JSON.stringify(marker)} (a bundle written by a newer version of the pipeline?)`]);
+  }
+  const problems: string[] = [];
+  const MAX_PROBLEMS = 5;
+  for (let i = 0; i < createdAt.length && problems.length < MAX_PROBLEMS; i++) {
+    const value = createdAt[i] as number;
+    if (!Number.isNaN(value) && !(Math.abs(value) <= MAX_EPOCH_MS)) problems.push(`item ${i} has createdAt ${value}, outside the range of a Date`);
+  }
+  for (let i = 0; i < durationMs.length && problems.length < MAX_PROBLEMS; i++) {
+    const value = durationMs[i] as number;
+    if (!Number.isNaN(value) && !(value >= 0 && value < Number.POSITIVE_INFINITY)) problems.push(`item ${i} has durationMs ${value}, not a non-negative number`);
+  }
+  if (problems.length > 0) throw new BundleError(`${source} is inconsistent`, problems);
+  return { createdAt, durationMs };
 }
 
 // --- users -------------------------------------------------------------------------------------------------

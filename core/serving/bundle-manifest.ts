@@ -13,7 +13,8 @@ export const rankerManifestSchema = z.looseObject({
     /** `one_user_file`: the serving variant for one user's batch (models/README.md); bundles from before it lack it. */
     mtml: z.looseObject({ file: z.string(), fp32_file: z.string(), quantization: z.string(), one_user_file: z.string().optional() }),
     retrieval: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), index: z.string(), dim: z.number().int().positive(), metric: z.enum(["ip", "cos"]), temperature: z.number().positive().default(0.05) }),
-    first_stage: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), dim: z.number().int().positive() }),
+    /** `temperature`: the first stage's dot product divided by it estimates the log of the MTML's expected value (models/README.md). */
+    first_stage: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), dim: z.number().int().positive(), temperature: z.number().positive().default(0.1) }),
     /** Account (author) embeddings for account_nn; bundles from before they existed lack them. */
     accounts: z.looseObject({ embeddings: z.string(), dim: z.number().int().positive(), method: z.string() }).optional(),
   }),

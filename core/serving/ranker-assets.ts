@@ -18,6 +18,7 @@ import {
   type Neighbours,
   type UserHistories,
 } from "./assets";
+import { relativeExposure } from "../ranking/value-model";
 import { parseRankerManifest, type RankerManifest } from "./bundle-manifest";
 
 /**
@@ -26,6 +27,9 @@ import { parseRankerManifest, type RankerManifest } from "./bundle-manifest";
  * The same object backs the Worker, the evaluation harness and the benchmarks.
  */
 export class RankerAssets {
+  /** The catalogue's mean decayed impressions as of `asOfMs`: what exposure is measured against (value models). */
+  readonly meanDecayedImpressions: number;
+
   private constructor(
     readonly manifest: RankerManifest,
     readonly spec: FeatureSpec,
@@ -45,7 +49,11 @@ export class RankerAssets {
     /** [authors × dim] account embeddings (zero rows = none), when the bundle has them. */
     readonly accountEmbeddings: { readonly vectors: Float32Array; readonly dim: number } | undefined,
     readonly files: ReadonlyMap<string, Uint8Array>,
-  ) {}
+  ) {
+    let total = 0;
+    for (let item = 0; item < itemCounters.size; item++) total += itemCounters.decayedImpressions[item] as number;
+    this.meanDecayedImpressions = itemCounters.size > 0 ? total / itemCounters.size : 0;
+  }
 
   static decode(manifestValue: unknown, files: ReadonlyMap<string, Uint8Array>): RankerAssets {
     const manifest = parseRankerManifest(manifestValue);
@@ -99,6 +107,11 @@ export class RankerAssets {
     const bytes = this.files.get(path);
     if (!bytes) throw new BundleError(`bundle ${this.version} is incomplete`, [`missing ${path}`]);
     return bytes;
+  }
+
+  /** The item's decayed impressions over the catalogue's mean: exposure as a share, whatever the traffic. */
+  relativeExposure(item: number): number {
+    return relativeExposure(this.itemCounters.decayedImpressions[item] as number, this.meanDecayedImpressions);
   }
 
   featureContext(): FeatureContext {

@@ -1,3 +1,4 @@
+import { compareNewestFirst } from "../data/dataset";
 import { ENGAGED_BITS, LABEL_BIT } from "../features/engagement";
 import { topK } from "../util/top-k";
 import type { RankerAssets } from "./ranker-assets";
@@ -32,10 +33,10 @@ export function buildServingIndex(assets: RankerAssets, options: { trendingSize?
   const { items, histories } = assets;
   const authorCount = items.authors.size;
 
-  // author -> media, newest first (ties by row)
+  // author -> media, newest first (media of unknown age last), ties by row
   const byAuthor = Array.from({ length: authorCount }, () => [] as number[]);
   for (let item = 0; item < items.ids.size; item++) (byAuthor[items.author[item] as number] as number[]).push(item);
-  for (const list of byAuthor) list.sort((a, b) => (items.createdAt[b] as number) - (items.createdAt[a] as number) || a - b);
+  for (const list of byAuthor) list.sort((a, b) => compareNewestFirst(items.createdAt[a] as number, items.createdAt[b] as number) || a - b);
   const authorMedia = fromLists(byAuthor);
 
   // engagement graph from the training histories

@@ -46,8 +46,8 @@ export const DEFAULT_SUGGESTED_QUERIES: Readonly<Record<SeedType | "popular", re
     `user\n.engaged(surface=any, max=20)\n.let(seed_id=account_id)\n.posted_media(max_media_per_account=3)\n${FILTER}\n.diversify_by(seed_id, method=round_robin)\n.limit(n=40)`,
   ],
   popular: [
-    `user\n.popular(n=200)\n${FILTER}\n.limit(n=100)`,
-    `user\n.trending(n=50)\n${FILTER}\n.limit(n=30)`,
+    `user\n.popular(n=300)\n${FILTER}\n.limit(n=200)`,
+    `user\n.trending(n=100)\n${FILTER}\n.limit(n=50)`,
   ],
 };
 
@@ -74,6 +74,12 @@ const suggestedObject = z.strictObject({
   /** At most this many suggestions per author. */
   maxPerAuthor: z.number().int().min(1).max(100).default(2),
   rankingModel: z.enum(SUGGESTED_RANKING_MODELS).default("default"),
+  /**
+   * Added to each candidate's (log-scale) score by where it came from, before the round robin orders the seeds: how
+   * much a Home seed's suggestion is preferred to a popular one of the same predicted value. 100 apart gives strict
+   * H >> R >> F >> popular; equal boosts let the value model decide.
+   */
+  typeBoost: z.strictObject({ H: z.number().min(-100).max(100), R: z.number().min(-100).max(100), F: z.number().min(-100).max(100), popular: z.number().min(-100).max(100) }).default({ H: 0, R: 0, F: 0, popular: 0 }),
   /**
    * Each query's executor budget (ms, ports included) once the isolate is warm; a ranker's first COLD_START_REQUESTS
    * requests get COLD_START_BUDGET_FACTOR times this (JIT and background wasm compilation right after loading). Warm, the

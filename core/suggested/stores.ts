@@ -1,11 +1,15 @@
+import { isKnown } from "../data/dataset";
 import { LABELS } from "../data/labels";
 import { LABEL_BIT, type Engagement } from "../features/engagement";
 import type { ServingConfig } from "../funnel/config";
-import { scoreItems } from "../funnel/stages/second-stage";
+import { logPriors } from "../funnel/stages/prior";
+import { mtmlProbabilities, valueScores } from "../funnel/stages/second-stage";
 import type { FeedUser, Ranker } from "../funnel/types";
 import type { QueryStores, ScoredId, Surface } from "../query/stores";
-import { suggestedLogValue } from "../ranking/value-model";
+import { priorNeedsAffinity, suggestedLogValue } from "../ranking/value-model";
 import { historyOf } from "../serving/assets";
+import { embedUser } from "../serving/ranker-models";
+import { rowDots } from "../util/typed-arrays";
 import { neighboursOf } from "../serving/serving-index";
 import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "./config";
 import { SuggestedIndex } from "./suggested-index";
@@ -46,6 +50,7 @@ export class SuggestedStores implements QueryStores {
   private readonly index: SuggestedIndex;
   private readonly seen: ReadonlySet<number>;
   private readonly probabilities = new Map<number, Float32Array>();
+  private embedding: Promise<Float32Array | undefined> | undefined;
 
   constructor(
     private readonly ranker: Ranker,
@@ -172,7 +177,8 @@ export class SuggestedStores implements QueryStores {
       for (const item of neighboursOf(this.ranker.index.authorMedia, account)) {
         if (list.length >= maxPerAccount) break;
         const created = createdAt[item] as number;
-        const known = created >= 0;
+        // Negative times are real (before 1970); only UNKNOWN (NaN) has no age.
+        const known = isKnown(created);
         if (known && created > nowMs) continue;
         const ageHours = known ? (nowMs - created) / HOUR_MS : Infinity;
         if (maxAgeHours !== undefined && !(ageHours < maxAgeHours)) continue;
@@ -238,7 +244,7 @@ export class SuggestedStores implements QueryStores {
   /**
    * Scores the items with the MTML (as the Explore second stage computes its probabilities, on the Home surface)
    * and a value model: "default" is Suggested Posts' log-linear P(like)^w · (1 − P(hate))^w · … · exposure^α in
-   * log space, "explore" is Explore's Σ w·P · exposure^α. Keeps the probabilities for the response.
+   * log space, "explore" is Explore's Σ w·P times its prior (exposure only: a query's items carry no source or affinity). Keeps the probabilities for the response.
    */
   async rank(userId: number, media: readonly number[], model: string): Promise<Float64Array> {
     this.checkUser(userId);
@@ -249,12 +255,30 @@ export class SuggestedStores implements QueryStores {
     if (!mtml) throw new Error("the MTML model is unavailable");
     const { assets } = this.ranker;
     const { config, nowMs, user } = this.options;
-    const { probabilities, values } = await scoreItems(assets, { mtml, mtmlOneUser: this.ranker.models.mtmlOneUser }, user.context, media, this.surface, nowMs, config.valueModel);
+    const probabilities = await mtmlProbabilities(assets, { mtml, mtmlOneUser: this.ranker.models.mtmlOneUser }, user.context, media, this.surface, nowMs);
     const width = LABELS.length;
     media.forEach((item, r) => this.probabilities.set(item, probabilities.slice(r * width, (r + 1) * width)));
-    if (model === "explore") return values;
-    const decayed = assets.itemCounters.decayedImpressions;
-    return Float64Array.from(media, (item, r) => suggestedLogValue(config.suggestedValueModel, probabilities, r, decayed[item] as number));
+    // a query's items come from no Explore source: Explore's prior reads exposure and affinity, not a retrieval score
+    const needsAffinity = model === "explore" ? priorNeedsAffinity(config.valueModel) : config.suggestedValueModel.retrievalExponent !== 0;
+    const embedding = needsAffinity ? await this.retrievalEmbedding() : undefined;
+    if (model === "explore") return valueScores(config.valueModel, probabilities, logPriors(assets, config.valueModel, media, new Float64Array(media.length), embedding));
+    const affinities = this.affinities(media, embedding);
+    return Float64Array.from(media, (item, r) => suggestedLogValue(config.suggestedValueModel, probabilities, r, assets.relativeExposure(item), affinities[r] as number));
+  }
+
+  /** The user's retrieval two-tower embedding, computed on first use (undefined without the model). */
+  retrievalEmbedding(): Promise<Float32Array | undefined> {
+    const tower = this.ranker.models.retrievalUserTower;
+    this.embedding ??= tower ? embedUser(tower, this.ranker.assets, this.options.user.context) : Promise.resolve(undefined);
+    return this.embedding;
+  }
+
+  /** (cos − 1)/τ of each item with the user's retrieval embedding; zeros without one. */
+  affinities(media: readonly number[], embedding: Float32Array | undefined): Float64Array {
+    if (!embedding) return new Float64Array(media.length);
+    const { assets } = this.ranker;
+    const { dim, temperature } = assets.manifest.models.retrieval;
+    return rowDots(assets.retrievalItemEmbeddings, dim, embedding, media).map((cos) => (cos - 1) / temperature);
   }
 
   private checkEmbeddingConfig(operator: string, name: string): void {

@@ -60,12 +60,6 @@ export interface SuggestedFeed {
   readonly timings: Record<string, number>;
 }
 
-interface PoolEntry {
-  readonly item: number;
-  readonly seedId: number;
-  readonly seedType: SeedType;
-}
-
 type SuggestedPlans = Record<SuggestionSource, QueryPlan[]>;
 const planCache = new WeakMap<SuggestedConfig, { warm: SuggestedPlans; cold: SuggestedPlans }>();
 /** Suggestion requests each ranker has served in this isolate: after COLD_START_REQUESTS its code paths are compiled. */
@@ -89,18 +83,80 @@ export function suggestedPlans(config: SuggestedConfig): { warm: SuggestedPlans;
   return plans;
 }
 
+/** Everything Suggested Posts found for one request, before ranking. */
+export interface SuggestionCandidates {
+  readonly stores: SuggestedStores;
+  /** The H >> R >> F merge (each item with the first seed that reached it), then the popular candidates. */
+  readonly entries: readonly PoolEntry[];
+  readonly degraded: string[];
+  readonly queries: SuggestedQueryRun[];
+  readonly seeds: Record<SeedType, number[]>;
+  readonly merged: Record<SeedType, number>;
+  readonly popular: number;
+  readonly fallback: { readonly ran: boolean; readonly reason: string };
+  readonly timings: Record<string, number>;
+}
+
+export interface PoolEntry {
+  readonly item: number;
+  /** The seed account's row; undefined for popular candidates. */
+  readonly seedId: number | undefined;
+  readonly seedType: SuggestionSource;
+}
+
 /**
  * Suggested Posts at the end of the feed:
  * 1. sourcing: H queries (seeds the user engaged with on Home), then R (other surfaces), then — for sparse users —
- *    F (graph exploration); every query comes from the config and runs on `SuggestedStores`;
- * 2. merge H >> R >> F: an item keeps the first seed that reached it; at most `maxRanked` go on;
- * 3. rank with the MTML and the log-linear value model;
- * 4. diversify round robin by seed (H seeds first in every round), capped per seed and per author;
- * 5. fill up from popular media (cold users get only this).
- * Followed authors' and already-seen items never make it (the queries' filter, then a final check).
+ *    F (graph exploration), and the popular candidates; every query comes from the config and runs on
+ *    `SuggestedStores`;
+ * 2. merge H >> R >> F: an item keeps the first seed that reached it; at most `maxRanked` go on, with the popular
+ *    candidates after them;
+ * 3. rank with the MTML and the log-linear value model, plus each seed type's boost;
+ * 4. diversify round robin by seed (each popular candidate a group of its own), capped per seed and per author.
+ * Cold users get only the popular candidates. Followed authors' and already-seen items never make it (the queries'
+ * filter, then a final check).
  */
 export async function suggestPosts(ranker: Ranker, request: SuggestedRequest): Promise<SuggestedFeed> {
   if (!Number.isInteger(request.count) || request.count < 1) throw new RangeError(`suggested: count must be a positive integer, got ${request.count}`);
+  const found = await gatherSuggestionCandidates(ranker, request);
+  const { stores, entries, degraded, timings } = found;
+  const started = performance.now();
+  const scores = await rankItems(stores, ranker, request.config, entries.map((entry) => entry.item), degraded);
+  timings.rank = performance.now() - started;
+  const diversifyStarted = performance.now();
+  const page: Suggestion[] = assembleSuggestions(entries, scores, ranker.assets.items.author, request.config.suggested, request.count).map((entry) => ({
+    item: entry.item,
+    author: entry.author,
+    score: entry.score,
+    seedId: entry.seedId,
+    seedType: entry.seedType,
+    probabilities: stores.probabilitiesOf(entry.item),
+  }));
+  timings.diversify = performance.now() - diversifyStarted;
+  const onPage: Record<SuggestionSource, number> = { H: 0, R: 0, F: 0, popular: 0 };
+  for (const entry of page) onPage[entry.seedType]++;
+  return {
+    items: page,
+    cold: request.user.cold,
+    degraded: [...new Set(degraded)],
+    queries: found.queries,
+    seeds: found.seeds,
+    counts: { merged: found.merged, ranked: entries.length, popular: found.popular, page: onPage },
+    fallback: found.fallback,
+    timings,
+  };
+}
+
+/** Steps 3–4 on scored candidates (`scores[i]` for `entries[i]`): the type boosts, then the round robin by seed. */
+export function assembleSuggestions(entries: readonly PoolEntry[], scores: ArrayLike<number>, author: Int32Array, settings: SuggestedConfig, count: number): SeededItem[] {
+  const ranked: SeededItem[] = entries
+    .map((entry, i) => ({ ...entry, author: author[entry.item] as number, score: (scores[i] as number) + settings.typeBoost[entry.seedType] }))
+    .sort((a, b) => b.score - a.score || a.item - b.item);
+  return roundRobinBySeed(ranked, { count, maxPerSeed: settings.maxPerSeed, maxPerAuthor: settings.maxPerAuthor });
+}
+
+/** Steps 1–2: the stores for the request, and every candidate with the seed (and seed type) that found it. */
+export async function gatherSuggestionCandidates(ranker: Ranker, request: SuggestedRequest): Promise<SuggestionCandidates> {
   const settings = request.config.suggested;
   const served = servedRequests.get(ranker) ?? 0;
   servedRequests.set(ranker, served + 1);
@@ -146,7 +202,6 @@ export async function suggestPosts(ranker: Ranker, request: SuggestedRequest): P
     return found;
   };
 
-  // 1–2. sourcing and the H >> R >> F merge
   const pool: PoolEntry[] = [];
   const inPool = new Set<number>();
   const merged: Record<SeedType, number> = { H: 0, R: 0, F: 0 };
@@ -178,76 +233,27 @@ export async function suggestPosts(ranker: Ranker, request: SuggestedRequest): P
   const followed = request.user.followedAuthors;
   const seen = stores.seenMedia(stores.userId);
   const allowed = (item: number) => !seen.has(item) && !followed.has(author[item] as number);
-  const candidates = pool.filter((entry) => allowed(entry.item)).slice(0, settings.maxRanked);
-
-  // 3. ranking
-  const scores = await time("rank", () => rankItems(stores, ranker, request.config, candidates.map((entry) => entry.item), degraded));
-  const ranked: SeededItem[] = candidates
-    .map((entry, i) => ({ ...entry, author: author[entry.item] as number, score: scores[i] as number }))
-    .sort((a, b) => b.score - a.score || a.item - b.item);
-
-  // 4. round robin by seed, H >> R >> F
-  const started = performance.now();
-  const authorCounts = new Map<number, number>();
-  const page: Suggestion[] = roundRobinBySeed(ranked, { count: request.count, maxPerSeed: settings.maxPerSeed, maxPerAuthor: settings.maxPerAuthor, authorCounts }).map((entry) => ({
-    item: entry.item,
-    author: entry.author,
-    score: entry.score,
-    seedId: entry.seedId,
-    seedType: entry.seedType,
-    probabilities: stores.probabilitiesOf(entry.item),
-  }));
-  timings.diversify = performance.now() - started;
-
-  // 5. the popular fill
-  let popularCount = 0;
-  if (page.length < request.count) {
-    await time("popular", async () => {
-      const onPage = new Set(page.map((entry) => entry.item));
-      const items: number[] = [];
-      for (const { item } of await source("popular")) {
-        if (!allowed(item) || onPage.has(item)) continue;
-        onPage.add(item);
-        items.push(item);
-      }
-      popularCount = items.length;
-      const popularScores = await rankItems(stores, ranker, request.config, items, degraded);
-      const order = items.map((_, i) => i).sort((a, b) => (popularScores[b] as number) - (popularScores[a] as number) || (items[a] as number) - (items[b] as number));
-      for (const i of order) {
-        if (page.length >= request.count) break;
-        const item = items[i] as number;
-        const itemAuthor = author[item] as number;
-        if ((authorCounts.get(itemAuthor) ?? 0) >= settings.maxPerAuthor) continue;
-        authorCounts.set(itemAuthor, (authorCounts.get(itemAuthor) ?? 0) + 1);
-        page.push({ item, author: itemAuthor, score: popularScores[i] as number, seedId: undefined, seedType: "popular", probabilities: stores.probabilitiesOf(item) });
-      }
-    });
+  const entries: PoolEntry[] = pool.filter((entry) => allowed(entry.item)).slice(0, settings.maxRanked);
+  const seeded = new Set(entries.map((entry) => entry.item));
+  let popular = 0;
+  for (const { item } of await time("popular", () => source("popular"))) {
+    if (!allowed(item) || seeded.has(item)) continue;
+    seeded.add(item);
+    entries.push({ item, seedId: undefined, seedType: "popular" });
+    popular++;
   }
-
-  const onPage: Record<SuggestionSource, number> = { H: 0, R: 0, F: 0, popular: 0 };
-  for (const entry of page) onPage[entry.seedType]++;
-  return {
-    items: page,
-    cold: request.user.cold,
-    degraded: [...new Set(degraded)],
-    queries,
-    seeds,
-    counts: { merged, ranked: ranked.length, popular: popularCount, page: onPage },
-    fallback,
-    timings,
-  };
+  return { stores, entries, degraded, queries, seeds, merged, popular, fallback, timings };
 }
 
 /**
  * Scores through the `rank` port (MTML + value model). Without the MTML the items keep the value model's exposure
- * term alone, log(decayed impressions + prior) — a popularity order — and the feed says degraded.
+ * term alone, log(E_i/Ē + π) — a popularity order — and the feed says degraded.
  */
 async function rankItems(stores: SuggestedStores, ranker: Ranker, config: ServingConfig, items: readonly number[], degraded: string[]): Promise<ArrayLike<number>> {
   if (items.length === 0) return [];
   if (ranker.models.mtml) return stores.rank(stores.userId, items, config.suggested.rankingModel);
   degraded.push("second-stage model unavailable: suggestions ranked by decayed impressions");
-  const prior = config.suggestedValueModel.exposurePrior;
-  const decayed = ranker.assets.itemCounters.decayedImpressions;
-  return Float64Array.from(items, (item) => Math.log((decayed[item] as number) + prior));
+  const prior = config.suggestedValueModel.exposurePriorShare;
+  return Float64Array.from(items, (item) => Math.log(ranker.assets.relativeExposure(item) + prior));
 }
 

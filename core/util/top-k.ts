@@ -66,3 +66,63 @@ export function topK(scores: ArrayLike<number>, k: number, candidates?: ArrayLik
   }
   return result;
 }
+
+/**
+ * The k highest-scoring rows as a 0/1 mask, unordered, in O(n): the same rows `topK` picks (equal scores keep the
+ * lower row; -Infinity and NaN never) without sorting them. For cuts that only need membership, over large k.
+ */
+export function topKMask(scores: ArrayLike<number>, k: number): Uint8Array {
+  const n = scores.length;
+  const mask = new Uint8Array(n);
+  const values: number[] = [];
+  for (let i = 0; i < n; i++) if ((scores[i] as number) > -Infinity) values.push(scores[i] as number);
+  const limit = Math.max(0, Math.min(k, values.length));
+  if (limit === 0) return mask;
+  if (limit === values.length) {
+    for (let i = 0; i < n; i++) if ((scores[i] as number) > -Infinity) mask[i] = 1;
+    return mask;
+  }
+  const threshold = kthLargest(Float64Array.from(values), limit);
+  // everything above the threshold, then rows equal to it in row order until k are kept
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    if ((scores[i] as number) > threshold) {
+      mask[i] = 1;
+      kept++;
+    }
+  }
+  for (let i = 0; i < n && kept < limit; i++) {
+    if (scores[i] === threshold) {
+      mask[i] = 1;
+      kept++;
+    }
+  }
+  return mask;
+}
+
+/** The k-th largest value (1-based) by quickselect, reordering `values` in place. */
+function kthLargest(values: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = values.length - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((values[i] as number) > pivot) i++;
+      while ((values[j] as number) < pivot) j--;
+      if (i <= j) {
+        const t = values[i] as number;
+        values[i] = values[j] as number;
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return values[target] as number;
+  }
+  return values[target] as number;
+}

@@ -1,27 +1,21 @@
 import type { ItemTowerInputs, UserTowerInputs } from "../../core/features/tower-features";
 import { topKOverlap } from "../../core/ranking/fidelity";
-import { topK } from "../../core/util/top-k";
-import { Adam, Rng, bceWithLogits, embedding, rowDot, scale } from "../autodiff";
+import { Adam, Rng, embedding, mse, reshape, rowDot, scale, sliceColumns, sub } from "../autodiff";
 import { shuffle } from "../mtml/train";
 import type { TwoTowerModel } from "../two-tower/model";
 import { takeItemRows, takeUserRows } from "../two-tower/rows";
 
 /**
- * One distillation request: a user's candidate pool and which candidates the second stage (MTML plus the
- * value model) puts in its top K — the first stage's PSelect label.
+ * One distillation request: a user's candidate pool and the log of the second stage's expected value (the MTML's
+ * probabilities through the value model's weights) for each pool item. The first stage learns that part only: the
+ * value model's prior (exposure, affinity, retrieval score) is exact and cheap at serving time, so it is added to
+ * the first stage's estimate there rather than learned, and tuning the prior never stales the first stage.
  */
 export interface DistillationRequest {
   readonly user: number;
   readonly pool: Int32Array;
-  /** 1 where the pool item is in the second stage's top K. */
-  readonly selected: Uint8Array;
-}
-
-/** Marks the top `k` of `values` (second-stage scores of a pool) as selected. */
-export function selectTopK(values: Float64Array, k: number): Uint8Array {
-  const selected = new Uint8Array(values.length);
-  for (const i of topK(values, k)) selected[i] = 1;
-  return selected;
+  /** log EV per pool item. */
+  readonly logValue: Float32Array;
 }
 
 export interface DistillationData {
@@ -35,10 +29,10 @@ export interface DistillationData {
 export interface FirstStageTrainingOptions {
   readonly epochs: number;
   readonly requestsPerBatch: number;
-  /** Pool items sampled per request and step: half selected, half not (fewer when a pool is short). */
-  readonly itemsPerRequest: number;
+  /** Item pairs drawn per request and step. */
+  readonly pairsPerRequest: number;
   readonly learningRate: number;
-  /** Dot products of unit vectors are divided by this before the sigmoid. */
+  /** Dot products of unit vectors are divided by this: the quotient estimates log EV (up to a per-user constant). */
   readonly temperature: number;
   readonly seed: number;
   readonly log?: (line: string) => void;
@@ -48,24 +42,22 @@ export interface FirstStageTrainingOptions {
 export const DEFAULT_FIRST_STAGE_TRAINING: Omit<FirstStageTrainingOptions, "seed"> = {
   epochs: 6,
   requestsPerBatch: 32,
-  itemsPerRequest: 64,
+  pairsPerRequest: 32,
   learningRate: 2e-3,
   temperature: 0.1,
 };
 
 /**
- * Trains the first-stage two-tower on PSelect: a pointwise BCE on (user, pool item) pairs with the
- * second stage's top-K membership as the label, balanced per request so every request teaches the
- * boundary between what the second stage keeps and what it drops.
+ * Trains the first-stage two-tower to estimate log EV within each request: for pairs of pool items of one user,
+ * the difference of their scores (dot/τ) regresses on the difference of their log EV. Differences, because only
+ * the order within a user's candidates matters, and a per-user constant is something a dot product of unit
+ * vectors cannot represent anyway.
  */
 export function trainFirstStage(model: TwoTowerModel, data: DistillationData, requestRows: Int32Array, options: FirstStageTrainingOptions): number[] {
   const rng = new Rng(options.seed);
   const optimizer = new Adam(model.parameters(), { lr: options.learningRate });
   const order = Int32Array.from(requestRows);
   const losses: number[] = [];
-  const half = Math.max(1, Math.floor(options.itemsPerRequest / 2));
-  const positivesOf = data.requests.map((request) => request.pool.filter((_, i) => request.selected[i] === 1));
-  const negativesOf = data.requests.map((request) => request.pool.filter((_, i) => request.selected[i] === 0));
   for (let epoch = 1; epoch <= options.epochs; epoch++) {
     const started = performance.now();
     shuffle(order, rng);
@@ -75,28 +67,28 @@ export function trainFirstStage(model: TwoTowerModel, data: DistillationData, re
       const batch = order.subarray(start, Math.min(order.length, start + options.requestsPerBatch));
       const owner: number[] = [];
       const items: number[] = [];
-      const labels: number[] = [];
+      const differences: number[] = [];
       batch.forEach((request, b) => {
-        const positives = positivesOf[request] as Int32Array;
-        const negatives = negativesOf[request] as Int32Array;
-        for (const [pool, label] of [[positives, 1], [negatives, 0]] as const) {
-          const draws = Math.min(half, pool.length);
-          for (let d = 0; d < draws; d++) {
-            owner.push(b);
-            items.push(pool[rng.int(pool.length)] as number);
-            labels.push(label);
-          }
+        const { pool, logValue } = data.requests[request] as DistillationRequest;
+        if (pool.length < 2) return;
+        for (let p = 0; p < options.pairsPerRequest; p++) {
+          const first = rng.int(pool.length);
+          const second = rng.int(pool.length);
+          // interleaved: the pair's two items are rows 2k and 2k + 1, so a reshape to [pairs, 2] lines them up
+          owner.push(b, b);
+          items.push(pool[first] as number, pool[second] as number);
+          differences.push((logValue[first] as number) - (logValue[second] as number));
         }
       });
       if (items.length === 0) continue;
       const users = takeUserRows(model.spec, data.users, batch);
       const itemInputs = takeItemRows(model.spec, data.items, items);
       const ownerIds = Int32Array.from(owner);
-      const labelValues = Float32Array.from(labels);
+      const target = Float32Array.from(differences);
       lossSum += optimizer.minimize(() => {
         const userEmbeddings = embedding(model.userForward(users), ownerIds);
-        const logits = scale(rowDot(userEmbeddings, model.itemForward(itemInputs)), 1 / options.temperature);
-        return bceWithLogits(logits, labelValues);
+        const scores = reshape(scale(rowDot(userEmbeddings, model.itemForward(itemInputs)), 1 / options.temperature), [differences.length, 2]);
+        return mse(sub(sliceColumns(scores, 0, 1), sliceColumns(scores, 1, 2)), target);
       });
       batches++;
     }

@@ -91,6 +91,12 @@ export class MtmlModel implements Module {
    * request): the user's side of the input layer — user id and user categorical slots, taken from row 0 — is
    * projected once and added to every row, which is the same sum as the per-row layout computes.
    */
+  /** Inputs of the first layer that describe the user alone (user id, user categorical slots): what "one-user" projects once. */
+  get userSideWidth(): number {
+    const userSlots = Math.max(0, this.spec.categorical.length - CONTEXT_CATEGORICAL_SLOTS.length);
+    return (this.users ? this.architecture.idDim : 0) + userSlots * this.architecture.categoricalDim;
+  }
+
   toOnnx(metadata: Record<string, string>, layout: MtmlOnnxLayout = "per-row"): Uint8Array {
     const g = new OnnxGraphBuilder("mtml");
     const { spec, architecture } = this;
@@ -111,6 +117,7 @@ export class MtmlModel implements Module {
     let embeddings: TensorName | undefined;
     if (layout === "one-user") {
       if (this.gates.length > 0) throw new Error("mtml: the one-user layout is written for the shared bottom (experts = 1)");
+      if (this.userSideWidth === 0) throw new Error("mtml: the one-user layout needs a user side (a user id or user features) to project once");
       const contextSlots = Math.min(CONTEXT_CATEGORICAL_SLOTS.length, slots);
       const categoricalTable = table(this.categorical);
       const rowInputs = g.concat([

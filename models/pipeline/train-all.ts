@@ -7,16 +7,23 @@ import type { DayByDayReplay } from "../../core/features/replay";
 import type { FeatureSpec } from "../../core/features/spec";
 import { allocateItemTowerInputs, allocateUserTowerInputs, writeItemTowerRow, writeUserTowerRow, type ItemTowerInputs } from "../../core/features/tower-features";
 import { LABELS } from "../../core/data/labels";
-import { exploreScore, retrievalAffinity } from "../../core/ranking/value-model";
+import { exploreLogPrior, impressionValue, relativeExposure, retrievalAffinity } from "../../core/ranking/value-model";
 import { topK } from "../../core/util/top-k";
 import { Rng } from "../autodiff";
-import { DEFAULT_FIRST_STAGE_TRAINING, fidelity, selectTopK, trainFirstStage, type DistillationRequest } from "../first-stage/distill";
+import { DEFAULT_FIRST_STAGE_TRAINING, fidelity, trainFirstStage, type DistillationRequest } from "../first-stage/distill";
 import { DEFAULT_MTML_ARCHITECTURE, MtmlModel } from "../mtml/model";
 import { buildMtmlRows, featureContext, takeMtmlRows, userContextFor, type MtmlRows } from "../mtml/rows";
 import { DEFAULT_MTML_TRAINING, labelAucs, predictMtml, trainMtml, type EpochReport } from "../mtml/train";
 import { DEFAULT_TOWER_ARCHITECTURE, TwoTowerModel } from "../two-tower/model";
 import { buildRetrievalExamples } from "../two-tower/rows";
-import { DEFAULT_RETRIEVAL_TRAINING, embedItems, embedUsers, inBatchLoss, trainRetrieval } from "../two-tower/train";
+import { DEFAULT_RETRIEVAL_TRAINING, embedItems, embedUsers, heldOutRecall, trainRetrieval } from "../two-tower/train";
+import { DEFAULT_HOLDOUT, chooseHoldout } from "../tuning/holdout";
+
+/** Retrieval's epochs are judged by held-out recall at this share of the catalogue (~1,000 of KuaiRand's 7,583 items: the quota). */
+const HELD_OUT_RECALL_SHARE = 0.13;
+
+/** The MTML's validation slice needs this many impressions on each side (smaller data sets get a clear error). */
+const MIN_VALIDATION_EVENTS = 50;
 
 export interface TrainAllOptions {
   readonly seed: number;
@@ -29,6 +36,11 @@ export interface TrainAllOptions {
   readonly distillationUsers?: number;
   /** Pool = retrieval top N ∪ popularity top N. */
   readonly distillationPool?: number;
+  /**
+   * Skip the MTML's validation run (a model trained on the window before the validation slice and measured on it):
+   * the tuner's throwaway models need no validation of their own.
+   */
+  readonly skipValidation?: boolean;
 }
 
 export interface TrainedModels {
@@ -43,15 +55,16 @@ export interface TrainedModels {
   readonly firstStageItemEmbeddings: Float32Array;
   /** Item tower inputs of every catalogue item as of the end of training (what the embeddings came from). */
   readonly catalogueItemInputs: ItemTowerInputs;
-  /** Last-day MTML rows (features from the days before), for checking exported and quantized models. */
+  /** The validation slice's MTML rows (features from the days before), for checking exported and quantized models. */
   readonly checkRows: { inputs: MtmlRows["inputs"]; labels: Float32Array };
   readonly metrics: Record<string, unknown>;
 }
 
 /**
- * Trains the three models on a training window. The MTML first trains on all days but the last and is
- * measured on the last day (the logged validation), then retrains on every day; the retrieval model likewise
- * reports its in-batch loss on the last day. The first stage distils the final MTML and value model.
+ * Trains the three models on a training window. The MTML first trains on the window before its validation slice
+ * (the last share of events, `chooseHoldout`) and is measured on that slice (the logged validation), then retrains
+ * on everything; the retrieval model likewise reports its in-batch loss on the slice. The first stage distils the
+ * final MTML and the value model's expected value.
  */
 export function trainAll(train: TrainingData, options: TrainAllOptions): TrainedModels {
   const { log, seed } = options;
@@ -69,16 +82,19 @@ export function trainAll(train: TrainingData, options: TrainAllOptions): Trained
   log(`features: ${rows.inputs.size} impressions, ${rows.spec.dense.names.length} dense + ${rows.spec.categorical.length} categorical slots (${lap("features")} s)`);
 
   // --- second stage: MTML ---
-  const lastDay = rows.day[rows.day.length - 1] as number;
+  // rows are the training events in time order, so the validation slice is a suffix of them
+  const validation = chooseHoldout(train.events, { ...DEFAULT_HOLDOUT, timezoneOffsetMinutes: train.timezoneOffsetMinutes, minEvents: MIN_VALIDATION_EVENTS });
   const everyRow = Int32Array.from({ length: rows.inputs.size }, (_, i) => i);
-  const earlierRows = everyRow.filter((r) => rows.day[r] !== lastDay);
-  const lastDayRows = everyRow.filter((r) => rows.day[r] === lastDay);
-  const checkRows = { inputs: takeMtmlRows(rows.spec, rows.inputs, lastDayRows), labels: gatherLabels(rows.labels, lastDayRows) };
+  const earlierRows = everyRow.subarray(0, validation.fit.size);
+  const validationRows = everyRow.subarray(validation.fit.size);
+  const checkRows = { inputs: takeMtmlRows(rows.spec, rows.inputs, validationRows), labels: gatherLabels(rows.labels, validationRows) };
   const mtmlTraining = { ...DEFAULT_MTML_TRAINING, epochs: options.mtmlEpochs ?? DEFAULT_MTML_TRAINING.epochs, seed };
-  log(`mtml: validating on the last training day (${lastDayRows.length} impressions), training on the ${lastDay} days before`);
-  const probe = new MtmlModel(rows.spec, DEFAULT_MTML_ARCHITECTURE, new Rng(seed));
-  const validation = trainMtml(probe, rows, earlierRows, { ...mtmlTraining, log: (line) => log(`  ${line}`) }, checkRows);
-  metrics.mtml_validation = validation.map((report: EpochReport) => ({ epoch: report.epoch, loss: round(report.loss), auc: roundRecord(report.validationAuc ?? {}) }));
+  if (!options.skipValidation) {
+    log(`mtml: validating on the last ${validationRows.length} impressions (${validation.describe}), training on the ${earlierRows.length} before`);
+    const probe = new MtmlModel(rows.spec, DEFAULT_MTML_ARCHITECTURE, new Rng(seed));
+    const reports = trainMtml(probe, rows, earlierRows, { ...mtmlTraining, log: (line) => log(`  ${line}`) }, checkRows);
+    metrics.mtml_validation = reports.map((report: EpochReport) => ({ epoch: report.epoch, loss: round(report.loss), auc: roundRecord(report.validationAuc ?? {}) }));
+  }
   log(`mtml: final training on all ${rows.inputs.size} impressions`);
   const mtml = new MtmlModel(rows.spec, DEFAULT_MTML_ARCHITECTURE, new Rng(seed));
   const final = trainMtml(mtml, rows, everyRow, { ...mtmlTraining, log: (line) => log(`  ${line}`) });
@@ -89,29 +105,32 @@ export function trainAll(train: TrainingData, options: TrainAllOptions): Trained
   // --- retrieval two-tower ---
   const examples = buildRetrievalExamples(train, fitted, rows.spec);
   const spec = examples.spec;
-  const lastDayStart = rows.finalState.dayStart((train.events.ts[train.events.size - 1] as number));
-  // the last day's clicks of every tenth user are held out to report a validation loss per epoch
-  const heldOutExample = (e: number) => (examples.ts[e] as number) >= lastDayStart && (examples.user[e] as number) % 10 === 0;
+  // the validation slice's clicks of every tenth user are held out: the epoch they are best retrieved at is kept
+  const heldOutExample = (e: number) => (examples.ts[e] as number) >= validation.cutMs && (examples.user[e] as number) % 10 === 0;
   const exampleRows = Int32Array.from({ length: examples.item.length }, (_, i) => i).filter((e) => !heldOutExample(e));
-  const validationRows = Int32Array.from({ length: examples.item.length }, (_, i) => i).filter(heldOutExample);
+  const validationExamples = Int32Array.from({ length: examples.item.length }, (_, i) => i).filter(heldOutExample);
   const retrievalTraining = { ...DEFAULT_RETRIEVAL_TRAINING, epochs: options.retrievalEpochs ?? DEFAULT_RETRIEVAL_TRAINING.epochs, seed: seed + 1 };
   const retrieval = new TwoTowerModel("retrieval", spec, DEFAULT_TOWER_ARCHITECTURE, new Rng(seed + 1));
-  const retrievalLosses = trainRetrieval(retrieval, examples, exampleRows, {
-    ...retrievalTraining,
-    log: (line) => log(`  ${line}`),
-    afterEpoch: () => `held-out loss ${inBatchLoss(retrieval, examples, validationRows, retrievalTraining.temperature).toFixed(4)} (${validationRows.length} last-day clicks)`,
-  });
-  metrics.retrieval_train_loss = retrievalLosses.map(round);
-  metrics.retrieval_examples = examples.item.length;
-  metrics.retrieval_last_day_examples = Array.from(examples.ts).filter((ts) => ts >= lastDayStart).length;
-  log(`retrieval done: ${examples.item.length} click examples (${lap("retrieval")} s)`);
-
-  // --- serving-time state and item embeddings ---
+  // the catalogue as of the end of the window, for the held-out recall and then the shipped item embeddings
   const finalState = rows.finalState;
   const context = featureContext(train, fitted, spec, finalState);
   const catalogueSize = train.items.ids.size;
   const itemInputs = allocateItemTowerInputs(spec, catalogueSize);
   for (let item = 0; item < catalogueSize; item++) writeItemTowerRow(context, item, train.endMs, itemInputs, item);
+  const recallDepth = Math.max(1, Math.round(catalogueSize * HELD_OUT_RECALL_SHARE));
+  const retrievalTrained = trainRetrieval(retrieval, examples, exampleRows, {
+    ...retrievalTraining,
+    log: (line) => log(`  ${line}`),
+    ...(validationExamples.length > 0 ? { selectBy: { name: `held-out recall@${recallDepth} (${validationExamples.length} clicks)`, measure: () => heldOutRecall(retrieval, examples, validationExamples, itemInputs, recallDepth) } } : {}),
+  });
+  metrics.retrieval_train_loss = retrievalTrained.losses.map(round);
+  metrics.retrieval_held_out_recall = retrievalTrained.heldOut.map(round);
+  metrics.retrieval_kept_epoch = retrievalTrained.keptEpoch;
+  metrics.retrieval_examples = examples.item.length;
+  metrics.retrieval_validation_examples = Array.from(examples.ts).filter((ts) => ts >= validation.cutMs).length;
+  log(`retrieval done: ${examples.item.length} click examples (${lap("retrieval")} s)`);
+
+  // --- serving-time item embeddings ---
   const retrievalItemEmbeddings = embedItems(retrieval, itemInputs);
 
   // --- first stage: distil MTML + value model over candidate pools ---
@@ -120,14 +139,17 @@ export function trainAll(train: TrainingData, options: TrainAllOptions): Trained
   const requestRows = Int32Array.from({ length: distillation.requests.length }, (_, i) => i);
   const heldOut = requestRows.filter((r) => r % 10 === 0);
   const trainingRequests = requestRows.filter((r) => r % 10 !== 0);
+  // held out: does the first stage's estimate plus the exact prior keep what the second stage keeps?
+  const keepShare = options.config.firstStage.keep / 1500;
   const heldOutFidelity = () => {
     const items = embedItems(firstStage, itemInputs);
     const users = embedUsers(firstStage, distillation.users);
     const dim = firstStage.architecture.outputDim;
     return fidelity(Array.from(heldOut, (r) => {
-      const request = distillation.requests[r] as DistillationRequest & { secondStage: Float64Array };
-      const firstStageScores = Float64Array.from(request.pool, (item) => dot(users, r, items, item, dim));
-      return { secondStage: request.secondStage, firstStage: firstStageScores, keep: request.selected.reduce((sum, s) => sum + s, 0) };
+      const request = distillation.requests[r] as DistillationRequest & { logPrior: Float64Array };
+      const secondStage = Float64Array.from(request.pool, (_, i) => (request.logValue[i] as number) + (request.logPrior[i] as number));
+      const firstStageScores = Float64Array.from(request.pool, (item, i) => dot(users, r, items, item, dim) / DEFAULT_FIRST_STAGE_TRAINING.temperature + (request.logPrior[i] as number));
+      return { secondStage, firstStage: firstStageScores, keep: Math.max(1, Math.round(request.pool.length * keepShare)) };
     }));
   };
   const firstStageLosses = trainFirstStage(firstStage, distillation, trainingRequests, {
@@ -172,9 +194,11 @@ function buildDistillation(
   const popular = new DecayedPopularity(train).order.subarray(0, poolSize);
   const dim = retrieval.architecture.outputDim;
   const catalogueSize = train.items.ids.size;
-  // second stage keeps firstStage.keep of a production pool (~1,500); training pools are smaller, so keep the same share
-  const keepShare = options.config.firstStage.keep / 1500;
-  const requests: (DistillationRequest & { secondStage: Float64Array })[] = [];
+  const { valueModel } = options.config;
+  let totalExposure = 0;
+  for (let item = 0; item < catalogueSize; item++) totalExposure += state.itemCounters.decayedImpressions[item] as number;
+  const meanExposure = totalExposure / Math.max(1, catalogueSize);
+  const requests: (DistillationRequest & { logPrior: Float64Array })[] = [];
   sample.forEach((user, r) => {
     const scores = new Float32Array(catalogueSize);
     for (let item = 0; item < catalogueSize; item++) scores[item] = dot(userEmbeddings, r, retrievalItemEmbeddings, item, dim);
@@ -184,11 +208,20 @@ function buildDistillation(
     pool.forEach((item, i) => writeMtmlRow(context, userContext, item, options.config.defaultSurface, train.endMs, inputs, i));
     const probabilities = predictMtml(mtml, inputs);
     const userEmbedding = userEmbeddings.subarray(r * dim, (r + 1) * dim);
-    const secondStage = Float64Array.from(pool, (item, i) => exploreScore(options.config.valueModel, probabilities, i, state.itemCounters.decayedImpressions[item] as number, retrievalAffinity(userEmbedding, retrievalItemEmbeddings, item, dim, DEFAULT_RETRIEVAL_TRAINING.temperature)));
-    requests.push({ user, pool, selected: selectTopK(secondStage, Math.max(1, Math.round(pool.length * keepShare))), secondStage });
+    const logValue = Float32Array.from(pool, (_, i) => Math.log(Math.max(impressionValue(valueModel, probabilities, i), MIN_DISTILLED_VALUE)));
+    // the pools come from no retrieval stage, so the prior here has no retrieval score
+    const logPrior = Float64Array.from(pool, (item) => exploreLogPrior(valueModel, {
+      relativeExposure: relativeExposure(state.itemCounters.decayedImpressions[item] as number, meanExposure),
+      affinity: retrievalAffinity(userEmbedding, retrievalItemEmbeddings, item, dim, DEFAULT_RETRIEVAL_TRAINING.temperature),
+      sourceScore: 0,
+    }));
+    requests.push({ user, pool, logValue, logPrior });
   });
   return { requests, users: userInputs, items: itemInputs };
 }
+
+/** log EV is floored here for distillation: below it, items differ only in how unlikely they are to matter. */
+const MIN_DISTILLED_VALUE = 1e-3;
 
 function dot(a: Float32Array, row: number, b: Float32Array, column: number, dim: number): number {
   let sum = 0;

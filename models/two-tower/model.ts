@@ -85,8 +85,10 @@ export class TwoTowerModel implements Module {
     const items = g.input("history", "int32", ["batch", history]);
     const authors = g.input("history_authors", "int32", ["batch", history]);
     const dense = g.input("dense", "float32", ["batch", spec.tower.userDense.names.length]);
+    // a data set without user features has no user slots: the (empty) input stays declared, so every bundle's user
+    // tower takes the same feeds, but nothing reads it
     const x = g.concat([
-      g.reshape(g.gather(tableTensor(g, this.userCategorical), categorical), [-1, this.userSlots * architecture.categoricalDim]),
+      ...(this.userSlots > 0 ? [g.reshape(g.gather(tableTensor(g, this.userCategorical), categorical), [-1, this.userSlots * architecture.categoricalDim])] : []),
       g.embeddingBag(tableTensor(g, this.historyItems), items, paddingMask(g, items), "mean"),
       g.embeddingBag(tableTensor(g, this.historyAuthors), authors, paddingMask(g, authors), "mean"),
       dense,

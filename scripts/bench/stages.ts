@@ -9,7 +9,9 @@ import { EXPLORE_SOURCES } from "../../core/funnel/sources";
 import { searchTwoTower } from "../../core/funnel/sources/two-tower";
 import { NO_REALTIME_STATE, type FeedRequest, type FeedState, type Ranker, type Stage } from "../../core/funnel/types";
 import { firstStageScores } from "../../core/funnel/stages/first-stage";
+import { logPriors } from "../../core/funnel/stages/prior";
 import { mtmlInputsFor, valueScores } from "../../core/funnel/stages/second-stage";
+import { priorNeedsAffinity } from "../../core/ranking/value-model";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { runMtmlForOneUser } from "../../core/serving/model-runs";
 import { embedUser } from "../../core/serving/ranker-models";
@@ -73,13 +75,21 @@ export async function benchStages(ranker: Ranker, options: StageBenchOptions): P
 
     // the whole funnel, capturing what the first and second stages received
     let afterFilters: number[] = [];
+    let afterFiltersScores: number[] = [];
     let intoMtml: number[] = [];
+    let intoMtmlPriors: number[] = [];
     const stages: Stage[] = EXPLORE_STAGES.map((stage) => ({
       name: stage.name,
       run: async (state, candidates) => {
         const out = await stage.run(state, candidates);
-        if (stage.name === "filters") afterFilters = out.map((candidate) => candidate.item);
-        if (stage.name === "first_stage") intoMtml = out.map((candidate) => candidate.item);
+        if (stage.name === "filters") {
+          afterFilters = out.map((candidate) => candidate.item);
+          afterFiltersScores = out.map((candidate) => candidate.retrievalScore);
+        }
+        if (stage.name === "first_stage") {
+          intoMtml = out.map((candidate) => candidate.item);
+          intoMtmlPriors = out.map((candidate) => candidate.logPrior ?? 0);
+        }
         return out;
       },
     }));
@@ -102,12 +112,17 @@ export async function benchStages(ranker: Ranker, options: StageBenchOptions): P
       if (!(setting.weight > 0 && setting.quota > 0)) continue;
       await samples.time(`source:${name}`, () => EXPLORE_SOURCES[name].retrieve(freshState(ranker, request), setting.quota));
     }
-    await samples.time("first_stage_scoring", () => topK(firstStageScores(assets, firstStageEmbedding, afterFilters), config.firstStage.keep));
+    const retrievalForPrior = priorNeedsAffinity(config.valueModel) ? userEmbedding : undefined;
+    await samples.time("first_stage_scoring", () => {
+      const scores = firstStageScores(assets, firstStageEmbedding, afterFilters);
+      const priors = logPriors(assets, config.valueModel, afterFilters, afterFiltersScores, retrievalForPrior);
+      for (let c = 0; c < scores.length; c++) scores[c] = (scores[c] as number) + (priors[c] as number);
+      return topK(scores, config.firstStage.keep);
+    });
     const inputs = await samples.time("mtml_features", () => mtmlInputsFor(assets, request.user.context, intoMtml, request.surface, request.nowMs));
     const probabilities = await samples.time("mtml", () => runMtmlForOneUser({ mtml, mtmlOneUser: models.mtmlOneUser }, inputs));
     if (probabilities.length !== intoMtml.length * LABELS.length) throw new Error("stage benchmark: the MTML returned the wrong number of probabilities");
-    const retrievalForValue = config.valueModel.retrievalExponent > 0 ? userEmbedding : undefined;
-    await samples.time("value_model", () => valueScores(assets, config.valueModel, intoMtml, probabilities, retrievalForValue));
+    await samples.time("value_model", () => valueScores(config.valueModel, probabilities, intoMtmlPriors));
   }
 
   // cold users: ids the bundle has never seen, so only the cold-start sources run

@@ -22,7 +22,7 @@ import { allocateMtmlInputs, writeMtmlRow } from "../../core/features/mtml-featu
 import { NO_REALTIME_STATE, type Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import type { ModelSession, OnnxRuntimeAdapter } from "../../core/inference/types";
-import { exploreScore } from "../../core/ranking/value-model";
+import { exploreScore, relativeExposure } from "../../core/ranking/value-model";
 import { ASSET_FILES } from "../../core/serving/assets";
 import { runMtml } from "../../core/serving/model-runs";
 import { embedUser } from "../../core/serving/ranker-models";
@@ -163,7 +163,12 @@ function mtmlAndValue(context: SweepContext, features: FeatureContext, user: Use
   const { assets } = context.ranker;
   const inputs = allocateMtmlInputs(assets.spec, rows.length);
   for (let r = 0; r < rows.length; r++) writeMtmlRow(features, user, rows[r] as number, assets.config.defaultSurface, assets.asOfMs, inputs, r);
-  return runMtml(mtml, inputs).then((probabilities) => Float64Array.from({ length: rows.length }, (_, r) => exploreScore(assets.config.valueModel, probabilities, r, features.itemCounters.decayedImpressions[rows[r] as number] as number)));
+  const counters = features.itemCounters;
+  let total = 0;
+  for (let item = 0; item < counters.size; item++) total += counters.decayedImpressions[item] as number;
+  const mean = total / Math.max(1, counters.size);
+  // the sweep times the MTML and the value model's arithmetic; its synthetic candidates carry no source or affinity
+  return runMtml(mtml, inputs).then((probabilities) => Float64Array.from({ length: rows.length }, (_, r) => exploreScore(assets.config.valueModel, probabilities, r, { relativeExposure: relativeExposure(counters.decayedImpressions[rows[r] as number] as number, mean), affinity: 0, sourceScore: 0 })));
 }
 
 // --- one isolate ------------------------------------------------------------------------------------------------

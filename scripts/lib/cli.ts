@@ -1,4 +1,4 @@
-import { DataError } from "../../core/data/errors";
+import { DataError, InsufficientDataError } from "../../core/data/errors";
 import { SplitError } from "../../core/data/split";
 
 /**
@@ -10,9 +10,9 @@ export async function runCli(usage: string, body: () => Promise<void>): Promise<
     await body();
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    if (error instanceof DataError || error instanceof SplitError || error instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))) {
+    if (error instanceof DataError || error instanceof InsufficientDataError || error instanceof SplitError || error instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))) {
       console.error(`error: ${(error as Error).message}`);
-      if (!(error instanceof DataError)) console.error(usage);
+      if (!(error instanceof DataError || error instanceof InsufficientDataError)) console.error(usage);
       process.exit(2);
     }
     throw error;

@@ -1,3 +1,4 @@
+import { InsufficientDataError } from "../../core/data/errors";
 import { LABELS } from "../../core/data/labels";
 import { CONTEXT_CATEGORICAL_SLOTS, type MtmlInputs } from "../../core/features/mtml-features";
 import type { ItemTowerInputs, UserTowerInputs } from "../../core/features/tower-features";
@@ -155,10 +156,14 @@ export interface OneUserMtml {
  * Undefined for an MMoE, whose gates read the whole input row.
  */
 export async function buildOneUserMtml(runtime: OnnxRuntimeAdapter, model: MtmlModel, metadata: Record<string, string>, served: { variant: MtmlVariant; bytes: Uint8Array }, fp32Nodes: readonly string[], check: MtmlInputs, runs = 150): Promise<OneUserMtml | undefined> {
-  if (model.gates.length > 0) return undefined;
+  // MMoE gates read the whole row; and a data set without user features (and a model without a user id) leaves
+  // nothing to project once per user
+  if (model.gates.length > 0 || model.userSideWidth === 0) return undefined;
   const fp32 = model.toOnnx(metadata, "one-user");
-  const batches = Array.from({ length: Math.min(10, Math.floor(check.size / 100)) }, (_, b) => oneUserBatch(model.spec, check, b * 100, 100));
-  if (batches.length === 0) throw new Error("mtml one-user check: fewer than 100 check rows");
+  // batches of 100 rows (fewer on a small data set's check rows), each made one user's by oneUserBatch
+  const batchSize = Math.min(100, check.size);
+  if (batchSize === 0) throw new InsufficientDataError("the MTML one-user check", "at least one held-out impression", "none");
+  const batches = Array.from({ length: Math.min(10, Math.floor(check.size / batchSize)) }, (_, b) => oneUserBatch(model.spec, check, b * batchSize, batchSize));
   let parityMaxAbs = 0;
   for (const batch of batches) parityMaxAbs = Math.max(parityMaxAbs, await checkMtmlParity(runtime, model, fp32, batch));
   const userNodes = model.experts.map((expert) => `${expert.layers[0]?.name}.user/MatMul`);

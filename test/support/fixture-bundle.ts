@@ -2,33 +2,21 @@
 // pipeline from seeded synthetic data. Built once per code version and cached in the temp directory: the key
 // hashes the code the bundle depends on, so a change to features, models or the pipeline rebuilds it.
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { access, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { BUNDLE_SOURCES, sourceHash as bundleSourceHash } from "../../scripts/lib/source-hash";
 import { syntheticDay, writeSyntheticKuaiRand } from "../../scripts/models/synthetic-kuairand";
 
 export const FIXTURE_DATA_OPTIONS = { users: 400, items: 320, days: 5, seed: 11 } as const;
 /** The fixture is trained through its fourth day; the fifth is left for tests that need "future" events. */
 export const FIXTURE_TRAIN_END = syntheticDay(3);
 
-const INPUTS = ["core", "models", "scripts/pipeline.ts", "scripts/pipeline", "scripts/models/synthetic-kuairand.ts", "scripts/ann/native.ts", "package-lock.json"];
+const INPUTS = [...BUNDLE_SOURCES, "scripts/models/synthetic-kuairand.ts"];
 
 /** A hash of the code a bundle depends on (and of `salt`): bundles built by tests are cached under it. */
-export async function sourceHash(salt: string = JSON.stringify(FIXTURE_DATA_OPTIONS)): Promise<string> {
-  const hash = createHash("sha256");
-  hash.update(salt);
-  const visit = async (path: string): Promise<void> => {
-    const info = await stat(path);
-    if (info.isDirectory()) {
-      for (const entry of (await readdir(path)).sort()) await visit(join(path, entry));
-    } else if (/\.(ts|json)$/.test(path)) {
-      hash.update(path);
-      hash.update(await readFile(path));
-    }
-  };
-  for (const input of INPUTS) await visit(input);
-  return hash.digest("hex").slice(0, 16);
+export function sourceHash(salt: string = JSON.stringify(FIXTURE_DATA_OPTIONS)): Promise<string> {
+  return bundleSourceHash(INPUTS, salt);
 }
 
 /** The directory of the fixture bundle, building it first when this code version has none. */

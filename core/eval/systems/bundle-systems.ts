@@ -2,12 +2,12 @@ import type { Dataset } from "../../data/dataset";
 import { LABELS, type Label } from "../../data/labels";
 import type { UserContext } from "../../features/context";
 import { allocateMtmlInputs, writeMtmlRow } from "../../features/mtml-features";
-import { topKOverlap } from "../../ranking/fidelity";
-import { exploreScore, retrievalAffinity } from "../../ranking/value-model";
+import { firstStageScores } from "../../funnel/stages/first-stage";
+import { logPriors } from "../../funnel/stages/prior";
+import { priorNeedsAffinity } from "../../ranking/value-model";
 import { runMtml } from "../../serving/model-runs";
 import type { RankerAssets } from "../../serving/ranker-assets";
 import { embedUser, type RankerModels } from "../../serving/ranker-models";
-import { createRandom } from "../../util/random";
 import { topK } from "../../util/top-k";
 import type { LabelScores, PairBatch, PairScorer, RankedItems, RecommendRequest, Recommender } from "../types";
 
@@ -89,66 +89,25 @@ export class TwoTowerRecommender implements Recommender {
   }
 }
 
-/** The first stage alone over the whole catalogue: dot products with the cached first-stage item embeddings. */
+/**
+ * The first stage alone over the whole catalogue: its estimate of log EV (the cached embeddings' dot product)
+ * plus the value model's prior, with no retrieval score (no source found these items).
+ */
 export class FirstStageRecommender implements Recommender {
   readonly name = "first_stage";
   constructor(private readonly rows: BundleRows, private readonly models: RankerModels) {}
 
   async recommend(request: RecommendRequest): Promise<RankedItems> {
-    const scores = await firstStageScores(this.rows, this.models, request.user);
+    const { assets } = this.rows;
+    const context = this.rows.userContext(request.user);
+    const embedding = await embedUser(this.models.firstStageUserTower, assets, context);
+    const valueModel = assets.config.valueModel;
+    const retrievalEmbedding = priorNeedsAffinity(valueModel) ? await embedUser(this.models.retrievalUserTower, assets, context) : undefined;
+    const all = Array.from({ length: assets.items.ids.size }, (_, item) => item);
+    const scores = firstStageScores(assets, embedding, all);
+    const priors = logPriors(assets, valueModel, all, new Float64Array(all.length), retrievalEmbedding);
+    for (let item = 0; item < scores.length; item++) scores[item] = (scores[item] as number) + (priors[item] as number);
     const items = topK(scores, request.count);
     return this.rows.toDataset(items, Float32Array.from(items, (item) => scores[item] as number));
   }
-}
-
-async function firstStageScores(rows: BundleRows, models: RankerModels, user: number, candidates?: ArrayLike<number>): Promise<Float32Array> {
-  const { assets } = rows;
-  const embedding = await embedUser(models.firstStageUserTower, assets, rows.userContext(user));
-  const dim = assets.manifest.models.first_stage.dim;
-  const table = assets.firstStageItemEmbeddings;
-  const scores = new Float32Array(assets.items.ids.size).fill(-Infinity);
-  const count = candidates ? candidates.length : scores.length;
-  for (let c = 0; c < count; c++) {
-    const item = candidates ? (candidates[c] as number) : c;
-    let sum = 0;
-    for (let d = 0; d < dim; d++) sum += (embedding[d] as number) * (table[item * dim + d] as number);
-    scores[item] = sum;
-  }
-  return scores;
-}
-
-/**
- * first_stage_fidelity: within each sampled user's candidate pool (two-tower top 1000 ∪ decayed popularity top
- * 1000, standing in for retrieval until the funnel exists), the share of the second stage's top `keep` (MTML
- * plus the value model) that the first stage also puts in its top `keep`, averaged over users.
- */
-export async function firstStageFidelity(rows: BundleRows, models: RankerModels, users: readonly number[], options: { sample: number; keep: number; poolPerSource: number; seed: number }): Promise<{ fidelity: number; users: number; meanPool: number }> {
-  const { assets } = rows;
-  const next = createRandom(options.seed);
-  const pool = [...users];
-  for (let i = pool.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [pool[i], pool[j]] = [pool[j] as number, pool[i] as number];
-  }
-  const sample = pool.slice(0, options.sample);
-  const popular = assets.popular.items.subarray(0, options.poolPerSource);
-  let sum = 0;
-  let poolSizes = 0;
-  for (const user of sample) {
-    const context = rows.userContext(user);
-    const embedding = await embedUser(models.retrievalUserTower, assets, context);
-    const retrieved = models.retrievalIndex.search(embedding, Math.min(options.poolPerSource, assets.items.ids.size)).keys;
-    const candidates = Int32Array.from(new Set([...retrieved, ...popular]));
-    poolSizes += candidates.length;
-    const inputs = allocateMtmlInputs(assets.spec, candidates.length);
-    const featureContext = assets.featureContext();
-    candidates.forEach((item, r) => writeMtmlRow(featureContext, context, item, assets.config.defaultSurface, assets.asOfMs, inputs, r));
-    const probabilities = await runMtml(models.mtml, inputs);
-    const { dim, temperature } = assets.manifest.models.retrieval;
-    const secondStage = Float64Array.from(candidates, (item, r) => exploreScore(assets.config.valueModel, probabilities, r, assets.itemCounters.decayedImpressions[item] as number, retrievalAffinity(embedding, assets.retrievalItemEmbeddings, item, dim, temperature)));
-    const firstAll = await firstStageScores(rows, models, user, candidates);
-    const firstStage = Float64Array.from(candidates, (item) => firstAll[item] as number);
-    sum += topKOverlap(secondStage, firstStage, options.keep);
-  }
-  return { fidelity: sample.length === 0 ? 0 : sum / sample.length, users: sample.length, meanPool: sample.length === 0 ? 0 : poolSizes / sample.length };
 }

@@ -4,7 +4,11 @@ import { EXPLORE_STAGES, runFeed } from "../../funnel/explore";
 import { filterStage } from "../../funnel/stages/filters";
 import { rerankStage } from "../../funnel/stages/rerank";
 import { byRetrievalScore, retrievalStage } from "../../funnel/stages/retrieval";
-import { scoreItems, secondStage } from "../../funnel/stages/second-stage";
+import { firstStage } from "../../funnel/stages/first-stage";
+import { logPriors } from "../../funnel/stages/prior";
+import { mtmlProbabilities, secondStage, valueScores } from "../../funnel/stages/second-stage";
+import { topKOverlap } from "../../ranking/fidelity";
+import { priorNeedsAffinity } from "../../ranking/value-model";
 import { EXPLORE_SOURCES } from "../../funnel/sources";
 import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type Ranker, type Stage } from "../../funnel/types";
 import { resolveFeedUser } from "../../funnel/user";
@@ -96,14 +100,29 @@ export class ExploreSystems {
     return { name: "explore", recommend: async ({ user }): Promise<RankedItems> => { const memo = await this.feed(user); return this.rows.toDataset(memo.feed, memo.feedScores); } };
   }
 
-  /** explore_score: the final value-model score of each (user, item) impression, for every label. */
+  /**
+   * explore_score: the value model's score of each (user, item) impression, for every label. An impression that
+   * happened has spent the prior (the item was shown), so its value is EV = Σ w·P alone.
+   */
   score(): PairScorer {
+    return this.impressionScorer("explore_score", false);
+  }
+
+  /**
+   * explore_feed_score: the whole-catalogue score as the feed would rank the impression's item (EV times the prior
+   * from exposure and affinity; no retrieval score, since the item need not be a candidate), for comparison.
+   */
+  feedScore(): PairScorer {
+    return this.impressionScorer("explore_feed_score", true);
+  }
+
+  private impressionScorer(name: string, withPrior: boolean): PairScorer {
     const users = new Map<number, ReturnType<typeof resolveFeedUser>>();
     return {
-      name: "explore_score",
+      name,
       score: async (batch: PairBatch): Promise<LabelScores> => {
         const mtml = this.ranker.models.mtml;
-        if (!mtml) throw new Error("explore_score needs the MTML model");
+        if (!mtml) throw new Error(`${name} needs the MTML model`);
         const values = new Float32Array(batch.size);
         const byUser = new Map<number, number[]>();
         for (let i = 0; i < batch.size; i++) {
@@ -112,15 +131,21 @@ export class ExploreSystems {
           list.push(i);
           byUser.set(batch.user[i] as number, list);
         }
+        const { valueModel } = this.config;
         for (const [user, positions] of byUser) {
           let feedUser = users.get(user);
           if (!feedUser) users.set(user, (feedUser = this.request(user).user));
           // impressions keep their own surface; the value model is the Explore one
           const items = positions.map((position) => this.rows.itemToBundle[batch.item[position] as number] as number);
           const surfaces = positions.map((position) => batch.surface[position] as number);
-          const embedding = this.config.valueModel.retrievalExponent > 0 && this.ranker.models.retrievalUserTower ? await embedUser(this.ranker.models.retrievalUserTower, this.ranker.assets, feedUser.context) : undefined;
-          const scored = await scoreItems(this.ranker.assets, { mtml, mtmlOneUser: this.ranker.models.mtmlOneUser }, feedUser.context, items, surfaces, this.ranker.assets.asOfMs, this.config.valueModel, embedding);
-          positions.forEach((position, r) => (values[position] = scored.values[r] as number));
+          const probabilities = await mtmlProbabilities(this.ranker.assets, { mtml, mtmlOneUser: this.ranker.models.mtmlOneUser }, feedUser.context, items, surfaces, this.ranker.assets.asOfMs);
+          let priors: ArrayLike<number> = new Float64Array(items.length);
+          if (withPrior) {
+            const embedding = priorNeedsAffinity(valueModel) && this.ranker.models.retrievalUserTower ? await embedUser(this.ranker.models.retrievalUserTower, this.ranker.assets, feedUser.context) : undefined;
+            priors = logPriors(this.ranker.assets, valueModel, items, new Float64Array(items.length), embedding);
+          }
+          const scores = valueScores(valueModel, probabilities, priors);
+          positions.forEach((position, r) => (values[position] = scores[r] as number));
         }
         return Object.fromEntries(LABELS.map((label): [Label, Float32Array] => [label, values]));
       },
@@ -128,17 +153,38 @@ export class ExploreSystems {
   }
 
   /**
+   * first_stage_fidelity: within each sampled user's retrieved candidates (after the filters), the share of the
+   * second stage's top `keep` (EV times the prior) that the first stage also puts in its top `keep`.
+   */
+  async firstStageFidelity(users: readonly number[], sample: number, seed = 1): Promise<{ fidelity: number; users: number; meanPool: number }> {
+    const { models, assets } = this.ranker;
+    if (!models.mtml || !models.firstStageUserTower) throw new Error("first_stage_fidelity needs the MTML and the first-stage model");
+    const chosen = seededSample(users, sample, seed);
+    const keep = this.config.firstStage.keep;
+    let sum = 0;
+    let pools = 0;
+    for (const user of chosen) {
+      const request = this.request(user);
+      let pool: Candidate[] = [];
+      // the first stage sets every pool candidate's log prior and score before it cuts: capture the pool it sees
+      const capture: Stage = { name: "capture", run: (_state, candidates) => (pool = candidates) };
+      await runFeed(this.ranker, request, [retrievalStage(EXPLORE_SOURCES), filterStage, capture, firstStage]);
+      pools += pool.length;
+      const all = pool;
+      const probabilities = await mtmlProbabilities(assets, { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser }, request.user.context, all.map((c) => c.item), request.surface, request.nowMs);
+      const secondStageScores = valueScores(this.config.valueModel, probabilities, all.map((c) => c.logPrior ?? 0));
+      const firstStageScoresOfPool = Float64Array.from(all, (c) => c.firstStageScore ?? -Infinity);
+      sum += topKOverlap(secondStageScores, firstStageScoresOfPool, keep);
+    }
+    return { fidelity: chosen.length === 0 ? 0 : sum / chosen.length, users: chosen.length, meanPool: chosen.length === 0 ? 0 : pools / chosen.length };
+  }
+
+  /**
    * funnel_fidelity: mean overlap of the final top 10 with and without the first-stage cut (the second stage
    * then scores every retrieved candidate), over a seeded sample of users.
    */
   async funnelFidelity(users: readonly number[], sample: number, seed = 1): Promise<{ fidelity: number; users: number }> {
-    const next = createRandom(seed);
-    const pool = [...users];
-    for (let i = pool.length - 1; i > 0; i--) {
-      const j = Math.floor(next() * (i + 1));
-      [pool[i], pool[j]] = [pool[j] as number, pool[i] as number];
-    }
-    const chosen = pool.slice(0, sample);
+    const chosen = seededSample(users, sample, seed);
     const exhaustive: Stage[] = [retrievalStage(EXPLORE_SOURCES), filterStage, secondStage, rerankStage];
     let sum = 0;
     for (const user of chosen) {
@@ -151,3 +197,13 @@ export class ExploreSystems {
   }
 }
 
+/** A seeded sample of `count` of `values` (Fisher–Yates on a copy). */
+export function seededSample(values: readonly number[], count: number, seed: number): number[] {
+  const next = createRandom(seed);
+  const pool = [...values];
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [pool[i], pool[j]] = [pool[j] as number, pool[i] as number];
+  }
+  return pool.slice(0, count);
+}

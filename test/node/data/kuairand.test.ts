@@ -68,6 +68,8 @@ describe("KuaiRand adapter", () => {
     ["an unknown video", { "log_standard.csv": [LOG_HEADER, logRow(1, 99, DAY0)].join("\n") }, /line 2, column "video_id": video 99 is not in video_features_basic\.csv/],
     ["an unclosed quote", { "video_features_basic.csv": kuairandFiles()["video_features_basic.csv"]!.replace('"3,9"', '"3,9') }, /video_features_basic\.csv, line 2: a quoted field is not closed/],
     ["a bad upload date", { "video_features_basic.csv": kuairandFiles()["video_features_basic.csv"]!.replace("2022-04-11", "11/04/2022") }, /line 3, column "upload_dt": "11\/04\/2022" is not a YYYY-MM-DD date/],
+    ["a negative duration", { "video_features_basic.csv": kuairandFiles()["video_features_basic.csv"]!.replace(",10000.0,", ",-5.0,") }, /video_features_basic\.csv, line 2, column "video_duration": -5 is negative/],
+    ["a time outside the Date range", { "log_standard.csv": [LOG_HEADER, logRow(1, 10, 9e15)].join("\n") }, /line 2, column "time_ms": "9000000000000000" is out of range/],
     ["a non-numeric user feature", { "user_features.csv": kuairandFiles()["user_features.csv"]!.replace(",100,91-180", ",many,91-180") }, /user_features\.csv, line 2, column "register_days": "many" is not a finite number/],
     ["a duplicated video", { "video_features_basic.csv": `${kuairandFiles()["video_features_basic.csv"]!}\n13,502,NORMAL,2022-04-12,Web,0.0,5000.0,720.0,1280.0,4,9.0,9` }, /line 6, column "video_id": video 13 appears twice/],
   ];

@@ -10,7 +10,7 @@ import { byRetrievalScore, retrievalStage } from "../../../core/funnel/stages/re
 import { secondStage } from "../../../core/funnel/stages/second-stage";
 import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type FeedState, type Ranker, type RealtimeUserState } from "../../../core/funnel/types";
 import { resolveFeedUser } from "../../../core/funnel/user";
-import { exploreScore } from "../../../core/ranking/value-model";
+import { exploreLogPrior, exploreScore, priorSourceScore, retrievalAffinity } from "../../../core/ranking/value-model";
 import type { AnnIndex, AnnSearchOptions } from "../../../core/ann";
 import type { ModelSession } from "../../../core/inference/types";
 import { embedUser } from "../../../core/serving/ranker-models";
@@ -52,11 +52,19 @@ const withSources = (only: Partial<Record<SourceName, { weight: number; quota: n
 
 describe("retrieval", () => {
   it("mixes sources by weight × (1 − rank/quota) and keeps every source that found an item", async () => {
-    const req = request(warmUser, { config: withSources({ popular: { weight: 2, quota: 50 }, two_tower: { weight: 1, quota: 50 } }) });
+    const sources = withSources({ popular: { weight: 2, quota: 50 }, two_tower: { weight: 1, quota: 50 } });
+    const req = request(warmUser, { config: { retrieval: { ...sources.retrieval!, exposureWeight: 0, affinityWeight: 0 } } });
     const candidates = await retrievalStage(EXPLORE_SOURCES).run(state(req), []);
+    // with the mix's item terms: a · log(E_i/Ē + π) + b · affinity on top of the sources' scores
+    const mixed = request(warmUser, { config: { retrieval: { ...sources.retrieval!, exposureWeight: 0.7, affinityWeight: 0.3 } } });
+    const withTerms = new Map((await retrievalStage(EXPLORE_SOURCES).run(state(mixed), [])).map((c) => [c.item, c.retrievalScore]));
+    const embedding = await embedUser(ranker.models.retrievalUserTower!, ranker.assets, mixed.user.context);
+    const { dim, temperature } = ranker.assets.manifest.models.retrieval;
     for (const candidate of candidates) {
       const expected = candidate.sources.reduce((sum, hit) => sum + (hit.source === "popular" ? 2 : 1) * (1 - hit.rank / 50), 0);
       expect(candidate.retrievalScore).toBeCloseTo(expected, 10);
+      const terms = 0.7 * Math.log(ranker.assets.relativeExposure(candidate.item) + mixed.config.valueModel.exposurePriorShare) + 0.3 * retrievalAffinity(embedding, ranker.assets.retrievalItemEmbeddings, candidate.item, dim, temperature);
+      expect(withTerms.get(candidate.item)).toBeCloseTo(expected + terms, 5);
       expect(new Set(candidate.sources.map((hit) => hit.source)).size).toBe(candidate.sources.length);
     }
     expect(candidates.some((candidate) => candidate.sources.length === 2)).toBe(true);
@@ -185,7 +193,7 @@ describe("filters, stages and rules", () => {
   });
 
   it("the first stage keeps the best `keep` by the first-stage dot product, or the retrieval order without its model", async () => {
-    const req = request(warmUser, { config: { firstStage: { keep: 25 } } });
+    const req = request(warmUser, { config: { firstStage: { keep: 25 }, exploration: { from: 1000, exposureExponent: 0 } } });
     const retrieved = await retrievalStage(EXPLORE_SOURCES).run(state(req), []);
     const kept = await firstStage.run(state(req), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
     expect(kept).toHaveLength(25);
@@ -197,6 +205,26 @@ describe("filters, stages and rules", () => {
     expect(degraded.degraded.join()).toMatch(/first-stage model unavailable/);
   });
 
+  it("with an exploration tail, the first stage also keeps the tail's best by the prior with the tail's exposure exponent", async () => {
+    const exploration = { from: 5, exposureExponent: 0 };
+    const req = request(warmUser, { count: 20, config: { firstStage: { keep: 25 }, exploration, valueModel: { ...ranker.assets.config.valueModel, exposureExponent: 1.5 } } });
+    const retrieved = await retrievalStage(EXPLORE_SOURCES).run(state(req), []);
+    const kept = await firstStage.run(state(req), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
+    expect(kept.length).toBeGreaterThan(25);
+    expect(kept.length).toBeLessThanOrEqual(25 + 15);
+    // the head's best 25 come first, as without a tail
+    const threshold = Math.min(...kept.slice(0, 25).map((c) => c.firstStageScore as number));
+    expect(retrieved.filter((c) => !kept.some((k) => k.item === c.item)).every((c) => (c.firstStageScore ?? -Infinity) <= threshold)).toBe(true);
+    const { valueModel } = req.config;
+    for (const candidate of kept.slice(0, 5)) {
+      const exposure = Math.log(ranker.assets.relativeExposure(candidate.item) + valueModel.exposurePriorShare);
+      expect(candidate.tailLogPrior).toBeCloseTo((candidate.logPrior as number) - 1.5 * exposure, 8);
+    }
+    const off = await firstStage.run(state(request(warmUser, { count: 20, config: { firstStage: { keep: 25 }, exploration: { from: 20, exposureExponent: 0 } } })), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
+    expect(off).toHaveLength(25);
+    expect(off.every((c) => c.tailLogPrior === undefined)).toBe(true);
+  });
+
   it("the second stage scores with the MTML and the value model, and steps aside without it", async () => {
     const req = request(warmUser);
     const candidates = (await retrievalStage(EXPLORE_SOURCES).run(state(req), [])).slice(0, 30);
@@ -205,10 +233,14 @@ describe("filters, stages and rules", () => {
       expect(candidate.probabilities).toHaveLength(7);
       expect(candidate.value).toBe(candidate.score);
     }
+    // value = EV · prior, the prior from the item's relative exposure, the user's affinity and the retrieval score
     const { valueModel } = req.config;
-    if (valueModel.retrievalExponent === 0) {
-      const first = scored[0]!;
-      expect(first.value).toBeCloseTo(exploreScore(valueModel, first.probabilities!, 0, ranker.assets.itemCounters.decayedImpressions[first.item] as number), 8);
+    const { dim, temperature } = ranker.assets.manifest.models.retrieval;
+    const embedding = await embedUser(ranker.models.retrievalUserTower!, ranker.assets, req.user.context);
+    for (const candidate of scored.slice(0, 5)) {
+      const signals = { relativeExposure: ranker.assets.relativeExposure(candidate.item), affinity: retrievalAffinity(embedding, ranker.assets.retrievalItemEmbeddings, candidate.item, dim, temperature), sourceScore: priorSourceScore(valueModel, candidate.sources, req.config.retrieval.sources) };
+      expect(candidate.logPrior).toBeCloseTo(exploreLogPrior(valueModel, signals), 5);
+      expect(candidate.value! / exploreScore(valueModel, candidate.probabilities!, 0, signals)).toBeCloseTo(1, 5);
     }
     const degraded = state(req, { ...ranker.models, mtml: undefined });
     await secondStage.run(degraded, candidates);
@@ -237,6 +269,19 @@ describe("filters, stages and rules", () => {
     const req2 = request(warmUser, { count: 12, config: { rerank: { ...ranker.assets.config.rerank, integrityDownrank: 1, maxPerAuthor: 100, noAdjacentSameAuthor: false } } });
     const page2 = rerankStage.run(state(req2), pool.map((c) => ({ ...c }))) as Candidate[];
     for (const c of page2) expect(c.score).toBeCloseTo((c.value as number) * (ranker.assets.items.integrity[c.item] as number), 8);
+  });
+
+  it("rerank fills the head by score and, from the exploration tail on, by the tail's score, under the same author rules", async () => {
+    const items = Array.from({ length: 12 }, (_, i) => i);
+    // value falls with the index; the tail's value rises with it
+    const pool: Candidate[] = items.map((item) => ({ item, sources: [], retrievalScore: 0, value: 100 - item, tailValue: item, score: 100 - item }));
+    const req = request(warmUser, { count: 6, config: { exploration: { from: 2, exposureExponent: 0 }, rerank: { ...ranker.assets.config.rerank, integrityDownrank: 0, maxPerAuthor: 100, noAdjacentSameAuthor: false } } });
+    const s = state(req);
+    const page = rerankStage.run(s, pool.map((c) => ({ ...c }))) as Candidate[];
+    expect(page.map((c) => c.item)).toEqual([0, 1, 11, 10, 9, 8]);
+    expect(s.trace.rules.find((rule) => rule.rule === "exploration_tail")?.moved).toBe(4);
+    const withoutTail = rerankStage.run(state(request(warmUser, { count: 6, config: { ...req.config, exploration: { from: 6, exposureExponent: 0 } } })), pool.map((c) => ({ ...c }))) as Candidate[];
+    expect(withoutTail.map((c) => c.item)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
   it("runFeed traces each stage's counts in and out, and returns `count` items", async () => {

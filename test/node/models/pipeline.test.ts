@@ -23,6 +23,7 @@ import { trainAll } from "../../../models/pipeline/train-all";
 import { DirectoryDataSource } from "../../../scripts/lib/directory-source";
 import { DEFAULT_SYNTHETIC_OPTIONS, syntheticDay, writeSyntheticKuaiRand } from "../../../scripts/models/synthetic-kuairand";
 import { createNodeOrtWebAdapter } from "../../../scripts/onnx/ort-web-node";
+import servingConfigFile from "../../../models/serving-config.json";
 import { maxAbsDiff, rowNorm } from "./helpers";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -153,6 +154,26 @@ describe("npm run pipeline on a small data set", () => {
     for (const path of [ranker.models.mtml.fp32_file, ranker.models.retrieval.user_tower, ranker.models.first_stage.user_tower]) {
       expect(readOnnxModelInfo(a.files.get(path)!).metadataProps.feature_spec_sha256).toBe(specHash);
     }
+
+    // the manifest carries the tuning: the held-out slice inside the window, each phase's trials and best point, and
+    // the bundle's config/serving.json is the tuned config (every phase's best point at its path)
+    const tuning = (a.manifestValue as { tuning: { status: string; method: string; holdout: { cut_ms: number; fit_events: number; held_out_events: number }; search_space: unknown; phases: { name: string; trials: unknown[]; best: { point: Record<string, number> } }[]; measures_tuned: { feedNdcg10: number } } }).tuning;
+    expect(tuning.status).toBe("tuned");
+    expect(tuning.method).toBe("bayesian");
+    expect(tuning.holdout.cut_ms).toBeLessThan((a.manifestValue as { data: { train_end_ms: number } }).data.train_end_ms);
+    expect(tuning.holdout.fit_events + tuning.holdout.held_out_events).toBe(full.data.train_events);
+    expect(tuning.search_space).toEqual(servingConfigFile.searchSpace);
+    expect(tuning.phases.map((phase) => phase.name)).toEqual(["retrieval", "value", "ranking", "suggested"]);
+    const servedConfig = JSON.parse(new TextDecoder().decode(a.files.get(ranker.serving_config))) as Record<string, unknown>;
+    for (const phase of tuning.phases) {
+      expect(phase.trials.length).toBeGreaterThan(0);
+      for (const [path, value] of Object.entries(phase.best.point)) {
+        const served = path.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], servedConfig) as number;
+        const integer = [...servingConfigFile.searchSpace.retrieval, ...servingConfigFile.searchSpace.ranking].some((d) => d.path === path && "integer" in d && d.integer);
+        expect(served, path).toBeCloseTo(integer ? Math.round(value) : value, 4);
+      }
+    }
+    expect(Number.isFinite(tuning.measures_tuned.feedNdcg10)).toBe(true);
 
     // serving decodes it, and the shipped item embeddings are what the shipped item towers compute from the
     // bundle's own tables: the Worker's feature code and the pipeline's agree

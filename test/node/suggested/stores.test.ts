@@ -3,8 +3,9 @@ import { LABELS } from "../../../core/data/labels";
 import { ENGAGED_BITS, LABEL_BIT } from "../../../core/features/engagement";
 import type { Ranker } from "../../../core/funnel/types";
 import { executeQuery, planQuery, runQuery, type QueryPlan } from "../../../core/query";
-import { scoreItems } from "../../../core/funnel/stages/second-stage";
-import { suggestedLogValue } from "../../../core/ranking/value-model";
+import { mtmlProbabilities } from "../../../core/funnel/stages/second-stage";
+import { retrievalAffinity, suggestedLogValue } from "../../../core/ranking/value-model";
+import { embedUser } from "../../../core/serving/ranker-models";
 import { historyOf } from "../../../core/serving/assets";
 import { neighboursOf } from "../../../core/serving/serving-index";
 import { suggestedPlanOptions } from "../../../core/suggested/config";
@@ -170,8 +171,12 @@ describe("SuggestedStores over the fixture bundle", () => {
     const stores = storesFor(ranker, user, config);
     const items = Array.from(ranker.assets.popular.items.subarray(0, 30));
     const context = feedUser(ranker, user, config).context;
-    const { probabilities } = await scoreItems(ranker.assets, { mtml: ranker.models.mtml as NonNullable<Ranker["models"]["mtml"]>, mtmlOneUser: ranker.models.mtmlOneUser }, context, items, 1, ranker.assets.asOfMs, config.valueModel);
-    const expected = items.map((item, r) => suggestedLogValue(config.suggestedValueModel, probabilities, r, ranker.assets.itemCounters.decayedImpressions[item] as number));
+    const probabilities = await mtmlProbabilities(ranker.assets, { mtml: ranker.models.mtml as NonNullable<Ranker["models"]["mtml"]>, mtmlOneUser: ranker.models.mtmlOneUser }, context, items, 1, ranker.assets.asOfMs);
+    // the prior's affinity: the retrieval two-tower's (cos − 1)/τ for this user
+    const embedding = await embedUser(ranker.models.retrievalUserTower!, ranker.assets, context);
+    const { dim, temperature } = ranker.assets.manifest.models.retrieval;
+    const affinity = (item: number) => config.suggestedValueModel.retrievalExponent > 0 ? retrievalAffinity(embedding, ranker.assets.retrievalItemEmbeddings, item, dim, temperature) : 0;
+    const expected = items.map((item, r) => suggestedLogValue(config.suggestedValueModel, probabilities, r, ranker.assets.relativeExposure(item), affinity(item)));
     const result = await runQuery(`media([${items.join(", ")}]).rank(ranking_model=default)`, stores, { userId: stores.userId }, suggestedPlanOptions(10_000));
     const order = items.map((_, i) => i).sort((a, b) => (expected[b] as number) - (expected[a] as number) || a - b);
     expect(result.candidates.map((c) => c.id)).toEqual(order.map((i) => items[i]));

@@ -3,7 +3,7 @@ import defaultServingJson from "../../../models/serving-config.json";
 import { LABEL_BIT } from "../../../core/features/engagement";
 import { DEFAULT_SERVING_CONFIG, parseServingConfig, servingConfigSchema } from "../../../core/funnel/config";
 import type { Ranker, RealtimeUserState } from "../../../core/funnel/types";
-import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS, DEFAULT_SUGGESTED_QUERIES, roundRobinBySeed, suggestPosts, type SeededItem, type SuggestedFeed } from "../../../core/suggested";
+import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS, DEFAULT_SUGGESTED_QUERIES, assembleSuggestions, roundRobinBySeed, suggestPosts, type SeededItem, type SuggestedFeed } from "../../../core/suggested";
 import { busyUsers, feedUser, fixtureRanker, storesFor, testConfig } from "./fixture";
 
 let ranker: Ranker;
@@ -22,7 +22,7 @@ async function suggest(row: number | string, options: { count?: number; config?:
 }
 
 /** The shipped config as it was before Suggested Posts: no `suggested` section. */
-const { suggested: _shipped, ...olderJson } = defaultServingJson as typeof defaultServingJson & { suggested?: unknown };
+const { suggested: _shipped, ...olderJson } = defaultServingJson.defaults as typeof defaultServingJson.defaults & { suggested?: unknown };
 
 const RANK: Record<string, number> = { H: 0, R: 1, F: 2, popular: 3 };
 
@@ -57,12 +57,30 @@ describe("the suggested config section", () => {
 });
 
 describe("roundRobinBySeed", () => {
-  const item = (id: number, seedType: "H" | "R" | "F", seedId: number, score: number, author = 1000 + id): SeededItem => ({ item: id, author, score, seedId, seedType });
+  const item = (id: number, seedType: "H" | "R" | "F" | "popular", seedId: number | undefined, score: number, author = 1000 + id): SeededItem => ({ item: id, author, score, seedId, seedType });
 
-  it("takes H first, one item per seed per round in the order of each seed's best item, then R, then F", () => {
-    const ranked = [item(1, "F", 9, 0.99), item(2, "H", 1, 0.9), item(3, "R", 5, 0.85), item(4, "H", 2, 0.8), item(5, "H", 1, 0.7), item(6, "H", 2, 0.6), item(7, "H", 1, 0.5), item(8, "R", 5, 0.4)];
-    const page = roundRobinBySeed(ranked, { count: 10, maxPerSeed: 10, maxPerAuthor: 10 });
-    expect(page.map((entry) => entry.item)).toEqual([2, 4, 5, 6, 7, 3, 8, 1]);
+  it("every round takes each seed's next item, the seeds in the order of their best item; a popular candidate is a seed of its own", () => {
+    const ranked = [item(1, "F", 9, 0.99), item(2, "H", 1, 0.9), item(3, "R", 5, 0.85), item(9, "popular", undefined, 0.84), item(4, "H", 2, 0.8), item(5, "H", 1, 0.7), item(10, "popular", undefined, 0.65), item(6, "H", 2, 0.6), item(7, "H", 1, 0.5), item(8, "R", 5, 0.4)];
+    const page = roundRobinBySeed(ranked, { count: 20, maxPerSeed: 10, maxPerAuthor: 10 });
+    // seeds by best item: F9, H1, R5, popular 9, H2, popular 10; round 2 takes H1, R5, H2 again; round 3 H1
+    expect(page.map((entry) => entry.item)).toEqual([1, 2, 3, 9, 4, 10, 5, 8, 6, 7]);
+  });
+
+  it("with the seed types' boosts 100 apart, every round takes H first, then R, then F, then popular", () => {
+    const entries = [
+      { item: 1, seedId: 9, seedType: "F" as const },
+      { item: 2, seedId: 1, seedType: "H" as const },
+      { item: 3, seedId: 5, seedType: "R" as const },
+      { item: 4, seedId: undefined, seedType: "popular" as const },
+      { item: 5, seedId: 2, seedType: "H" as const },
+    ];
+    const scores = [0.99, 0.2, 0.9, 0.95, 0.1];
+    const author = Int32Array.from({ length: 10 }, (_, i) => 100 + i);
+    const settings = { ...DEFAULT_SERVING_CONFIG.suggested, typeBoost: { H: 100, R: 50, F: 0, popular: -50 } };
+    expect(assembleSuggestions(entries, scores, author, settings, 10).map((entry) => entry.item)).toEqual([2, 5, 3, 1, 4]);
+    // equal boosts: the value model decides which seed leads each round
+    const equal = { ...settings, typeBoost: { H: 0, R: 0, F: 0, popular: 0 } };
+    expect(assembleSuggestions(entries, scores, author, equal, 10).map((entry) => entry.item)).toEqual([1, 4, 3, 2, 5]);
   });
 
   it("caps items per seed and per author; a capped author's item is skipped and the seed offers its next", () => {
@@ -75,8 +93,8 @@ describe("roundRobinBySeed", () => {
 
 describe("suggestPosts on the fixture bundle", () => {
   it("seeds from Home (H) and other surfaces (R), merged H >> R >> F >> popular, each item with its seed", async () => {
-    // one item per seed, so that H runs out and R, then the popular fill, show
-    const feed = await suggest(busy, { count: 40, config: testConfig(ranker, { maxPerSeed: 1 }) });
+    // one item per seed, so that H runs out and R, then the popular candidates, show; strict priority by seed type
+    const feed = await suggest(busy, { count: 40, config: testConfig(ranker, { maxPerSeed: 1, typeBoost: { H: 100, R: 50, F: 0, popular: -50 } }) });
     expect(feed.cold).toBe(false);
     expect(feed.items.length).toBe(40);
     const types = feed.items.map((entry) => RANK[entry.seedType] as number);

@@ -1,0 +1,48 @@
+import { exploreLogPrior, priorNeedsAffinity, priorSourceScore, tailLogPrior, type ExploreValueModel } from "../../ranking/value-model";
+import type { ServingConfig } from "../config";
+import type { RankerAssets } from "../../serving/ranker-assets";
+import { rowDots } from "../../util/typed-arrays";
+import { retrievalEmbedding } from "../sources/two-tower";
+import type { Candidate, FeedState } from "../types";
+
+/**
+ * The value model's log prior of each candidate (how likely it is to reach this user at all), computed once per
+ * request and kept on the candidate: the first stage adds it to its distilled estimate of the expected value,
+ * and the second stage multiplies the MTML's expected value by it.
+ */
+export async function candidateLogPriors(state: FeedState, candidates: readonly Candidate[]): Promise<void> {
+  const model = state.request.config.valueModel;
+  const embedding = priorNeedsAffinity(model) ? await retrievalEmbedding(state) : undefined;
+  const quotas = state.request.config.retrieval.sources;
+  const sourceScores = candidates.map((candidate) => priorSourceScore(model, candidate.sources, quotas));
+  const priors = logPriors(state.ranker.assets, model, candidates.map((candidate) => candidate.item), sourceScores, embedding);
+  const tail = explorationTail(state.request.config, state.request.count);
+  const { assets } = state.ranker;
+  candidates.forEach((candidate, c) => {
+    candidate.logPrior = priors[c] as number;
+    if (tail) candidate.tailLogPrior = tailLogPrior(model, candidate.logPrior, assets.relativeExposure(candidate.item), tail.exposureExponent);
+  });
+}
+
+/** The page's exploration tail (`ServingConfig.exploration`) when a page of `count` has one: it starts before the end. */
+export function explorationTail(config: ServingConfig, count: number): ServingConfig["exploration"] | undefined {
+  return config.exploration.from < count ? config.exploration : undefined;
+}
+
+/**
+ * log prior per item: relative exposure from the bundle's counters, the retrieval two-tower's affinity (when the
+ * user's embedding is given; else 0) and the candidate's source term (`priorSourceScore`; 0 outside retrieval).
+ */
+export function logPriors(assets: RankerAssets, model: ExploreValueModel, items: readonly number[], sourceScores: ArrayLike<number>, userEmbedding: Float32Array | undefined): Float64Array {
+  const { dim, temperature } = assets.manifest.models.retrieval;
+  const cosines = userEmbedding && priorNeedsAffinity(model) ? rowDots(assets.retrievalItemEmbeddings, dim, userEmbedding, items) : undefined;
+  const out = new Float64Array(items.length);
+  for (let c = 0; c < items.length; c++) {
+    out[c] = exploreLogPrior(model, {
+      relativeExposure: assets.relativeExposure(items[c] as number),
+      affinity: cosines ? ((cosines[c] as number) - 1) / temperature : 0,
+      sourceScore: sourceScores[c] as number,
+    });
+  }
+  return out;
+}

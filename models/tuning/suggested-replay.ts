@@ -1,0 +1,114 @@
+import type { EventTable } from "../../core/data/dataset";
+import { recallAtK } from "../../core/eval/metrics";
+import { restrictedPopularity } from "../../core/eval/systems/suggested-systems";
+import type { ServingConfig } from "../../core/funnel/config";
+import { mtmlProbabilities } from "../../core/funnel/stages/second-stage";
+import { NO_REALTIME_STATE, type Ranker } from "../../core/funnel/types";
+import { resolveFeedUser } from "../../core/funnel/user";
+import { suggestedLogValue } from "../../core/ranking/value-model";
+import { assembleSuggestions, gatherSuggestionCandidates, type PoolEntry } from "../../core/suggested/suggest";
+import { createRandom } from "../../core/util/random";
+
+/** Suggested Posts' page size: the evaluation's recall@20. */
+export const SUGGESTED_PAGE = 20;
+/** The page the evaluation asks for (and cuts restricted popularity to). */
+export const SUGGESTED_LIST = 100;
+
+/** One held-out user's Suggested Posts candidates, with what the value model reads about each. */
+export interface SuggestedReplayUser {
+  readonly entries: readonly PoolEntry[];
+  readonly probabilities: Float32Array;
+  readonly relativeExposure: Float64Array;
+  readonly affinity: Float64Array;
+  /** Held-out clicks on authors the user had not followed by the cut (bundle item rows). */
+  readonly positives: ReadonlySet<number>;
+  /** Restricted popularity (no followed author, nothing seen), cut to SUGGESTED_LIST. */
+  readonly popularity: Int32Array;
+}
+
+export interface SuggestedReplay {
+  readonly users: readonly SuggestedReplayUser[];
+  readonly author: Int32Array;
+}
+
+export interface SuggestedMeasuresOnReplay {
+  readonly recall20: number;
+  readonly popularityRecall20: number;
+  readonly recallList: number;
+  readonly popularityRecallList: number;
+}
+
+/**
+ * Gathers each sampled held-out user's candidates once (the queries, the merge, the popular candidates), with the
+ * MTML's probabilities on the Home surface: a trial re-scores and re-assembles the page without running a query.
+ */
+export async function buildSuggestedReplay(
+  ranker: Ranker,
+  base: ServingConfig,
+  heldOut: EventTable,
+  rows: { readonly toBundleUser: (user: number) => number; readonly toBundleItem: (item: number) => number },
+  popularity: Int32Array,
+  options: { readonly users: number; readonly seed: number },
+): Promise<SuggestedReplay> {
+  const { assets, models } = ranker;
+  if (!models.mtml) throw new Error("the Suggested Posts replay needs the MTML");
+  const sessions = { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser };
+  const author = assets.items.author;
+  const config: ServingConfig = { ...base, suggested: { ...base.suggested, cpuBudgetMs: 1000 } };
+  const clicks = new Map<number, Set<number>>();
+  const clickColumn = heldOut.labels.click;
+  for (let i = 0; i < heldOut.size; i++) {
+    if (!clickColumn?.[i]) continue;
+    const item = rows.toBundleItem(heldOut.item[i] as number);
+    if (item < 0) continue;
+    const user = heldOut.user[i] as number;
+    let set = clicks.get(user);
+    if (!set) clicks.set(user, (set = new Set()));
+    set.add(item);
+  }
+  const candidates = [...clicks.keys()].sort((a, b) => a - b);
+  const next = createRandom(options.seed + 1);
+  for (let i = candidates.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [candidates[i], candidates[j]] = [candidates[j] as number, candidates[i] as number];
+  }
+  const users: SuggestedReplayUser[] = [];
+  for (const user of candidates) {
+    if (users.length >= options.users) break;
+    const bundleUser = rows.toBundleUser(user);
+    const id = bundleUser >= 0 ? assets.users.ids.id(bundleUser) : `replay-unknown-${user}`;
+    const feedUser = resolveFeedUser(assets, id, NO_REALTIME_STATE, config);
+    // the evaluation counts engagements with authors the user had not followed (follows from the window)
+    const positives = new Set([...(clicks.get(user) as Set<number>)].filter((item) => !feedUser.followedAuthors.has(author[item] as number)));
+    if (positives.size === 0) continue;
+    const found = await gatherSuggestionCandidates(ranker, { user: feedUser, realtimeEngagements: [], count: SUGGESTED_LIST, exclude: new Set(), nowMs: assets.asOfMs, config });
+    const items = found.entries.map((entry) => entry.item);
+    const embedding = await found.stores.retrievalEmbedding();
+    users.push({
+      entries: found.entries,
+      probabilities: await mtmlProbabilities(assets, sessions, feedUser.context, items, found.stores.surface, assets.asOfMs),
+      relativeExposure: Float64Array.from(items, (item) => assets.relativeExposure(item)),
+      affinity: found.stores.affinities(items, embedding),
+      positives,
+      popularity: restrictedPopularity(popularity, SUGGESTED_LIST, feedUser.followedAuthors, feedUser.seen, author),
+    });
+  }
+  return { users, author };
+}
+
+/** Suggested Posts' recall on the replay under `config`, beside restricted popularity's. */
+export function measureSuggested(replay: SuggestedReplay, config: ServingConfig): SuggestedMeasuresOnReplay {
+  const sums = { recall20: 0, popularityRecall20: 0, recallList: 0, popularityRecallList: 0 };
+  const model = config.suggestedValueModel;
+  for (const user of replay.users) {
+    const scores = Float64Array.from(user.entries, (_, r) => suggestedLogValue(model, user.probabilities, r, user.relativeExposure[r] as number, user.affinity[r] as number));
+    const page = Int32Array.from(assembleSuggestions(user.entries, scores, replay.author, config.suggested, SUGGESTED_LIST), (entry) => entry.item);
+    const popularity = user.popularity.subarray(0, page.length);
+    sums.recall20 += recallAtK(page, user.positives, SUGGESTED_PAGE);
+    sums.popularityRecall20 += recallAtK(popularity, user.positives, SUGGESTED_PAGE);
+    sums.recallList += recallAtK(page, user.positives, page.length);
+    sums.popularityRecallList += recallAtK(popularity, user.positives, popularity.length);
+  }
+  const n = Math.max(1, replay.users.length);
+  return { recall20: sums.recall20 / n, popularityRecall20: sums.popularityRecall20 / n, recallList: sums.recallList / n, popularityRecallList: sums.popularityRecallList / n };
+}

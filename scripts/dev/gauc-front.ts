@@ -1,0 +1,65 @@
+/**
+ * Development measurement: how far one value-model score can order clicks, long views and likes among what users
+ * were shown, against the item rate of each label (the `explore_score` guard rails). Scores a window's test
+ * impressions with a bundle's MTML once, then traces EV = P(click) + w_lv·P(long view) + w_like·P(like) over a
+ * grid of weights and prints each label's GAUC minus the item rate's.
+ *   npx tsx scripts/dev/gauc-front.ts --bundle <dir> --train-end D --test-start D' [--test-end D''] [--data <dir>]
+ */
+import { parseArgs } from "node:util";
+import { LABELS, type Label } from "../../core/data/labels";
+import { loadDataset } from "../../core/data/load";
+import { splitByDate } from "../../core/data/split";
+import { ItemRateScorer } from "../../core/eval/baselines/item-rate";
+import { trainingData } from "../../core/eval/harness";
+import { gauc } from "../../core/eval/metrics";
+import { BundleRows } from "../../core/eval/systems/bundle-systems";
+import { createRanker } from "../../core/funnel/ranker";
+import { mtmlProbabilities } from "../../core/funnel/stages/second-stage";
+import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
+import { DirectoryDataSource } from "../lib/directory-source";
+import { loadBundleDirectory } from "../lib/kv-bundle-directory";
+import { createOnnxruntimeNodeAdapter } from "../onnx/ort-node";
+
+const { values } = parseArgs({ options: { data: { type: "string", default: "data/kuairand-pure" }, bundle: { type: "string" }, "train-end": { type: "string" }, "test-start": { type: "string" }, "test-end": { type: "string" } } });
+const dataset = await loadDataset(new DirectoryDataSource(values.data));
+const split = splitByDate(dataset, { trainEnd: values["train-end"] as string, testStart: values["test-start"] as string, testEnd: values["test-end"] });
+const bundle = await loadBundleDirectory(values.bundle as string);
+const ranker = await createRanker(bundle.manifest, bundle.files, createOnnxruntimeNodeAdapter(), createNodeUsearchRuntime());
+const mtml = ranker.models.mtml;
+if (!mtml) throw new Error("the bundle's MTML did not load");
+const rows = new BundleRows(dataset, ranker.assets);
+const test = split.test;
+
+// the impressions of items the bundle knows, grouped by user, scored as explore_score does (state at the end of training)
+const kept: number[] = [];
+const byUser = new Map<number, number[]>();
+for (let i = 0; i < test.size; i++) {
+  if ((rows.itemToBundle[test.item[i] as number] as number) < 0) continue;
+  kept.push(i);
+  byUser.set(test.user[i] as number, [...(byUser.get(test.user[i] as number) ?? []), i]);
+}
+const at = new Map(kept.map((row, k) => [row, k]));
+const probabilities = new Float32Array(kept.length * LABELS.length);
+for (const [user, positions] of byUser) {
+  const context = rows.userContext(user);
+  const items = positions.map((p) => rows.itemToBundle[test.item[p] as number] as number);
+  const scored = await mtmlProbabilities(ranker.assets, { mtml, mtmlOneUser: ranker.models.mtmlOneUser }, context, items, positions.map((p) => test.surface[p] as number), ranker.assets.asOfMs);
+  positions.forEach((p, r) => probabilities.set(scored.subarray(r * LABELS.length, (r + 1) * LABELS.length), (at.get(p) as number) * LABELS.length));
+}
+const users = Int32Array.from(kept, (row) => test.user[row] as number);
+const rates = new ItemRateScorer(trainingData(dataset, split)).score({ size: kept.length, user: users, item: Int32Array.from(kept, (row) => test.item[row] as number), surface: new Int32Array(kept.length), atMs: new Float64Array(kept.length) });
+const labels = (label: Label) => Uint8Array.from(kept, (row) => test.labels[label]?.[row] ?? 0);
+const guarded: readonly Label[] = ["click", "long_view", "like"];
+const baseline = Object.fromEntries(guarded.map((label) => [label, gauc(users, rates[label] as Float32Array, labels(label)) ?? Number.NaN]));
+const p = (r: number, label: Label) => probabilities[r * LABELS.length + LABELS.indexOf(label)] as number;
+console.log(`${kept.length} impressions of ${byUser.size} users; item rate GAUC click ${baseline.click?.toFixed(4)}, long_view ${baseline.long_view?.toFixed(4)}, like ${baseline.like?.toFixed(4)}`);
+console.log("score                               click − item rate   long_view − item rate   like − item rate");
+const row = (name: string, score: (r: number) => number) => {
+  const scores = Float32Array.from({ length: kept.length }, (_, r) => score(r));
+  const over = guarded.map((label) => (gauc(users, scores, labels(label)) ?? Number.NaN) - (baseline[label] as number));
+  console.log(`${name.padEnd(36)}${over.map((v) => `${v >= 0 ? "+" : ""}${v.toFixed(4)}`.padStart(18)).join("    ")}`);
+};
+row("P(click)", (r) => p(r, "click"));
+row("P(long_view)", (r) => p(r, "long_view"));
+row("P(like)", (r) => p(r, "like"));
+for (const lv of [0, 1, 2]) for (const like of [2, 5, 10, 20, 40]) row(`P(click) + ${lv}·P(lv) + ${like}·P(like)`, (r) => p(r, "click") + lv * p(r, "long_view") + like * p(r, "like"));

@@ -1,0 +1,173 @@
+/**
+ * Trained models → a model bundle in memory (files and manifest): ONNX export with parity checks, int8 quantization,
+ * the ANN index, account embeddings, tables, lists and the serving config. The pipeline writes it to a directory;
+ * the tuner loads a quick one (trained on the part of the window before the held-out slice) straight from memory.
+ */
+import { FALLBACK_POPULAR_FILE } from "../../core/bundle/kv-layout";
+import { BUNDLE_FORMAT, buildManifestFiles, hashBytes } from "../../core/bundle/manifest";
+import type { Dataset } from "../../core/data/dataset";
+import { DecayedPopularity } from "../../core/eval/baselines/popularity";
+import { buildCooccurrenceNeighbours, clickHistories } from "../../core/eval/baselines/cooccurrence";
+import type { TrainingData } from "../../core/eval/types";
+import type { ServingConfig } from "../../core/funnel/config";
+import { allocateUserTowerInputs, writeUserTowerRow } from "../../core/features/tower-features";
+import { ASSET_FILES, encodeCatalogue, encodeCounters, encodeHistories, encodeItemList, encodeNeighbours, encodeUsers } from "../../core/serving/assets";
+import { trainAccountEmbeddings } from "../../models/account-embeddings";
+import { buildUserHistories } from "../../models/pipeline/bundle-tables";
+import type { TrainedModels } from "../../models/pipeline/train-all";
+import { featureContext, takeMtmlRows, userContextFor } from "../../models/mtml/rows";
+import { takeItemRows } from "../../models/two-tower/rows";
+import { DEFAULT_FIRST_STAGE_TRAINING } from "../../models/first-stage/distill";
+import { DEFAULT_RETRIEVAL_TRAINING } from "../../models/two-tower/train";
+import packageJson from "../../package.json";
+import { buildAnnIndexNative } from "../ann/native";
+import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
+import { MTML_VARIANTS, buildOneUserMtml, checkMtmlParity, checkTowerParity, measureMtmlVariants, quantizeMtml, type MtmlVariant } from "./export-models";
+
+export const MODEL_FILES = {
+  mtml: "models/mtml.onnx",
+  mtmlFp32: "models/mtml.fp32.onnx",
+  mtmlOneUser: "models/mtml.one-user.onnx",
+  retrievalUserTower: "models/retrieval-user-tower.onnx",
+  retrievalItemTower: "models/retrieval-item-tower.onnx",
+  firstStageUserTower: "models/first-stage-user-tower.onnx",
+  firstStageItemTower: "models/first-stage-item-tower.onnx",
+  retrievalItemEmbeddings: "embeddings/retrieval-items.f32",
+  firstStageItemEmbeddings: "embeddings/first-stage-items.f32",
+  retrievalIndex: "index/retrieval.usearch",
+  accountEmbeddings: "embeddings/accounts.f32",
+  servingConfig: "config/serving.json",
+} as const;
+
+export { MTML_VARIANTS, type MtmlVariant };
+
+export interface BuildBundleOptions {
+  readonly dataset: Dataset;
+  readonly train: TrainingData;
+  readonly trained: TrainedModels;
+  readonly config: ServingConfig;
+  readonly seed: number;
+  /** The training window's last day as the manifest names it (YYYYMMDD), or a description of the cut. */
+  readonly trainEnd: string;
+  readonly quantization: MtmlVariant;
+  /**
+   * "full" measures every quantized MTML variant on the check rows and serves the preferred one only if it passes;
+   * "quick" quantizes the preferred variant without measuring (the tuner's throwaway bundle).
+   */
+  readonly checks: "full" | "quick";
+  /** Extra manifest sections (the tuning report, say). */
+  readonly manifestExtras?: Record<string, unknown>;
+  readonly log: (line: string) => void;
+}
+
+export interface BuiltBundle {
+  readonly version: string;
+  readonly manifest: Record<string, unknown>;
+  readonly files: Map<string, Uint8Array>;
+}
+
+export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBundle> {
+  const { dataset, train, trained, config, seed, log } = options;
+  const { spec, fitted, finalState } = trained;
+
+  // --- export, check parity, quantize ---
+  const metadata = { feature_spec_sha256: await hashBytes(new TextEncoder().encode(JSON.stringify(spec))), train_end: options.trainEnd, seed: String(seed) };
+  const files = new Map<string, Uint8Array>();
+  const mtmlFp32 = trained.mtml.toOnnx(metadata);
+  const runtime = createNodeOrtWebAdapter();
+  const parityRows = takeMtmlRows(spec, trained.checkRows.inputs, Int32Array.from({ length: Math.min(1000, trained.checkRows.inputs.size) }, (_, i) => i));
+  const mtmlParity = await checkMtmlParity(runtime, trained.mtml, mtmlFp32, parityRows);
+  const denseInputNodes = trained.mtml.experts.map((expert) => `${expert.layers[0]?.name}.dense/MatMul`);
+  let mtmlSection: Record<string, unknown>;
+  let served: { name: MtmlVariant; bytes: Uint8Array };
+  if (options.checks === "full") {
+    const { chosen, fastest, candidates } = await measureMtmlVariants(runtime, spec, mtmlFp32, denseInputNodes, options.quantization, trained.checkRows, log);
+    served = chosen;
+    mtmlSection = { quantization: chosen.name, fastest_accepted: fastest.name, candidates: candidates.map((c) => ({ name: c.name, bytes: c.bytes.byteLength, median_ms_batch100: round(c.medianMs ?? Number.NaN), auc: c.auc, max_abs_error: c.maxAbsError, accepted: c.accepted })) };
+    log(`mtml: fp32 parity ${mtmlParity.toExponential(2)}; serving ${chosen.name} (fastest accepted here: ${fastest.name})`);
+  } else {
+    served = { name: options.quantization, bytes: quantizeMtml(options.quantization, mtmlFp32, denseInputNodes) };
+    mtmlSection = { quantization: served.name };
+  }
+  files.set(MODEL_FILES.mtmlFp32, mtmlFp32);
+  files.set(MODEL_FILES.mtml, served.bytes);
+  const oneUser = await buildOneUserMtml(runtime, trained.mtml, metadata, { variant: served.name, bytes: served.bytes }, denseInputNodes, trained.checkRows.inputs, options.checks === "full" ? 150 : 3);
+  if (oneUser) {
+    files.set(MODEL_FILES.mtmlOneUser, oneUser.bytes);
+    if (options.checks === "full") log(`mtml one-user variant: fp32 parity ${oneUser.parityMaxAbs.toExponential(2)}, max |Δp| vs served ${oneUser.maxAbsErrorVsServed.toExponential(2)}, ${oneUser.medianMs.toFixed(3)} vs ${oneUser.perRowMedianMs.toFixed(3)} ms per batch of 100`);
+  }
+
+  const context = featureContext(train, fitted, spec, finalState);
+  const sampleUsers = [...finalState.activities.keys()].slice(0, 200);
+  const userInputs = allocateUserTowerInputs(spec, sampleUsers.length);
+  sampleUsers.forEach((user, r) => writeUserTowerRow(context, userContextFor(train, fitted, user, finalState.activity(user)), userInputs, r));
+  const towerParity: Record<string, number> = {};
+  for (const [model, userFile, itemFile] of [
+    [trained.retrieval, MODEL_FILES.retrievalUserTower, MODEL_FILES.retrievalItemTower],
+    [trained.firstStage, MODEL_FILES.firstStageUserTower, MODEL_FILES.firstStageItemTower],
+  ] as const) {
+    const userBytes = model.userTowerOnnx(metadata);
+    const itemBytes = model.itemTowerOnnx(metadata);
+    const items = takeItemRows(spec, trained.catalogueItemInputs, Int32Array.from({ length: Math.min(500, dataset.items.ids.size) }, (_, i) => i));
+    towerParity[model.name] = await checkTowerParity(runtime, model, userBytes, itemBytes, userInputs, items);
+    files.set(userFile, userBytes);
+    files.set(itemFile, itemBytes);
+  }
+  if (options.checks === "full") log(`towers: fp32 parity ${Object.entries(towerParity).map(([name, diff]) => `${name} ${diff.toExponential(2)}`).join(", ")}`);
+
+  // --- embeddings and the ANN index ---
+  const dim = trained.retrieval.architecture.outputDim;
+  files.set(MODEL_FILES.retrievalItemEmbeddings, bytesOf(trained.retrievalItemEmbeddings));
+  files.set(MODEL_FILES.firstStageItemEmbeddings, bytesOf(trained.firstStageItemEmbeddings));
+  files.set(MODEL_FILES.retrievalIndex, buildAnnIndexNative(trained.retrievalItemEmbeddings, dim, { metric: "ip", threads: 1 }));
+  // account embeddings for account_nn: the engagement-weighted mean of each author's item embeddings (models/README.md)
+  const accounts = trainAccountEmbeddings(train, { seed, itemEmbeddings: { vectors: trained.retrievalItemEmbeddings, dim } });
+  files.set(MODEL_FILES.accountEmbeddings, bytesOf(accounts.vectors));
+
+  // --- tables and lists ---
+  files.set(ASSET_FILES.catalogue, encodeCatalogue({ items: dataset.items, itemEmbeddingRow: fitted.itemEmbeddingRow, authorEmbeddingRow: fitted.authorEmbeddingRow }));
+  files.set(ASSET_FILES.users, encodeUsers({ users: dataset.users, userEmbeddingRow: fitted.userEmbeddingRow }));
+  files.set(ASSET_FILES.history, encodeHistories(buildUserHistories(train.events, dataset.users.ids.size)));
+  files.set(ASSET_FILES.counters, encodeCounters(finalState.itemCounters, finalState.authorCounters));
+  files.set(ASSET_FILES.cooccurrence, encodeNeighbours(buildCooccurrenceNeighbours(clickHistories(train, 50), dataset.items.ids.size, 100)));
+  const popularity = new DecayedPopularity(train);
+  const popular = popularity.order.slice(0, 2000);
+  files.set(ASSET_FILES.popular, encodeItemList(popular, Float32Array.from(popular, (item) => popularity.scores[item] as number)));
+  const fallback = Array.from(popular.subarray(0, 300), (item) => ({ item_id: dataset.items.ids.id(item), author_id: dataset.items.authors.id(dataset.items.author[item] as number), score: round(popularity.scores[item] as number) }));
+  files.set(FALLBACK_POPULAR_FILE, new TextEncoder().encode(`${JSON.stringify(fallback)}\n`));
+  files.set(MODEL_FILES.servingConfig, new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
+
+  // --- manifest ---
+  const fileEntries = await buildManifestFiles(files);
+  const contentHash = await hashBytes(new TextEncoder().encode(JSON.stringify(fileEntries)));
+  const version = `${options.trainEnd}-s${seed}-${contentHash.slice(0, 10)}`;
+  const manifest = {
+    format: BUNDLE_FORMAT,
+    version,
+    created_at: new Date().toISOString(),
+    producer: `${packageJson.name} ${packageJson.version}`,
+    data: { name: dataset.name, train_end: options.trainEnd, train_end_ms: train.endMs, train_events: train.events.size, items: dataset.items.ids.size, users: dataset.users.ids.size },
+    seed,
+    feature_spec: spec,
+    models: {
+      mtml: { file: MODEL_FILES.mtml, fp32_file: MODEL_FILES.mtmlFp32, ...mtmlSection, parity_max_abs: mtmlParity, ...(oneUser ? { one_user_file: MODEL_FILES.mtmlOneUser, one_user: { bytes: oneUser.bytes.byteLength, parity_max_abs: oneUser.parityMaxAbs, max_abs_error_vs_served: oneUser.maxAbsErrorVsServed, median_ms_batch100: round(oneUser.medianMs), per_row_median_ms_batch100: round(oneUser.perRowMedianMs) } } : {}) },
+      retrieval: { user_tower: MODEL_FILES.retrievalUserTower, item_tower: MODEL_FILES.retrievalItemTower, item_embeddings: MODEL_FILES.retrievalItemEmbeddings, index: MODEL_FILES.retrievalIndex, dim, metric: "ip", temperature: DEFAULT_RETRIEVAL_TRAINING.temperature, parity_max_abs: towerParity.retrieval },
+      accounts: { embeddings: MODEL_FILES.accountEmbeddings, dim: accounts.dim, method: accounts.method },
+      first_stage: { user_tower: MODEL_FILES.firstStageUserTower, item_tower: MODEL_FILES.firstStageItemTower, item_embeddings: MODEL_FILES.firstStageItemEmbeddings, dim: trained.firstStage.architecture.outputDim, temperature: DEFAULT_FIRST_STAGE_TRAINING.temperature, target: "log expected value (the prior is added at serving)", parity_max_abs: towerParity.first_stage },
+    },
+    tables: ASSET_FILES,
+    serving_config: MODEL_FILES.servingConfig,
+    metrics: trained.metrics,
+    ...options.manifestExtras,
+    files: fileEntries,
+  };
+  return { version, manifest, files };
+}
+
+function bytesOf(values: Float32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+}
+
+function round(value: number): number {
+  return Number(value.toFixed(4));
+}

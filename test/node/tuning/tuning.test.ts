@@ -1,0 +1,221 @@
+// The pipeline's tuner: the held-out slice, the replay against the served funnel, the search space, and that it
+// never reads a day after the training window.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Dataset, EventTable } from "../../../core/data/dataset";
+import { InsufficientDataError } from "../../../core/data/errors";
+import { LABELS } from "../../../core/data/labels";
+import { loadDataset } from "../../../core/data/load";
+import { dayStartMs, localDay, trainingWindow } from "../../../core/data/split";
+import { DecayedPopularity } from "../../../core/eval/baselines/popularity";
+import type { TrainingData } from "../../../core/eval/types";
+import { DEFAULT_SERVING_CONFIG, SOURCE_NAMES, type ServingConfig } from "../../../core/funnel/config";
+import { EXPLORE_SOURCES } from "../../../core/funnel/sources";
+import { EXPLORE_STAGES, runFeed } from "../../../core/funnel/explore";
+import { mergeSourceResults, mixTerms } from "../../../core/funnel/stages/retrieval";
+import { retrievalEmbedding } from "../../../core/funnel/sources/two-tower";
+import { NO_REALTIME_STATE, type FeedState, type Ranker } from "../../../core/funnel/types";
+import { resolveFeedUser } from "../../../core/funnel/user";
+import { createRandom } from "../../../core/util/random";
+import { chooseHoldout } from "../../../models/tuning/holdout";
+import { replayFeed, retrievalScores } from "../../../models/tuning/objective";
+import { buildReplay, type Replay } from "../../../models/tuning/replay";
+import { applyPoint, checkSearchSpace, pointOf, tuningSearchSpaceSchema } from "../../../models/tuning/tune";
+import servingConfigFile from "../../../models/serving-config.json";
+import { DirectoryDataSource } from "../../../scripts/lib/directory-source";
+import { syntheticDay, writeSyntheticKuaiRand } from "../../../scripts/models/synthetic-kuairand";
+import { tuneOnHeldOutSlice } from "../../../scripts/pipeline/tune-step";
+import { fixtureRanker } from "../funnel/ranker-fixture";
+import { FIXTURE_DATA_OPTIONS, FIXTURE_TRAIN_END, fixtureBundleDirectory } from "../../support/fixture-bundle";
+
+const DAY_MS = 86_400_000;
+
+/** An event table of `times` (sorted), one event each, user i % 7, item i % 11, clicks on even rows. */
+function eventsAt(times: readonly number[]): EventTable {
+  return {
+    size: times.length,
+    user: Int32Array.from(times, (_, i) => i % 7),
+    item: Int32Array.from(times, (_, i) => i % 11),
+    ts: Float64Array.from(times),
+    surface: new Int32Array(times.length),
+    labels: { click: Uint8Array.from(times, (_, i) => (i % 2 === 0 ? 1 : 0)) },
+  };
+}
+
+describe("the held-out slice", () => {
+  it("is whole days when every day has events, the last share of them", () => {
+    // ten days of 100 events each, UTC
+    const start = Date.UTC(2022, 3, 25);
+    const times = Array.from({ length: 1000 }, (_, i) => start + Math.floor(i / 100) * DAY_MS + (i % 100) * 60_000);
+    const holdout = chooseHoldout(eventsAt(times), { share: 0.2, minEvents: 50, timezoneOffsetMinutes: 0 });
+    expect(holdout.onDayBoundary).toBe(true);
+    expect(holdout.cutMs).toBe(start + 8 * DAY_MS);
+    expect(holdout.heldOut.size).toBe(200);
+    expect(holdout.fit.size).toBe(800);
+    expect(holdout.describe).toMatch(/20220503\.\.20220504/);
+  });
+
+  it("cuts between two events when the days are sparse (years of history), by share", () => {
+    // 600 events spread over four years, a burst every ~40 days
+    const start = Date.UTC(2019, 0, 1);
+    const times = Array.from({ length: 600 }, (_, i) => start + Math.floor(i / 15) * 40 * DAY_MS + (i % 15) * 3_600_000);
+    const holdout = chooseHoldout(eventsAt(times), { share: 0.2, minEvents: 50, timezoneOffsetMinutes: -300 });
+    expect(holdout.heldOut.size + holdout.fit.size).toBe(600);
+    expect(holdout.share).toBeGreaterThanOrEqual(0.1);
+    expect(holdout.share).toBeLessThanOrEqual(0.4);
+    expect((holdout.heldOut.ts[0] as number) >= holdout.cutMs && (holdout.fit.ts[holdout.fit.size - 1] as number) < holdout.cutMs).toBe(true);
+  });
+
+  it("says which step needs more data, and how much, when there is too little", () => {
+    const tiny = eventsAt(Array.from({ length: 30 }, (_, i) => Date.UTC(2022, 0, 1) + i * 1000));
+    expect(() => chooseHoldout(tiny, { share: 0.2, minEvents: 50, timezoneOffsetMinutes: 0 })).toThrow(InsufficientDataError);
+    expect(() => chooseHoldout(tiny, { share: 0.2, minEvents: 50, timezoneOffsetMinutes: 0 })).toThrow(/held-out slice: needs at least 100 training events .* has 30/);
+  });
+});
+
+describe("the search space in models/serving-config.json", () => {
+  const space = tuningSearchSpaceSchema.parse(servingConfigFile.searchSpace);
+
+  it("names numbers of the serving config, within bounds that contain the defaults", () => {
+    expect(() => checkSearchSpace(DEFAULT_SERVING_CONFIG, space)).not.toThrow();
+    for (const phase of [space.retrieval, space.value, space.ranking, space.suggested]) {
+      const point = pointOf(DEFAULT_SERVING_CONFIG, phase);
+      for (const d of phase) {
+        expect(point[d.path], d.path).toBeGreaterThanOrEqual(d.low);
+        expect(point[d.path], d.path).toBeLessThanOrEqual(d.high);
+      }
+    }
+  });
+
+  it("writes a point into a validated copy of the config, integers rounded, and refuses unknown paths", () => {
+    const dims = [{ path: "valueModel.exposureExponent", low: 0, high: 2 }, { path: "firstStage.keep", low: 50, high: 300, integer: true }];
+    const changed = applyPoint(DEFAULT_SERVING_CONFIG, dims, { "valueModel.exposureExponent": 1.25, "firstStage.keep": 137.6 });
+    expect(changed.valueModel.exposureExponent).toBe(1.25);
+    expect(changed.firstStage.keep).toBe(138);
+    expect(DEFAULT_SERVING_CONFIG.firstStage.keep).not.toBe(138); // a copy
+    expect(() => checkSearchSpace(DEFAULT_SERVING_CONFIG, { ...space, ranking: [{ path: "valueModel.nope", low: 0, high: 1 }] })).toThrow(/valueModel\.nope is not a setting/);
+    // a value the config's own schema refuses fails the config, not silently
+    expect(() => applyPoint(DEFAULT_SERVING_CONFIG, [{ path: "firstStage.keep", low: 0, high: 5000 }], { "firstStage.keep": 5000 })).toThrow(/firstStage\.keep/);
+  });
+});
+
+describe("the replay of a held-out day, against the served funnel", () => {
+  let ranker: Ranker;
+  let replay: Replay;
+  let dataset: Dataset;
+
+  beforeAll(async () => {
+    ranker = await fixtureRanker();
+    const { data } = await fixtureBundleDirectory();
+    dataset = await loadDataset(new DirectoryDataSource(data));
+    // the fixture bundle is trained through FIXTURE_TRAIN_END; the next day is its held-out day
+    const from = dayStartMs("test", FIXTURE_TRAIN_END, dataset.timezoneOffsetMinutes) + DAY_MS;
+    const times = dataset.events.ts;
+    let start = 0;
+    while (start < dataset.events.size && (times[start] as number) < from) start++;
+    const heldOut: EventTable = { ...dataset.events, size: dataset.events.size - start, user: dataset.events.user.subarray(start), item: dataset.events.item.subarray(start), ts: times.subarray(start), surface: dataset.events.surface.subarray(start), labels: Object.fromEntries(LABELS.filter((l) => dataset.events.labels[l]).map((l) => [l, (dataset.events.labels[l] as Uint8Array).subarray(start)])) };
+    const config = ranker.assets.config;
+    const maxQuotas = Object.fromEntries(SOURCE_NAMES.map((name) => [name, config.retrieval.sources[name].quota]));
+    replay = await buildReplay(ranker, config, heldOut, { toBundleUser: (u) => u, toBundleItem: (i) => i }, (items) => new Float32Array(items.length * LABELS.length), new Int32Array(0), { users: 40, seed: 3, maxQuotas, count: 30 });
+  }, 600_000);
+
+  it("merges the sources as the retrieval stage does, for any weights and shorter quotas", async () => {
+    const next = createRandom(17);
+    const base = ranker.assets.config;
+    for (let trial = 0; trial < 5; trial++) {
+      const sources = Object.fromEntries(SOURCE_NAMES.map((name) => [name, { weight: 0.05 + next() * 3, quota: base.retrieval.sources[name].quota }])) as ServingConfig["retrieval"]["sources"];
+      // popular's and trending's lists are prefixes of their longer selves, so their quotas may shrink too
+      sources.popular = { ...sources.popular, quota: Math.max(1, Math.floor(sources.popular.quota * (0.3 + 0.7 * next()))) };
+      const config: ServingConfig = { ...base, retrieval: { ...base.retrieval, sources, maxCandidates: 20 + Math.floor(next() * 200) } };
+      for (const user of replay.users.slice(0, 10)) {
+        const state: FeedState = { request: { ...user.request, config }, ranker, trace: { stages: [], sources: {}, rules: [] }, degraded: [], timings: {} };
+        const results = [];
+        for (const name of SOURCE_NAMES) {
+          if (user.request.user.cold && !EXPLORE_SOURCES[name].forColdUsers(user.request.user)) continue;
+          results.push({ name, result: await EXPLORE_SOURCES[name].retrieve(state, config.retrieval.sources[name].quota) });
+        }
+        const embedding = config.retrieval.affinityWeight > 0 ? await retrievalEmbedding(state) : undefined;
+        const served = new Map(mergeSourceResults(results, config.retrieval, ranker.assets.items.ids.size, mixTerms(ranker.assets, config, embedding)).map((c) => [c.item, c.retrievalScore]));
+        const replayed = retrievalScores(user, config);
+        const members = new Map<number, number>();
+        replayed.forEach((score, i) => {
+          if (score !== Number.NEGATIVE_INFINITY) members.set(user.items[i] as number, score);
+        });
+        // ties at the merge's cap may fall either way; away from them, the same items with the same scores
+        const cutScore = Math.min(...served.values());
+        for (const [item, score] of served) if (score > cutScore + 1e-12) expect(members.get(item)).toBeCloseTo(score, 10);
+        for (const [item, score] of members) if (score > cutScore + 1e-12) expect(served.get(item)).toBeCloseTo(score, 10);
+      }
+    }
+  });
+
+  it("serves the same feed as the funnel, user for user, but for near ties", async () => {
+    // The served MTML is dynamically quantized: its activations' int8 scale is set per batch, and the replay scores a
+    // user's whole pool in one batch where the second stage scores the first stage's cut, so probabilities differ in
+    // the third decimal and can swap two items of near-equal value. Everything else is the same arithmetic.
+    const config = ranker.assets.config;
+    let identical = 0;
+    let sameItems = 0;
+    let topOverlap = 0;
+    for (const user of replay.users) {
+      const served = (await runFeed(ranker, { ...user.request, config }, EXPLORE_STAGES)).candidates.map((c) => c.item);
+      const replayed = Array.from(replayFeed(replay, user, config));
+      // a near tie at the end of the page (or of the first stage's cut) swaps one item in or out
+      expect(replayed.filter((item) => served.includes(item)).length, user.id).toBeGreaterThanOrEqual(served.length - 2);
+      if (new Set(replayed).size === served.length && replayed.every((item) => served.includes(item))) sameItems++;
+      if (replayed.join() === served.join()) identical++;
+      const top = new Set(served.slice(0, 10));
+      topOverlap += replayed.slice(0, 10).filter((item) => top.has(item)).length / Math.max(1, top.size);
+    }
+    expect(replay.users.length).toBeGreaterThan(10);
+    expect(identical / replay.users.length).toBeGreaterThanOrEqual(0.8);
+    expect(sameItems / replay.users.length).toBeGreaterThanOrEqual(0.9);
+    expect(topOverlap / replay.users.length).toBeGreaterThanOrEqual(0.98);
+  });
+});
+
+describe("the tuning step", () => {
+  let work: string;
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), "tuning-test-"));
+  });
+  afterAll(async () => {
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("never reads a day after the training window: poisoning those days changes nothing", async () => {
+    const data = join(work, "data");
+    await writeSyntheticKuaiRand(data, FIXTURE_DATA_OPTIONS);
+    const dataset = await loadDataset(new DirectoryDataSource(data));
+    const trainEnd = syntheticDay(3);
+    const window = trainingWindow(dataset, trainEnd);
+    expect(window.train.size).toBeLessThan(dataset.events.size); // there are days after the window to poison
+    // every event after the window: clicked, liked, by user 0, of item 0, on another surface
+    const poisoned: Dataset = { ...dataset, events: poison(dataset.events, window.trainEndMs) };
+    const space = tuningSearchSpaceSchema.parse(servingConfigFile.searchSpace);
+    const options = { seed: 2, method: "bayesian" as const, prior: "searched" as const, holdoutShare: 0.2, users: 120, suggestedUsers: 60, trials: { retrieval: 4, value: 4, ranking: 4, suggested: 3 }, quantization: "dynamic-int8-fp32-dense" as const, log: () => {} };
+    const runs = [];
+    for (const source of [dataset, poisoned]) {
+      const w = trainingWindow(source, trainEnd);
+      const train: TrainingData = { ...source, events: w.train, endMs: w.trainEndMs };
+      runs.push(await tuneOnHeldOutSlice(source, train, DEFAULT_SERVING_CONFIG, space, options));
+    }
+    const [clean, dirty] = runs as [Awaited<ReturnType<typeof tuneOnHeldOutSlice>>, Awaited<ReturnType<typeof tuneOnHeldOutSlice>>];
+    expect(clean.tuned).toBe(true);
+    expect(dirty.config).toEqual(clean.config);
+    if (!clean.tuned || !dirty.tuned) throw new Error("both runs should tune");
+    const measures = (r: typeof clean) => (r.tuned ? { phases: r.report.phases, tuned: r.report.measures_tuned, holdout: r.report.holdout } : undefined);
+    expect(measures(dirty)).toEqual(measures(clean));
+    expect(localDay(clean.report.holdout.cut_ms, dataset.timezoneOffsetMinutes) <= trainEnd).toBe(true);
+  }, 600_000);
+});
+
+function poison(events: EventTable, fromMs: number): EventTable {
+  let first = 0;
+  while (first < events.size && (events.ts[first] as number) < fromMs) first++;
+  const copy = (array: Int32Array, value: number) => Int32Array.from(array, (v, i) => (i >= first ? value : v));
+  const labels = Object.fromEntries(Object.entries(events.labels).map(([label, column]) => [label, Uint8Array.from(column as Uint8Array, (v, i) => (i >= first ? 1 : v))]));
+  return { ...events, user: copy(events.user, 0), item: copy(events.item, 0), surface: copy(events.surface, 7), labels };
+}
