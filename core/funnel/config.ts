@@ -58,13 +58,13 @@ export const servingConfigSchema = z.strictObject({
   }),
   /**
    * The page's exploration tail: from position `from` on, candidates are ordered with the prior's exposure exponent
-   * replaced by `exposureExponent` (usually lower), so the head keeps the best bets and the rest of the page shows
-   * each user more of their own corner of the catalogue. The first stage keeps the tail's best too. A `from` at or
+   * replaced by `exposureExponent` (lower, or negative to lift what few have been shown), so the head keeps the best
+   * bets and the rest of the page shows each user more of their own corner of the catalogue. The first stage keeps the tail's best too. A `from` at or
    * beyond the page size turns the tail off.
    */
   exploration: z.strictObject({
     from: z.number().int().min(0).max(1000),
-    exposureExponent: z.number().min(0).max(4),
+    exposureExponent: z.number().min(-4).max(4),
   }).default({ from: 1000, exposureExponent: 0 }),
   /** Off-peak precomputation (the Worker's Cron Trigger): how many of the most active users, and how long a feed stays fresh. */
   precompute: z.strictObject({

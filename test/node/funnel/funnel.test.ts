@@ -206,7 +206,8 @@ describe("filters, stages and rules", () => {
   });
 
   it("with an exploration tail, the first stage also keeps the tail's best by the prior with the tail's exposure exponent", async () => {
-    const exploration = { from: 5, exposureExponent: 0 };
+    // a negative tail exponent lifts what few have been shown
+    const exploration = { from: 5, exposureExponent: -0.5 };
     const req = request(warmUser, { count: 20, config: { firstStage: { keep: 25 }, exploration, valueModel: { ...ranker.assets.config.valueModel, exposureExponent: 1.5 } } });
     const retrieved = await retrievalStage(EXPLORE_SOURCES).run(state(req), []);
     const kept = await firstStage.run(state(req), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
@@ -218,7 +219,7 @@ describe("filters, stages and rules", () => {
     const { valueModel } = req.config;
     for (const candidate of kept.slice(0, 5)) {
       const exposure = Math.log(ranker.assets.relativeExposure(candidate.item) + valueModel.exposurePriorShare);
-      expect(candidate.tailLogPrior).toBeCloseTo((candidate.logPrior as number) - 1.5 * exposure, 8);
+      expect(candidate.tailLogPrior).toBeCloseTo((candidate.logPrior as number) - 2 * exposure, 8);
     }
     const off = await firstStage.run(state(request(warmUser, { count: 20, config: { firstStage: { keep: 25 }, exploration: { from: 20, exposureExponent: 0 } } })), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
     expect(off).toHaveLength(25);
