@@ -1,7 +1,8 @@
 /**
  * Development measurement: how far one value-model score can order clicks, long views and likes among what users
  * were shown, against the item rate of each label (the `explore_score` guard rails). Scores a window's test
- * impressions with a bundle's MTML once, then traces EV = P(click) + w_lv·P(long view) + w_like·P(like) over a
+ * impressions with a bundle's MTML once, then traces EV = P(click) + w_lv·P(long view) + w_like·P(like) (and the
+ * log-linear log P(click) + w_lv·log P(long view) + w_like·log P(like)) over a
  * grid of weights and prints each label's GAUC minus the item rate's.
  *   npx tsx scripts/dev/gauc-front.ts --bundle <dir> --train-end D --test-start D' [--test-end D''] [--data <dir>]
  */
@@ -63,3 +64,5 @@ row("P(click)", (r) => p(r, "click"));
 row("P(long_view)", (r) => p(r, "long_view"));
 row("P(like)", (r) => p(r, "like"));
 for (const lv of [0, 1, 2]) for (const like of [2, 5, 10, 20, 40]) row(`P(click) + ${lv}·P(lv) + ${like}·P(like)`, (r) => p(r, "click") + lv * p(r, "long_view") + like * p(r, "like"));
+const lp = (r: number, label: Label) => Math.log(Math.max(p(r, label), 1e-7));
+for (const lv of [0, 0.5, 1]) for (const like of [0.1, 0.2, 0.3, 0.5, 0.8]) row(`logP(click) + ${lv}·logP(lv) + ${like}·logP(like)`, (r) => lp(r, "click") + lv * lp(r, "long_view") + like * lp(r, "like"));
