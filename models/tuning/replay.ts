@@ -102,18 +102,8 @@ export async function buildReplay(
   const quotas = Object.fromEntries(SOURCE_NAMES.map((name) => [name, Math.max(base.retrieval.sources[name].quota, options.maxQuotas[name] ?? 0)])) as Record<SourceName, number>;
   const searchConfig: ServingConfig = { ...base, retrieval: { ...base.retrieval, sources: Object.fromEntries(SOURCE_NAMES.map((name) => [name, { weight: 1, quota: quotas[name] }])) as ServingConfig["retrieval"]["sources"] } };
 
-  const clicks = new Map<number, Set<number>>();
-  const clickColumn = heldOut.labels.click;
-  for (let i = 0; i < heldOut.size; i++) {
-    if (!clickColumn?.[i]) continue;
-    const item = rows.toBundleItem(heldOut.item[i] as number);
-    if (item < 0) continue;
-    const user = heldOut.user[i] as number;
-    let set = clicks.get(user);
-    if (!set) clicks.set(user, (set = new Set()));
-    set.add(item);
-  }
-  const sampled = sampleUsers([...clicks.keys()].sort((a, b) => a - b), options.users, options.seed);
+  const clicks = heldOutClicks(heldOut, rows);
+  const sampled = shuffledUsers(clicks, options.seed).slice(0, options.users);
   const engaged = new Set<number>();
   for (const label of ["click", "long_view", "like"] as const) {
     const column = heldOut.labels[label];
@@ -225,11 +215,29 @@ async function replayImpressions(
   };
 }
 
-function sampleUsers(users: number[], count: number, seed: number): number[] {
+/** The held-out slice's clicks on items the bundle knows, as bundle item rows per user (dataset row). */
+export function heldOutClicks(heldOut: EventTable, rows: { readonly toBundleItem: (item: number) => number }): Map<number, Set<number>> {
+  const clicks = new Map<number, Set<number>>();
+  const clickColumn = heldOut.labels.click;
+  for (let i = 0; i < heldOut.size; i++) {
+    if (!clickColumn?.[i]) continue;
+    const item = rows.toBundleItem(heldOut.item[i] as number);
+    if (item < 0) continue;
+    const user = heldOut.user[i] as number;
+    let set = clicks.get(user);
+    if (!set) clicks.set(user, (set = new Set()));
+    set.add(item);
+  }
+  return clicks;
+}
+
+/** The users of `clicks` in a seeded random order (Fisher–Yates over their sorted ids): the replays' user samples. */
+export function shuffledUsers(clicks: ReadonlyMap<number, unknown>, seed: number): number[] {
+  const users = [...clicks.keys()].sort((a, b) => a - b);
   const next = createRandom(seed);
   for (let i = users.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     [users[i], users[j]] = [users[j] as number, users[i] as number];
   }
-  return users.slice(0, count);
+  return users;
 }

@@ -7,7 +7,7 @@ import { NO_REALTIME_STATE, type Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { suggestedLogValue } from "../../core/ranking/value-model";
 import { assembleSuggestions, gatherSuggestionCandidates, type PoolEntry } from "../../core/suggested/suggest";
-import { createRandom } from "../../core/util/random";
+import { heldOutClicks, shuffledUsers } from "./replay";
 
 /** Suggested Posts' page size: the evaluation's recall@20. */
 export const SUGGESTED_PAGE = 20;
@@ -55,23 +55,8 @@ export async function buildSuggestedReplay(
   const sessions = { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser };
   const author = assets.items.author;
   const config: ServingConfig = { ...base, suggested: { ...base.suggested, cpuBudgetMs: 1000 } };
-  const clicks = new Map<number, Set<number>>();
-  const clickColumn = heldOut.labels.click;
-  for (let i = 0; i < heldOut.size; i++) {
-    if (!clickColumn?.[i]) continue;
-    const item = rows.toBundleItem(heldOut.item[i] as number);
-    if (item < 0) continue;
-    const user = heldOut.user[i] as number;
-    let set = clicks.get(user);
-    if (!set) clicks.set(user, (set = new Set()));
-    set.add(item);
-  }
-  const candidates = [...clicks.keys()].sort((a, b) => a - b);
-  const next = createRandom(options.seed + 1);
-  for (let i = candidates.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [candidates[i], candidates[j]] = [candidates[j] as number, candidates[i] as number];
-  }
+  const clicks = heldOutClicks(heldOut, rows);
+  const candidates = shuffledUsers(clicks, options.seed + 1);
   const users: SuggestedReplayUser[] = [];
   for (const user of candidates) {
     if (users.length >= options.users) break;

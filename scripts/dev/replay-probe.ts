@@ -54,32 +54,27 @@ for (const [tt, popular, trending] of [[2, 1, 1], [1, 1, 1], [4, 1, 0.5], [1, 2,
   console.log(`two_tower ${tt} popular ${popular} trending ${trending}: R@1000 ${(r.recall1000 / pop.recall1000).toFixed(3)}× popularity`);
 }
 // the merge's order with exposure and affinity terms added to the sources' mix
-for (const [a, b] of [[0.25, 0], [0.5, 0], [0, 0.25], [0, 0.5], [0.25, 0.25], [0.5, 0.5], [1, 0.5], [0.5, 1]] as const) {
+/** Mean Recall@1000 of the merge's order under `mixConfig` with a·log(E + 0.01) + b·affinity added to every score. */
+const mixedRecall1000 = (mixConfig: typeof config, a: number, b: number): number => {
   let recall = 0;
   for (const user of replay.users) {
-    const scores = retrievalScores(user, config);
+    const scores = retrievalScores(user, mixConfig);
     const mixed = Float64Array.from(scores, (s, i) => (s === Number.NEGATIVE_INFINITY ? s : s + a * Math.log((user.relativeExposure[i] as number) + 0.01) + b * (user.affinity[i] as number)));
     const best = topKMask(mixed, 1000);
     let hits = 0;
     for (let i = 0; i < best.length; i++) if (best[i] && user.positives.has(user.items[i] as number)) hits++;
     recall += hits / user.positives.size;
   }
-  console.log(`mix + ${a}·log E + ${b}·affinity: R@1000 ${(recall / replay.users.length / pop.recall1000).toFixed(3)}× popularity`);
+  return recall / replay.users.length;
+};
+for (const [a, b] of [[0.25, 0], [0.5, 0], [0, 0.25], [0, 0.5], [0.25, 0.25], [0.5, 0.5], [1, 0.5], [0.5, 1]] as const) {
+  console.log(`mix + ${a}·log E + ${b}·affinity: R@1000 ${(mixedRecall1000(config, a, b) / pop.recall1000).toFixed(3)}× popularity`);
 }
 for (const [tq, pq] of [[1000, 1000], [1500, 1000], [1500, 1500], [2000, 2000]] as const) {
   const sources = { ...config.retrieval.sources, two_tower: { ...config.retrieval.sources.two_tower, quota: tq }, popular: { ...config.retrieval.sources.popular, quota: pq } };
   const c = { ...config, retrieval: { ...config.retrieval, sources, maxCandidates: 5000 } };
   for (const [a, b] of [[0, 0], [0.5, 0.5], [1, 0.5]] as const) {
-    let recall = 0;
-    for (const user of replay.users) {
-      const scores = retrievalScores(user, c);
-      const mixed = Float64Array.from(scores, (s, i) => (s === Number.NEGATIVE_INFINITY ? s : s + a * Math.log((user.relativeExposure[i] as number) + 0.01) + b * (user.affinity[i] as number)));
-      const best = topKMask(mixed, 1000);
-      let hits = 0;
-      for (let i = 0; i < best.length; i++) if (best[i] && user.positives.has(user.items[i] as number)) hits++;
-      recall += hits / user.positives.size;
-    }
-    console.log(`quotas two_tower ${tq} popular ${pq}, mix + ${a}·log E + ${b}·affinity: R@1000 ${(recall / replay.users.length / pop.recall1000).toFixed(3)}×`);
+    console.log(`quotas two_tower ${tq} popular ${pq}, mix + ${a}·log E + ${b}·affinity: R@1000 ${(mixedRecall1000(c, a, b) / pop.recall1000).toFixed(3)}×`);
   }
 }
 const createdAt = ranker.assets.items.createdAt;
