@@ -60,6 +60,10 @@ const row = (name: string, score: (r: number) => number) => {
   const over = guarded.map((label) => (gauc(users, scores, labels(label)) ?? Number.NaN) - (baseline[label] as number));
   console.log(`${name.padEnd(36)}${over.map((v) => `${v >= 0 ? "+" : ""}${v.toFixed(4)}`.padStart(18)).join("    ")}`);
 };
+row("item click rate", (r) => (rates.click as Float32Array)[r] as number);
+row("item like rate", (r) => (rates.like as Float32Array)[r] as number);
+const observedClicks = labels("click");
+row("observed click (oracle)", (r) => observedClicks[r] as number);
 row("P(click)", (r) => p(r, "click"));
 row("P(long_view)", (r) => p(r, "long_view"));
 row("P(like)", (r) => p(r, "like"));
