@@ -3,16 +3,47 @@ import defaultServingConfig from "../../models/serving-config.json";
 import { exploreValueModelSchema, suggestedValueModelSchema } from "../ranking/value-model";
 import { suggestedConfigSchema } from "../suggested/config";
 
+import { COLD_USER_RULES, DEFAULT_COLD_USER_RULES, DEFAULT_SOURCE_QUERIES, checkSourceQuery } from "./sources";
 import { SOURCE_NAMES, type SourceName } from "./source-names";
 
 export { SOURCE_NAMES, type SourceName };
 
-const sourceSchema = z.strictObject({
-  /** Multiplies the source's normalised scores when candidates are mixed. */
-  weight: z.number().min(0).max(100),
-  /** At most this many candidates from the source. */
-  quota: z.number().int().min(0).max(5000),
-});
+const queryText = z.string().min(1).max(4096);
+
+/** One source: its query (or several, merged by best score), its weight in the mix and its quota. */
+function sourceSchema(defaults?: { query: string | readonly string[]; coldUsers: (typeof COLD_USER_RULES)[number] }) {
+  const query = z.union([queryText, z.array(queryText).min(1).max(8)]);
+  return z.strictObject({
+    /** A query in the sourcing language (core/query/README.md), or several whose candidates are merged. */
+    query: defaults ? query.default(() => (typeof defaults.query === "string" ? defaults.query : [...defaults.query])) : query,
+    /** Multiplies the source's normalised scores when candidates are mixed. */
+    weight: z.number().min(0).max(100),
+    /** At most this many candidates from the source; the query may name it (`n=quota`). */
+    quota: z.number().int().min(0).max(5000),
+    /** Which users the source runs for: cold users only get sources that need no engagement history. */
+    coldUsers: z.enum(COLD_USER_RULES).default(defaults?.coldUsers ?? "always"),
+  });
+}
+
+const SOURCE_NAME = /^[a-z][a-z0-9_]{0,39}$/;
+
+/**
+ * The shipped sources (each with its default query, so a config may give only weights and quotas), then any others
+ * an engineer adds by name; JSON order is the order they run in.
+ */
+const sourcesSchema = z
+  .object(Object.fromEntries(SOURCE_NAMES.map((name) => [name, sourceSchema({ query: DEFAULT_SOURCE_QUERIES[name], coldUsers: DEFAULT_COLD_USER_RULES[name] })])) as Record<SourceName, ReturnType<typeof sourceSchema>>)
+  .catchall(sourceSchema())
+  .superRefine((sources, context) => {
+    for (const [name, source] of Object.entries(sources)) {
+      if (!SOURCE_NAME.test(name)) context.addIssue({ code: "custom", message: `a source's name is lower-case letters, digits and _ (at most 40), found ${JSON.stringify(name)}`, path: [name] });
+      const queries = typeof source.query === "string" ? [source.query] : source.query;
+      queries.forEach((text, index) => {
+        for (const problem of checkSourceQuery(text, source.quota)) context.addIssue({ code: "custom", message: problem, path: typeof source.query === "string" ? [name, "query"] : [name, "query", index] });
+      });
+    }
+  });
+export type SourceSetting = z.output<ReturnType<typeof sourceSchema>>;
 
 /**
  * How a feed is served: retrieval mix, first-stage cut, value-model weights and rerank rules. It is data:
@@ -22,11 +53,7 @@ export const servingConfigSchema = z.strictObject({
   /** The surface Explore requests are scored for when a request names none. */
   defaultSurface: z.number().int().min(0).max(1000),
   retrieval: z.strictObject({
-    sources: z.strictObject(Object.fromEntries(SOURCE_NAMES.map((name) => [name, sourceSchema])) as Record<SourceName, typeof sourceSchema>),
-    /** Recently engaged items whose neighbours the history and co-occurrence sources expand. */
-    historySeeds: z.number().int().min(1).max(200),
-    /** Items below this integrity score never become history seeds (the "quality filter"). */
-    historySeedMinIntegrity: z.number().min(0).max(1),
+    sources: sourcesSchema,
     /** At most this many merged candidates go on, the best by mixed score: where the source weights bite. */
     maxCandidates: z.number().int().min(1).max(10000).default(1500),
     /**
@@ -74,8 +101,6 @@ export const servingConfigSchema = z.strictObject({
   coldStart: z.strictObject({
     /** Users with fewer engaged items than this are cold (users the bundle does not know always are). */
     minEngagements: z.number().int().min(0).max(1000),
-    /** Follows or likes from which graph exploration (one-hop, two-hop) starts. */
-    graphSeedsFrom: z.number().int().min(1).max(100),
   }),
   /** Suggested Posts (`POST /v1/suggested`): Home surfaces, the sourcing queries per seed type, merge and diversification. Defaults when absent. */
   suggested: suggestedConfigSchema,

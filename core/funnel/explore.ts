@@ -1,13 +1,15 @@
-import { EXPLORE_SOURCES } from "./sources";
+import { priorNeedsAffinity } from "../ranking/value-model";
+import { embedUser } from "../serving/ranker-models";
 import { filterStage } from "./stages/filters";
 import { firstStage } from "./stages/first-stage";
-import { retrievalStage } from "./stages/retrieval";
+import { activeSources, retrievalStage, sourceUsesUserEmbedding } from "./stages/retrieval";
 import { rerankStage } from "./stages/rerank";
 import { secondStage } from "./stages/second-stage";
+import { BundleStores } from "./stores";
 import type { Candidate, FeedRequest, FeedState, FunnelTrace, Ranker, Stage } from "./types";
 
 /** Explore is its list of stages: retrieval → filters → first stage → second stage (MTML + value model) → rerank. */
-export const EXPLORE_STAGES: readonly Stage[] = [retrievalStage(EXPLORE_SOURCES), filterStage, firstStage, secondStage, rerankStage];
+export const EXPLORE_STAGES: readonly Stage[] = [retrievalStage, filterStage, firstStage, secondStage, rerankStage];
 
 export interface FeedResult {
   readonly candidates: Candidate[];
@@ -17,15 +19,41 @@ export interface FeedResult {
   readonly timings: Record<string, number>;
 }
 
-/** Runs `stages` in order for one request; each stage's counts and time go into the trace. */
-export async function runFeed(ranker: Ranker, request: FeedRequest, stages: readonly Stage[] = EXPLORE_STAGES): Promise<FeedResult> {
-  const state: FeedState = {
+/**
+ * The request context, built once before the stages run. Its one hydrator that costs anything is the user's
+ * retrieval embedding (the user tower, ~0.3 ms): computed when a source of the request searches with it, or a
+ * value model or the mix weighs affinity with it.
+ */
+export async function createFeedState(ranker: Ranker, request: FeedRequest, needsRetrievalEmbedding: (request: FeedRequest) => boolean = exploreNeedsRetrievalEmbedding): Promise<FeedState> {
+  const started = performance.now();
+  const tower = ranker.models.retrievalUserTower;
+  const retrievalEmbedding = tower && needsRetrievalEmbedding(request) ? await embedUser(tower, ranker.assets, request.user.context) : undefined;
+  const timings: Record<string, number> = {};
+  if (retrievalEmbedding) timings.user_embedding = performance.now() - started;
+  return {
     request,
     ranker,
+    retrievalEmbedding,
+    stores: new BundleStores(ranker, request, retrievalEmbedding),
     trace: { stages: [], sources: {}, rules: [] },
     degraded: [...ranker.problems],
-    timings: {},
+    timings,
   };
+}
+
+/** Explore's: a source searches with it (`user_nn`), or the value model's prior or the retrieval mix weighs affinity. */
+export function exploreNeedsRetrievalEmbedding(request: FeedRequest): boolean {
+  const { config } = request;
+  return priorNeedsAffinity(config.valueModel) || config.retrieval.affinityWeight > 0 || activeSources({ request }).some((name) => sourceUsesUserEmbedding(config, name));
+}
+
+/** Runs `stages` in order for one request, over a context built once; each stage's counts and time go into the trace. */
+export async function runFeed(ranker: Ranker, request: FeedRequest, stages: readonly Stage[] = EXPLORE_STAGES): Promise<FeedResult> {
+  return runStages(await createFeedState(ranker, request), stages);
+}
+
+/** Runs `stages` in order over a built context. */
+export async function runStages(state: FeedState, stages: readonly Stage[]): Promise<FeedResult> {
   let candidates: Candidate[] = [];
   for (const stage of stages) {
     const started = performance.now();

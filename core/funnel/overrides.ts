@@ -40,7 +40,7 @@ export function applyOverride(config: ServingConfig, override: ConfigOverride | 
   if (!override) return config;
   const sources = { ...config.retrieval.sources };
   for (const [name, change] of Object.entries(override.sources ?? {}) as [SourceName, { weight?: number; quota?: number }][]) {
-    sources[name] = { weight: change.weight ?? sources[name].weight, quota: change.quota ?? sources[name].quota };
+    sources[name] = { ...sources[name], weight: change.weight ?? sources[name].weight, quota: change.quota ?? sources[name].quota };
   }
   const weights = { ...config.valueModel.weights };
   for (const label of LABELS) {

@@ -3,7 +3,9 @@ import type { UserContext } from "../features/context";
 import type { RankerAssets } from "../serving/ranker-assets";
 import type { RankerModels } from "../serving/ranker-models";
 import type { ServingIndex } from "../serving/serving-index";
-import type { ServingConfig, SourceName } from "./config";
+import type { Clock } from "../query";
+import type { ServingConfig } from "./config";
+import type { BundleStores } from "./stores";
 
 /** Everything serving needs from one bundle version: decoded tables, derived indexes and loaded models. */
 export interface Ranker {
@@ -34,6 +36,8 @@ export interface FeedUser {
   readonly followedAuthors: ReadonlySet<number>;
   /** Engaged interactions (clicks, likes, follows, ...) known for the user. */
   readonly engagements: number;
+  /** The user's real-time engagements (after the bundle's window), in time order. */
+  readonly realtimeEngagements: readonly Engagement[];
   readonly cold: boolean;
 }
 
@@ -47,10 +51,13 @@ export interface FeedRequest {
   readonly config: ServingConfig;
   /** Real-time trending (item rows, best first), merged over the bundle's own trending list. */
   readonly trending?: { readonly items: Int32Array; readonly scores: Float32Array };
+  /** The sourcing queries' clock (tests drive the CPU budget with a fake one). */
+  readonly clock?: Clock;
 }
 
 export interface SourceHit {
-  readonly source: SourceName;
+  /** The source's name in `retrieval.sources` (one of SOURCE_NAMES, or one an engineer added). */
+  readonly source: string;
   readonly score: number;
   readonly rank: number;
 }
@@ -91,16 +98,22 @@ export interface FunnelTrace {
   readonly rules: { rule: string; removed?: number; moved?: number; details?: Record<string, unknown> }[];
 }
 
+/**
+ * One request's context, built once before any stage runs (`createFeedState`): the request, the bundle, what the
+ * hydrators fetched (the user's retrieval embedding, the stores every source queries), and what the stages report.
+ */
 export interface FeedState {
   readonly request: FeedRequest;
   readonly ranker: Ranker;
+  /** The user's retrieval two-tower embedding (undefined without the model, or when nothing in the request needs it). */
+  readonly retrievalEmbedding: Float32Array | undefined;
+  /** The bundle's query ports for this user and request. */
+  readonly stores: BundleStores;
   readonly trace: FunnelTrace;
   /** Set when a stage could not run as designed (a model missing, a source failing). */
   readonly degraded: string[];
   /** Stage timings for Server-Timing. */
   readonly timings: Record<string, number>;
-  /** The user's retrieval-tower embedding, computed once per request by whichever stage needs it first. */
-  retrievalEmbedding?: Promise<Float32Array | undefined>;
 }
 
 /** One step of a feed: takes the candidates so far, returns the next set. */

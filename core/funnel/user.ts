@@ -17,5 +17,5 @@ export function resolveFeedUser(assets: RankerAssets, id: string, realtime: Real
   // distinct items engaged with (clicked, liked, followed, ...), as far as the activity window remembers
   const engagements = activity.recentEngaged.length;
   const cold = row === undefined || engagements < config.coldStart.minEngagements;
-  return { id, row, context, seen, followedAuthors, engagements, cold };
+  return { id, row, context, seen, followedAuthors, engagements, cold, realtimeEngagements: realtime.engagements };
 }

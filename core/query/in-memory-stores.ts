@@ -23,6 +23,8 @@ export interface InMemoryGraph {
   readonly trending?: readonly ScoredId[];
   /** Media already shown, by user. */
   readonly seen?: Readonly<Record<number, readonly number[]>>;
+  /** Users' vectors in the media embedding space `default` (`userNeighbours` searches the media embeddings with them). */
+  readonly userEmbeddings?: Readonly<Record<number, readonly number[]>>;
   /** Ranking models by name: a score for (user, item). */
   readonly rankers?: Readonly<Record<string, (userId: number, mediaId: number) => number>>;
 }
@@ -194,6 +196,35 @@ export class InMemoryQueryStores implements QueryStores {
       }
       return byScore([...counts].map(([id, set]) => ({ id, score: set.size })), max);
     });
+  }
+
+  /** Cosine similarity of the user's vector with every media vector of the `default` config; empty without a vector. */
+  userNeighbours(userId: number, n: number): ScoredId[] {
+    this.calls.push("userNeighbours");
+    const target = this.graph.userEmbeddings?.[userId];
+    if (!target) return [];
+    const media = this.embeddings(this.graph.mediaEmbeddings, "default", "media");
+    return byScore(Object.entries(media).map(([key, vector]) => ({ id: Number(key), score: cosine(target, vector) })), n);
+  }
+
+  /** followWeight per followed author, plus one per engagement and one more per like on the author's media; best first. */
+  authorAffinity(userId: number, max: number, followWeight: number): ScoredId[] {
+    this.calls.push("authorAffinity");
+    const affinity = new Map<number, number>();
+    for (const follow of this.graph.follows) if (follow.user === userId) affinity.set(follow.account, followWeight);
+    for (const event of this.eventsOf(userId, "any", false)) {
+      const author = this.author(event.media);
+      affinity.set(author, (affinity.get(author) ?? 0) + (event.liked ? 2 : 1));
+    }
+    return byScore([...affinity].map(([id, score]) => ({ id, score })), max);
+  }
+
+  followedOrLikedAccounts(userId: number, max: number): ScoredId[] {
+    this.calls.push("followedOrLikedAccounts");
+    const followed = rankBy(this.graph.follows.filter((follow) => follow.user === userId).map((follow) => ({ id: follow.account, score: 1, latest: follow.ts })), Number.MAX_SAFE_INTEGER);
+    const known = new Set(followed.map((entry) => entry.id));
+    const liked = this.authorsOfEvents(this.eventsOf(userId, "any", true), Number.MAX_SAFE_INTEGER).filter((entry) => !known.has(entry.id));
+    return [...followed, ...liked.map(({ id }) => ({ id, score: 1 }))].slice(0, max);
   }
 
   popularMedia(_userId: number, n: number): ScoredId[] {

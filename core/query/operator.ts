@@ -2,7 +2,7 @@ import type { Span } from "./ast";
 import { QueryError } from "./errors";
 import type { CpuBudget } from "./limits";
 import type { Awaitable, QueryStores, ScoredId } from "./stores";
-import { deriveEntry, type StreamEntry } from "./stream";
+import { deriveEntry, withScore, type StreamEntry } from "./stream";
 import type { ArgumentValues, Binding, ParamSpec, StreamType } from "./types";
 
 /**
@@ -94,31 +94,52 @@ export function checkAligned(
   return array as ArrayLike<number>;
 }
 
+/** How an expansion scores a child: the port's score, the parent's score times it, or the parent's score decayed by the child's place in its list. */
+export const CHILD_SCORES = ["port", "product", "rank"] as const;
+export type ChildScore = (typeof CHILD_SCORES)[number];
+/** What an id reached from several inputs keeps: the first path's score, the largest, or the sum. */
+export const COMBINES = ["first", "max", "sum"] as const;
+export type Combine = (typeof COMBINES)[number];
+
+export interface ExpandOptions {
+  /** At most this many children per input. */
+  readonly perInput: number;
+  /** Neighbour lists usually start with the query: an input never yields itself. */
+  readonly dropSelf: boolean;
+  readonly score?: ChildScore;
+  readonly combine?: Combine;
+  /** Drop children that are inputs of this step (the seeds of a walk never come back as its candidates). */
+  readonly excludeInputs?: boolean;
+}
+
 /**
- * The children of each input entry, in input order and each list's order, each id once (the first
- * path to an id wins, so earlier seeds keep priority). At most `perInput` children per input; with
- * `dropSelf`, an input never yields itself (nearest-neighbour lists usually start with the query).
+ * The children of each input entry, in input order and each list's order, each id once: it keeps the position and
+ * the path of the first input that reached it (so earlier seeds keep priority and their provenance), and its score
+ * per `combine`. Every input yields at most `perInput` children.
  */
-export function expandEntries(
-  input: readonly StreamEntry[],
-  lists: readonly (readonly ScoredId[])[],
-  step: StepRun,
-  kind: StreamType,
-  perInput: number,
-  dropSelf: boolean,
-): StreamEntry[] {
+export function expandEntries(input: readonly StreamEntry[], lists: readonly (readonly ScoredId[])[], step: StepRun, kind: StreamType, options: ExpandOptions): StreamEntry[] {
+  const { perInput, dropSelf, score: scoring = "port", combine = "first" } = options;
   const output: StreamEntry[] = [];
-  const emitted = new Set<number>();
+  const slot = new Map<number, number>();
+  const inputs = options.excludeInputs ? new Set(input.map((entry) => entry.id)) : undefined;
   input.forEach((parent, i) => {
     let taken = 0;
-    for (const { id, score } of lists[i] ?? []) {
+    for (const { id, score: portScore } of lists[i] ?? []) {
       step.budget.tick();
       if (taken === perInput) break;
       if (dropSelf && id === parent.id) continue;
-      taken++;
-      if (emitted.has(id)) continue;
-      emitted.add(id);
-      output.push(deriveEntry(parent, step.operator, kind, id, score));
+      const position = taken++;
+      if (inputs?.has(id)) continue;
+      const score = scoring === "port" ? portScore : scoring === "product" ? parent.score * portScore : parent.score / (1 + position);
+      const at = slot.get(id);
+      if (at === undefined) {
+        slot.set(id, output.length);
+        output.push(deriveEntry(parent, step.operator, kind, id, score));
+      } else if (combine !== "first") {
+        const existing = output[at] as StreamEntry;
+        const combined = combine === "max" ? Math.max(existing.score, score) : existing.score + score;
+        if (combined !== existing.score) output[at] = withScore(existing, combined);
+      }
     }
   });
   return output;

@@ -22,6 +22,11 @@ export interface PlanOptions {
   readonly rankingModels?: readonly string[];
   /** Known embedding configurations; when given, `embedding_config=x` must name one of them. */
   readonly embeddingConfigs?: readonly string[];
+  /**
+   * Named numbers a query may use as an integer or decimal argument, written as a bare word (`n=quota`): the caller's
+   * own settings (Explore binds each source's `quota`). They are bound when the query is planned.
+   */
+  readonly parameters?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -322,6 +327,15 @@ class Planner {
     const subject = `${param.name} of ${operator.name}`;
     const type = param.type;
     const wrongType = (expected: string) => this.fail("type", "argument_type", `${subject} expects ${expected}, found ${describeValue(value)}`, value.span);
+    if ((type.kind === "integer" || type.kind === "decimal") && value.kind === "identifier") {
+      const parameters = this.options.parameters ?? {};
+      const bound = Object.hasOwn(parameters, value.name) ? parameters[value.name] : undefined;
+      if (bound === undefined) {
+        const known = Object.keys(parameters);
+        return wrongType(known.length === 0 ? `a number` : `a number or one of the parameters ${known.join(", ")}${didYouMean(value.name, known)}`);
+      }
+      value = Number.isInteger(bound) ? { kind: "integer", value: bound, span: value.span } : { kind: "decimal", value: bound, span: value.span };
+    }
     switch (type.kind) {
       case "integer": {
         if (value.kind !== "integer") return wrongType("an integer");

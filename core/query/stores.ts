@@ -40,6 +40,18 @@ export interface QueryStores {
   postedMedia(accounts: readonly number[], maxPerAccount: number, maxAgeHours: number | undefined): Awaitable<readonly (readonly ScoredId[])[]>;
   /** For each account A, accounts engaged with by users who engaged with A (A itself may appear; the executor drops it). */
   twoHopAccounts(accounts: readonly number[], max: number): Awaitable<readonly (readonly ScoredId[])[]>;
+  /**
+   * Media nearest to the user in the retrieval two-tower's space (the user tower on the freshest features, then the
+   * ANN index), best first; empty for a user the tower cannot embed.
+   */
+  userNeighbours(userId: number, n: number): Awaitable<readonly ScoredId[]>;
+  /**
+   * The user's authors by affinity, best first: `followWeight` for an author the user follows, plus their clicks,
+   * long views and twice their likes on the author's media.
+   */
+  authorAffinity(userId: number, max: number, followWeight: number): Awaitable<readonly ScoredId[]>;
+  /** Accounts the user follows, then authors of media the user liked (each once), most recent first. */
+  followedOrLikedAccounts(userId: number, max: number): Awaitable<readonly ScoredId[]>;
   /** Pre-generated popular media (may depend on the user's segment). */
   popularMedia(userId: number, n: number): Awaitable<readonly ScoredId[]>;
   /** Real-time trending media. */

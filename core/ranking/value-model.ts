@@ -77,12 +77,16 @@ export interface PriorSignals {
   readonly sourceScore: number;
 }
 
-/** The prior's source term for one candidate: its sources' rank-normalised scores under the prior's weights. */
-export function priorSourceScore(model: Pick<ExploreValueModel, "sourceWeights">, hits: readonly { readonly source: SourceName; readonly rank: number }[], quotas: Readonly<Record<SourceName, { readonly quota: number }>>): number {
+/**
+ * The prior's source term for one candidate: its sources' rank-normalised scores under the prior's weights. The
+ * prior weighs the shipped sources (SOURCE_NAMES); a source an engineer added counts 0 until the model learns it.
+ */
+export function priorSourceScore(model: Pick<ExploreValueModel, "sourceWeights">, hits: readonly { readonly source: string; readonly rank: number }[], quotas: Readonly<Record<string, { readonly quota: number }>>): number {
   let score = 0;
   for (const hit of hits) {
-    const weight = model.sourceWeights[hit.source];
-    if (weight !== 0) score += weight * (1 - hit.rank / quotas[hit.source].quota);
+    const weight = (model.sourceWeights as Readonly<Record<string, number>>)[hit.source] ?? 0;
+    const quota = quotas[hit.source]?.quota ?? 0;
+    if (weight !== 0 && quota > 0) score += weight * (1 - hit.rank / quota);
   }
   return score;
 }

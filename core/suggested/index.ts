@@ -21,7 +21,5 @@ export {
   type SuggestionSource,
 } from "./config";
 export { roundRobinBySeed, type RoundRobinOptions, type SeededItem } from "./diversify";
-export { SuggestedStores, UNKNOWN_USER_ID, type SuggestedStoresOptions } from "./stores";
-export { SuggestedIndex, TWO_HOP_ENGAGERS } from "./suggested-index";
 export { assembleSuggestions, gatherSuggestionCandidates, suggestPosts, suggestedPlans, type PoolEntry, type Suggestion, type SuggestedFeed, type SuggestedQueryRun, type SuggestedRequest, type SuggestionCandidates } from "./suggest";
 export { UserEngagementLog } from "./user-log";

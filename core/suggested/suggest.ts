@@ -1,25 +1,14 @@
-import type { Engagement } from "../features/engagement";
 import type { ServingConfig } from "../funnel/config";
-import type { FeedUser, Ranker } from "../funnel/types";
-import { executeQuery, isQueryError, planQuery, type Clock, type ExecutionTrace, type QueryErrorJson, type QueryPlan } from "../query";
+import { createFeedState } from "../funnel/explore";
+import type { BundleStores } from "../funnel/stores";
+import type { FeedRequest, Ranker } from "../funnel/types";
+import { priorNeedsAffinity } from "../ranking/value-model";
+import { executeQuery, isQueryError, planQuery, type ExecutionTrace, type QueryErrorJson, type QueryPlan } from "../query";
 import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS, suggestedPlanOptions, type SeedType, type SuggestedConfig, type SuggestionSource } from "./config";
 import { roundRobinBySeed, type SeededItem } from "./diversify";
-import { SuggestedStores } from "./stores";
 
-export interface SuggestedRequest {
-  /** The user, merged from the bundle and real-time state (`resolveFeedUser`). */
-  readonly user: FeedUser;
-  /** The user's real-time engagements, time-ordered (H/R seeds from after the bundle's window). */
-  readonly realtimeEngagements: readonly Engagement[];
-  readonly count: number;
-  /** Item rows the caller leaves out. */
-  readonly exclude: ReadonlySet<number>;
-  readonly nowMs: number;
-  readonly config: ServingConfig;
-  readonly trending?: { readonly items: Int32Array; readonly scores: Float32Array };
-  /** The executor's clock (tests drive the CPU budget with a fake one). */
-  readonly clock?: Clock;
-}
+/** A Suggested Posts request: a feed request without a surface (suggestions are scored for Home, `suggested.homeSurfaces[0]`). */
+export type SuggestedRequest = Omit<FeedRequest, "surface">;
 
 export interface Suggestion {
   readonly item: number;
@@ -85,7 +74,7 @@ export function suggestedPlans(config: SuggestedConfig): { warm: SuggestedPlans;
 
 /** Everything Suggested Posts found for one request, before ranking. */
 export interface SuggestionCandidates {
-  readonly stores: SuggestedStores;
+  readonly stores: BundleStores;
   /** The H >> R >> F merge (each item with the first seed that reached it), then the popular candidates. */
   readonly entries: readonly PoolEntry[];
   readonly degraded: string[];
@@ -161,14 +150,7 @@ export async function gatherSuggestionCandidates(ranker: Ranker, request: Sugges
   const served = servedRequests.get(ranker) ?? 0;
   servedRequests.set(ranker, served + 1);
   const plans = served >= COLD_START_REQUESTS ? suggestedPlans(settings).warm : suggestedPlans(settings).cold;
-  const stores = new SuggestedStores(ranker, {
-    user: request.user,
-    realtimeEngagements: request.realtimeEngagements,
-    nowMs: request.nowMs,
-    config: request.config,
-    exclude: request.exclude,
-    ...(request.trending ? { trending: request.trending } : {}),
-  });
+  const { stores } = await createFeedState(ranker, { ...request, surface: settings.homeSurfaces[0] as number }, suggestedNeedsRetrievalEmbedding);
   const { author } = ranker.assets.items;
   const degraded = [...ranker.problems];
   const queries: SuggestedQueryRun[] = [];
@@ -245,11 +227,17 @@ export async function gatherSuggestionCandidates(ranker: Ranker, request: Sugges
   return { stores, entries, degraded, queries, seeds, merged, popular, fallback, timings };
 }
 
+/** Suggested Posts' ranking weighs affinity: the log-linear model's retrieval exponent, or Explore's prior. */
+function suggestedNeedsRetrievalEmbedding(request: FeedRequest): boolean {
+  const { config } = request;
+  return config.suggested.rankingModel === "explore" ? priorNeedsAffinity(config.valueModel) : config.suggestedValueModel.retrievalExponent !== 0;
+}
+
 /**
  * Scores through the `rank` port (MTML + value model). Without the MTML the items keep the value model's exposure
  * term alone, log(E_i/Ē + π) — a popularity order — and the feed says degraded.
  */
-async function rankItems(stores: SuggestedStores, ranker: Ranker, config: ServingConfig, items: readonly number[], degraded: string[]): Promise<ArrayLike<number>> {
+async function rankItems(stores: BundleStores, ranker: Ranker, config: ServingConfig, items: readonly number[], degraded: string[]): Promise<ArrayLike<number>> {
   if (items.length === 0) return [];
   if (ranker.models.mtml) return stores.rank(stores.userId, items, config.suggested.rankingModel);
   degraded.push("second-stage model unavailable: suggestions ranked by decayed impressions");

@@ -1,10 +1,11 @@
 import type { EventTable } from "../../core/data/dataset";
 import { LABELS } from "../../core/data/labels";
 import { SOURCE_NAMES, type ServingConfig, type SourceName } from "../../core/funnel/config";
-import { EXPLORE_SOURCES } from "../../core/funnel/sources";
+import { createFeedState } from "../../core/funnel/explore";
 import { firstStageScores } from "../../core/funnel/stages/first-stage";
+import { admitsUser, runSource } from "../../core/funnel/stages/retrieval";
 import { mtmlProbabilities } from "../../core/funnel/stages/second-stage";
-import { NO_REALTIME_STATE, type FeedRequest, type FeedState, type Ranker } from "../../core/funnel/types";
+import { NO_REALTIME_STATE, type FeedRequest, type Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import type { ModelSession } from "../../core/inference/types";
 import { embedUser } from "../../core/serving/ranker-models";
@@ -100,7 +101,7 @@ export async function buildReplay(
   if (!mtml || !retrievalTower || !firstStageTower || !models.retrievalIndex) throw new Error(`the replay needs every model of the bundle (${ranker.problems.join("; ") || "some did not load"})`);
   const sessions = { mtml, mtmlOneUser: models.mtmlOneUser };
   const quotas = Object.fromEntries(SOURCE_NAMES.map((name) => [name, Math.max(base.retrieval.sources[name].quota, options.maxQuotas[name] ?? 0)])) as Record<SourceName, number>;
-  const searchConfig: ServingConfig = { ...base, retrieval: { ...base.retrieval, sources: Object.fromEntries(SOURCE_NAMES.map((name) => [name, { weight: 1, quota: quotas[name] }])) as ServingConfig["retrieval"]["sources"] } };
+  const searchConfig: ServingConfig = { ...base, retrieval: { ...base.retrieval, sources: Object.fromEntries(SOURCE_NAMES.map((name) => [name, { ...base.retrieval.sources[name], weight: 1, quota: quotas[name] }])) as ServingConfig["retrieval"]["sources"] } };
 
   const clicks = heldOutClicks(heldOut, rows);
   const sampled = shuffledUsers(clicks, options.seed).slice(0, options.users);
@@ -117,17 +118,16 @@ export async function buildReplay(
     const id = bundleUser >= 0 ? assets.users.ids.id(bundleUser) : `replay-unknown-${user}`;
     const feedUser = resolveFeedUser(assets, id, NO_REALTIME_STATE, base);
     const request: FeedRequest = { user: feedUser, count: options.count, surface: base.defaultSurface, nowMs: assets.asOfMs, exclude: new Set(), config: base };
-    const state: FeedState = { request: { ...request, config: searchConfig }, ranker, trace: { stages: [], sources: {}, rules: [] }, degraded: [], timings: {} };
+    const state = await createFeedState(ranker, { ...request, config: searchConfig });
     const slot = new Map<number, number>();
     const pool: number[] = [];
     const sourceLists: Int32Array[] = [];
     for (const name of SOURCE_NAMES) {
-      const source = EXPLORE_SOURCES[name];
-      if (feedUser.cold && !source.forColdUsers(feedUser)) {
+      if (!admitsUser(searchConfig.retrieval.sources[name], feedUser)) {
         sourceLists.push(new Int32Array(0));
         continue;
       }
-      const result = await source.retrieve(state, quotas[name]);
+      const result = await runSource(state, name, quotas[name]);
       sourceLists.push(Int32Array.from(result.items, (item) => {
         let index = slot.get(item);
         if (index === undefined) {
@@ -146,7 +146,7 @@ export async function buildReplay(
     const items = Int32Array.from(pool);
     const passesFilters = Uint8Array.from(pool, (item) => (base.rerank.dropSeen && feedUser.seen.has(item)) || (assets.items.integrity[item] as number) < base.rerank.minIntegrity ? 0 : 1);
     const firstStageEmbedding = await embedUser(firstStageTower, assets, feedUser.context);
-    const retrievalEmbedding = await embedUser(retrievalTower, assets, feedUser.context);
+    const retrievalEmbedding = state.retrievalEmbedding ?? (await embedUser(retrievalTower, assets, feedUser.context));
     const cosines = rowDots(assets.retrievalItemEmbeddings, retrievalDim, retrievalEmbedding, pool);
     users.push({
       id,

@@ -6,6 +6,7 @@ import { mtmlProbabilities } from "../../core/funnel/stages/second-stage";
 import { NO_REALTIME_STATE, type Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { suggestedLogValue } from "../../core/ranking/value-model";
+import { embedUser } from "../../core/serving/ranker-models";
 import { assembleSuggestions, gatherSuggestionCandidates, type PoolEntry } from "../../core/suggested/suggest";
 import { heldOutClicks, shuffledUsers } from "./replay";
 
@@ -66,12 +67,14 @@ export async function buildSuggestedReplay(
     // the evaluation counts engagements with authors the user had not followed (follows from the window)
     const positives = new Set([...(clicks.get(user) as Set<number>)].filter((item) => !feedUser.followedAuthors.has(author[item] as number)));
     if (positives.size === 0) continue;
-    const found = await gatherSuggestionCandidates(ranker, { user: feedUser, realtimeEngagements: [], count: SUGGESTED_LIST, exclude: new Set(), nowMs: assets.asOfMs, config });
+    const found = await gatherSuggestionCandidates(ranker, { user: feedUser, count: SUGGESTED_LIST, exclude: new Set(), nowMs: assets.asOfMs, config });
     const items = found.entries.map((entry) => entry.item);
-    const embedding = await found.stores.retrievalEmbedding();
+    // the search weighs affinity even when the base config does not
+    const tower = ranker.models.retrievalUserTower;
+    const embedding = found.stores.retrievalEmbedding ?? (tower ? await embedUser(tower, assets, feedUser.context) : undefined);
     users.push({
       entries: found.entries,
-      probabilities: await mtmlProbabilities(assets, sessions, feedUser.context, items, found.stores.surface, assets.asOfMs),
+      probabilities: await mtmlProbabilities(assets, sessions, feedUser.context, items, config.suggested.homeSurfaces[0] as number, assets.asOfMs),
       relativeExposure: Float64Array.from(items, (item) => assets.relativeExposure(item)),
       affinity: found.stores.affinities(items, embedding),
       positives,

@@ -3,10 +3,10 @@
 // inside stages (user towers, each source, the ANN search, MTML feature writing, the MTML run, the value model) are
 // timed by calling the same functions the stages call, on the same user and the same candidates.
 import { LABELS } from "../../core/data/labels";
-import { SOURCE_NAMES, type ServingConfig } from "../../core/funnel/config";
-import { EXPLORE_STAGES, runFeed } from "../../core/funnel/explore";
-import { EXPLORE_SOURCES } from "../../core/funnel/sources";
-import { searchTwoTower } from "../../core/funnel/sources/two-tower";
+import type { ServingConfig } from "../../core/funnel/config";
+import { EXPLORE_STAGES, createFeedState, runFeed } from "../../core/funnel/explore";
+import { activeSources, runSource } from "../../core/funnel/stages/retrieval";
+import { searchTwoTower } from "../../core/funnel/stores";
 import { NO_REALTIME_STATE, type FeedRequest, type FeedState, type Ranker, type Stage } from "../../core/funnel/types";
 import { firstStageScores } from "../../core/funnel/stages/first-stage";
 import { logPriors } from "../../core/funnel/stages/prior";
@@ -53,8 +53,9 @@ function feedRequest(ranker: Ranker, userId: string, config: ServingConfig, coun
   return { user: resolveFeedUser(assets, userId, NO_REALTIME_STATE, config), count, surface: config.defaultSurface, nowMs: assets.asOfMs, exclude: new Set(), config };
 }
 
-function freshState(ranker: Ranker, request: FeedRequest): FeedState {
-  return { request, ranker, trace: { stages: [], sources: {}, rules: [] }, degraded: [...ranker.problems], timings: {} };
+/** A request context as a request builds it (the user embedding included), for timing one stage or source alone. */
+function freshState(ranker: Ranker, request: FeedRequest): Promise<FeedState> {
+  return createFeedState(ranker, request);
 }
 
 export async function benchStages(ranker: Ranker, options: StageBenchOptions): Promise<StageBenchResult> {
@@ -107,11 +108,8 @@ export async function benchStages(ranker: Ranker, options: StageBenchOptions): P
     const userEmbedding = await samples.time("user_tower", () => embedUser(retrievalUserTower, assets, request.user.context));
     const firstStageEmbedding = await samples.time("first_stage_user_tower", () => embedUser(firstStageUserTower, assets, request.user.context));
     await samples.time("ann_search", () => searchTwoTower(retrievalIndex, userEmbedding, config.retrieval.sources.two_tower.quota, config.retrieval));
-    for (const name of SOURCE_NAMES) {
-      const setting = config.retrieval.sources[name];
-      if (!(setting.weight > 0 && setting.quota > 0)) continue;
-      await samples.time(`source:${name}`, () => EXPLORE_SOURCES[name].retrieve(freshState(ranker, request), setting.quota));
-    }
+    const sourceState = await freshState(ranker, request);
+    for (const name of activeSources(sourceState)) await samples.time(`source:${name}`, () => runSource(sourceState, name));
     const retrievalForPrior = priorNeedsAffinity(config.valueModel) ? userEmbedding : undefined;
     await samples.time("first_stage_scoring", () => {
       const scores = firstStageScores(assets, firstStageEmbedding, afterFilters);

@@ -11,7 +11,8 @@ import { parseArgs } from "node:util";
 import { createRanker } from "../../core/funnel/ranker";
 import { NO_REALTIME_STATE } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
-import { SuggestedIndex, suggestPosts } from "../../core/suggested";
+import { GraphIndex } from "../../core/serving/graph-index";
+import { suggestPosts } from "../../core/suggested";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
@@ -23,7 +24,7 @@ const { assets } = ranker;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const p90 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)] ?? NaN;
 
-const index = SuggestedIndex.of(ranker);
+const index = GraphIndex.of(ranker.assets, ranker.index);
 const vectors = index.accountVectors;
 if (vectors) {
   const perSeed: number[] = [];
@@ -45,7 +46,7 @@ let first = NaN;
 for (const id of users) {
   const user = resolveFeedUser(assets, id, NO_REALTIME_STATE, config);
   const started = performance.now();
-  const feed = await suggestPosts(ranker, { user, realtimeEngagements: [], count: 20, exclude: new Set(), nowMs: assets.asOfMs, config });
+  const feed = await suggestPosts(ranker, { user, count: 20, exclude: new Set(), nowMs: assets.asOfMs, config });
   const total = performance.now() - started;
   if (Number.isNaN(first)) first = total;
   (timings.total ??= []).push(total);

@@ -1,11 +1,14 @@
 /**
  * Development measurement: every source's list, the Explore feed and the Suggested Posts page of a seeded sample of
- * users, as the code of this checkout serves them from a bundle (state at the end of its window). Two snapshots of
- * one bundle, taken before and after a refactoring, say which feeds it changed.
- *   npx tsx scripts/dev/feed-snapshot.ts --bundle <dir> --out <file.json> [--users 300] [--seed 1]
+ * users, as the code of this checkout serves them from a bundle (state at the end of its window), with the
+ * executor's clock frozen so no query budget can cut a list short on a busy machine. Two snapshots of one
+ * bundle, taken before and after a refactoring, say which feeds it changed; `--golden` writes the compact form
+ * test/node/quality/feeds-before-one-pipeline.json.gz holds (full lists for history and graph, hashes for the rest).
+ *   npx tsx scripts/dev/feed-snapshot.ts --bundle <dir> --out <file.json> [--users 300] [--seed 1] [--no-tail] [--golden]
  */
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
 import { EXPLORE_STAGES, runFeed } from "../../core/funnel/explore";
 import { createRanker } from "../../core/funnel/ranker";
 import { NO_REALTIME_STATE, type Candidate, type Stage } from "../../core/funnel/types";
@@ -14,30 +17,33 @@ import { suggestPosts } from "../../core/suggested/suggest";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
+import { listHash, snapshotUsers } from "../../test/support/feed-snapshot";
 
-const { values } = parseArgs({ options: { bundle: { type: "string" }, out: { type: "string" }, users: { type: "string", default: "300" }, seed: { type: "string", default: "1" } } });
+const { values } = parseArgs({ options: { bundle: { type: "string" }, out: { type: "string" }, users: { type: "string", default: "300" }, seed: { type: "string", default: "1" }, "no-tail": { type: "boolean", default: false }, golden: { type: "boolean", default: false } } });
 const bundle = await loadBundleDirectory(values.bundle as string);
 const ranker = await createRanker(bundle.manifest, bundle.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
-const config = ranker.assets.config;
-const userCount = ranker.assets.users.ids.size;
-let state = Number(values.seed) >>> 0 || 1;
-const next = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-const rows = new Set<number>();
-while (rows.size < Math.min(Number(values.users), userCount)) rows.add(Math.floor(next() * userCount));
+const config = values["no-tail"] ? { ...ranker.assets.config, exploration: { ...ranker.assets.config.exploration, from: 1000 } } : ranker.assets.config;
+const frozen = () => 0;
 
 const users = [];
-for (const row of [...rows].sort((a, b) => a - b)) {
+for (const row of snapshotUsers(ranker.assets.users.ids.size, Number(values.users), Number(values.seed))) {
   const id = ranker.assets.users.ids.id(row);
   const user = resolveFeedUser(ranker.assets, id, NO_REALTIME_STATE, config);
   let retrieved: Candidate[] = [];
   const stages: Stage[] = EXPLORE_STAGES.map((stage) => stage.name !== "retrieval" ? stage : { name: stage.name, run: async (s, c) => (retrieved = await stage.run(s, c)) });
-  const request = { user, count: 50, surface: config.defaultSurface, nowMs: ranker.assets.asOfMs, exclude: new Set<number>(), config };
-  const feed = await runFeed(ranker, request, stages);
+  const feed = await runFeed(ranker, { user, count: 50, surface: config.defaultSurface, nowMs: ranker.assets.asOfMs, exclude: new Set<number>(), config, clock: frozen }, stages);
   const sources: Record<string, number[]> = {};
   for (const candidate of retrieved) for (const hit of candidate.sources) (sources[hit.source] ??= []).push(hit.rank * 1e6 + candidate.item);
-  for (const name of Object.keys(sources)) sources[name] = (sources[name] as number[]).sort((a, b) => a - b).map((key) => key % 1e6).slice(0, 100);
-  const suggested = await suggestPosts(ranker, { user, realtimeEngagements: [], count: 20, exclude: new Set(), nowMs: ranker.assets.asOfMs, config });
-  users.push({ id, cold: user.cold, sources, explore: feed.candidates.map((c) => c.item), suggested: suggested.items.map((s) => s.item) });
+  for (const name of Object.keys(sources)) sources[name] = (sources[name] as number[]).sort((a, b) => a - b).map((key) => key % 1e6);
+  const suggested = await suggestPosts(ranker, { user, count: 20, exclude: new Set(), nowMs: ranker.assets.asOfMs, config, clock: frozen });
+  const explore = feed.candidates.map((c) => c.item);
+  const page = suggested.items.map((s) => s.item);
+  users.push(
+    values.golden
+      ? { id, sources: Object.fromEntries(Object.entries(sources).map(([name, list]) => [name, name === "history" || name === "graph" ? list : listHash(list)])), explore, suggested: page }
+      : { id, cold: user.cold, sources, explore, suggested: page },
+  );
 }
-await writeFile(values.out as string, JSON.stringify({ bundle: ranker.assets.manifest.version, users }));
+const json = JSON.stringify({ bundle: ranker.assets.manifest.version, noTail: values["no-tail"], users });
+await writeFile(values.out as string, values.golden ? gzipSync(json) : json);
 console.log(`${users.length} users from bundle ${ranker.assets.manifest.version} → ${values.out}`);

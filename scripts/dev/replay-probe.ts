@@ -49,7 +49,8 @@ for (const user of replay.users) {
 }
 console.log(`union of the sources' lists: recall ${(union / replay.users.length).toFixed(4)} (${(union / replay.users.length / pop.recall1000).toFixed(3)}× popularity's R@1000), mean pool ${(replay.users.reduce((s, u) => s + u.items.length, 0) / replay.users.length).toFixed(0)}`);
 for (const [tt, popular, trending] of [[2, 1, 1], [1, 1, 1], [4, 1, 0.5], [1, 2, 1], [1, 4, 1]] as const) {
-  const sources = { ...config.retrieval.sources, two_tower: { weight: tt, quota: 1000 }, popular: { weight: popular, quota: 1000 }, trending: { weight: trending, quota: 300 } };
+  const { sources: base } = config.retrieval;
+  const sources = { ...base, two_tower: { ...base.two_tower, weight: tt, quota: 1000 }, popular: { ...base.popular, weight: popular, quota: 1000 }, trending: { ...base.trending, weight: trending, quota: 300 } };
   const r = measureRetrieval(replay, { ...config, retrieval: { ...config.retrieval, sources } });
   console.log(`two_tower ${tt} popular ${popular} trending ${trending}: R@1000 ${(r.recall1000 / pop.recall1000).toFixed(3)}× popularity`);
 }

@@ -51,7 +51,6 @@ export async function serveSuggested(env: Env, ranker: Ranker, input: SuggestedI
   const user = resolveFeedUser(assets, input.userId, realtime.state, config);
   const feed = await suggestPosts(ranker, {
     user,
-    realtimeEngagements: realtime.state.engagements,
     count: input.count,
     exclude,
     nowMs,

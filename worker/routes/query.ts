@@ -5,7 +5,7 @@ import type { Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { executeQuery, isQueryError, planQuery, type AttributeValue, type Candidate, type QueryError, type QueryPlan, type SeedInput, type StreamType } from "../../core/query";
 import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "../../core/suggested/config";
-import { SuggestedStores } from "../../core/suggested/stores";
+import { createFeedState } from "../../core/funnel/explore";
 import type { AppEnv } from "../app";
 import { bundleCache } from "../bundle/runtime";
 import { effectiveConfig } from "../feeds/explore-service";
@@ -75,7 +75,10 @@ export const queryRoutes = new Hono<AppEnv>().post("/v1/query", bearerAuth("ADMI
   const [realtime, trending, { config }] = await Promise.all([readRealtimeUser(c.env, ranker, input.user_id), readTrending(c.env, ranker, nowMs), effectiveConfig(c.env, ranker, nowMs)]);
   const stateMs = performance.now() - started;
   const user = resolveFeedUser(assets, input.user_id, realtime.state, config);
-  const stores = new SuggestedStores(ranker, { user, realtimeEngagements: realtime.state.engagements, nowMs, config, ...(trending ? { trending } : {}) });
+  // the query may search with the user's retrieval embedding (user_nn) or rank with a model that weighs it
+  const needsEmbedding = () => plan.steps.some((step) => step.operator.name === "user_nn" || step.operator.name === "rank");
+  const request = { user, count: 0, surface: config.suggested.homeSurfaces[0] as number, nowMs, exclude: new Set<number>(), config, ...(trending ? { trending } : {}) };
+  const { stores } = await createFeedState(ranker, request, needsEmbedding);
   let result;
   try {
     result = await executeQuery(plan, stores, {

@@ -9,7 +9,6 @@ import { logPriors } from "../../funnel/stages/prior";
 import { mtmlProbabilities, secondStage, valueScores } from "../../funnel/stages/second-stage";
 import { topKOverlap } from "../../ranking/fidelity";
 import { priorNeedsAffinity } from "../../ranking/value-model";
-import { EXPLORE_SOURCES } from "../../funnel/sources";
 import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type Ranker, type Stage } from "../../funnel/types";
 import { resolveFeedUser } from "../../funnel/user";
 import { embedUser } from "../../serving/ranker-models";
@@ -168,7 +167,7 @@ export class ExploreSystems {
       let pool: Candidate[] = [];
       // the first stage sets every pool candidate's log prior and score before it cuts: capture the pool it sees
       const capture: Stage = { name: "capture", run: (_state, candidates) => (pool = candidates) };
-      await runFeed(this.ranker, request, [retrievalStage(EXPLORE_SOURCES), filterStage, capture, firstStage]);
+      await runFeed(this.ranker, request, [retrievalStage, filterStage, capture, firstStage]);
       pools += pool.length;
       const all = pool;
       const probabilities = await mtmlProbabilities(assets, { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser }, request.user.context, all.map((c) => c.item), request.surface, request.nowMs);
@@ -185,7 +184,7 @@ export class ExploreSystems {
    */
   async funnelFidelity(users: readonly number[], sample: number, seed = 1): Promise<{ fidelity: number; users: number }> {
     const chosen = seededSample(users, sample, seed);
-    const exhaustive: Stage[] = [retrievalStage(EXPLORE_SOURCES), filterStage, secondStage, rerankStage];
+    const exhaustive: Stage[] = [retrievalStage, filterStage, secondStage, rerankStage];
     let sum = 0;
     for (const user of chosen) {
       const withCut = (await runFeed(this.ranker, this.request(user, 10))).candidates.map((candidate) => candidate.item);

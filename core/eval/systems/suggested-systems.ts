@@ -6,7 +6,7 @@ import { resolveFeedUser } from "../../funnel/user";
 import { historyOf } from "../../serving/assets";
 import type { SuggestionSource } from "../../suggested/config";
 import { suggestPosts } from "../../suggested/suggest";
-import { SuggestedIndex } from "../../suggested/suggested-index";
+import { GraphIndex } from "../../serving/graph-index";
 import { SEED_ENGAGED_BITS, UserEngagementLog } from "../../suggested/user-log";
 import { recallAtK } from "../metrics";
 import type { RankedItems, Recommender, TrainingData } from "../types";
@@ -84,7 +84,6 @@ export class SuggestedSystems {
     const id = bundleRow >= 0 ? assets.users.ids.id(bundleRow) : `unknown-user-${user}`;
     const feed = await suggestPosts(this.ranker, {
       user: resolveFeedUser(assets, id, NO_REALTIME_STATE, this.config),
-      realtimeEngagements: [],
       count: this.options.count,
       exclude: new Set(),
       nowMs: assets.asOfMs,
@@ -189,7 +188,7 @@ export class SuggestedSystems {
 
   private homeNeighbourFractions(users: readonly number[], lists: Map<number, { suggested: Int32Array; popularity: Int32Array }>, authorIdOf: (datasetItem: number) => string): { suggested: number; popularity: number; users: number } {
     const { assets } = this.ranker;
-    const index = SuggestedIndex.of(this.ranker);
+    const index = GraphIndex.of(this.ranker.assets, this.ranker.index);
     if (!index.accountVectors) return { suggested: 0, popularity: 0, users: 0 };
     let counted = 0;
     const hits = { suggested: 0, popularity: 0 };

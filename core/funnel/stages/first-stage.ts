@@ -44,8 +44,9 @@ export const firstStage: Stage = {
 export function keptWithTail(scores: Float64Array, keep: number, tailScores: Float64Array, tailKeep: number): number[] {
   const kept = Array.from(topK(scores, keep));
   const chosen = new Set(kept);
+  const most = kept.length + tailKeep;
   for (const index of topK(tailScores, Math.min(tailScores.length, keep + tailKeep))) {
-    if (chosen.size >= kept.length + tailKeep) break;
+    if (kept.length >= most) break;
     if (!chosen.has(index)) {
       chosen.add(index);
       kept.push(index);

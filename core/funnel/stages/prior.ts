@@ -2,7 +2,6 @@ import { exploreLogPrior, priorNeedsAffinity, priorSourceScore, tailLogPrior, ty
 import type { ServingConfig } from "../config";
 import type { RankerAssets } from "../../serving/ranker-assets";
 import { rowDots } from "../../util/typed-arrays";
-import { retrievalEmbedding } from "../sources/two-tower";
 import type { Candidate, FeedState } from "../types";
 
 /**
@@ -12,7 +11,7 @@ import type { Candidate, FeedState } from "../types";
  */
 export async function candidateLogPriors(state: FeedState, candidates: readonly Candidate[]): Promise<void> {
   const model = state.request.config.valueModel;
-  const embedding = priorNeedsAffinity(model) ? await retrievalEmbedding(state) : undefined;
+  const embedding = priorNeedsAffinity(model) ? state.retrievalEmbedding : undefined;
   const quotas = state.request.config.retrieval.sources;
   const sourceScores = candidates.map((candidate) => priorSourceScore(model, candidate.sources, quotas));
   const priors = logPriors(state.ranker.assets, model, candidates.map((candidate) => candidate.item), sourceScores, embedding);

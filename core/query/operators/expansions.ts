@@ -1,4 +1,4 @@
-import { checkScoredLists, expandEntries, type OperatorDefinition } from "../operator";
+import { CHILD_SCORES, COMBINES, checkScoredLists, expandEntries, type ChildScore, type Combine, type OperatorDefinition } from "../operator";
 import type { Awaitable, QueryStores, ScoredId } from "../stores";
 import type { ArgumentValues, ParamSpec, StreamType } from "../types";
 
@@ -10,6 +10,15 @@ const embeddingConfigParam: ParamSpec = {
   default: "default",
   doc: "which embedding space to search",
 };
+
+/** Every expansion's scoring and merging of children; see `expandEntries`. */
+const scoringParams: readonly ParamSpec[] = [
+  { name: "score", type: { kind: "enum", values: CHILD_SCORES }, default: "port", doc: "a child's score: the port's (port), the parent's times the port's (product), or the parent's / (1 + the child's place in its list) (rank)" },
+  { name: "combine", type: { kind: "enum", values: COMBINES }, default: "first", doc: "an item reached from several inputs keeps the first path's score (first), the largest (max) or their sum (sum)" },
+  { name: "share", type: { kind: "integer", min: 1, max: 100_000 }, doc: "split this many children among the inputs: each input yields at most ceil(share / inputs) (absent: the fan-out each)" },
+];
+/** For expansions whose output has the input's type: the walk's own seeds never come back. */
+const excludeInputsParam: ParamSpec = { name: "exclude_inputs", type: { kind: "boolean" }, default: false, doc: "drop children that are inputs of this step" };
 
 function expansion(definition: {
   name: string;
@@ -29,16 +38,24 @@ function expansion(definition: {
     summary: definition.summary,
     inputs: [definition.input],
     output: definition.output,
-    params: definition.params,
+    params: [...definition.params, ...scoringParams, ...(definition.input === definition.output ? [excludeInputsParam] : [])],
     size: { kind: "expand", param: definition.fanOut },
     async run(input, step) {
       if (input.length === 0) return [];
       const ids = input.map((entry) => entry.id);
-      const perInput = step.args.integer(definition.fanOut);
+      const share = step.args.has("share") ? step.args.integer("share") : undefined;
+      const fanOut = step.args.integer(definition.fanOut);
+      const perInput = share === undefined ? fanOut : Math.min(fanOut, Math.ceil(share / input.length));
       const asked = perInput + (definition.dropSelf ? 1 : 0);
       const answer = await step.call(definition.port, () => definition.read(step.stores, ids, asked, step.args));
       const lists = checkScoredLists(step, definition.port, answer, ids, asked);
-      return expandEntries(input, lists, step, definition.output, perInput, definition.dropSelf);
+      return expandEntries(input, lists, step, definition.output, {
+        perInput,
+        dropSelf: definition.dropSelf,
+        score: step.args.text("score") as ChildScore,
+        combine: step.args.text("combine") as Combine,
+        excludeInputs: step.args.has("exclude_inputs") && step.args.boolean("exclude_inputs"),
+      });
     },
   };
 }

@@ -14,6 +14,7 @@ export const filter: OperatorDefinition = {
       type: { kind: "decimal", min: 0, max: 1 },
       doc: "drop items whose non-recommendable probability (1 − integrity) is above this (absent: no integrity filter)",
     },
+    { name: "min_integrity", type: { kind: "decimal", min: 0, max: 1 }, doc: "drop items whose integrity score is below this (absent: no such filter)" },
     { name: "exclude_seen", type: { kind: "boolean" }, default: true, doc: "drop items already shown to the user" },
     { name: "exclude_followed_authors", type: { kind: "boolean" }, default: true, doc: "drop items by accounts the user follows (suggestions are unconnected)" },
   ],
@@ -21,9 +22,10 @@ export const filter: OperatorDefinition = {
   async run(input, step) {
     if (input.length === 0) return [];
     const threshold = step.args.optionalDecimal("non_recommendable_model_threshold");
+    const minIntegrity = step.args.optionalDecimal("min_integrity");
     const ids = input.map((entry) => entry.id);
     const [integrity, seen, followed, authors] = await Promise.all([
-      threshold === undefined
+      threshold === undefined && minIntegrity === undefined
         ? undefined
         : step.call("integrityScores", () => step.stores.integrityScores(ids)).then((scores) =>
             checkAligned(step, "integrityScores", scores, ids, (score) => score >= 0 && score <= 1, "an integrity score in [0, 1]"),
@@ -39,6 +41,7 @@ export const filter: OperatorDefinition = {
     return input.filter((entry, i) => {
       step.budget.tick();
       if (integrity && threshold !== undefined && 1 - (integrity[i] as number) > threshold + THRESHOLD_SLACK) return false;
+      if (integrity && minIntegrity !== undefined && (integrity[i] as number) < minIntegrity) return false;
       if (seen?.has(entry.id)) return false;
       if (followed && authors && followed.has(authors[i] as number)) return false;
       return true;

@@ -5,7 +5,8 @@ import { filter } from "./filter";
 import { letBinding } from "./let";
 import { limit } from "./limit";
 import { rank } from "./rank";
-import { engaged, engagedMedia, followed, liked, likedMedia, popular, trending } from "./sources";
+import { normalize, positionWeight, scale, top } from "./scores";
+import { authorAffinity, engaged, engagedMedia, followed, followedOrLiked, liked, likedMedia, popular, trending, userNn } from "./sources";
 
 /** Every operator of the language, by name; adding an operator means adding one definition here. */
 export const OPERATORS: ReadonlyMap<string, OperatorDefinition> = new Map(
@@ -18,6 +19,9 @@ export const OPERATORS: ReadonlyMap<string, OperatorDefinition> = new Map(
     engagedMedia,
     popular,
     trending,
+    userNn,
+    authorAffinity,
+    followedOrLiked,
     accountNn,
     mediaNn,
     cooccurred,
@@ -26,6 +30,10 @@ export const OPERATORS: ReadonlyMap<string, OperatorDefinition> = new Map(
     filter,
     rank,
     diversifyBy,
+    positionWeight,
+    scale,
+    normalize,
+    top,
     limit,
   ].map((operator) => [operator.name, operator]),
 );

@@ -25,8 +25,12 @@ function userSource(definition: {
   params: readonly ParamSpec[];
   port: string;
   read: (stores: QueryStores, userId: number, args: ArgumentValues) => Awaitable<readonly ScoredId[]>;
+  /** The parameter that bounds the list (default: the last one). */
+  sizeParam?: string;
+  /** A list shorter than this argument's value is dropped whole (the source needs that much to start). */
+  minimumParam?: string;
 }): OperatorDefinition {
-  const sizeParam = (definition.params[definition.params.length - 1] as ParamSpec).name;
+  const sizeParam = definition.sizeParam ?? (definition.params[definition.params.length - 1] as ParamSpec).name;
   return {
     name: definition.name,
     summary: definition.summary,
@@ -39,9 +43,11 @@ function userSource(definition: {
       const lists = [];
       for (const user of input) {
         const answer = await step.call(definition.port, () => definition.read(step.stores, user.id, step.args));
-        lists.push(checkScoredList(step, definition.port, answer, max, ` for user ${user.id}`));
+        const list = checkScoredList(step, definition.port, answer, max, ` for user ${user.id}`);
+        const minimum = definition.minimumParam === undefined ? 0 : step.args.integer(definition.minimumParam);
+        lists.push(list.length < minimum ? [] : list);
       }
-      return expandEntries(input, lists, step, definition.output, max, false);
+      return expandEntries(input, lists, step, definition.output, { perInput: max, dropSelf: false });
     },
   };
 }
@@ -107,4 +113,40 @@ export const trending = userSource({
   params: [countParam("n", 100, 100_000, "how many items")],
   port: "trendingMedia",
   read: (stores, userId, args) => stores.trendingMedia(userId, args.integer("n")),
+});
+
+export const userNn = userSource({
+  name: "user_nn",
+  summary: "media nearest the user in the retrieval two-tower's space (user tower, then the ANN index)",
+  output: "media",
+  params: [countParam("n", 100, 100_000, "how many items")],
+  port: "userNeighbours",
+  read: (stores, userId, args) => stores.userNeighbours(userId, args.integer("n")),
+});
+
+export const authorAffinity = userSource({
+  name: "author_affinity",
+  summary: "the user's authors by affinity: follow_weight if followed, plus clicks, long views and 2 × likes on their media",
+  output: "account",
+  params: [
+    countParam("max", 100, 1000, "how many accounts"),
+    { name: "follow_weight", type: { kind: "decimal", min: 0, max: 1000 }, default: 10, doc: "what following an author counts for" },
+  ],
+  sizeParam: "max",
+  port: "authorAffinity",
+  read: (stores, userId, args) => stores.authorAffinity(userId, args.integer("max"), args.decimal("follow_weight")),
+});
+
+export const followedOrLiked = userSource({
+  name: "followed_or_liked",
+  summary: "accounts the user follows, then authors of media the user liked; nothing when fewer than min_accounts",
+  output: "account",
+  params: [
+    countParam("max", 100, 1000, "how many accounts"),
+    { name: "min_accounts", type: { kind: "integer", min: 0, max: 1000 }, default: 0, doc: "fewer such accounts than this yield none (graph exploration needs a few to start)" },
+  ],
+  sizeParam: "max",
+  minimumParam: "min_accounts",
+  port: "followedOrLikedAccounts",
+  read: (stores, userId, args) => stores.followedOrLikedAccounts(userId, args.integer("max")),
 });

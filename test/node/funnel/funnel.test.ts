@@ -1,12 +1,11 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { LABEL_BIT } from "../../../core/features/engagement";
 import type { ServingConfig, SourceName } from "../../../core/funnel/config";
-import { EXPLORE_STAGES, runFeed } from "../../../core/funnel/explore";
-import { EXPLORE_SOURCES } from "../../../core/funnel/sources";
+import { EXPLORE_STAGES, createFeedState, runFeed } from "../../../core/funnel/explore";
 import { filterStage } from "../../../core/funnel/stages/filters";
 import { firstStage } from "../../../core/funnel/stages/first-stage";
 import { rerankStage } from "../../../core/funnel/stages/rerank";
-import { byRetrievalScore, retrievalStage } from "../../../core/funnel/stages/retrieval";
+import { byRetrievalScore, retrievalStage, runSource } from "../../../core/funnel/stages/retrieval";
 import { secondStage } from "../../../core/funnel/stages/second-stage";
 import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type FeedState, type Ranker, type RealtimeUserState } from "../../../core/funnel/types";
 import { resolveFeedUser } from "../../../core/funnel/user";
@@ -42,22 +41,22 @@ function request(userId: string, overrides: { config?: Partial<ServingConfig>; r
   };
 }
 
-function state(req: FeedRequest, models: Ranker["models"] = ranker.models): FeedState {
-  return { request: req, ranker: { ...ranker, models }, trace: { stages: [], sources: {}, rules: [] }, degraded: [], timings: {} };
+function state(req: FeedRequest, models: Ranker["models"] = ranker.models): Promise<FeedState> {
+  return createFeedState({ ...ranker, models, problems: [] }, req);
 }
 
 const withSources = (only: Partial<Record<SourceName, { weight: number; quota: number }>>): Partial<ServingConfig> => ({
-  retrieval: { ...ranker.assets.config.retrieval, sources: Object.fromEntries(Object.keys(ranker.assets.config.retrieval.sources).map((name) => [name, only[name as SourceName] ?? { weight: 0, quota: 0 }])) as ServingConfig["retrieval"]["sources"] },
+  retrieval: { ...ranker.assets.config.retrieval, sources: Object.fromEntries(Object.entries(ranker.assets.config.retrieval.sources).map(([name, source]) => [name, { ...source, ...(only[name as SourceName] ?? { weight: 0, quota: 0 }) }])) as ServingConfig["retrieval"]["sources"] },
 });
 
 describe("retrieval", () => {
   it("mixes sources by weight × (1 − rank/quota) and keeps every source that found an item", async () => {
     const sources = withSources({ popular: { weight: 2, quota: 50 }, two_tower: { weight: 1, quota: 50 } });
     const req = request(warmUser, { config: { retrieval: { ...sources.retrieval!, exposureWeight: 0, affinityWeight: 0 } } });
-    const candidates = await retrievalStage(EXPLORE_SOURCES).run(state(req), []);
+    const candidates = await retrievalStage.run(await state(req), []);
     // with the mix's item terms: a · log(E_i/Ē + π) + b · affinity on top of the sources' scores
     const mixed = request(warmUser, { config: { retrieval: { ...sources.retrieval!, exposureWeight: 0.7, affinityWeight: 0.3 } } });
-    const withTerms = new Map((await retrievalStage(EXPLORE_SOURCES).run(state(mixed), [])).map((c) => [c.item, c.retrievalScore]));
+    const withTerms = new Map((await retrievalStage.run(await state(mixed), [])).map((c) => [c.item, c.retrievalScore]));
     const embedding = await embedUser(ranker.models.retrievalUserTower!, ranker.assets, mixed.user.context);
     const { dim, temperature } = ranker.assets.manifest.models.retrieval;
     for (const candidate of candidates) {
@@ -73,9 +72,9 @@ describe("retrieval", () => {
   });
 
   it("keeps at most maxCandidates, the best by mixed score", async () => {
-    const all = await retrievalStage(EXPLORE_SOURCES).run(state(request(warmUser)), []);
+    const all = await retrievalStage.run(await state(request(warmUser)), []);
     const cap = Math.floor(all.length / 2);
-    const capped = await retrievalStage(EXPLORE_SOURCES).run(state(request(warmUser, { config: { retrieval: { ...ranker.assets.config.retrieval, maxCandidates: cap } } })), []);
+    const capped = await retrievalStage.run(await state(request(warmUser, { config: { retrieval: { ...ranker.assets.config.retrieval, maxCandidates: cap } } })), []);
     expect(capped).toHaveLength(cap);
     const threshold = Math.min(...capped.map((c) => c.retrievalScore));
     const keptItems = new Set(capped.map((c) => c.item));
@@ -83,11 +82,11 @@ describe("retrieval", () => {
   });
 
   it("skips sources with weight or quota 0, and gives cold users only the cold-start sources", async () => {
-    const warm = state(request(warmUser, { config: withSources({ popular: { weight: 1, quota: 30 }, history: { weight: 0, quota: 30 }, cooccurrence: { weight: 1, quota: 0 } }) }));
-    await retrievalStage(EXPLORE_SOURCES).run(warm, []);
+    const warm = await state(request(warmUser, { config: withSources({ popular: { weight: 1, quota: 30 }, history: { weight: 0, quota: 30 }, cooccurrence: { weight: 1, quota: 0 } }) }));
+    await retrievalStage.run(warm, []);
     expect(Object.keys(warm.trace.sources)).toEqual(["popular"]);
-    const cold = state(request("nobody-knows-me"));
-    await retrievalStage(EXPLORE_SOURCES).run(cold, []);
+    const cold = await state(request("nobody-knows-me"));
+    await retrievalStage.run(cold, []);
     expect(cold.request.user.cold).toBe(true);
     expect(Object.keys(cold.trace.sources).sort()).toEqual(["graph", "popular", "trending"]);
   });
@@ -95,7 +94,7 @@ describe("retrieval", () => {
 
 describe("sources", () => {
   it("two_tower returns the ANN's nearest items to the user embedding, best first", async () => {
-    const result = await EXPLORE_SOURCES.two_tower.retrieve(state(request(warmUser)), 20);
+    const result = await runSource(await state(request(warmUser)), "two_tower", 20);
     expect(result.items).toHaveLength(20);
     for (let i = 1; i < result.scores.length; i++) expect(result.scores[i - 1]!).toBeGreaterThanOrEqual(result.scores[i]!);
   });
@@ -108,35 +107,45 @@ describe("sources", () => {
     const quota = Math.min(200, catalogue);
     const withRatio = (ratio: number) => request(warmUser, { config: { retrieval: { ...ranker.assets.config.retrieval, exactSearchMaxItemsPerResult: ratio } } });
     const embedding = await embedUser(ranker.models.retrievalUserTower as ModelSession, ranker.assets, withRatio(0).user.context);
-    const scanned = await EXPLORE_SOURCES.two_tower.retrieve(state(withRatio(catalogue / quota + 0.01), { ...ranker.models, retrievalIndex: spy }), quota);
-    const walked = await EXPLORE_SOURCES.two_tower.retrieve(state(withRatio(catalogue / quota - 0.01), { ...ranker.models, retrievalIndex: spy }), quota);
+    const scanned = await runSource(await state(withRatio(catalogue / quota + 0.01), { ...ranker.models, retrievalIndex: spy }), "two_tower", quota);
+    const walked = await runSource(await state(withRatio(catalogue / quota - 0.01), { ...ranker.models, retrievalIndex: spy }), "two_tower", quota);
     expect(searches).toEqual([{ k: quota, exact: true }, { k: quota, exact: false }]);
     expect(scanned.items).toEqual(Array.from(index.search(embedding, quota, { exact: true }).keys));
     expect(walked.items).toEqual(Array.from(index.search(embedding, quota).keys));
   });
 
-  it("history expands recent engagements through the ANN and never returns a seed itself", async () => {
+  it("history expands recent engagements through the ANN and never returns any of its seeds", async () => {
     const req = request(warmUser);
-    const seeds = new Set(req.user.context.activity.recentItems(req.config.retrieval.historySeeds));
-    const result = await EXPLORE_SOURCES.history.retrieve(state(req), 50);
+    const s = await state(req);
+    // the seeds: the 40 most recent engagements, those with integrity ≥ 0.05, the first 20
+    const recent = (await s.stores.engagedMedia(s.stores.userId, "any", 40)).map((entry) => entry.id);
+    const seeds = recent.filter((item) => (ranker.assets.items.integrity[item] as number) >= 0.05).slice(0, 20);
+    expect(seeds.length).toBeGreaterThan(1);
+    // some seed's share of the quota (its nearest ceil(200 / seeds) + 1) holds another seed: the test would pass vacuously otherwise
+    const dim = ranker.assets.manifest.models.retrieval.dim;
+    const seedSet = new Set(seeds);
+    const perSeed = Math.ceil(200 / seeds.length) + 1;
+    const others = seeds.filter((seed) => Array.from(ranker.models.retrievalIndex!.search(ranker.assets.retrievalItemEmbeddings.subarray(seed * dim, (seed + 1) * dim), perSeed).keys).some((key) => key !== seed && seedSet.has(key)));
+    expect(others.length).toBeGreaterThan(0);
+    const result = await runSource(s, "history", 200);
     expect(result.items.length).toBeGreaterThan(0);
-    for (const item of result.items) expect(seeds.has(item) && result.items.filter((i) => i === item).length > 1).toBe(false);
-    // with an integrity bar no seed clears, the source says so and proposes nothing
-    const strict = state(request(warmUser, { config: { retrieval: { ...ranker.assets.config.retrieval, historySeedMinIntegrity: 1 } } }));
-    const seedsBelowOne = [...seeds].filter((seed) => (ranker.assets.items.integrity[seed] as number) < 1);
-    if (seedsBelowOne.length === seeds.size) {
-      const filtered = await EXPLORE_SOURCES.history.retrieve(strict, 50);
+    for (const item of result.items) expect(seedSet.has(item)).toBe(false);
+    // with an integrity bar no seed clears, the source says where it found nothing and proposes nothing
+    const strictQuery = (req.config.retrieval.sources.history.query as string).replace("min_integrity=0.05", "min_integrity=1");
+    const strict = await state(request(warmUser, { config: { retrieval: { ...req.config.retrieval, sources: { ...req.config.retrieval.sources, history: { ...req.config.retrieval.sources.history, query: strictQuery } } } } }));
+    if (seeds.every((seed) => (ranker.assets.items.integrity[seed] as number) < 1)) {
+      const filtered = await runSource(strict, "history", 50);
       expect(filtered.items).toHaveLength(0);
-      expect(filtered.note).toMatch(/integrity/);
+      expect(filtered.note).toMatch(/filter/);
     }
   });
 
   it("cooccurrence sums the co-occurrence scores of the recent engagements' neighbours", async () => {
     const req = request(warmUser);
-    const result = await EXPLORE_SOURCES.cooccurrence.retrieve(state(req), 1000);
+    const result = await runSource(await state(req), "cooccurrence", 1000);
     const { offsets, items, scores } = ranker.assets.cooccurrence;
     const expected = new Map<number, number>();
-    for (const seed of req.user.context.activity.recentItems(req.config.retrieval.historySeeds)) {
+    for (const seed of req.user.context.activity.recentItems(20)) {
       for (let n = offsets[seed]!; n < offsets[seed + 1]!; n++) expected.set(items[n]!, (expected.get(items[n]!) ?? 0) + scores[n]!);
     }
     result.items.forEach((item, i) => expect(result.scores[i]).toBeCloseTo(expected.get(item) ?? Number.NaN, 5));
@@ -145,30 +154,30 @@ describe("sources", () => {
   it("authors puts followed authors' newest media first", async () => {
     const followed = ranker.assets.items.author[0] as number;
     const req = request(warmUser, { realtime: { engagements: [], seenItems: new Set(), followedAuthors: new Set([followed]) } });
-    const result = EXPLORE_SOURCES.authors.retrieve(state(req), 200);
+    const result = runSource(await state(req), "authors", 200);
     const newest = neighboursOf(ranker.index.authorMedia, followed)[0] as number;
     expect((await result).items).toContain(newest);
   });
 
   it("trending merges the real-time list over the bundle's", async () => {
     const realtime = { items: Int32Array.from([5, 6]), scores: Float32Array.from([10, 5]) };
-    const result = await EXPLORE_SOURCES.trending.retrieve(state(request(warmUser, { trending: realtime })), 500);
+    const result = await runSource(await state(request(warmUser, { trending: realtime })), "trending", 500);
     expect(result.items).toContain(5);
     expect(result.items).toContain(6);
   });
 
   it("popular is the bundle's list, in order", async () => {
-    const result = await EXPLORE_SOURCES.popular.retrieve(state(request(warmUser)), 10);
+    const result = await runSource(await state(request(warmUser)), "popular", 10);
     expect(result.items).toEqual(Array.from(ranker.assets.popular.items.subarray(0, 10)));
   });
 
   it("graph starts only with enough followed or liked authors, then explores one and two hops", async () => {
-    const none = await EXPLORE_SOURCES.graph.retrieve(state(request("sparse-user")), 50);
+    const none = await runSource(await state(request("sparse-user")), "graph", 50);
     expect(none.items).toHaveLength(0);
-    expect(none.note).toMatch(/graph starts at/);
+    expect(none.note).toMatch(/followed_or_liked/);
     const liked = [0, 1, 2].map((item) => ({ item: item * 7, ts: ranker.assets.asOfMs - 1000 + item, surface: 1, labels: LABEL_BIT.click | LABEL_BIT.like }));
     const req = request("sparse-user", { realtime: { engagements: liked, seenItems: new Set(), followedAuthors: new Set() } });
-    const result = await EXPLORE_SOURCES.graph.retrieve(state(req), 50);
+    const result = await runSource(await state(req), "graph", 50);
     expect(result.items.length).toBeGreaterThan(0);
     const seedAuthors = new Set(liked.map((event) => ranker.assets.items.author[event.item] as number));
     // one hop: the seed authors' own media; two hops: media of other authors
@@ -180,10 +189,10 @@ describe("sources", () => {
 describe("filters, stages and rules", () => {
   it("filters drop excluded, seen and low-integrity items and count each", async () => {
     const req0 = request(warmUser);
-    const retrieved = await retrievalStage(EXPLORE_SOURCES).run(state(req0), []);
+    const retrieved = await retrievalStage.run(await state(req0), []);
     const excluded = retrieved[0]!.item;
     const req = request(warmUser, { exclude: new Set([excluded]), config: { rerank: { ...ranker.assets.config.rerank, minIntegrity: 0.5 } } });
-    const s = state(req);
+    const s = await state(req);
     const kept = filterStage.run(s, retrieved) as Candidate[];
     expect(kept.some((candidate) => candidate.item === excluded)).toBe(false);
     expect(kept.every((candidate) => !req.user.seen.has(candidate.item) && (ranker.assets.items.integrity[candidate.item] as number) >= 0.5)).toBe(true);
@@ -194,12 +203,12 @@ describe("filters, stages and rules", () => {
 
   it("the first stage keeps the best `keep` by the first-stage dot product, or the retrieval order without its model", async () => {
     const req = request(warmUser, { config: { firstStage: { keep: 25 }, exploration: { from: 1000, exposureExponent: 0 } } });
-    const retrieved = await retrievalStage(EXPLORE_SOURCES).run(state(req), []);
-    const kept = await firstStage.run(state(req), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
+    const retrieved = await retrievalStage.run(await state(req), []);
+    const kept = await firstStage.run(await state(req), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
     expect(kept).toHaveLength(25);
     const threshold = Math.min(...kept.map((c) => c.firstStageScore as number));
     expect(retrieved.filter((c) => !kept.some((k) => k.item === c.item)).every((c) => (c.firstStageScore ?? -Infinity) <= threshold)).toBe(true);
-    const degraded = state(req, { ...ranker.models, firstStageUserTower: undefined });
+    const degraded = await state(req, { ...ranker.models, firstStageUserTower: undefined });
     const fallback = await firstStage.run(degraded, retrieved);
     expect(fallback.map((c) => c.item)).toEqual(byRetrievalScore(retrieved).slice(0, 25).map((c) => c.item));
     expect(degraded.degraded.join()).toMatch(/first-stage model unavailable/);
@@ -209,8 +218,8 @@ describe("filters, stages and rules", () => {
     // a negative tail exponent lifts what few have been shown
     const exploration = { from: 5, exposureExponent: -0.5 };
     const req = request(warmUser, { count: 20, config: { firstStage: { keep: 25 }, exploration, valueModel: { ...ranker.assets.config.valueModel, exposureExponent: 1.5 } } });
-    const retrieved = await retrievalStage(EXPLORE_SOURCES).run(state(req), []);
-    const kept = await firstStage.run(state(req), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
+    const retrieved = await retrievalStage.run(await state(req), []);
+    const kept = await firstStage.run(await state(req), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
     expect(kept.length).toBeGreaterThan(25);
     expect(kept.length).toBeLessThanOrEqual(25 + 15);
     // the head's best 25 come first, as without a tail
@@ -221,15 +230,15 @@ describe("filters, stages and rules", () => {
       const exposure = Math.log(ranker.assets.relativeExposure(candidate.item) + valueModel.exposurePriorShare);
       expect(candidate.tailLogPrior).toBeCloseTo((candidate.logPrior as number) - 2 * exposure, 8);
     }
-    const off = await firstStage.run(state(request(warmUser, { count: 20, config: { firstStage: { keep: 25 }, exploration: { from: 20, exposureExponent: 0 } } })), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
+    const off = await firstStage.run(await state(request(warmUser, { count: 20, config: { firstStage: { keep: 25 }, exploration: { from: 20, exposureExponent: 0 } } })), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
     expect(off).toHaveLength(25);
     expect(off.every((c) => c.tailLogPrior === undefined)).toBe(true);
   });
 
   it("the second stage scores with the MTML and the value model, and steps aside without it", async () => {
     const req = request(warmUser);
-    const candidates = (await retrievalStage(EXPLORE_SOURCES).run(state(req), [])).slice(0, 30);
-    const scored = await secondStage.run(state(req), candidates.map((c) => ({ ...c, sources: [...c.sources] })));
+    const candidates = (await retrievalStage.run(await state(req), [])).slice(0, 30);
+    const scored = await secondStage.run(await state(req), candidates.map((c) => ({ ...c, sources: [...c.sources] })));
     for (const candidate of scored) {
       expect(candidate.probabilities).toHaveLength(7);
       expect(candidate.value).toBe(candidate.score);
@@ -243,7 +252,7 @@ describe("filters, stages and rules", () => {
       expect(candidate.logPrior).toBeCloseTo(exploreLogPrior(valueModel, signals), 5);
       expect(candidate.value! / exploreScore(valueModel, candidate.probabilities!, 0, signals)).toBeCloseTo(1, 5);
     }
-    const degraded = state(req, { ...ranker.models, mtml: undefined });
+    const degraded = await state(req, { ...ranker.models, mtml: undefined });
     await secondStage.run(degraded, candidates);
     expect(degraded.degraded.join()).toMatch(/second-stage model unavailable/);
   });
@@ -259,7 +268,7 @@ describe("filters, stages and rules", () => {
     const others = Array.from({ length: ranker.assets.items.ids.size }, (_, i) => i).filter((i) => author[i] !== prolific).slice(0, 8);
     const pool: Candidate[] = [...theirs.map((item, i) => ({ item, sources: [], retrievalScore: 0, value: 100 - i, score: 100 - i })), ...others.map((item, i) => ({ item, sources: [], retrievalScore: 0, value: 50 - i, score: 50 - i }))];
     const req = request(warmUser, { count: 8, config: { rerank: { ...ranker.assets.config.rerank, maxPerAuthor: 2, noAdjacentSameAuthor: true, integrityDownrank: 0 } } });
-    const s = state(req);
+    const s = await state(req);
     const page = rerankStage.run(s, pool) as Candidate[];
     const authors = page.map((c) => author[c.item]);
     expect(authors.filter((a) => a === prolific)).toHaveLength(2);
@@ -268,7 +277,7 @@ describe("filters, stages and rules", () => {
     expect(s.trace.rules.find((rule) => rule.rule === "max_per_author")?.removed).toBe(2);
     // integrity downranking: score = value × integrity^k
     const req2 = request(warmUser, { count: 12, config: { rerank: { ...ranker.assets.config.rerank, integrityDownrank: 1, maxPerAuthor: 100, noAdjacentSameAuthor: false } } });
-    const page2 = rerankStage.run(state(req2), pool.map((c) => ({ ...c }))) as Candidate[];
+    const page2 = rerankStage.run(await state(req2), pool.map((c) => ({ ...c }))) as Candidate[];
     for (const c of page2) expect(c.score).toBeCloseTo((c.value as number) * (ranker.assets.items.integrity[c.item] as number), 8);
   });
 
@@ -277,11 +286,11 @@ describe("filters, stages and rules", () => {
     // value falls with the index; the tail's value rises with it
     const pool: Candidate[] = items.map((item) => ({ item, sources: [], retrievalScore: 0, value: 100 - item, tailValue: item, score: 100 - item }));
     const req = request(warmUser, { count: 6, config: { exploration: { from: 2, exposureExponent: 0 }, rerank: { ...ranker.assets.config.rerank, integrityDownrank: 0, maxPerAuthor: 100, noAdjacentSameAuthor: false } } });
-    const s = state(req);
+    const s = await state(req);
     const page = rerankStage.run(s, pool.map((c) => ({ ...c }))) as Candidate[];
     expect(page.map((c) => c.item)).toEqual([0, 1, 11, 10, 9, 8]);
     expect(s.trace.rules.find((rule) => rule.rule === "exploration_tail")?.moved).toBe(4);
-    const withoutTail = rerankStage.run(state(request(warmUser, { count: 6, config: { ...req.config, exploration: { from: 6, exposureExponent: 0 } } })), pool.map((c) => ({ ...c }))) as Candidate[];
+    const withoutTail = rerankStage.run(await state(request(warmUser, { count: 6, config: { ...req.config, exploration: { from: 6, exposureExponent: 0 } } })), pool.map((c) => ({ ...c }))) as Candidate[];
     expect(withoutTail.map((c) => c.item)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 

@@ -1,11 +1,12 @@
 // The quality bars of the models and the Explore funnel, on the real data set and the default split, measured by
 // the real commands: `npm run pipeline` builds the bundle (cached per code version in the temp directory), then
 // `npm run eval -- --json` measures it. The pipeline is seeded, so these numbers only move when the code does.
-import { access, mkdir, readFile, rename, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { run, sourceHash } from "../../support/fixture-bundle";
+import { run } from "../../support/fixture-bundle";
+import { realDataBundle } from "../../support/real-bundle";
 
 interface CatalogueMetrics {
   readonly "recall@100": number;
@@ -23,23 +24,10 @@ interface EvalReport {
   readonly measures: Record<string, number>;
 }
 
-const TRAIN_END = "20220503";
 let report: EvalReport;
 
-async function defaultSplitBundle(): Promise<string> {
-  const root = join(tmpdir(), `explore-edge-ranker-real-${await sourceHash(`kuairand-pure ${TRAIN_END} seed 1`)}`);
-  const bundle = join(root, "bundle");
-  if (await access(join(bundle, "manifest.json")).then(() => true, () => false)) return bundle;
-  const building = `${root}.building-${process.pid}`;
-  await rm(building, { recursive: true, force: true });
-  await mkdir(building, { recursive: true });
-  await run(["--import", "tsx", "scripts/pipeline.ts", "--data", "data/kuairand-pure", "--train-end", TRAIN_END, "--out", join(building, "bundle"), "--seed", "1"]);
-  await rename(building, root).catch(async () => rm(building, { recursive: true, force: true }));
-  return bundle;
-}
-
 beforeAll(async () => {
-  const bundle = await defaultSplitBundle();
+  const bundle = await realDataBundle();
   const json = join(tmpdir(), `explore-edge-ranker-eval-${process.pid}.json`);
   await run(["--import", "tsx", "scripts/eval.ts", "--bundle", bundle, "--no-suggested", "--json", json]);
   report = JSON.parse(await readFile(json, "utf8")) as EvalReport;

@@ -62,7 +62,7 @@ const CASES: readonly Case[] = [
   { query: "user", line: 1, column: 1, kind: "type", code: "query_output", reason: "a query must end in a media stream, but it ends with the root user, a user stream; continue with liked_media, engaged_media, popular or trending" },
   // ---- type: arguments ----
   { query: "user.liked(max=3).posted_media()", line: 1, column: 12, kind: "type", code: "unknown_argument", reason: "liked has no argument max; its arguments are max_num_to_retrieve; did you mean max_num_to_retrieve?" },
-  { query: "user.liked().posted_media(max_media_per_acount=3)", line: 1, column: 27, kind: "type", code: "unknown_argument", reason: "posted_media has no argument max_media_per_acount; its arguments are max_media_per_account, max_age_hours; did you mean max_media_per_account?" },
+  { query: "user.liked().posted_media(max_media_per_acount=3)", line: 1, column: 27, kind: "type", code: "unknown_argument", reason: "posted_media has no argument max_media_per_acount; its arguments are max_media_per_account, max_age_hours, score, combine, share; did you mean max_media_per_account?" },
   { query: "user.liked(2.5).posted_media()", line: 1, column: 12, kind: "type", code: "argument_type", reason: "max_num_to_retrieve of liked expects an integer, found decimal 2.5" },
   { query: "user.liked(0).posted_media()", line: 1, column: 12, kind: "type", code: "argument_range", reason: "max_num_to_retrieve of liked must be between 1 and 1000, found 0" },
   { query: "user.liked(30, max_num_to_retrieve=20).posted_media()", line: 1, column: 16, kind: "type", code: "duplicate_argument", reason: "max_num_to_retrieve is given twice in liked" },

@@ -66,6 +66,8 @@ export const FIXTURE_GRAPH: InMemoryGraph = {
   mediaEmbeddings: {
     default: { 100: [1, 0], 101: [0.8, 0.2], 110: [0, 1], 111: [0.2, 0.8], 200: [0.9, 0.3], 210: [0.1, 1] },
   },
+  /** Alice's vector in the media space; the others have none. */
+  userEmbeddings: { 1: [1, 0] },
   popular: [
     { id: 300, score: 50 },
     { id: 100, score: 40 },

@@ -3,7 +3,8 @@ import { ENGAGED_BITS, LABEL_BIT, type Engagement } from "../../../core/features
 import { NO_REALTIME_STATE, type FeedUser, type Ranker, type RealtimeUserState } from "../../../core/funnel/types";
 import { resolveFeedUser } from "../../../core/funnel/user";
 import { historyOf } from "../../../core/serving/assets";
-import { SuggestedStores } from "../../../core/suggested/stores";
+import { createFeedState } from "../../../core/funnel/explore";
+import type { BundleStores } from "../../../core/funnel/stores";
 export { fixtureRanker } from "../funnel/ranker-fixture";
 
 /**
@@ -38,16 +39,19 @@ export function feedUser(ranker: Ranker, row: number | string, config: ServingCo
   return resolveFeedUser(ranker.assets, id, realtime, config);
 }
 
-export function storesFor(ranker: Ranker, row: number | string, config: ServingConfig, options: { realtime?: RealtimeUserState; exclude?: ReadonlySet<number>; trending?: { items: Int32Array; scores: Float32Array } } = {}): SuggestedStores {
+/** The bundle's stores for one user, as a Suggested Posts request builds them (Home surface, the user's retrieval embedding). */
+export async function storesFor(ranker: Ranker, row: number | string, config: ServingConfig, options: { realtime?: RealtimeUserState; exclude?: ReadonlySet<number>; trending?: { items: Int32Array; scores: Float32Array } } = {}): Promise<BundleStores> {
   const realtime = options.realtime ?? NO_REALTIME_STATE;
-  return new SuggestedStores(ranker, {
+  const request = {
     user: feedUser(ranker, row, config, realtime),
-    realtimeEngagements: realtime.engagements,
+    count: 20,
+    surface: config.suggested.homeSurfaces[0] as number,
     nowMs: ranker.assets.asOfMs,
+    exclude: options.exclude ?? new Set<number>(),
     config,
-    ...(options.exclude ? { exclude: options.exclude } : {}),
     ...(options.trending ? { trending: options.trending } : {}),
-  });
+  };
+  return (await createFeedState(ranker, request, () => true)).stores;
 }
 
 /** A like of `item` on `surface`, after the bundle's window. */

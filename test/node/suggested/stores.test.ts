@@ -9,7 +9,7 @@ import { embedUser } from "../../../core/serving/ranker-models";
 import { historyOf } from "../../../core/serving/assets";
 import { neighboursOf } from "../../../core/serving/serving-index";
 import { suggestedPlanOptions } from "../../../core/suggested/config";
-import { UNKNOWN_USER_ID } from "../../../core/suggested/stores";
+import { UNKNOWN_USER_ID } from "../../../core/funnel/stores";
 import { busyUsers, feedUser, fixtureRanker, storesFor, testConfig } from "./fixture";
 
 let ranker: Ranker;
@@ -35,7 +35,7 @@ function recentDistinct(row: number, keep: (event: { surface: number; labels: nu
 describe("SuggestedStores over the fixture bundle", () => {
   it("engaged(surface=home|other) splits the user's engaged authors by the configured Home surfaces", async () => {
     const config = testConfig(ranker);
-    const stores = storesFor(ranker, user, config);
+    const stores = await storesFor(ranker, user, config);
     const author = (item: number) => ranker.assets.items.author[item] as number;
     const home = recentDistinct(user, (e) => (e.labels & ENGAGED_BITS) !== 0 && e.surface === 1, author);
     const other = recentDistinct(user, (e) => (e.labels & ENGAGED_BITS) !== 0 && e.surface !== 1, author);
@@ -47,13 +47,13 @@ describe("SuggestedStores over the fixture bundle", () => {
     expect((await stores.engagedAccounts(stores.userId, "other", 1000)).map((e) => e.id)).toEqual(other);
 
     // the Home surfaces are a setting: with tab 0 as Home, what was "other" on tab 0 becomes Home
-    const tabZero = storesFor(ranker, user, testConfig(ranker, { homeSurfaces: [0] }));
+    const tabZero = await storesFor(ranker, user, testConfig(ranker, { homeSurfaces: [0] }));
     const homeZero = recentDistinct(user, (e) => (e.labels & ENGAGED_BITS) !== 0 && e.surface === 0, author);
     expect((await tabZero.engagedAccounts(tabZero.userId, "home", 1000)).map((e) => e.id)).toEqual(homeZero);
   });
 
   it("liked, liked_media and engaged_media read the like and engaged bits, most recent first", async () => {
-    const stores = storesFor(ranker, user, testConfig(ranker));
+    const stores = await storesFor(ranker, user, testConfig(ranker));
     const author = (item: number) => ranker.assets.items.author[item] as number;
     expect((await stores.likedAccounts(stores.userId, 1000)).map((e) => e.id)).toEqual(recentDistinct(user, (e) => (e.labels & LABEL_BIT.like) !== 0, author));
     expect((await stores.likedMedia(stores.userId, 1000)).map((e) => e.id)).toEqual(recentDistinct(user, (e) => (e.labels & LABEL_BIT.like) !== 0, (item) => item));
@@ -64,7 +64,7 @@ describe("SuggestedStores over the fixture bundle", () => {
     const config = testConfig(ranker);
     const item = ranker.assets.popular.items[5] as number;
     const realtime = { engagements: [{ item, ts: ranker.assets.asOfMs + 60_000, surface: 4, labels: LABEL_BIT.click | LABEL_BIT.like }], seenItems: new Set<number>(), followedAuthors: new Set<number>() };
-    const stores = storesFor(ranker, user, config, { realtime });
+    const stores = await storesFor(ranker, user, config, { realtime });
     const author = ranker.assets.items.author[item] as number;
     expect((await stores.engagedAccounts(stores.userId, "other", 1))[0]?.id).toBe(author);
     expect((await stores.likedMedia(stores.userId, 1))[0]?.id).toBe(item);
@@ -72,7 +72,7 @@ describe("SuggestedStores over the fixture bundle", () => {
   });
 
   it("account_nn returns the nearest accounts by the bundle's account embeddings, never the seed", async () => {
-    const stores = storesFor(ranker, user, testConfig(ranker));
+    const stores = await storesFor(ranker, user, testConfig(ranker));
     const embeddings = ranker.assets.accountEmbeddings;
     expect(embeddings).toBeDefined();
     const { vectors, dim } = embeddings as { vectors: Float32Array; dim: number };
@@ -94,7 +94,7 @@ describe("SuggestedStores over the fixture bundle", () => {
   });
 
   it("media_nn searches the USearch index with the item's own embedding and agrees with exact search", async () => {
-    const stores = storesFor(ranker, user, testConfig(ranker));
+    const stores = await storesFor(ranker, user, testConfig(ranker));
     const { retrievalItemEmbeddings: table, manifest } = ranker.assets;
     const dim = manifest.models.retrieval.dim;
     const item = ranker.assets.popular.items[0] as number;
@@ -113,7 +113,7 @@ describe("SuggestedStores over the fixture bundle", () => {
   });
 
   it("cooccurred reads the bundle's co-occurrence list; posted_media is each author's media newest first, within max_age_hours", async () => {
-    const stores = storesFor(ranker, user, testConfig(ranker));
+    const stores = await storesFor(ranker, user, testConfig(ranker));
     const { cooccurrence, items } = ranker.assets;
     const item = ranker.assets.popular.items[0] as number;
     const listed = Array.from(cooccurrence.items.subarray(cooccurrence.offsets[item], cooccurrence.offsets[item + 1])).filter((other) => other !== item).slice(0, 4);
@@ -132,7 +132,7 @@ describe("SuggestedStores over the fixture bundle", () => {
   });
 
   it("two_hop counts the authors engaged by the recent engagers of an account, leaving the user out", async () => {
-    const stores = storesFor(ranker, user, testConfig(ranker));
+    const stores = await storesFor(ranker, user, testConfig(ranker));
     const account = (await stores.engagedAccounts(stores.userId, "any", 1))[0]?.id as number;
     const { histories, items } = ranker.assets;
     // recomputed from the histories: users who engaged the account (by their first engagement's order), then their authors
@@ -156,7 +156,7 @@ describe("SuggestedStores over the fixture bundle", () => {
     const seenItem = popular[1] as number;
     const excluded = popular[2] as number;
     const realtime = { engagements: [], seenItems: new Set([seenItem]), followedAuthors: new Set([followedAuthor]) };
-    const stores = storesFor(ranker, "someone-new", config, { realtime, exclude: new Set([excluded]) });
+    const stores = await storesFor(ranker, "someone-new", config, { realtime, exclude: new Set([excluded]) });
     expect(stores.userId).toBe(UNKNOWN_USER_ID);
     const result = await runQuery("user.popular(n=40).filter(non_recommendable_model_threshold=0.5)", stores, { userId: stores.userId }, suggestedPlanOptions(10_000));
     const kept = result.candidates.map((c) => c.id);
@@ -168,7 +168,7 @@ describe("SuggestedStores over the fixture bundle", () => {
 
   it("rank scores with the MTML and the log-linear value model, best first, and keeps the probabilities", async () => {
     const config = testConfig(ranker);
-    const stores = storesFor(ranker, user, config);
+    const stores = await storesFor(ranker, user, config);
     const items = Array.from(ranker.assets.popular.items.subarray(0, 30));
     const context = feedUser(ranker, user, config).context;
     const probabilities = await mtmlProbabilities(ranker.assets, { mtml: ranker.models.mtml as NonNullable<Ranker["models"]["mtml"]>, mtmlOneUser: ranker.models.mtmlOneUser }, context, items, 1, ranker.assets.asOfMs);
@@ -187,16 +187,16 @@ describe("SuggestedStores over the fixture bundle", () => {
 
   it("popular is the bundle's list; trending merges the real-time list over the bundle's", async () => {
     const realtimeTop = ranker.assets.popular.items[100] as number;
-    const stores = storesFor(ranker, user, testConfig(ranker), { trending: { items: Int32Array.of(realtimeTop), scores: Float32Array.of(1000) } });
+    const stores = await storesFor(ranker, user, testConfig(ranker), { trending: { items: Int32Array.of(realtimeTop), scores: Float32Array.of(1000) } });
     expect((await stores.popularMedia(stores.userId, 5)).map((e) => e.id)).toEqual(Array.from(ranker.assets.popular.items.subarray(0, 5)));
     const trending = await stores.trendingMedia(stores.userId, 500);
     expect(trending.map((e) => e.id)).toContain(realtimeTop);
-    const plain = await storesFor(ranker, user, testConfig(ranker)).trendingMedia(stores.userId, 500);
+    const plain = await (await storesFor(ranker, user, testConfig(ranker))).trendingMedia(stores.userId, 500);
     expect(plain.map((e) => e.id)).toEqual(Array.from(ranker.index.trending.items.subarray(0, 500)));
   });
 
   it("answers for its own user only and refuses ids outside the tables", async () => {
-    const stores = storesFor(ranker, user, testConfig(ranker));
+    const stores = await storesFor(ranker, user, testConfig(ranker));
     expect(() => stores.likedAccounts(user + 1, 5)).toThrow(/answer for user/);
     expect(() => stores.postedMedia([ranker.assets.items.authors.size], 1, undefined)).toThrow(/not an author row/);
     expect(() => stores.authorsOf([-1])).toThrow(/not an item row/);
@@ -205,7 +205,7 @@ describe("SuggestedStores over the fixture bundle", () => {
 
   it("runs the design's seed query end to end: seeds, provenance, filter, rank, round robin", async () => {
     const config = testConfig(ranker);
-    const stores = storesFor(ranker, user, config);
+    const stores = await storesFor(ranker, user, config);
     const result = await runQuery(
       "user\n.engaged(surface=home, max=10)\n.let(seed_id=account_id)\n.account_nn(k=5)\n.posted_media(max_media_per_account=3)\n.filter(non_recommendable_model_threshold=0.98)\n.rank(ranking_model=default)\n.diversify_by(seed_id, method=round_robin)",
       stores,

@@ -18,7 +18,7 @@ async function suggest(row: number | string, options: { count?: number; config?:
   const r = options.ranker ?? ranker;
   const config = options.config ?? testConfig(r);
   const realtime = options.realtime ?? { engagements: [], seenItems: new Set<number>(), followedAuthors: new Set<number>() };
-  return suggestPosts(r, { user: feedUser(r, row, config, realtime), realtimeEngagements: realtime.engagements, count: options.count ?? 20, exclude: options.exclude ?? new Set(), nowMs: r.assets.asOfMs, config });
+  return suggestPosts(r, { user: feedUser(r, row, config, realtime), count: options.count ?? 20, exclude: options.exclude ?? new Set(), nowMs: r.assets.asOfMs, config });
 }
 
 /** The shipped config as it was before Suggested Posts: no `suggested` section. */
@@ -103,7 +103,7 @@ describe("suggestPosts on the fixture bundle", () => {
     expect(feed.counts.page.R).toBeGreaterThan(0);
     expect(feed.counts.page.popular).toBeGreaterThan(0);
     expect(feed.counts.page.H).toBe(feed.seeds.H.length);
-    const stores = storesFor(ranker, busy, testConfig(ranker));
+    const stores = await storesFor(ranker, busy, testConfig(ranker));
     const homeSeeds = new Set(stores.engagedAccounts(stores.userId, "home", 20).map((e) => e.id));
     const otherSeeds = new Set(stores.engagedAccounts(stores.userId, "other", 10).map((e) => e.id));
     for (const entry of feed.items) {
@@ -134,7 +134,7 @@ describe("suggestPosts on the fixture bundle", () => {
     const excluded = (first.items[2] as { item: number }).item;
     const realtime = { engagements: [], seenItems: new Set([seenItem]), followedAuthors: new Set([followedAuthor]) };
     const second = await suggest(busy, { count: 30, realtime, exclude: new Set([excluded]) });
-    const base = storesFor(ranker, busy, testConfig(ranker));
+    const base = await storesFor(ranker, busy, testConfig(ranker));
     const history = base.seenMedia(base.userId);
     expect(history.size).toBeGreaterThan(0);
     for (const entry of second.items) {
@@ -206,7 +206,7 @@ describe("suggestPosts on the fixture bundle", () => {
     const user = feedUser(ranker, busy, config);
     const run = (r: Ranker) => {
       let now = 0; // every clock read is one more millisecond
-      return suggestPosts(r, { user, realtimeEngagements: [], count: 10, exclude: new Set(), nowMs: r.assets.asOfMs, config, clock: () => (now += 1) });
+      return suggestPosts(r, { user, count: 10, exclude: new Set(), nowMs: r.assets.asOfMs, config, clock: () => (now += 1) });
     };
     expect(COLD_START_BUDGET_FACTOR * 5).toBe(50);
     const fresh: Ranker = { ...ranker }; // a ranker object no request has used: cold

@@ -12,11 +12,9 @@ import { dayStartMs, localDay, trainingWindow } from "../../../core/data/split";
 import { DecayedPopularity } from "../../../core/eval/baselines/popularity";
 import type { TrainingData } from "../../../core/eval/types";
 import { DEFAULT_SERVING_CONFIG, SOURCE_NAMES, type ServingConfig } from "../../../core/funnel/config";
-import { EXPLORE_SOURCES } from "../../../core/funnel/sources";
-import { EXPLORE_STAGES, runFeed } from "../../../core/funnel/explore";
-import { mergeSourceResults, mixTerms } from "../../../core/funnel/stages/retrieval";
-import { retrievalEmbedding } from "../../../core/funnel/sources/two-tower";
-import { NO_REALTIME_STATE, type FeedState, type Ranker } from "../../../core/funnel/types";
+import { EXPLORE_STAGES, createFeedState, runFeed } from "../../../core/funnel/explore";
+import { admitsUser, mergeSourceResults, mixTerms, runSource } from "../../../core/funnel/stages/retrieval";
+import { NO_REALTIME_STATE, type Ranker } from "../../../core/funnel/types";
 import { resolveFeedUser } from "../../../core/funnel/user";
 import { createRandom } from "../../../core/util/random";
 import { chooseHoldout } from "../../../models/tuning/holdout";
@@ -125,18 +123,18 @@ describe("the replay of a held-out day, against the served funnel", () => {
     const next = createRandom(17);
     const base = ranker.assets.config;
     for (let trial = 0; trial < 5; trial++) {
-      const sources = Object.fromEntries(SOURCE_NAMES.map((name) => [name, { weight: 0.05 + next() * 3, quota: base.retrieval.sources[name].quota }])) as ServingConfig["retrieval"]["sources"];
+      const sources = Object.fromEntries(SOURCE_NAMES.map((name) => [name, { ...base.retrieval.sources[name], weight: 0.05 + next() * 3 }])) as ServingConfig["retrieval"]["sources"];
       // popular's and trending's lists are prefixes of their longer selves, so their quotas may shrink too
       sources.popular = { ...sources.popular, quota: Math.max(1, Math.floor(sources.popular.quota * (0.3 + 0.7 * next()))) };
       const config: ServingConfig = { ...base, retrieval: { ...base.retrieval, sources, maxCandidates: 20 + Math.floor(next() * 200) } };
       for (const user of replay.users.slice(0, 10)) {
-        const state: FeedState = { request: { ...user.request, config }, ranker, trace: { stages: [], sources: {}, rules: [] }, degraded: [], timings: {} };
+        const state = await createFeedState(ranker, { ...user.request, config });
         const results = [];
         for (const name of SOURCE_NAMES) {
-          if (user.request.user.cold && !EXPLORE_SOURCES[name].forColdUsers(user.request.user)) continue;
-          results.push({ name, result: await EXPLORE_SOURCES[name].retrieve(state, config.retrieval.sources[name].quota) });
+          if (!admitsUser(config.retrieval.sources[name], user.request.user)) continue;
+          results.push({ name, result: await runSource(state, name) });
         }
-        const embedding = config.retrieval.affinityWeight > 0 ? await retrievalEmbedding(state) : undefined;
+        const embedding = config.retrieval.affinityWeight > 0 ? state.retrievalEmbedding : undefined;
         const served = new Map(mergeSourceResults(results, config.retrieval, ranker.assets.items.ids.size, mixTerms(ranker.assets, config, embedding)).map((c) => [c.item, c.retrievalScore]));
         const replayed = retrievalScores(user, config);
         const members = new Map<number, number>();

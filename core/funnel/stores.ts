@@ -1,74 +1,59 @@
+import type { AnnIndex, AnnSearchResult } from "../ann/ann-index";
 import { isKnown } from "../data/dataset";
 import { LABELS } from "../data/labels";
-import { LABEL_BIT, type Engagement } from "../features/engagement";
-import type { ServingConfig } from "../funnel/config";
-import { logPriors } from "../funnel/stages/prior";
-import { mtmlProbabilities, valueScores } from "../funnel/stages/second-stage";
-import type { FeedUser, Ranker } from "../funnel/types";
+import { LABEL_BIT } from "../features/engagement";
+import { AUTHOR_SLOTS } from "../features/user-activity";
 import type { QueryStores, ScoredId, Surface } from "../query/stores";
 import { priorNeedsAffinity, suggestedLogValue } from "../ranking/value-model";
 import { historyOf } from "../serving/assets";
-import { embedUser } from "../serving/ranker-models";
-import { rowDots } from "../util/typed-arrays";
+import { GraphIndex } from "../serving/graph-index";
 import { neighboursOf } from "../serving/serving-index";
-import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "./config";
-import { SuggestedIndex } from "./suggested-index";
-import { SEED_ENGAGED_BITS, UserEngagementLog } from "./user-log";
+import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "../suggested/config";
+import { SEED_ENGAGED_BITS, UserEngagementLog } from "../suggested/user-log";
+import { rowDots } from "../util/typed-arrays";
+import type { ServingConfig } from "./config";
+import { logPriors } from "./stages/prior";
+import { mtmlProbabilities, valueScores } from "./stages/second-stage";
+import type { FeedRequest, Ranker } from "./types";
 
 const HOUR_MS = 3_600_000;
 
 /** The query id of a user the bundle does not know (real-time state only): ids of known users are their bundle rows. */
 export const UNKNOWN_USER_ID = -1;
 
-export interface SuggestedStoresOptions {
-  /** The user, merged from the bundle and real-time state (`resolveFeedUser`). */
-  readonly user: FeedUser;
-  /** The user's real-time engagements (after the bundle's window), in time order: the engagement ports read them after the bundle history. */
-  readonly realtimeEngagements: readonly Engagement[];
-  /** "Now": posted_media's age and the MTML's time features count from it. */
-  readonly nowMs: number;
-  readonly config: ServingConfig;
-  /** Items the caller leaves out (already on screen): treated as seen. */
-  readonly exclude?: ReadonlySet<number>;
-  /** Real-time trending (item rows, best first), merged over the bundle's own trending list. */
-  readonly trending?: { readonly items: Int32Array; readonly scores: Float32Array };
-}
 
 /**
- * The query language's ports over the serving stores, for one user and one request: the user's engagements
- * (bundle history + real-time events), account embeddings (`account_nn`), the USearch index over item embeddings
- * (`media_nn`), the bundle's co-occurrence, popular and trending lists, each author's media and the engagement
- * graph (two-hop), integrity, the seen set and follows, and `rank` through the MTML and a value model.
+ * The query language's ports over one bundle, for one user and one request — what every source of Explore and
+ * Suggested Posts reads: the user's engagements (bundle history + real-time events) and author affinities, the
+ * two-tower's user embedding and the USearch index over item embeddings (`user_nn`, `media_nn`), account
+ * embeddings (`account_nn`), the bundle's co-occurrence, popular and trending lists, each author's media and the
+ * engagement graph (two-hop), integrity, the seen set and follows, and `rank` through the MTML and a value model.
  *
  * Ids are bundle rows: accounts are author rows, media item rows, and the user is their user row
  * (`UNKNOWN_USER_ID` for a user the bundle does not know). The stores answer for their own user only.
  */
-export class SuggestedStores implements QueryStores {
+export class BundleStores implements QueryStores {
   /** The id queries run with (`QueryContext.userId`). */
   readonly userId: number;
   private readonly log: UserEngagementLog;
-  private readonly index: SuggestedIndex;
+  private readonly graph: GraphIndex;
   private readonly seen: ReadonlySet<number>;
   private readonly probabilities = new Map<number, Float32Array>();
-  private embedding: Promise<Float32Array | undefined> | undefined;
 
   constructor(
     private readonly ranker: Ranker,
-    private readonly options: SuggestedStoresOptions,
+    private readonly options: FeedRequest,
+    /** The user's retrieval two-tower embedding, computed once for the request (undefined without the model). */
+    readonly retrievalEmbedding: Float32Array | undefined,
   ) {
     const { assets } = ranker;
     const { user } = options;
     this.userId = user.row ?? UNKNOWN_USER_ID;
     const history = user.row === undefined ? [] : historyOf(assets.histories, user.row);
-    this.log = new UserEngagementLog([...history, ...options.realtimeEngagements], assets.items.author, options.config.suggested.homeSurfaces);
-    this.index = SuggestedIndex.of(ranker);
+    this.log = new UserEngagementLog([...history, ...user.realtimeEngagements], assets.items.author, options.config.suggested.homeSurfaces);
+    this.graph = GraphIndex.of(assets, ranker.index);
     const exclude = options.exclude;
     this.seen = exclude && exclude.size > 0 ? new Set([...user.seen, ...exclude]) : user.seen;
-  }
-
-  /** The surface suggestions are scored for: they are shown at the end of Home. */
-  get surface(): number {
-    return this.options.config.suggested.homeSurfaces[0] as number;
   }
 
   /** The MTML's per-label probabilities (LABELS order) of an item this request ranked. */
@@ -131,7 +116,7 @@ export class SuggestedStores implements QueryStores {
     this.checkEmbeddingConfig("account_nn", embeddingConfig);
     this.checkCount("accountNeighbours", k);
     this.checkAccounts("accountNeighbours", accounts);
-    return accounts.map((account) => this.index.accountNeighbours(account, k));
+    return accounts.map((account) => this.graph.accountNeighbours(account, k));
   }
 
   /** Nearest items in the retrieval embedding space, from the USearch index; score = inner product (1 − distance). */
@@ -191,7 +176,47 @@ export class SuggestedStores implements QueryStores {
   twoHopAccounts(accounts: readonly number[], max: number): ScoredId[][] {
     this.checkCount("twoHopAccounts", max);
     this.checkAccounts("twoHopAccounts", accounts);
-    return accounts.map((account) => this.index.twoHop(account, max, this.userId));
+    return accounts.map((account) => this.graph.twoHop(account, max, this.userId));
+  }
+
+  /** The two-tower's nearest items to the user's embedding (`searchTwoTower`); score = inner product (1 − distance). */
+  userNeighbours(userId: number, n: number): ScoredId[] {
+    this.checkUser(userId);
+    this.checkCount("userNeighbours", n);
+    const ann = this.ranker.models.retrievalIndex;
+    const embedding = this.retrievalEmbedding;
+    if (!ann) throw new Error("the ANN index is unavailable");
+    if (!embedding) throw new Error("no retrieval user embedding (the user tower is unavailable)");
+    if (n === 0) return [];
+    const found = searchTwoTower(ann, embedding, n, this.options.config.retrieval);
+    return Array.from(found.keys, (key, i) => ({ id: key, score: 1 - (found.distances[i] as number) }));
+  }
+
+  /** followWeight for a followed author, plus the user's clicks, long views and 2 × likes on the author's media (the activity window's counts). */
+  authorAffinity(userId: number, max: number, followWeight: number): ScoredId[] {
+    this.checkUser(userId);
+    this.checkCount("authorAffinity", max);
+    const { user } = this.options;
+    const affinity = new Map<number, number>();
+    for (const author of user.followedAuthors) affinity.set(author, followWeight);
+    for (const [author, stats] of user.context.activity.authors) {
+      const engaged = (stats[AUTHOR_SLOTS.clicks] as number) + (stats[AUTHOR_SLOTS.longViews] as number) + 2 * (stats[AUTHOR_SLOTS.likes] as number);
+      if (engaged > 0) affinity.set(author, (affinity.get(author) ?? 0) + engaged);
+    }
+    return [...affinity.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+      .slice(0, max)
+      .map(([id, score]) => ({ id, score }));
+  }
+
+  /** Followed accounts (`followedAccounts`), then the authors of liked media not already among them. */
+  followedOrLikedAccounts(userId: number, max: number): ScoredId[] {
+    this.checkUser(userId);
+    this.checkCount("followedOrLikedAccounts", max);
+    const followed = this.followedAccounts(userId, Number.MAX_SAFE_INTEGER);
+    const known = new Set(followed.map((entry) => entry.id));
+    const liked = this.log.accounts("any", LABEL_BIT.like, Number.MAX_SAFE_INTEGER).filter((entry) => !known.has(entry.id));
+    return [...followed.map(({ id }) => ({ id, score: 1 })), ...liked.map(({ id }) => ({ id, score: 1 }))].slice(0, max);
   }
 
   popularMedia(userId: number, n: number): ScoredId[] {
@@ -242,7 +267,7 @@ export class SuggestedStores implements QueryStores {
   }
 
   /**
-   * Scores the items with the MTML (as the Explore second stage computes its probabilities, on the Home surface)
+   * Scores the items with the MTML (as the Explore second stage computes its probabilities, on the request's surface: Home for Suggested Posts)
    * and a value model: "default" is Suggested Posts' log-linear P(like)^w · (1 − P(hate))^w · … · exposure^α in
    * log space, "explore" is Explore's Σ w·P times its prior (exposure only: a query's items carry no source or affinity). Keeps the probabilities for the response.
    */
@@ -255,23 +280,17 @@ export class SuggestedStores implements QueryStores {
     if (!mtml) throw new Error("the MTML model is unavailable");
     const { assets } = this.ranker;
     const { config, nowMs, user } = this.options;
-    const probabilities = await mtmlProbabilities(assets, { mtml, mtmlOneUser: this.ranker.models.mtmlOneUser }, user.context, media, this.surface, nowMs);
+    const probabilities = await mtmlProbabilities(assets, { mtml, mtmlOneUser: this.ranker.models.mtmlOneUser }, user.context, media, this.options.surface, nowMs);
     const width = LABELS.length;
     media.forEach((item, r) => this.probabilities.set(item, probabilities.slice(r * width, (r + 1) * width)));
     // a query's items come from no Explore source: Explore's prior reads exposure and affinity, not a retrieval score
     const needsAffinity = model === "explore" ? priorNeedsAffinity(config.valueModel) : config.suggestedValueModel.retrievalExponent !== 0;
-    const embedding = needsAffinity ? await this.retrievalEmbedding() : undefined;
+    const embedding = needsAffinity ? this.retrievalEmbedding : undefined;
     if (model === "explore") return valueScores(config.valueModel, probabilities, logPriors(assets, config.valueModel, media, new Float64Array(media.length), embedding));
     const affinities = this.affinities(media, embedding);
     return Float64Array.from(media, (item, r) => suggestedLogValue(config.suggestedValueModel, probabilities, r, assets.relativeExposure(item), affinities[r] as number));
   }
 
-  /** The user's retrieval two-tower embedding, computed on first use (undefined without the model). */
-  retrievalEmbedding(): Promise<Float32Array | undefined> {
-    const tower = this.ranker.models.retrievalUserTower;
-    this.embedding ??= tower ? embedUser(tower, this.ranker.assets, this.options.user.context) : Promise.resolve(undefined);
-    return this.embedding;
-  }
 
   /** (cos − 1)/τ of each item with the user's retrieval embedding; zeros without one. */
   affinities(media: readonly number[], embedding: Float32Array | undefined): Float64Array {
@@ -284,4 +303,14 @@ export class SuggestedStores implements QueryStores {
   private checkEmbeddingConfig(operator: string, name: string): void {
     if (!(SUGGESTED_EMBEDDING_CONFIGS as readonly string[]).includes(name)) throw new Error(`${operator}: unknown embedding_config ${name} (known: ${SUGGESTED_EMBEDDING_CONFIGS.join(", ")})`);
   }
+}
+
+/**
+ * The two-tower's index search for a user embedding: the best `n` items, by an exact scan while the index holds at
+ * most `exactSearchMaxItemsPerResult` items per result, else by the graph walk.
+ */
+export function searchTwoTower(index: AnnIndex, embedding: Float32Array, n: number, retrieval: Pick<ServingConfig["retrieval"], "exactSearchMaxItemsPerResult">): AnnSearchResult {
+  const size = index.size;
+  const wanted = Math.min(n, size);
+  return index.search(embedding, wanted, { exact: size <= retrieval.exactSearchMaxItemsPerResult * wanted });
 }

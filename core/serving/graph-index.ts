@@ -1,7 +1,7 @@
-import type { Ranker } from "../funnel/types";
 import type { ScoredId } from "../query/stores";
-import { AccountVectors } from "../serving/account-neighbours";
-import { neighboursOf } from "../serving/serving-index";
+import { AccountVectors } from "./account-neighbours";
+import type { RankerAssets } from "./ranker-assets";
+import { neighboursOf, type ServingIndex } from "./serving-index";
 
 /** Engagers of an account whose other authors count for two-hop: the most recent ones (the graph keeps them last). */
 export const TWO_HOP_ENGAGERS = 50;
@@ -9,31 +9,32 @@ export const TWO_HOP_ENGAGERS = 50;
 const NEIGHBOUR_CACHE_SIZE = 4096;
 
 /**
- * What Suggested Posts derives once per bundle version and shares across requests: the account vectors for
- * `account_nn` and a bounded cache of their neighbour lists (brute force is ~0.4 M multiply-adds per seed; a
- * heavy user has 20 H seeds, mostly the same popular accounts as everyone else's).
+ * The account graph's walks, derived once per bundle version and shared across requests: the account vectors for
+ * `account_nn` with a bounded cache of their neighbour lists (brute force is ~0.4 M multiply-adds per seed; a
+ * heavy user has 20 seeds, mostly the same popular accounts as everyone else's), and the two-hop walk.
  */
-export class SuggestedIndex {
+export class GraphIndex {
   readonly accountVectors: AccountVectors | undefined;
   private readonly neighbourCache = new Map<string, readonly ScoredId[]>();
 
-  private constructor(private readonly ranker: Ranker) {
-    const embeddings = ranker.assets.accountEmbeddings;
+  private constructor(private readonly assets: RankerAssets, private readonly index: ServingIndex) {
+    const embeddings = assets.accountEmbeddings;
     this.accountVectors = embeddings ? new AccountVectors(embeddings.vectors, embeddings.dim) : undefined;
   }
 
-  private static readonly byRanker = new WeakMap<Ranker, SuggestedIndex>();
+  private static readonly byAssets = new WeakMap<RankerAssets, GraphIndex>();
 
-  static of(ranker: Ranker): SuggestedIndex {
-    let index = SuggestedIndex.byRanker.get(ranker);
-    if (!index) SuggestedIndex.byRanker.set(ranker, (index = new SuggestedIndex(ranker)));
-    return index;
+  /** The bundle's graph index (one per decoded bundle: `assets` and `index` come from the same version). */
+  static of(assets: RankerAssets, index: ServingIndex): GraphIndex {
+    let graph = GraphIndex.byAssets.get(assets);
+    if (!graph) GraphIndex.byAssets.set(assets, (graph = new GraphIndex(assets, index)));
+    return graph;
   }
 
   /** The `k` nearest accounts to `account` by account embeddings, best first, never the account itself. Throws without embeddings. */
   accountNeighbours(account: number, k: number): readonly ScoredId[] {
     const vectors = this.accountVectors;
-    if (!vectors) throw new Error(`bundle ${this.ranker.assets.version} has no account embeddings (manifest models.accounts)`);
+    if (!vectors) throw new Error(`bundle ${this.assets.version} has no account embeddings (manifest models.accounts)`);
     const key = `${account}:${k}`;
     const cached = this.neighbourCache.get(key);
     if (cached) {
@@ -53,7 +54,7 @@ export class SuggestedIndex {
    * engaged each; ties by lower row. `account` itself is left out. From the bundle's engagement graph.
    */
   twoHop(account: number, max: number, excludeUser: number): ScoredId[] {
-    const { index } = this.ranker;
+    const { index } = this;
     const engagers = neighboursOf(index.authorUsers, account);
     const counts = new Map<number, number>();
     for (const user of engagers.subarray(Math.max(0, engagers.length - TWO_HOP_ENGAGERS))) {
