@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadDataset } from "../core/data/load";
 import { trainingWindow } from "../core/data/split";
-import type { TrainingData } from "../core/eval/types";
+import type { TrainingData } from "../core/data/dataset";
 import { DEFAULT_SERVING_CONFIG, type ServingConfig } from "../core/funnel/config";
 import { trainAll } from "../models/pipeline/train-all";
 import { tuningSearchSpaceSchema, type PriorMethod, type TuningMethod } from "../models/tuning/tune";

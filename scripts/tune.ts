@@ -13,7 +13,7 @@ import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { loadDataset } from "../core/data/load";
 import { trainingWindow } from "../core/data/split";
-import type { TrainingData } from "../core/eval/types";
+import type { TrainingData } from "../core/data/dataset";
 import { DEFAULT_SERVING_CONFIG, type ServingConfig } from "../core/funnel/config";
 import { guardRailDeficit } from "../models/tuning/objective";
 import { tuneServingConfig, tuningSearchSpaceSchema, type TuningMethod, type TuningResult } from "../models/tuning/tune";

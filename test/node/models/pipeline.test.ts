@@ -11,7 +11,7 @@ import { parseManifest, verifyBundleFiles } from "../../../core/bundle/manifest"
 import { LABELS } from "../../../core/data/labels";
 import { loadDataset } from "../../../core/data/load";
 import { trainingWindow } from "../../../core/data/split";
-import type { TrainingData } from "../../../core/eval/types";
+import type { TrainingData } from "../../../core/data/dataset";
 import { DEFAULT_SERVING_CONFIG } from "../../../core/funnel/config";
 import { parseFeatureSpec } from "../../../core/features/spec";
 import { allocateItemTowerInputs, writeItemTowerRow } from "../../../core/features/tower-features";
