@@ -11,11 +11,11 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadDataset } from "../core/data/load";
 import { trainingWindow } from "../core/data/split";
-import type { TrainingData } from "../core/eval/types";
-import { DEFAULT_SERVING_CONFIG, type ServingConfig } from "../core/funnel/config";
+import type { TrainingData } from "../core/data/dataset";
+import type { ServingConfig } from "../core/funnel/config";
 import { trainAll } from "../models/pipeline/train-all";
-import { tuningSearchSpaceSchema, type PriorMethod, type TuningMethod } from "../models/tuning/tune";
-import servingConfigFile from "../models/serving-config.json";
+import type { PriorMethod, TuningMethod } from "../models/tuning/tune";
+import { DEFAULT_SERVING_CONFIG, SERVING_CONFIG_SEARCH_SPACE } from "../models/serving-config";
 import { DirectoryDataSource } from "./lib/directory-source";
 import { UsageError, runCli } from "./lib/cli";
 import { sourceHash } from "./lib/source-hash";
@@ -79,7 +79,7 @@ await runCli(USAGE, async () => {
     tuning = { status: "skipped", reason: "--no-tune: the defaults of models/serving-config.json" };
     log("tuning skipped (--no-tune): serving the defaults");
   } else {
-    const space = tuningSearchSpaceSchema.parse(servingConfigFile.searchSpace);
+    const space = SERVING_CONFIG_SEARCH_SPACE;
     const step = await tuneOnHeldOutSlice(dataset, train, defaults, space, {
       ...DEFAULT_TUNE_STEP,
       seed,

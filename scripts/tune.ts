@@ -13,11 +13,11 @@ import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { loadDataset } from "../core/data/load";
 import { trainingWindow } from "../core/data/split";
-import type { TrainingData } from "../core/eval/types";
-import { DEFAULT_SERVING_CONFIG, type ServingConfig } from "../core/funnel/config";
+import type { TrainingData } from "../core/data/dataset";
+import type { ServingConfig } from "../core/funnel/config";
 import { guardRailDeficit } from "../models/tuning/objective";
-import { tuneServingConfig, tuningSearchSpaceSchema, type TuningMethod, type TuningResult } from "../models/tuning/tune";
-import servingConfigFile from "../models/serving-config.json";
+import { tuneServingConfig, type TuningMethod, type TuningResult } from "../models/tuning/tune";
+import { DEFAULT_SERVING_CONFIG, SERVING_CONFIG_SEARCH_SPACE } from "../models/serving-config";
 import { DirectoryDataSource } from "./lib/directory-source";
 import { UsageError, runCli } from "./lib/cli";
 import { DEFAULT_TUNE_STEP, replayHeldOutSlice } from "./pipeline/tune-step";
@@ -53,7 +53,7 @@ await runCli(USAGE, async () => {
   const window = trainingWindow(dataset, values["train-end"]);
   const train: TrainingData = { ...dataset, events: window.train, endMs: window.trainEndMs };
   const base: ServingConfig = dataset.homeSurfaces.length > 0 ? { ...DEFAULT_SERVING_CONFIG, suggested: { ...DEFAULT_SERVING_CONFIG.suggested, homeSurfaces: [...dataset.homeSurfaces] } } : DEFAULT_SERVING_CONFIG;
-  const space = tuningSearchSpaceSchema.parse(servingConfigFile.searchSpace);
+  const space = SERVING_CONFIG_SEARCH_SPACE;
   const prepared = await replayHeldOutSlice(dataset, train, base, space, { ...DEFAULT_TUNE_STEP, seed, users: Number(values.users), holdoutShare: Number(values["holdout-share"]), quantization: "dynamic-int8-fp32-dense", log });
   if ("skipped" in prepared) throw new UsageError(prepared.skipped);
 

@@ -94,6 +94,16 @@ export interface Dataset {
   readonly notes: readonly string[];
 }
 
+/**
+ * What a system may know when it is built: the static tables and the events of the training window only.
+ * The test window's events are deliberately absent, so no system can peek at them.
+ */
+export interface TrainingData extends Omit<Dataset, "events"> {
+  readonly events: EventTable;
+  /** The end of the training window: the "now" of every offline request. */
+  readonly endMs: number;
+}
+
 export function sliceEvents(events: EventTable, start: number, end: number): EventTable {
   const labels: Partial<Record<Label, Uint8Array>> = {};
   for (const label of LABELS) {

@@ -1,11 +1,11 @@
-import type { Dataset } from "../data/dataset";
+import type { Dataset, TrainingData } from "../data/dataset";
 import type { TimeSplit } from "../data/split";
 import { CooccurrenceRecommender } from "./baselines/cooccurrence";
 import { ItemRateScorer } from "./baselines/item-rate";
 import { DecayedPopularity } from "./baselines/popularity";
 import { RandomScorer } from "./baselines/random";
 import { CATALOGUE_LABELS, evaluateFullCatalogue, evaluateImpressions, testPositives, warmSample, type FullCatalogueResult, type ImpressionResult } from "./protocols";
-import type { PairScorer, Recommender, TrainingData } from "./types";
+import type { PairScorer, Recommender } from "./types";
 
 export interface EvaluationReport {
   split: { train_end: string; test_start: string; test_end: string };

@@ -1,8 +1,8 @@
-import type { EventTable } from "../data/dataset";
+import type { EventTable, TrainingData } from "../data/dataset";
 import type { Label } from "../data/labels";
 import { createRandom } from "../util/random";
 import { auc, gauc, hitAtK, meanReplayNdcg, ndcgAtK, personalisation, recallAtK } from "./metrics";
-import type { PairBatch, PairScorer, Recommender, TrainingData } from "./types";
+import type { PairBatch, PairScorer, Recommender } from "./types";
 
 export const CATALOGUE_LABELS = ["click", "long_view", "like"] as const satisfies readonly Label[];
 export const RECALL_CUTOFFS = [10, 50, 100, 1000] as const;

@@ -1,15 +1,4 @@
-import type { Dataset, EventTable } from "../data/dataset";
 import type { Label } from "../data/labels";
-
-/**
- * What a system may know when it is built: the static tables and the events of the training window only.
- * The test window's events are deliberately absent, so no system can peek at them.
- */
-export interface TrainingData extends Omit<Dataset, "events"> {
-  readonly events: EventTable;
-  /** The end of the training window: the "now" of every offline request. */
-  readonly endMs: number;
-}
 
 export interface RecommendRequest {
   readonly user: number;

@@ -1,6 +1,5 @@
-import { isKnown } from "../data/dataset";
+import { isKnown, type TrainingData } from "../data/dataset";
 import { LABELS } from "../data/labels";
-import type { TrainingData } from "../eval/types";
 import { addAt } from "../util/typed-arrays";
 import { CONTEXT_CATEGORICAL_SLOTS, mtmlDenseNames } from "./mtml-features";
 import { MIN_DENSE_STD, type DenseStatistics, type FeatureSpec } from "./spec";

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import defaultServingConfig from "../../models/serving-config.json";
 import { exploreValueModelSchema, suggestedValueModelSchema } from "../ranking/value-model";
 import { suggestedConfigSchema } from "../suggested/config";
 
@@ -106,9 +105,6 @@ export const servingConfigSchema = z.strictObject({
   suggested: suggestedConfigSchema,
 });
 export type ServingConfig = z.infer<typeof servingConfigSchema>;
-
-/** The defaults: where the pipeline's tuner starts, and what a data set too small to tune on is served with. */
-export const DEFAULT_SERVING_CONFIG: ServingConfig = parseServingConfig(defaultServingConfig.defaults, "models/serving-config.json defaults");
 
 export function parseServingConfig(json: unknown, source = "serving config"): ServingConfig {
   const parsed = servingConfigSchema.safeParse(json);

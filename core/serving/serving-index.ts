@@ -20,7 +20,7 @@ export function neighboursOf(adjacency: Adjacency, row: number): Int32Array {
  */
 export interface ServingIndex {
   readonly authorMedia: Adjacency;
-  /** Users who engaged an author (most recent engagement last). */
+  /** Users who engaged an author, by their last engagement with the author: most recent last, ties by user row. */
   readonly authorUsers: Adjacency;
   /** Authors a user engaged (distinct, in order of first engagement). */
   readonly userAuthors: Adjacency;
@@ -29,7 +29,10 @@ export interface ServingIndex {
 
 export const TRENDING_HALF_LIFE_MS = 6 * 3_600_000;
 
-export function buildServingIndex(assets: RankerAssets, options: { trendingSize?: number } = {}): ServingIndex {
+/** Reads only the catalogue, the histories and their instant, so it can be built (and timed) without models. */
+export type ServingIndexSources = Pick<RankerAssets, "items" | "histories" | "asOfMs">;
+
+export function buildServingIndex(assets: ServingIndexSources, options: { trendingSize?: number } = {}): ServingIndex {
   const { items, histories } = assets;
   const authorCount = items.authors.size;
 
@@ -39,35 +42,76 @@ export function buildServingIndex(assets: RankerAssets, options: { trendingSize?
   for (const list of byAuthor) list.sort((a, b) => compareNewestFirst(items.createdAt[a] as number, items.createdAt[b] as number) || a - b);
   const authorMedia = fromLists(byAuthor);
 
-  // engagement graph from the training histories
+  // engagement graph from the training histories: one (author, engager) pair per distinct author a user engaged,
+  // numbered in user-row order and, within a user, in order of first engagement, with the user's last engagement
+  // with that author. Typed arrays rather than a Set and a list per user: the Worker builds this on every bundle decode.
   const userCount = histories.offsets.length - 1;
-  const authorUsers = Array.from({ length: authorCount }, () => [] as number[]);
-  const userAuthors: number[][] = [];
+  const userPairs = new Int32Array(userCount + 1);
+  const pairAuthor = new Int32Array(histories.item.length);
+  const pairUser = new Int32Array(histories.item.length);
+  const pairLastMs = new Float64Array(histories.item.length);
+  const latestPairOfAuthor = new Int32Array(authorCount).fill(-1);
+  let pairCount = 0;
   const trending = new Float64Array(items.ids.size);
   const decay = Math.LN2 / TRENDING_HALF_LIFE_MS;
+  const asOfMs = assets.asOfMs;
   for (let user = 0; user < userCount; user++) {
-    const authors: number[] = [];
-    const seen = new Set<number>();
+    const firstPairOfUser = pairCount;
+    userPairs[user] = firstPairOfUser;
     for (let e = histories.offsets[user] as number; e < (histories.offsets[user + 1] as number); e++) {
       const labels = histories.labels[e] as number;
       const item = histories.item[e] as number;
-      if (labels & LABEL_BIT.click) trending[item] = (trending[item] as number) + Math.exp(-decay * Math.max(0, assets.asOfMs - (histories.ts[e] as number)));
+      const ts = histories.ts[e] as number;
+      if (labels & LABEL_BIT.click) trending[item] = (trending[item] as number) + Math.exp(-decay * Math.max(0, asOfMs - ts));
       if (!(labels & ENGAGED_BITS)) continue;
       const author = items.author[item] as number;
-      if (seen.has(author)) continue;
-      seen.add(author);
-      authors.push(author);
-      (authorUsers[author] as number[]).push(user);
+      const pair = latestPairOfAuthor[author] as number;
+      if (pair >= firstPairOfUser) {
+        // histories are oldest first, but that is the writer's promise: keep the latest time whatever the order
+        if (ts > (pairLastMs[pair] as number)) pairLastMs[pair] = ts;
+        continue;
+      }
+      latestPairOfAuthor[author] = pairCount;
+      pairAuthor[pairCount] = author;
+      pairUser[pairCount] = user;
+      pairLastMs[pairCount] = ts;
+      pairCount += 1;
     }
-    userAuthors.push(authors);
   }
+  userPairs[userCount] = pairCount;
   const trendingItems = topK(trending, options.trendingSize ?? 500);
   return {
     authorMedia,
-    authorUsers: fromLists(authorUsers),
-    userAuthors: fromLists(userAuthors),
+    authorUsers: engagersByRecency(pairAuthor.subarray(0, pairCount), pairUser, pairLastMs, authorCount),
+    userAuthors: { offsets: userPairs, values: pairAuthor.slice(0, pairCount) },
     trending: { items: trendingItems, scores: Float32Array.from(trendingItems, (item) => trending[item] as number) },
   };
+}
+
+/**
+ * Each author's engagers ordered by their last engagement with the author, most recent last (the graph sources take
+ * the last N as the most recent engagers), ties by user row. A counting sort groups the pairs by author; only each
+ * author's own few engagers are then sorted by time.
+ */
+function engagersByRecency(pairAuthor: Int32Array, pairUser: Int32Array, pairLastMs: Float64Array, authorCount: number): Adjacency {
+  const offsets = new Int32Array(authorCount + 1);
+  for (let pair = 0; pair < pairAuthor.length; pair++) offsets[(pairAuthor[pair] as number) + 1] = (offsets[(pairAuthor[pair] as number) + 1] as number) + 1;
+  for (let author = 0; author < authorCount; author++) offsets[author + 1] = (offsets[author + 1] as number) + (offsets[author] as number);
+  const cursor = offsets.slice(0, authorCount);
+  const pairs = new Int32Array(pairAuthor.length);
+  for (let pair = 0; pair < pairAuthor.length; pair++) {
+    const author = pairAuthor[pair] as number;
+    pairs[cursor[author] as number] = pair;
+    cursor[author] = (cursor[author] as number) + 1;
+  }
+  // pairs are numbered in user-row order, so the pair number breaks ties by user row
+  const byLastEngagement = (a: number, b: number) => (pairLastMs[a] as number) - (pairLastMs[b] as number) || a - b;
+  for (let author = 0; author < authorCount; author++) {
+    const start = offsets[author] as number;
+    const end = offsets[author + 1] as number;
+    if (end - start > 1) pairs.subarray(start, end).sort(byLastEngagement);
+  }
+  return { offsets, values: pairs.map((pair) => pairUser[pair] as number) };
 }
 
 function fromLists(lists: readonly (readonly number[])[]): Adjacency {

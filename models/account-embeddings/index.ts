@@ -8,7 +8,7 @@
  *
  * `trainAccountEmbeddings` is what the pipeline calls; its default method is the one the comparison chose.
  */
-import type { TrainingData } from "../../core/eval/types";
+import type { TrainingData } from "../../core/data/dataset";
 import { aggregateItemEmbeddings, type ItemEmbeddings } from "./item-mean";
 import { buildAuthorSequences, engagedEvents } from "./sequences";
 import { DEFAULT_SKIP_GRAM, trainSkipGram, type SkipGramOptions } from "./skip-gram";

@@ -1,6 +1,5 @@
-import type { Dataset, EventTable } from "../../core/data/dataset";
+import type { Dataset, EventTable, TrainingData } from "../../core/data/dataset";
 import { LABELS } from "../../core/data/labels";
-import type { TrainingData } from "../../core/eval/types";
 import type { FeatureContext, UserContext } from "../../core/features/context";
 import type { FittedFeatures } from "../../core/features/fit-spec";
 import { withDenseStatistics } from "../../core/features/fit-spec";

@@ -1,4 +1,4 @@
-import type { TrainingData } from "../../core/eval/types";
+import type { TrainingData } from "../../core/data/dataset";
 import { DecayedPopularity } from "../../core/eval/baselines/popularity";
 import type { ServingConfig } from "../../core/funnel/config";
 import { fitFeatures, type FittedFeatures } from "../../core/features/fit-spec";

@@ -1,4 +1,4 @@
-import type { TrainingData } from "../../core/eval/types";
+import type { TrainingData } from "../../core/data/dataset";
 import type { FittedFeatures } from "../../core/features/fit-spec";
 import { measureDenseStatistics } from "../../core/features/fit-spec";
 import { standardiseRows, type FeatureSpec } from "../../core/features/spec";

@@ -6,7 +6,7 @@
 import { loadDataset } from "../../core/data/load";
 import { MemoryDataSource } from "../../core/data/source";
 import { trainingWindow } from "../../core/data/split";
-import type { TrainingData } from "../../core/eval/types";
+import type { TrainingData } from "../../core/data/dataset";
 import type { FeatureContext, UserContext } from "../../core/features/context";
 import { fitFeatures, type FeatureFitOptions, type FittedFeatures } from "../../core/features/fit-spec";
 import { allocateMtmlInputs, writeMtmlRow, type MtmlInputs } from "../../core/features/mtml-features";

@@ -5,10 +5,9 @@
  */
 import { FALLBACK_POPULAR_FILE } from "../../core/bundle/kv-layout";
 import { BUNDLE_FORMAT, buildManifestFiles, hashBytes } from "../../core/bundle/manifest";
-import type { Dataset } from "../../core/data/dataset";
+import type { Dataset, TrainingData } from "../../core/data/dataset";
 import { DecayedPopularity } from "../../core/eval/baselines/popularity";
 import { buildCooccurrenceNeighbours, clickHistories } from "../../core/eval/baselines/cooccurrence";
-import type { TrainingData } from "../../core/eval/types";
 import type { ServingConfig } from "../../core/funnel/config";
 import { allocateUserTowerInputs, writeUserTowerRow } from "../../core/features/tower-features";
 import { ASSET_FILES, encodeCatalogue, encodeCounters, encodeHistories, encodeItemList, encodeNeighbours, encodeUsers } from "../../core/serving/assets";

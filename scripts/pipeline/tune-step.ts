@@ -3,12 +3,11 @@
  * before it, build a quick bundle from them in memory, replay the slice through the funnel and tune the serving
  * config on it. Only the training window's events are read.
  */
-import type { Dataset } from "../../core/data/dataset";
+import type { Dataset, TrainingData } from "../../core/data/dataset";
 import { InsufficientDataError } from "../../core/data/errors";
 import { localDay } from "../../core/data/split";
 import { ItemRateScorer } from "../../core/eval/baselines/item-rate";
 import { DecayedPopularity } from "../../core/eval/baselines/popularity";
-import type { TrainingData } from "../../core/eval/types";
 import type { ServingConfig } from "../../core/funnel/config";
 import { createRanker } from "../../core/funnel/ranker";
 import { LABELS } from "../../core/data/labels";

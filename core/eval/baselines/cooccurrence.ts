@@ -1,7 +1,8 @@
+import type { TrainingData } from "../../data/dataset";
 import type { Neighbours } from "../../serving/assets";
 import { addAt } from "../../util/typed-arrays";
 import { topK } from "../../util/top-k";
-import type { RankedItems, RecommendRequest, Recommender, TrainingData } from "../types";
+import type { RankedItems, RecommendRequest, Recommender } from "../types";
 import type { DecayedPopularity } from "./popularity";
 
 export interface CooccurrenceOptions {

@@ -1,6 +1,7 @@
+import type { TrainingData } from "../../data/dataset";
 import type { Label } from "../../data/labels";
 import { addAt } from "../../util/typed-arrays";
-import type { LabelScores, PairBatch, PairScorer, TrainingData } from "../types";
+import type { LabelScores, PairBatch, PairScorer } from "../types";
 
 /**
  * Each item's rate of each label over its training impressions, smoothed toward the global rate

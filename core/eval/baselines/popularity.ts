@@ -1,7 +1,7 @@
-import type { EventTable } from "../../data/dataset";
+import type { EventTable, TrainingData } from "../../data/dataset";
 import { LABELS, type Label } from "../../data/labels";
 import { topK } from "../../util/top-k";
-import type { LabelScores, PairBatch, PairScorer, RankedItems, RecommendRequest, Recommender, TrainingData } from "../types";
+import type { LabelScores, PairBatch, PairScorer, RankedItems, RecommendRequest, Recommender } from "../types";
 
 export const DAY_MS = 86_400_000;
 

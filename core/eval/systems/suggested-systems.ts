@@ -1,4 +1,4 @@
-import type { EventTable } from "../../data/dataset";
+import type { EventTable, TrainingData } from "../../data/dataset";
 import type { Label } from "../../data/labels";
 import type { ServingConfig } from "../../funnel/config";
 import { NO_REALTIME_STATE, type Ranker } from "../../funnel/types";
@@ -9,7 +9,7 @@ import { suggestPosts } from "../../suggested/suggest";
 import { GraphIndex } from "../../serving/graph-index";
 import { SEED_ENGAGED_BITS, UserEngagementLog } from "../../suggested/user-log";
 import { recallAtK } from "../metrics";
-import type { RankedItems, Recommender, TrainingData } from "../types";
+import type { RankedItems, Recommender } from "../types";
 import type { BundleRows } from "./bundle-systems";
 
 /** Home seeds and neighbours for `home_neighbour_fraction`: the design's "author embeddings measure the similarity to Home accounts". */

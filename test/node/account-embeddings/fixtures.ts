@@ -1,9 +1,8 @@
 // Small hand-made catalogues and event logs for the account-embedding tests.
 import { EventTableBuilder } from "../../../core/data/builders";
-import type { EventTable, ItemTable } from "../../../core/data/dataset";
+import type { EventTable, ItemTable, TrainingData } from "../../../core/data/dataset";
 import { IdIndex } from "../../../core/data/ids";
 import { LABELS, type Label } from "../../../core/data/labels";
-import type { TrainingData } from "../../../core/eval/types";
 
 /** A catalogue where item i is by author itemAuthors[i] and carries tags itemTags[i] (tag rows). */
 export function catalogue(itemAuthors: readonly number[], authorCount: number, itemTags: readonly (readonly number[])[] = []): ItemTable {

@@ -2,10 +2,10 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isKnown, itemTags, loadDataset, localDay, sliceEvents, type Dataset } from "../../../core/data";
+import { isKnown, itemTags, loadDataset, localDay, sliceEvents, type Dataset, type TrainingData } from "../../../core/data";
 import { DecayedPopularity, decayedCounts } from "../../../core/eval/baselines/popularity";
 import { evaluateFullCatalogue, testPositives } from "../../../core/eval/protocols";
-import type { RankedItems, RecommendRequest, Recommender, TrainingData } from "../../../core/eval/types";
+import type { RankedItems, RecommendRequest, Recommender } from "../../../core/eval/types";
 import { topK } from "../../../core/util/top-k";
 import {
   DEFAULT_SYNTHETIC_SPARSE_OPTIONS,

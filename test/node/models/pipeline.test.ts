@@ -11,8 +11,7 @@ import { parseManifest, verifyBundleFiles } from "../../../core/bundle/manifest"
 import { LABELS } from "../../../core/data/labels";
 import { loadDataset } from "../../../core/data/load";
 import { trainingWindow } from "../../../core/data/split";
-import type { TrainingData } from "../../../core/eval/types";
-import { DEFAULT_SERVING_CONFIG } from "../../../core/funnel/config";
+import type { TrainingData } from "../../../core/data/dataset";
 import { parseFeatureSpec } from "../../../core/features/spec";
 import { allocateItemTowerInputs, writeItemTowerRow } from "../../../core/features/tower-features";
 import { readOnnxModelInfo } from "../../../core/inference/onnx-model-info";
@@ -20,6 +19,7 @@ import { parseRankerManifest } from "../../../core/serving/bundle-manifest";
 import { itemTowerFeeds, runTower } from "../../../core/serving/model-runs";
 import { RankerAssets } from "../../../core/serving/ranker-assets";
 import { trainAll } from "../../../models/pipeline/train-all";
+import { DEFAULT_SERVING_CONFIG } from "../../../models/serving-config";
 import { DirectoryDataSource } from "../../../scripts/lib/directory-source";
 import { DEFAULT_SYNTHETIC_OPTIONS, syntheticDay, writeSyntheticKuaiRand } from "../../../scripts/models/synthetic-kuairand";
 import { createNodeOrtWebAdapter } from "../../../scripts/onnx/ort-web-node";

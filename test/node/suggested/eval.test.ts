@@ -5,7 +5,7 @@ import { trainingData } from "../../../core/eval/harness";
 import { recallAtK } from "../../../core/eval/metrics";
 import { BundleRows } from "../../../core/eval/systems/bundle-systems";
 import { SuggestedSystems, restrictedPopularity } from "../../../core/eval/systems/suggested-systems";
-import type { TrainingData } from "../../../core/eval/types";
+import type { TrainingData } from "../../../core/data/dataset";
 import type { Ranker } from "../../../core/funnel/types";
 import { syntheticDay } from "../../../scripts/models/synthetic-kuairand";
 import { DirectoryDataSource } from "../../../scripts/lib/directory-source";

@@ -1,10 +1,11 @@
-import { DEFAULT_SERVING_CONFIG, parseServingConfig, type ServingConfig } from "../../../core/funnel/config";
+import { parseServingConfig, type ServingConfig } from "../../../core/funnel/config";
 import { ENGAGED_BITS, LABEL_BIT, type Engagement } from "../../../core/features/engagement";
 import { NO_REALTIME_STATE, type FeedUser, type Ranker, type RealtimeUserState } from "../../../core/funnel/types";
 import { resolveFeedUser } from "../../../core/funnel/user";
 import { historyOf } from "../../../core/serving/assets";
 import { createFeedState } from "../../../core/funnel/explore";
 import type { BundleStores } from "../../../core/funnel/stores";
+import { DEFAULT_SERVING_CONFIG } from "../../../models/serving-config";
 export { fixtureRanker } from "../funnel/ranker-fixture";
 
 /**
