@@ -1,7 +1,7 @@
 import { parseServingConfig, servingConfigSchema } from "../../core/funnel/config";
 import { appFactory } from "../factory";
 import { bundleCache } from "../bundle/runtime";
-import { SERVING_CONFIG_KEY, effectiveConfig, resetServingConfigCache } from "../feeds/explore-service";
+import { SERVING_CONFIG_KEY, effectiveConfig, resetServingConfigCache } from "../feeds/serving-config";
 import { requireBearer } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { jsonBody } from "../http/validation";

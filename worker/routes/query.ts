@@ -8,7 +8,7 @@ import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "../../cor
 import { SuggestedStores } from "../../core/suggested/stores";
 import { appFactory } from "../factory";
 import { holdServingBundle } from "../bundle/hold";
-import { effectiveConfig } from "../feeds/explore-service";
+import { effectiveConfig } from "../feeds/serving-config";
 import { readRealtimeUser, readTrending } from "../feeds/realtime";
 import { requireBearer } from "../http/auth";
 import { ApiError } from "../http/errors";
