@@ -50,7 +50,10 @@ export interface BundleCacheSnapshot<T> {
 export interface BundleCacheOptions<T> {
   /** Turns the raw files into runtime structures (sessions, tables, indexes); runs once per version, before the swap. */
   readonly decode: (bundle: LoadedBundle) => Promise<T>;
-  /** Frees what `decode` made (wasm memory is not garbage collected); called once per version after it is swapped out and no longer held. */
+  /**
+   * Frees what `decode` made (wasm memory is not garbage collected): called once per version, after it was swapped
+   * out and no request holds it any more.
+   */
   readonly release?: (decoded: T) => Promise<void> | void;
   /** Seconds between reads of `bundle/active` (default 30; KV itself caches the pointer for ~60 s at the edge). */
   readonly refreshSeconds?: number;
@@ -71,8 +74,8 @@ export interface BundleCacheOptions<T> {
  * version, that request loads and decodes it in the background (kept alive with `waitUntil`) while everyone keeps
  * using the old one, then the reference is swapped in one assignment. A request holds the `ReadyBundle` it was given
  * (through `use()`), so a swap never changes what an in-flight request sees, and the old version is released once
- * the last such request is done. Concurrent requests share one load. A failed load keeps
- * the previous bundle; with none to keep, `current()` answers `unavailable` with the reasons.
+ * the last such request is done. Concurrent requests share one load. A failed load keeps the previous bundle; with
+ * none to keep, `current()` answers `unavailable` with the reasons.
  */
 export class BundleCache<T> {
   private ready: ReadyBundle<T> | null = null;
