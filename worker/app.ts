@@ -1,6 +1,6 @@
-import { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
-import { ApiError, errorResponse } from "./http/errors";
+import { timing } from "hono/timing";
+import { appFactory } from "./factory";
+import { ApiError, errorResponse, handleError } from "./http/errors";
 import { adminRoutes } from "./routes/admin";
 import { eventsRoutes } from "./routes/events";
 import { exploreRoutes } from "./routes/explore";
@@ -8,10 +8,10 @@ import { healthRoutes } from "./routes/health";
 import { queryRoutes } from "./routes/query";
 import { suggestedRoutes } from "./routes/suggested";
 
-export type AppEnv = { Bindings: Env };
-
 export function createApp() {
-  const app = new Hono<AppEnv>();
+  const app = appFactory.createApp();
+  // Server-Timing on every answer: `total` from here, the routes add their stages (setMetric)
+  app.use(timing());
   app.route("/", healthRoutes);
   app.route("/", eventsRoutes);
   app.route("/", exploreRoutes);
@@ -19,11 +19,6 @@ export function createApp() {
   app.route("/", suggestedRoutes);
   app.route("/", queryRoutes);
   app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
-  app.onError((error, c) => {
-    if (error instanceof ApiError) return errorResponse(c, error);
-    if (error instanceof HTTPException && error.status < 500) return errorResponse(c, new ApiError(error.status as 400, "bad_request", error.message || "bad request"));
-    console.error("unhandled error", error);
-    return errorResponse(c, new ApiError(500, "internal", "internal error"));
-  });
+  app.onError(handleError);
   return app;
 }

@@ -11,12 +11,13 @@ export default {
   fetch: app.fetch,
   /** Off-peak (wrangler.toml [triggers]): precompute the most active users' feeds into KV. */
   async scheduled(controller, env, ctx) {
-    const bundle = await bundleCache.current(env, ctx);
-    if (bundle.status !== "ready") {
-      console.warn(`precompute skipped: no bundle (${bundle.reasons.join("; ")})`);
-      return;
-    }
-    const result = await precomputeFeeds(env, bundle.decoded.ranker, controller.scheduledTime);
-    console.log(`precomputed ${result.users} feeds in ${result.ms.toFixed(0)} ms`);
+    await bundleCache.use(env, ctx, async (bundle) => {
+      if (bundle.status !== "ready") {
+        console.warn(`precompute skipped: no bundle (${bundle.reasons.join("; ")})`);
+        return;
+      }
+      const result = await precomputeFeeds(env, bundle.decoded.ranker, controller.scheduledTime);
+      console.log(`precomputed ${result.users} feeds in ${result.ms.toFixed(0)} ms`);
+    });
   },
 } satisfies ExportedHandler<Env>;

@@ -26,6 +26,8 @@ export function freePort(): Promise<number> {
 
 export interface DevServer {
   readonly url: string;
+  /** The `wrangler dev` process (workerd runs below it). */
+  readonly pid: number;
   /** From spawning wrangler until the Worker answered its first (bundle-free) request. */
   readonly bootMs: number;
   stop(): Promise<void>;
@@ -40,22 +42,22 @@ process.on("exit", () => {
  * Starts `wrangler dev` against `persistTo` (where the bundle was published) and waits until the Worker answers a
  * request that touches no bundle (a 404 route), so the first real request afterwards pays the bundle load.
  */
-export async function startDevServer(persistTo: string, timeoutMs = 90_000): Promise<DevServer> {
+export async function startDevServer(persistTo: string, timeoutMs = 90_000, extraArgs: readonly string[] = []): Promise<DevServer> {
   // a port found free can be taken by someone else before wrangler binds it: pick again a few times
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startDevServerOnce(persistTo, timeoutMs);
+      return await startDevServerOnce(persistTo, timeoutMs, extraArgs);
     } catch (error) {
       if (attempt >= 4 || !/Address already in use/i.test((error as Error).message)) throw error;
     }
   }
 }
 
-async function startDevServerOnce(persistTo: string, timeoutMs: number): Promise<DevServer> {
+async function startDevServerOnce(persistTo: string, timeoutMs: number, extraArgs: readonly string[]): Promise<DevServer> {
   const port = await freePort();
   const inspectorPort = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [WRANGLER_BIN, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn"], {
+  const child = spawn(process.execPath, [WRANGLER_BIN, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn", ...extraArgs], {
     cwd: REPO_ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -84,7 +86,7 @@ async function startDevServerOnce(persistTo: string, timeoutMs: number): Promise
     try {
       const response = await fetch(`${url}/__bench/ready`, { signal: AbortSignal.timeout(2000) });
       await response.arrayBuffer();
-      return { url, bootMs: performance.now() - started, stop };
+      return { url, pid: child.pid as number, bootMs: performance.now() - started, stop };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

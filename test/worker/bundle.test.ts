@@ -264,3 +264,86 @@ describe("BundleCache in workerd", () => {
     expect(cache.snapshot().ready).toBe(second); // the abandoned load finishing late swaps nothing in
   });
 });
+
+describe("BundleCache releases what a replaced version decoded", () => {
+  /** A cache whose decoded value is its version, recording every release. */
+  function releasingCache(time: ReturnType<typeof clock>, gate?: (bundle: LoadedBundle) => Promise<void>) {
+    const released: string[] = [];
+    const cache = new BundleCache({
+      refreshSeconds: 30,
+      now: time.now,
+      decode: async (bundle) => {
+        await gate?.(bundle);
+        return { version: bundle.version };
+      },
+      release: (decoded) => {
+        released.push(decoded.version);
+      },
+    });
+    return { cache, released };
+  }
+
+  /** Lets the cache's (asynchronous) releases run. */
+  const releasesRun = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+  async function switchTo(version: string, seed: number, cache: BundleCache<{ version: string }>, time: ReturnType<typeof clock>) {
+    await publish(version, seed);
+    time.advance(31);
+    const ctx = createExecutionContext();
+    await cache.current(kvEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(cache.snapshot().ready?.version).toBe(version);
+  }
+
+  it("releases the old version at the switch when no request holds it, and only after the last holder is done when one does", async () => {
+    await publish("v1", 1);
+    const time = clock();
+    const { cache, released } = releasingCache(time);
+    const requestDone = deferred();
+    const holding = deferred();
+    const request = cache.use(kvEnv, createExecutionContext(), async (state) => {
+      expect(ready(state).version).toBe("v1");
+      holding.release();
+      await requestDone.promise;
+      return ready(state).decoded.version;
+    });
+    await holding.promise;
+
+    await switchTo("v2", 2, cache, time);
+    await releasesRun();
+    expect(released).toEqual([]); // v1 is still in use
+    requestDone.release();
+    expect(await request).toBe("v1");
+    await releasesRun();
+    expect(released).toEqual(["v1"]);
+
+    await switchTo("v3", 3, cache, time);
+    await releasesRun();
+    expect(released).toEqual(["v1", "v2"]); // nobody held v2
+    const value = await cache.use(kvEnv, createExecutionContext(), async (state) => ready(state).decoded.version);
+    await releasesRun();
+    expect(value).toBe("v3");
+    expect(released).toEqual(["v1", "v2"]); // the current version stays
+  });
+
+  it("releases what an abandoned load decoded when it finishes late", async () => {
+    await publish("v1", 1);
+    const time = clock();
+    const stuck = deferred();
+    let attempts = 0;
+    const { cache, released } = releasingCache(time, async () => {
+      attempts++;
+      if (attempts === 1) await stuck.promise;
+    });
+    const waiting = cache.current(kvEnv, createExecutionContext());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    time.advance(61);
+    const second = ready(await cache.current(kvEnv, createExecutionContext()));
+    stuck.release();
+    await waiting;
+    await cache.settled();
+    await releasesRun();
+    expect(cache.snapshot().ready).toBe(second);
+    expect(released).toEqual(["v1"]); // the late copy, not the one serving
+  });
+});

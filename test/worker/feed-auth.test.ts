@@ -1,14 +1,14 @@
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { optionalFeedAuth } from "../../worker/http/auth";
-import { ApiError, errorResponse } from "../../worker/http/errors";
+import { handleError } from "../../worker/http/errors";
 
 // The feed routes are open unless the deployment sets FEED_TOKEN; the middleware is tested on its own
 // because the test Worker's bindings (without FEED_TOKEN) are fixed per project.
 function app() {
   const hono = new Hono<{ Bindings: Env }>();
   hono.post("/feed", optionalFeedAuth(), (c) => c.json({ ok: true }));
-  hono.onError((error, c) => errorResponse(c, error as ApiError));
+  hono.onError(handleError);
   return hono;
 }
 

@@ -50,6 +50,11 @@ export interface BundleCacheSnapshot<T> {
 export interface BundleCacheOptions<T> {
   /** Turns the raw files into runtime structures (sessions, tables, indexes); runs once per version, before the swap. */
   readonly decode: (bundle: LoadedBundle) => Promise<T>;
+  /**
+   * Frees what `decode` made (wasm memory is not garbage collected): called once per version, after it was swapped
+   * out and no request holds it any more.
+   */
+  readonly release?: (decoded: T) => Promise<void> | void;
   /** Seconds between reads of `bundle/active` (default 30; KV itself caches the pointer for ~60 s at the edge). */
   readonly refreshSeconds?: number;
   /** While a good bundle is serving, a version that failed is retried after this many seconds (default 300). */
@@ -67,9 +72,10 @@ export interface BundleCacheOptions<T> {
  *
  * `current()` answers from memory. Every `refreshSeconds` one request re-reads `bundle/active`; when it names a new
  * version, that request loads and decodes it in the background (kept alive with `waitUntil`) while everyone keeps
- * using the old one, then the reference is swapped in one assignment. A request holds the `ReadyBundle` it was given,
- * so a swap never changes what an in-flight request sees. Concurrent requests share one load. A failed load keeps
- * the previous bundle; with none to keep, `current()` answers `unavailable` with the reasons.
+ * using the old one, then the reference is swapped in one assignment. A request holds the `ReadyBundle` it was given
+ * (through `use()`), so a swap never changes what an in-flight request sees, and the old version is released once
+ * the last such request is done. Concurrent requests share one load. A failed load keeps the previous bundle; with
+ * none to keep, `current()` answers `unavailable` with the reasons.
  */
 export class BundleCache<T> {
   private ready: ReadyBundle<T> | null = null;
@@ -79,15 +85,49 @@ export class BundleCache<T> {
   private lastFailure: BundleLoadFailure | null = null;
   /** Bumped by every refresh; a refresh that is no longer the latest (it was abandoned) changes nothing. */
   private generation = 0;
+  /** How many `use()` calls hold each version; a swapped-out version is released when its count drops to zero. */
+  private readonly holders = new Map<ReadyBundle<T>, number>();
   private readonly now: () => number;
 
   constructor(private readonly options: BundleCacheOptions<T>) {
     this.now = options.now ?? Date.now;
   }
 
+  /**
+   * The bundle to answer with now. The caller may use it only briefly (metadata, /health): once it is swapped out,
+   * its models are released as soon as no `use()` holds it. Requests that run models call `use()`.
+   */
   async current(env: BundleBindings | undefined, ctx: WaitUntil): Promise<BundleState<T>> {
-    const namespace = env?.BUNDLES;
-    if (env === undefined || namespace === undefined) return this.ready ?? { status: "unavailable", reasons: ["the KV binding BUNDLES is not configured"] };
+    await this.awaitUsable(env, ctx);
+    return this.stateNow(env);
+  }
+
+  /**
+   * Runs `work` with the current bundle and holds that version until `work` settles: a version swapped out meanwhile
+   * is released only after its last holder is done.
+   */
+  async use<R>(env: BundleBindings | undefined, ctx: WaitUntil, work: (state: BundleState<T>) => Promise<R>): Promise<R> {
+    await this.awaitUsable(env, ctx);
+    // synchronous from here to the hold: no swap (and so no release) can slip in between
+    const state = this.stateNow(env);
+    if (state.status !== "ready") return work(state);
+    this.holders.set(state, (this.holders.get(state) ?? 0) + 1);
+    try {
+      return await work(state);
+    } finally {
+      const left = (this.holders.get(state) ?? 1) - 1;
+      if (left > 0) this.holders.set(state, left);
+      else {
+        this.holders.delete(state);
+        if (state !== this.ready) this.releaseDecoded(state.version, state.decoded);
+      }
+    }
+  }
+
+  /** Starts a refresh when one is due and, with no bundle to serve yet, waits (bounded) for it. */
+  private async awaitUsable(env: BundleBindings | undefined, ctx: WaitUntil): Promise<void> {
+    if (env === undefined || env.BUNDLES === undefined) return;
+    const namespace = env.BUNDLES;
     const now = this.now();
     if (this.refreshing !== null && now - this.refreshing.startedAt >= (this.options.abandonLoadAfterMs ?? 60_000)) {
       console.warn(`bundle: a load started ${now - this.refreshing.startedAt} ms ago never settled; starting over`);
@@ -104,10 +144,12 @@ export class BundleCache<T> {
       // The request that starts the load keeps it alive; others only wait on it (or not at all).
       ctx.waitUntil(refresh.promise);
     }
-    const ready = this.ready;
-    if (ready !== null) return ready;
-    if (this.refreshing !== null) await waitAtMost(this.refreshing.promise, this.options.waitForLoadMs ?? 20_000);
+    if (this.ready === null && this.refreshing !== null) await waitAtMost(this.refreshing.promise, this.options.waitForLoadMs ?? 20_000);
+  }
+
+  private stateNow(env: BundleBindings | undefined): BundleState<T> {
     if (this.ready !== null) return this.ready;
+    if (env?.BUNDLES === undefined) return { status: "unavailable", reasons: ["the KV binding BUNDLES is not configured"] };
     if (this.refreshing !== null) return { status: "unavailable", reasons: [`the bundle${this.loadingVersion === null ? "" : ` ${this.loadingVersion}`} is still loading`] };
     return { status: "unavailable", reasons: this.lastFailure?.reasons ?? ["no bundle loaded yet"] };
   }
@@ -152,16 +194,30 @@ export class BundleCache<T> {
       } catch (error) {
         throw new BundleError(`bundle ${version} loaded but could not be decoded`, reasonsOf(error));
       }
-      if (!isLatest()) return;
-      const previous = this.ready?.version ?? null;
+      if (!isLatest()) {
+        this.releaseDecoded(version, decoded);
+        return;
+      }
+      const previous = this.ready;
       this.ready = { status: "ready", version, bundle, decoded };
       this.lastFailure = null;
-      console.log(`bundle: ${previous ?? "(none)"} -> ${version} (${bundle.files.size} files, loaded in ${bundle.loadMs} ms)`);
+      console.log(`bundle: ${previous?.version ?? "(none)"} -> ${version} (${bundle.files.size} files, loaded in ${bundle.loadMs} ms)`);
+      // no request holds it: nothing can use it again; otherwise its last holder releases it
+      if (previous !== null && !this.holders.has(previous)) this.releaseDecoded(previous.version, previous.decoded);
     } catch (error) {
       if (isLatest()) this.fail(version, reasonsOf(error));
     } finally {
       if (isLatest()) this.loadingVersion = null;
     }
+  }
+
+  /** Frees what `decode` allocated (ONNX sessions, the ANN index); a failure is logged, never thrown at a request. */
+  private releaseDecoded(version: string, decoded: T): void {
+    const release = this.options.release;
+    if (release === undefined) return;
+    void Promise.resolve()
+      .then(() => release(decoded))
+      .catch((error: unknown) => console.error(`bundle: releasing ${version} failed: ${reasonsOf(error).join("; ")}`));
   }
 
   private fail(version: string | null, reasons: readonly string[]): void {

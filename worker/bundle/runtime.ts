@@ -3,6 +3,7 @@ import { UsearchRuntime } from "../../core/ann/runtime";
 import type { LoadedBundle } from "../../core/bundle/store";
 import { createRanker } from "../../core/funnel/ranker";
 import type { Ranker } from "../../core/funnel/types";
+import { releaseRankerModels } from "../../core/serving/ranker-models";
 import { createWorkerdOrtAdapter } from "../inference/ort-web-workerd";
 import { BundleCache } from "./cache";
 
@@ -10,6 +11,8 @@ import { BundleCache } from "./cache";
 export interface BundleRuntime {
   readonly version: string;
   readonly ranker: Ranker;
+  /** Frees the models' wasm memory (sessions, the ANN index); the ranker is unusable afterwards. */
+  release(): Promise<void>;
 }
 
 // One onnxruntime-web and one USearch wasm instance per isolate, shared by every bundle version.
@@ -20,8 +23,8 @@ let usearch: UsearchRuntime | undefined;
 export async function decodeBundleRuntime(bundle: LoadedBundle): Promise<BundleRuntime> {
   usearch ??= new UsearchRuntime(usearchWasm);
   const ranker = await createRanker(bundle.manifest, bundle.files, onnx, usearch);
-  return { version: bundle.version, ranker };
+  return { version: bundle.version, ranker, release: () => releaseRankerModels(ranker.models) };
 }
 
 /** The isolate's bundle: module-level, so every request in this isolate shares one copy. */
-export const bundleCache = new BundleCache<BundleRuntime>({ decode: decodeBundleRuntime });
+export const bundleCache = new BundleCache<BundleRuntime>({ decode: decodeBundleRuntime, release: (runtime) => runtime.release() });

@@ -1,13 +1,13 @@
-import { LABELS } from "../../core/data/labels";
-import { parseServingConfig, type ServingConfig } from "../../core/funnel/config";
+import type { ServingConfig } from "../../core/funnel/config";
 import { runFeed } from "../../core/funnel/explore";
 import { applyOverride, type ConfigOverride } from "../../core/funnel/overrides";
-import type { Candidate, FunnelTrace, Ranker } from "../../core/funnel/types";
+import { fillByAuthorRules } from "../../core/funnel/stages/rerank";
+import type { FunnelTrace, Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
+import { round, toItem, type ExploreItem } from "./explore-items";
 import { readPrecomputedFeed } from "./precompute";
 import { readRealtimeUser, readTrending } from "./realtime";
-
-export const SERVING_CONFIG_KEY = "config/serving";
+import { configFingerprint, effectiveConfig } from "./serving-config";
 
 export interface ExploreInput {
   readonly userId: string;
@@ -18,42 +18,9 @@ export interface ExploreInput {
   readonly weights: ConfigOverride | undefined;
 }
 
-export interface ExploreItem {
-  item_id: string;
-  author_id: string;
-  score: number;
-  sources: string[];
-  p: Record<string, number> | null;
-}
-
 export interface ExploreOutput {
   readonly body: { user_id: string; model_version: string; cold_start: boolean; degraded: boolean; items: ExploreItem[]; debug?: Record<string, unknown> };
   readonly timings: Record<string, number>;
-}
-
-const CONFIG_TTL_MS = 30_000;
-let configCache: { at: number; version: string; config: ServingConfig; problem?: string } | undefined;
-
-/**
- * The serving config: an operator's override stored in KV (`config/serving`, set through the admin route)
- * when present and valid, else the bundle's. Cached per isolate for 30 s.
- */
-export async function effectiveConfig(env: Env, ranker: Ranker, nowMs: number): Promise<{ config: ServingConfig; problem?: string }> {
-  if (configCache && configCache.version === ranker.assets.version && nowMs - configCache.at < CONFIG_TTL_MS) return configCache;
-  let config = ranker.assets.config;
-  let problem: string | undefined;
-  try {
-    const stored = await env.BUNDLES.get(SERVING_CONFIG_KEY, "json");
-    if (stored !== null) config = parseServingConfig(stored, SERVING_CONFIG_KEY);
-  } catch (error) {
-    problem = `stored serving config ignored: ${(error as Error).message}`;
-  }
-  configCache = { at: nowMs, version: ranker.assets.version, config, ...(problem ? { problem } : {}) };
-  return configCache;
-}
-
-export function resetServingConfigCache(): void {
-  configCache = undefined;
 }
 
 /** One Explore request against a loaded ranker: real-time state, the funnel, and the response shape. */
@@ -73,17 +40,21 @@ export async function serveExplore(env: Env, ranker: Ranker, input: ExploreInput
     if (row !== undefined) exclude.add(row);
   }
   const user = resolveFeedUser(assets, input.userId, realtime.state, config);
-  // a fresh off-peak feed serves plain requests (no experiment overrides), minus what the user has seen since
+  const surface = input.surface ?? config.defaultSurface;
+  // a fresh off-peak feed serves plain requests (no experiment overrides) for the surface and config it was computed
+  // for, minus what the user has seen since and what the request excludes
   if (!input.weights) {
-    const precomputed = await readPrecomputedFeed(env, ranker, input.userId, nowMs, config.precompute.maxAgeMinutes);
+    const precomputed = await readPrecomputedFeed(env, ranker, input.userId, nowMs, { surface, configFingerprint: await configFingerprint(config), maxAgeMinutes: config.precompute.maxAgeMinutes });
     if (precomputed) {
-      const items = precomputed.items.filter((item) => {
+      const kept = precomputed.items.filter((item) => {
         const row = assets.items.ids.get(item.item_id);
         return row === undefined || !(exclude.has(row) || (config.rerank.dropSeen && user.seen.has(row)));
       });
-      if (items.length >= input.count) {
-        const body: ExploreOutput["body"] = { user_id: input.userId, model_version: assets.version, cold_start: user.cold, degraded: false, items: items.slice(0, input.count) };
-        if (input.debug) body.debug = { precomputed: { computed_at: new Date(precomputed.computed_at).toISOString(), stored: precomputed.items.length, after_filters: items.length } };
+      // dropping items can bring two of one author together: the rerank's author rules again, over what is left
+      const { page } = fillByAuthorRules(kept, (item) => item.author_id, config.rerank, input.count);
+      if (page.length >= input.count) {
+        const body: ExploreOutput["body"] = { user_id: input.userId, model_version: assets.version, cold_start: user.cold, degraded: false, items: page };
+        if (input.debug) body.debug = { precomputed: { computed_at: new Date(precomputed.computed_at).toISOString(), stored: precomputed.items.length, after_filters: kept.length } };
         return { body, timings: { state: stateMs, precomputed: performance.now() - started - stateMs } };
       }
     }
@@ -91,7 +62,7 @@ export async function serveExplore(env: Env, ranker: Ranker, input: ExploreInput
   const result = await runFeed(ranker, {
     user,
     count: input.count,
-    surface: input.surface ?? config.defaultSurface,
+    surface,
     nowMs,
     exclude,
     config,
@@ -109,17 +80,6 @@ export async function serveExplore(env: Env, ranker: Ranker, input: ExploreInput
   return { body, timings: { state: stateMs, ...result.timings } };
 }
 
-export function toItem(ranker: Ranker, candidate: Candidate): ExploreItem {
-  const { items } = ranker.assets;
-  return {
-    item_id: items.ids.id(candidate.item),
-    author_id: items.authors.id(items.author[candidate.item] as number),
-    score: round(candidate.score),
-    sources: candidate.sources.map((hit) => hit.source),
-    p: candidate.probabilities ? Object.fromEntries(LABELS.map((label, l) => [label, round(candidate.probabilities?.[l] as number)])) : null,
-  };
-}
-
 function debugTrace(trace: FunnelTrace, degraded: readonly string[], cold: boolean, engagements: number, realtimeEvents: number, config: ServingConfig): Record<string, unknown> {
   return {
     stages: trace.stages.map((stage) => ({ ...stage, ms: round(stage.ms) })),
@@ -129,8 +89,4 @@ function debugTrace(trace: FunnelTrace, degraded: readonly string[], cold: boole
     degraded_reasons: degraded,
     config: { sources: config.retrieval.sources, value_model: config.valueModel, first_stage_keep: config.firstStage.keep, rerank: config.rerank },
   };
-}
-
-function round(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { FALLBACK_POPULAR_KEY } from "../../core/bundle/kv-layout";
 import { userStateStub } from "../state/user-state";
-import type { ExploreItem } from "./explore-service";
+import type { ExploreItem } from "./explore-items";
 
 const fallbackListSchema = z.array(z.object({ item_id: z.string(), author_id: z.string(), score: z.number() }));
 type FallbackList = z.infer<typeof fallbackListSchema>;

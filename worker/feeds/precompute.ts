@@ -2,15 +2,17 @@ import { z } from "zod";
 import { runFeed } from "../../core/funnel/explore";
 import type { Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
-import { effectiveConfig, toItem, type ExploreItem } from "./explore-service";
+import { toItem } from "./explore-items";
 import { readRealtimeUser } from "./realtime";
+import { configFingerprint, effectiveConfig } from "./serving-config";
 
 export const PRECOMPUTED_FEED_PREFIX = "feed/";
 /** Which users have a precomputed feed, so requests read KV only for them. */
 export const PRECOMPUTED_INDEX_KEY = "feed/index";
 const PRECOMPUTED_PAGE = 100;
 
-const storedFeedSchema = z.object({ version: z.string(), computed_at: z.number(), items: z.array(z.object({ item_id: z.string(), author_id: z.string(), score: z.number(), sources: z.array(z.string()), p: z.record(z.string(), z.number()).nullable() })) });
+/** `surface` and `config` (its fingerprint) are what the feed was computed for: it serves no request for another. */
+const storedFeedSchema = z.object({ version: z.string(), computed_at: z.number(), surface: z.number(), config: z.string(), items: z.array(z.object({ item_id: z.string(), author_id: z.string(), score: z.number(), sources: z.array(z.string()), p: z.record(z.string(), z.number()).nullable() })) });
 export type StoredFeed = z.infer<typeof storedFeedSchema>;
 const indexSchema = z.object({ version: z.string(), computed_at: z.number(), users: z.array(z.string()) });
 
@@ -33,11 +35,12 @@ export async function precomputeFeeds(env: Env, ranker: Ranker, nowMs: number): 
   const { config } = await effectiveConfig(env, ranker, nowMs);
   const users = mostActiveUsers(ranker, config.precompute.users);
   const ttl = Math.max(60, config.precompute.maxAgeMinutes * 60);
+  const fingerprint = await configFingerprint(config);
   for (const userId of users) {
     const realtime = await readRealtimeUser(env, ranker, userId);
     const user = resolveFeedUser(ranker.assets, userId, realtime.state, config);
     const result = await runFeed(ranker, { user, count: PRECOMPUTED_PAGE, surface: config.defaultSurface, nowMs, exclude: new Set(), config });
-    const feed: StoredFeed = { version: ranker.assets.version, computed_at: nowMs, items: result.candidates.map((candidate) => toItem(ranker, candidate)) };
+    const feed: StoredFeed = { version: ranker.assets.version, computed_at: nowMs, surface: config.defaultSurface, config: fingerprint, items: result.candidates.map((candidate) => toItem(ranker, candidate)) };
     await env.FEEDS.put(`${PRECOMPUTED_FEED_PREFIX}${userId}`, JSON.stringify(feed), { expirationTtl: ttl });
   }
   await env.FEEDS.put(PRECOMPUTED_INDEX_KEY, JSON.stringify({ version: ranker.assets.version, computed_at: nowMs, users }), { expirationTtl: ttl });
@@ -48,17 +51,25 @@ export async function precomputeFeeds(env: Env, ranker: Ranker, nowMs: number): 
 const INDEX_TTL_MS = 60_000;
 let indexCache: { at: number; users: ReadonlySet<string>; version: string; computedAt: number } | undefined;
 
-/** The user's precomputed feed, when there is a fresh one for the bundle version in use. */
-export async function readPrecomputedFeed(env: Env, ranker: Ranker, userId: string, nowMs: number, maxAgeMinutes: number): Promise<StoredFeed | undefined> {
+/** What a request needs a precomputed feed to have been computed for. */
+export interface PrecomputedFeedMatch {
+  readonly surface: number;
+  readonly configFingerprint: string;
+  readonly maxAgeMinutes: number;
+}
+
+/** The user's precomputed feed, when there is a fresh one for the bundle version in use, the surface and the config. */
+export async function readPrecomputedFeed(env: Env, ranker: Ranker, userId: string, nowMs: number, match: PrecomputedFeedMatch): Promise<StoredFeed | undefined> {
   try {
     if (!indexCache || nowMs - indexCache.at > INDEX_TTL_MS) {
       const parsed = indexSchema.safeParse(await env.FEEDS.get(PRECOMPUTED_INDEX_KEY, "json"));
       indexCache = parsed.success ? { at: nowMs, users: new Set(parsed.data.users), version: parsed.data.version, computedAt: parsed.data.computed_at } : { at: nowMs, users: new Set(), version: "", computedAt: 0 };
     }
-    const fresh = (computedAt: number) => nowMs - computedAt <= maxAgeMinutes * 60_000 && computedAt <= nowMs;
+    const fresh = (computedAt: number) => nowMs - computedAt <= match.maxAgeMinutes * 60_000 && computedAt <= nowMs;
     if (!indexCache.users.has(userId) || indexCache.version !== ranker.assets.version || !fresh(indexCache.computedAt)) return undefined;
     const parsed = storedFeedSchema.safeParse(await env.FEEDS.get(`${PRECOMPUTED_FEED_PREFIX}${userId}`, "json"));
     if (!parsed.success || parsed.data.version !== ranker.assets.version || !fresh(parsed.data.computed_at)) return undefined;
+    if (parsed.data.surface !== match.surface || parsed.data.config !== match.configFingerprint) return undefined;
     return parsed.data;
   } catch {
     return undefined;

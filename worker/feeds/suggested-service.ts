@@ -3,7 +3,7 @@ import type { Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import type { SuggestionSource } from "../../core/suggested/config";
 import { suggestPosts, type Suggestion, type SuggestedFeed } from "../../core/suggested/suggest";
-import { effectiveConfig } from "./explore-service";
+import { effectiveConfig } from "./serving-config";
 import { serveFallback } from "./fallback";
 import { readRealtimeUser, readTrending } from "./realtime";
 

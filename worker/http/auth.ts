@@ -1,41 +1,44 @@
-import type { MiddlewareHandler } from "hono";
-import { ApiError } from "./errors";
+import { bearerAuth } from "hono/bearer-auth";
+import type { Context, MiddlewareHandler } from "hono";
+import { timingSafeEqual } from "hono/utils/buffer";
+import { appFactory, type AppEnv } from "../factory";
+import { ApiError, errorResponse } from "./errors";
 
-/**
- * Requires `Authorization: Bearer <token>` matching the secret named `secretName`. A missing secret
- * refuses everyone (a deployment mistake must not open the door); the comparison takes constant time.
- */
-export function bearerAuth(secretName: "INGEST_TOKEN" | "ADMIN_TOKEN"): MiddlewareHandler<{ Bindings: Env }> {
-  return async (c, next) => {
-    const expected = (c.env as unknown as Record<string, unknown>)[secretName];
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (typeof expected !== "string" || expected === "" || !match || !timingSafeEqual(match[1] as string, expected)) {
-      throw new ApiError(401, "unauthorized", `this route needs Authorization: Bearer <${secretName}>`);
-    }
-    await next();
-  };
+type TokenSecret = "INGEST_TOKEN" | "ADMIN_TOKEN" | "FEED_TOKEN";
+
+function configuredSecret(env: Env, name: TokenSecret): string | undefined {
+  const value = env[name];
+  return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-function timingSafeEqual(a: string, b: string): boolean {
-  const encoder = new TextEncoder();
-  const left = encoder.encode(a);
-  const right = encoder.encode(b);
-  let difference = left.length ^ right.length;
-  for (let i = 0; i < Math.max(left.length, right.length); i++) difference |= (left[i] ?? 0) ^ (right[i] ?? 0);
-  return difference === 0;
+/**
+ * Requires `Authorization: Bearer <token>` matching the secret `name`: hono/bearer-auth, reading the secret per
+ * request (bindings only exist then). Every failure answers 401 with the Worker's JSON error body: a missing header,
+ * another scheme (Hono would say 400) and a wrong token alike, so a client learns nothing from the difference. A
+ * missing secret refuses everyone: a deployment mistake must not open the door.
+ */
+export function requireBearer(name: TokenSecret): MiddlewareHandler<AppEnv> {
+  const unauthorized = (c: Context) => errorResponse(c, new ApiError(401, "unauthorized", `this route needs Authorization: Bearer <${name}>`));
+  const failure = { message: unauthorized };
+  return bearerAuth<AppEnv>({
+    verifyToken: async (token, c) => {
+      const expected = configuredSecret(c.env, name);
+      return expected !== undefined && (await timingSafeEqual(token, expected));
+    },
+    noAuthenticationHeader: failure,
+    invalidAuthenticationHeader: failure,
+    invalidToken: failure,
+  });
 }
 
 /**
  * Feed routes are open unless the deployment sets FEED_TOKEN; then they need `Authorization: Bearer <FEED_TOKEN>`
  * like every other protected route (app backends call them, so the token is theirs to hold).
  */
-export function optionalFeedAuth(): MiddlewareHandler<{ Bindings: Env }> {
-  return async (c, next) => {
-    const expected = (c.env as unknown as Record<string, unknown>).FEED_TOKEN;
-    if (typeof expected !== "string" || expected === "") return next();
-    const match = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "");
-    if (!match || !timingSafeEqual(match[1] as string, expected)) throw new ApiError(401, "unauthorized", "this route needs Authorization: Bearer <FEED_TOKEN>");
-    await next();
-  };
+export function optionalFeedAuth(): MiddlewareHandler<AppEnv> {
+  const feedBearer = requireBearer("FEED_TOKEN");
+  return appFactory.createMiddleware(async (c, next) => {
+    if (configuredSecret(c.env, "FEED_TOKEN") === undefined) return next();
+    return feedBearer(c, next);
+  });
 }

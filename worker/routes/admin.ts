@@ -1,9 +1,8 @@
-import { Hono } from "hono";
 import { parseServingConfig, servingConfigSchema } from "../../core/funnel/config";
-import type { AppEnv } from "../app";
+import { appFactory } from "../factory";
 import { bundleCache } from "../bundle/runtime";
-import { SERVING_CONFIG_KEY, effectiveConfig, resetServingConfigCache } from "../feeds/explore-service";
-import { bearerAuth } from "../http/auth";
+import { SERVING_CONFIG_KEY, effectiveConfig, resetServingConfigCache } from "../feeds/serving-config";
+import { requireBearer } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { jsonBody } from "../http/validation";
 
@@ -11,8 +10,8 @@ import { jsonBody } from "../http/validation";
  * Operators' routes (ADMIN_TOKEN): read the serving config in effect, store a new one in KV (validated;
  * every isolate picks it up within 30 s), or drop the stored one to fall back to the bundle's.
  */
-export const adminRoutes = new Hono<AppEnv>()
-  .use("/v1/admin/*", bearerAuth("ADMIN_TOKEN"))
+export const adminRoutes = appFactory.createApp()
+  .use("/v1/admin/*", requireBearer("ADMIN_TOKEN"))
   .get("/v1/admin/config", async (c) => {
     const bundle = await bundleCache.current(c.env, c.executionCtx);
     if (bundle.status !== "ready") throw new ApiError(503, "bundle_unavailable", `no model bundle is loaded: ${bundle.reasons.join("; ")}`);

@@ -1,8 +1,7 @@
-import { Hono } from "hono";
 import { z } from "zod";
 import { INTERACTION_TYPES } from "../../core/realtime/events";
-import type { AppEnv } from "../app";
-import { bearerAuth } from "../http/auth";
+import { appFactory } from "../factory";
+import { requireBearer } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { entityId } from "../http/schemas";
 import { jsonBody } from "../http/validation";
@@ -30,7 +29,7 @@ const eventsBody = z.object({
   events: z.array(interactionEvent).min(1).max(MAX_EVENTS_PER_BATCH),
 });
 
-export const eventsRoutes = new Hono<AppEnv>().post("/v1/events", bearerAuth("INGEST_TOKEN"), jsonBody(eventsBody), async (c) => {
+export const eventsRoutes = appFactory.createApp().post("/v1/events", requireBearer("INGEST_TOKEN"), jsonBody(eventsBody), async (c) => {
   const { events } = c.req.valid("json");
   const result = await ingestBatch(c.env, events);
   if (result.failedUsers.length > 0) {

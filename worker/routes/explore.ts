@@ -1,15 +1,15 @@
-import { Hono } from "hono";
+import { wrapTime } from "hono/timing";
 import { z } from "zod";
 import { ConfigOverrideError, configOverrideSchema } from "../../core/funnel/overrides";
-import type { AppEnv } from "../app";
-import { bundleCache } from "../bundle/runtime";
+import { appFactory } from "../factory";
+import { holdServingBundle } from "../bundle/hold";
 import { degradedFeedResponse } from "../feeds/degraded-response";
 import { serveExplore } from "../feeds/explore-service";
 import { serveFallback } from "../feeds/fallback";
 import { optionalFeedAuth } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { entityId, servingInstant } from "../http/schemas";
-import { serverTiming } from "../http/server-timing";
+import { setStageMetrics } from "../http/stage-timings";
 import { jsonBody } from "../http/validation";
 
 const exploreBody = z.strictObject({
@@ -23,15 +23,14 @@ const exploreBody = z.strictObject({
 });
 
 /** POST /v1/explore: a personalised Explore feed from the four-stage funnel, computed in the Worker. */
-export const exploreRoutes = new Hono<AppEnv>().post("/v1/explore", optionalFeedAuth(), jsonBody(exploreBody), async (c) => {
-  const started = performance.now();
+export const exploreRoutes = appFactory.createApp().post("/v1/explore", optionalFeedAuth(), jsonBody(exploreBody), holdServingBundle, async (c) => {
   const input = c.req.valid("json");
   const requestId = crypto.randomUUID();
   const nowMs = input.at_ms ?? Date.now();
-  const bundle = await bundleCache.current(c.env, c.executionCtx);
+  const { bundle } = c.var;
   if (bundle.status !== "ready") {
-    const fallback = await serveFallback(c.env, input.user_id, input.count, input.exclude, nowMs);
-    return degradedFeedResponse(c, { requestId, userId: input.user_id, debug: input.debug, startedMs: started }, bundle.reasons, fallback);
+    const fallback = await wrapTime(c, "fallback", serveFallback(c.env, input.user_id, input.count, input.exclude, nowMs));
+    return degradedFeedResponse(c, { requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback);
   }
   let output;
   try {
@@ -40,6 +39,6 @@ export const exploreRoutes = new Hono<AppEnv>().post("/v1/explore", optionalFeed
     if (error instanceof ConfigOverrideError) throw new ApiError(400, "invalid_request", error.message, `weights${error.field ? `.${error.field}` : ""}`);
     throw error;
   }
-  c.header("Server-Timing", serverTiming(output.timings, performance.now() - started));
+  setStageMetrics(c, output.timings);
   return c.json({ request_id: requestId, ...output.body });
 });

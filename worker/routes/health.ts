@@ -1,15 +1,14 @@
-import { Hono, type Context } from "hono";
 import packageJson from "../../package.json";
-import type { AppEnv } from "../app";
+import { appFactory } from "../factory";
 import { bundleCache } from "../bundle/runtime";
-import type { WaitUntil } from "../bundle/cache";
+import { executionContextOf } from "../bundle/hold";
 
 /**
  * `status` is "ok" when a model bundle is serving and "degraded" (still HTTP 200: the Worker answers, with fallbacks)
  * when none is usable; `degraded` then says why. `bundle.last_failure` reports a newer version that failed to load
  * while an older one keeps serving.
  */
-export const healthRoutes = new Hono<AppEnv>().get("/health", async (c) => {
+export const healthRoutes = appFactory.createApp().get("/health", async (c) => {
   const state = await bundleCache.current(c.env, executionContextOf(c));
   const { checkedAt, loadingVersion, lastFailure } = bundleCache.snapshot();
   const bundle =
@@ -33,12 +32,3 @@ export const healthRoutes = new Hono<AppEnv>().get("/health", async (c) => {
     degraded: state.status === "ready" ? [] : state.reasons,
   });
 });
-
-/** Hono throws when a request has no ExecutionContext (app.request in unit tests); background work then just runs. */
-function executionContextOf(c: Context): WaitUntil {
-  try {
-    return c.executionCtx;
-  } catch {
-    return { waitUntil: () => {} };
-  }
-}

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { setMetric, wrapTime } from "hono/timing";
 import { z } from "zod";
 import { LABELS } from "../../core/data/labels";
 import type { Ranker } from "../../core/funnel/types";
@@ -6,14 +6,13 @@ import { resolveFeedUser } from "../../core/funnel/user";
 import { executeQuery, isQueryError, planQuery, type AttributeValue, type Candidate, type QueryError, type QueryPlan, type SeedInput, type StreamType } from "../../core/query";
 import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "../../core/suggested/config";
 import { createFeedState } from "../../core/funnel/explore";
-import type { AppEnv } from "../app";
-import { bundleCache } from "../bundle/runtime";
-import { effectiveConfig } from "../feeds/explore-service";
+import { appFactory } from "../factory";
+import { holdServingBundle } from "../bundle/hold";
+import { effectiveConfig } from "../feeds/serving-config";
 import { readRealtimeUser, readTrending } from "../feeds/realtime";
-import { bearerAuth } from "../http/auth";
+import { requireBearer } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { entityId, servingInstant } from "../http/schemas";
-import { serverTiming } from "../http/server-timing";
 import { jsonBody } from "../http/validation";
 
 /**
@@ -52,8 +51,7 @@ function queryErrorResponse(error: QueryError, status: 400 | 500, field: string)
  * Suggested Posts reads — and returns the candidates with the execution trace. Syntax, type and limit problems are
  * a 400 naming line, column and (for limits) the limit.
  */
-export const queryRoutes = new Hono<AppEnv>().post("/v1/query", bearerAuth("ADMIN_TOKEN"), jsonBody(queryBody), async (c) => {
-  const started = performance.now();
+export const queryRoutes = appFactory.createApp().post("/v1/query", requireBearer("ADMIN_TOKEN"), jsonBody(queryBody), holdServingBundle, async (c) => {
   const input = c.req.valid("json");
   const options = { embeddingConfigs: SUGGESTED_EMBEDDING_CONFIGS, rankingModels: SUGGESTED_RANKING_MODELS, limits: { cpuBudgetMs: QUERY_ROUTE_CPU_BUDGET_MS } };
   let plan: QueryPlan;
@@ -64,7 +62,7 @@ export const queryRoutes = new Hono<AppEnv>().post("/v1/query", bearerAuth("ADMI
     const { status, body } = queryErrorResponse(error, 400, "query");
     return c.json(body, status);
   }
-  const bundle = await bundleCache.current(c.env, c.executionCtx);
+  const { bundle } = c.var;
   if (bundle.status !== "ready") throw new ApiError(503, "bundle_unavailable", `no model bundle is loaded: ${bundle.reasons.join("; ")}`);
   const { ranker } = bundle.decoded;
   const { assets } = ranker;
@@ -72,8 +70,7 @@ export const queryRoutes = new Hono<AppEnv>().post("/v1/query", bearerAuth("ADMI
   const seedAccounts = input.seed_accounts?.map((seed, i) => toSeed(seed, i, "seed_accounts", (id) => assets.items.authors.get(id)));
   const seedMedia = input.seed_media?.map((seed, i) => toSeed(seed, i, "seed_media", (id) => assets.items.ids.get(id)));
 
-  const [realtime, trending, { config }] = await Promise.all([readRealtimeUser(c.env, ranker, input.user_id), readTrending(c.env, ranker, nowMs), effectiveConfig(c.env, ranker, nowMs)]);
-  const stateMs = performance.now() - started;
+  const [realtime, trending, { config }] = await wrapTime(c, "state", Promise.all([readRealtimeUser(c.env, ranker, input.user_id), readTrending(c.env, ranker, nowMs), effectiveConfig(c.env, ranker, nowMs)]), undefined, 2);
   const user = resolveFeedUser(assets, input.user_id, realtime.state, config);
   // the query may search with the user's retrieval embedding (user_nn) or rank with a model that weighs it
   const needsEmbedding = () => plan.steps.some((step) => step.operator.name === "user_nn" || step.operator.name === "rank");
@@ -98,7 +95,7 @@ export const queryRoutes = new Hono<AppEnv>().post("/v1/query", bearerAuth("ADMI
     return c.json(body, status);
   }
   const ids = new ExternalIds(ranker, input.user_id, plan);
-  c.header("Server-Timing", serverTiming({ state: stateMs, query: result.trace.totalMs }, performance.now() - started));
+  setMetric(c, "query", result.trace.totalMs, undefined, 2);
   return c.json({
     request_id: crypto.randomUUID(),
     model_version: assets.version,

@@ -1,12 +1,12 @@
-import { Hono } from "hono";
+import { wrapTime } from "hono/timing";
 import { z } from "zod";
-import type { AppEnv } from "../app";
-import { bundleCache } from "../bundle/runtime";
+import { appFactory } from "../factory";
+import { holdServingBundle } from "../bundle/hold";
 import { degradedFeedResponse } from "../feeds/degraded-response";
 import { serveSuggested, serveSuggestedFallback } from "../feeds/suggested-service";
 import { optionalFeedAuth } from "../http/auth";
 import { entityId, servingInstant } from "../http/schemas";
-import { serverTiming } from "../http/server-timing";
+import { setStageMetrics } from "../http/stage-timings";
 import { jsonBody } from "../http/validation";
 
 const suggestedBody = z.strictObject({
@@ -19,18 +19,17 @@ const suggestedBody = z.strictObject({
 });
 
 /** POST /v1/suggested: Suggested Posts for the end of the Home feed (core/suggested), seeded H >> R >> F. */
-export const suggestedRoutes = new Hono<AppEnv>().post("/v1/suggested", optionalFeedAuth(), jsonBody(suggestedBody), async (c) => {
-  const started = performance.now();
+export const suggestedRoutes = appFactory.createApp().post("/v1/suggested", optionalFeedAuth(), jsonBody(suggestedBody), holdServingBundle, async (c) => {
   const input = c.req.valid("json");
   const requestId = crypto.randomUUID();
   const nowMs = input.at_ms ?? Date.now();
   const request = { userId: input.user_id, count: input.count, exclude: input.exclude, debug: input.debug };
-  const bundle = await bundleCache.current(c.env, c.executionCtx);
+  const { bundle } = c.var;
   if (bundle.status !== "ready") {
-    const fallback = await serveSuggestedFallback(c.env, request, nowMs);
-    return degradedFeedResponse(c, { requestId, userId: input.user_id, debug: input.debug, startedMs: started }, bundle.reasons, fallback);
+    const fallback = await wrapTime(c, "fallback", serveSuggestedFallback(c.env, request, nowMs));
+    return degradedFeedResponse(c, { requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback);
   }
   const output = await serveSuggested(c.env, bundle.decoded.ranker, request, nowMs);
-  c.header("Server-Timing", serverTiming(output.timings, performance.now() - started));
+  setStageMetrics(c, output.timings);
   return c.json({ request_id: requestId, ...output.body });
 });

@@ -14,6 +14,10 @@ declare namespace Cloudflare {
     FEEDS: KVNamespace;
     /** Optional: seconds between reads of `bundle/active` (default 30). */
     BUNDLE_REFRESH_SECONDS?: string;
+    /** Secret: the bearer token of POST /v1/events (every request is refused while it is unset). */
+    INGEST_TOKEN?: string;
+    /** Secret: the bearer token of /v1/admin/* and /v1/query (every request is refused while it is unset). */
+    ADMIN_TOKEN?: string;
     /** Optional: when set, /v1/explore and /v1/suggested need `Authorization: Bearer <FEED_TOKEN>`. */
     FEED_TOKEN?: string;
   }

@@ -43,36 +43,55 @@ export function rerankPage(
     if (byValue[i] !== candidate) moved++;
   });
 
-  const page: Candidate[] = [];
-  const perAuthor = new Map<number, number>();
-  const remaining = [...ranked];
-  let cappedOut = 0;
-  let deferred = 0;
   let explored = 0;
+  const { page, remaining, perAuthor, deferred } = fillByAuthorRules(ranked, (candidate) => author[candidate.item] as number, rerank, count, (position, left) => {
+    if (position !== tailFrom) return;
+    // the exploration tail: what is left, in the order of the tail's score
+    const tailScore = new Map(left.map((candidate) => [candidate, downrank(candidate.tailValue ?? candidate.value ?? candidate.score, candidate.item)]));
+    const before = [...left];
+    left.sort((a, b) => (tailScore.get(b) as number) - (tailScore.get(a) as number) || a.item - b.item);
+    explored = left.slice(0, count - position).filter((candidate, i) => before[i] !== candidate).length;
+  });
+  let cappedOut = 0;
+  for (const candidate of remaining) if ((perAuthor.get(author[candidate.item] as number) ?? 0) >= rerank.maxPerAuthor) cappedOut++;
+  return { page, moved, deferred, cappedOut, explored };
+}
+
+/**
+ * The author rules on their own: fills a page of up to `count` from `ordered` (best first), each position taking the
+ * first entry whose author is under `maxPerAuthor` on the page and, with `noAdjacentSameAuthor`, is not the previous
+ * entry's author. The page ends early when nothing left qualifies. `beforePick` may reorder what is left before a
+ * position is filled (the exploration tail). Also re-applied to pages served from elsewhere (a precomputed feed
+ * with items dropped), so that they keep the rules too.
+ */
+export function fillByAuthorRules<T, Author>(
+  ordered: readonly T[],
+  authorOf: (entry: T) => Author,
+  rules: Pick<ServingConfig["rerank"], "maxPerAuthor" | "noAdjacentSameAuthor">,
+  count: number,
+  beforePick?: (position: number, remaining: T[]) => void,
+): { page: T[]; remaining: T[]; perAuthor: Map<Author, number>; deferred: number } {
+  const page: T[] = [];
+  const perAuthor = new Map<Author, number>();
+  const remaining = [...ordered];
+  let deferred = 0;
   while (page.length < count && remaining.length > 0) {
-    if (page.length === tailFrom) {
-      // the exploration tail: what is left, in the order of the tail's score
-      const tailScore = new Map(remaining.map((candidate) => [candidate, downrank(candidate.tailValue ?? candidate.value ?? candidate.score, candidate.item)]));
-      const before = [...remaining];
-      remaining.sort((a, b) => (tailScore.get(b) as number) - (tailScore.get(a) as number) || a.item - b.item);
-      explored = remaining.slice(0, count - page.length).filter((candidate, i) => before[i] !== candidate).length;
-    }
-    const previousAuthor = page.length > 0 ? author[(page[page.length - 1] as Candidate).item] : undefined;
+    beforePick?.(page.length, remaining);
+    const previousAuthor = page.length > 0 ? authorOf(page[page.length - 1] as T) : undefined;
     let pick = -1;
     for (let i = 0; i < remaining.length; i++) {
-      const candidateAuthor = author[(remaining[i] as Candidate).item] as number;
-      if ((perAuthor.get(candidateAuthor) ?? 0) >= rerank.maxPerAuthor) continue;
-      if (rerank.noAdjacentSameAuthor && candidateAuthor === previousAuthor) continue;
+      const candidateAuthor = authorOf(remaining[i] as T);
+      if ((perAuthor.get(candidateAuthor) ?? 0) >= rules.maxPerAuthor) continue;
+      if (rules.noAdjacentSameAuthor && candidateAuthor === previousAuthor) continue;
       pick = i;
       break;
     }
     if (pick === -1) break;
     if (pick > 0) deferred++;
-    const [chosen] = remaining.splice(pick, 1) as [Candidate];
-    const chosenAuthor = author[chosen.item] as number;
+    const [chosen] = remaining.splice(pick, 1) as [T];
+    const chosenAuthor = authorOf(chosen);
     perAuthor.set(chosenAuthor, (perAuthor.get(chosenAuthor) ?? 0) + 1);
     page.push(chosen);
   }
-  for (const candidate of remaining) if ((perAuthor.get(author[candidate.item] as number) ?? 0) >= rerank.maxPerAuthor) cappedOut++;
-  return { page, moved, deferred, cappedOut, explored };
+  return { page, remaining, perAuthor, deferred };
 }

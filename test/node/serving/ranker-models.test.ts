@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import type { ModelSession, OnnxRuntimeAdapter } from "../../../core/inference/types";
+import type { RankerAssets } from "../../../core/serving/ranker-assets";
+import { loadRankerModels, releaseRankerModels } from "../../../core/serving/ranker-models";
+import { createNodeUsearchRuntime } from "../../../scripts/ann/usearch-wasm";
+import { createNodeOrtWebAdapter } from "../../../scripts/onnx/ort-web-node";
+import { fixtureRanker } from "../funnel/ranker-fixture";
+
+/** The real onnxruntime-web adapter, refusing the model whose bytes are `refused` and counting sessions made and released. */
+function countingAdapter(refused: Uint8Array | undefined) {
+  const real = createNodeOrtWebAdapter();
+  const counts = { created: 0, released: 0 };
+  const adapter: OnnxRuntimeAdapter = {
+    name: "counting",
+    async createSession(bytes) {
+      if (bytes === refused) throw new Error("refused on purpose");
+      const session = await real.createSession(bytes);
+      counts.created++;
+      const counted: ModelSession = {
+        runtimeName: session.runtimeName,
+        inputs: session.inputs,
+        outputs: session.outputs,
+        run: (feeds, names) => session.run(feeds, names),
+        runWithShapes: (feeds, names) => session.runWithShapes(feeds, names),
+        release: async () => {
+          counts.released++;
+          await session.release();
+        },
+      };
+      return counted;
+    },
+  };
+  return { adapter, counts };
+}
+
+/** The fixture bundle's assets with one file's bytes replaced. */
+function withFile(assets: RankerAssets, path: string, bytes: Uint8Array): RankerAssets {
+  return new Proxy(assets, {
+    get(target, property, receiver) {
+      if (property === "file") return (wanted: string) => (wanted === path ? bytes : target.file(wanted));
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+}
+
+describe("loadRankerModels", () => {
+  it("releases the sessions that loaded when another model fails, then rethrows", async () => {
+    const { assets } = await fixtureRanker();
+    const { adapter, counts } = countingAdapter(assets.file(assets.manifest.models.first_stage.user_tower));
+    const usearch = createNodeUsearchRuntime();
+    await expect(loadRankerModels(assets, adapter, usearch)).rejects.toThrow("refused on purpose");
+    expect(counts.created).toBeGreaterThanOrEqual(2);
+    expect(counts.released).toBe(counts.created);
+    expect(usearch.stats().liveIndexes).toBe(0);
+  });
+
+  it("releases every session when the ANN index cannot be loaded", async () => {
+    const { assets } = await fixtureRanker();
+    const { adapter, counts } = countingAdapter(undefined);
+    const usearch = createNodeUsearchRuntime();
+    const broken = withFile(assets, assets.manifest.models.retrieval.index, new Uint8Array(64));
+    await expect(loadRankerModels(broken, adapter, usearch)).rejects.toThrow();
+    expect(counts.created).toBeGreaterThanOrEqual(3);
+    expect(counts.released).toBe(counts.created);
+    expect(usearch.stats().liveIndexes).toBe(0);
+  });
+
+  it("releases everything it loaded, and the index, through releaseRankerModels", async () => {
+    const { assets } = await fixtureRanker();
+    const { adapter, counts } = countingAdapter(undefined);
+    const usearch = createNodeUsearchRuntime();
+    const models = await loadRankerModels(assets, adapter, usearch);
+    expect(usearch.stats().liveIndexes).toBe(1);
+    await releaseRankerModels(models);
+    expect(counts.released).toBe(counts.created);
+    expect(usearch.stats().liveIndexes).toBe(0);
+  });
+});
