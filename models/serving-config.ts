@@ -1,4 +1,4 @@
-import { parseServingConfig, type ServingConfig } from "../core/funnel/config";
+import { parseServingConfig, type ServingConfig } from "../core/config/serving";
 import servingConfigFile from "./serving-config.json";
 import { tuningSearchSpaceSchema, type TuningSearchSpace } from "./tuning/tune";
 

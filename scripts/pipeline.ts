@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { loadDataset } from "../core/data/load";
 import { trainingWindow } from "../core/data/split";
 import type { TrainingData } from "../core/data/dataset";
-import type { ServingConfig } from "../core/funnel/config";
+import type { ServingConfig } from "../core/config/serving";
 import { trainAll } from "../models/pipeline/train-all";
 import type { PriorMethod, TuningMethod } from "../models/tuning/tune";
 import { DEFAULT_SERVING_CONFIG, SERVING_CONFIG_SEARCH_SPACE } from "../models/serving-config";

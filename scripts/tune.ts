@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { loadDataset } from "../core/data/load";
 import { trainingWindow } from "../core/data/split";
 import type { TrainingData } from "../core/data/dataset";
-import type { ServingConfig } from "../core/funnel/config";
+import type { ServingConfig } from "../core/config/serving";
 import { guardRailDeficit } from "../models/tuning/objective";
 import { tuneServingConfig, type TuningMethod, type TuningResult } from "../models/tuning/tune";
 import { DEFAULT_SERVING_CONFIG, SERVING_CONFIG_SEARCH_SPACE } from "../models/serving-config";

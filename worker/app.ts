@@ -1,5 +1,5 @@
 import { timing } from "hono/timing";
-import { appFactory } from "./factory";
+import { appFactory } from "./http/factory";
 import { ApiError, errorResponse, handleError } from "./http/errors";
 import { adminRoutes } from "./routes/admin";
 import { eventsRoutes } from "./routes/events";

@@ -6,7 +6,8 @@ import { activeSources, retrievalStage, sourceUsesUserEmbedding } from "./stages
 import { rerankStage } from "./stages/rerank";
 import { secondStage } from "./stages/second-stage";
 import { BundleStores } from "./stores";
-import type { Candidate, FeedRequest, FeedState, FunnelTrace, Ranker, Stage } from "./types";
+import type { Candidate, FeedRequest, FunnelTrace, Ranker } from "./types";
+import type { FeedState, Stage } from "./feed-state";
 
 /** Explore is its list of stages: retrieval → filters → first stage → second stage (MTML + value model) → rerank. */
 export const EXPLORE_STAGES: readonly Stage[] = [retrievalStage, filterStage, firstStage, secondStage, rerankStage];

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { LABELS, type Label } from "../data/labels";
-import { SOURCE_NAMES, servingConfigSchema, type ServingConfig, type SourceName } from "./config";
+import { SOURCE_NAMES, servingConfigSchema, type ServingConfig, type SourceName } from "../config/serving";
 
 /**
  * What a request (or an operator) may change for an experiment: source weights and quotas, value-model

@@ -8,13 +8,12 @@ import { priorNeedsAffinity, suggestedLogValue } from "../ranking/value-model";
 import { historyOf } from "../serving/assets";
 import { GraphIndex } from "../serving/graph-index";
 import { neighboursOf } from "../serving/serving-index";
-import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "../suggested/config";
-import { SEED_ENGAGED_BITS, UserEngagementLog } from "../suggested/user-log";
+import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "../config/suggested";
+import { SEED_ENGAGED_BITS, UserEngagementLog } from "./user-log";
 import { rowDots } from "../util/typed-arrays";
-import type { ServingConfig } from "./config";
-import { logPriors } from "./stages/prior";
-import { mtmlProbabilities, valueScores } from "./stages/second-stage";
+import type { ServingConfig } from "../config/serving";
 import type { FeedRequest, Ranker } from "./types";
+import { logPriors, mtmlProbabilities, valueScores } from "./scoring";
 
 const HOUR_MS = 3_600_000;
 

@@ -4,8 +4,7 @@ import type { RankerAssets } from "../serving/ranker-assets";
 import type { RankerModels } from "../serving/ranker-models";
 import type { ServingIndex } from "../serving/serving-index";
 import type { Clock } from "../query";
-import type { ServingConfig } from "./config";
-import type { BundleStores } from "./stores";
+import type { ServingConfig } from "../config/serving";
 
 /** Everything serving needs from one bundle version: decoded tables, derived indexes and loaded models. */
 export interface Ranker {
@@ -98,27 +97,4 @@ export interface FunnelTrace {
   readonly rules: { rule: string; removed?: number; moved?: number; details?: Record<string, unknown> }[];
 }
 
-/**
- * One request's context, built once before any stage runs (`createFeedState`): the request, the bundle, what the
- * hydrators fetched (the user's retrieval embedding, the stores every source queries), and what the stages report.
- */
-export interface FeedState {
-  readonly request: FeedRequest;
-  readonly ranker: Ranker;
-  /** The user's retrieval two-tower embedding (undefined without the model, or when nothing in the request needs it). */
-  readonly retrievalEmbedding: Float32Array | undefined;
-  /** The bundle's query ports for this user and request. */
-  readonly stores: BundleStores;
-  readonly trace: FunnelTrace;
-  /** Set when a stage could not run as designed (a model missing, a source failing). */
-  readonly degraded: string[];
-  /** Stage timings for Server-Timing. */
-  readonly timings: Record<string, number>;
-}
-
-/** One step of a feed: takes the candidates so far, returns the next set. */
-export interface Stage {
-  readonly name: string;
-  run(state: FeedState, candidates: Candidate[]): Promise<Candidate[]> | Candidate[];
-}
 

@@ -1,5 +1,5 @@
 import type { RankerAssets } from "../serving/ranker-assets";
-import type { ServingConfig } from "./config";
+import type { ServingConfig } from "../config/serving";
 import type { FeedUser, RealtimeUserState } from "./types";
 
 /**

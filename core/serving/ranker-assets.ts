@@ -1,6 +1,6 @@
 import { BundleError } from "../bundle/errors";
 import type { ItemTable, UserTable } from "../data/dataset";
-import { parseServingConfig, type ServingConfig } from "../funnel/config";
+import { parseServingConfig, type ServingConfig } from "../config/serving";
 import type { FeatureContext, UserContext } from "../features/context";
 import type { EngagementCounters } from "../features/counters";
 import type { Engagement } from "../features/engagement";

@@ -1,4 +1,4 @@
-import type { SuggestionSource } from "./config";
+import type { SuggestionSource } from "../config/suggested";
 
 /** A ranked suggestion as diversification sees it. */
 export interface SeededItem {

@@ -19,7 +19,7 @@ export {
   type SuggestedConfig,
   type SuggestedRankingModel,
   type SuggestionSource,
-} from "./config";
+} from "../config/suggested";
 export { roundRobinBySeed, type RoundRobinOptions, type SeededItem } from "./diversify";
 export { assembleSuggestions, gatherSuggestionCandidates, suggestPosts, suggestedPlans, type PoolEntry, type Suggestion, type SuggestedFeed, type SuggestedQueryRun, type SuggestedRequest, type SuggestionCandidates } from "./suggest";
-export { UserEngagementLog } from "./user-log";
+export { UserEngagementLog } from "../funnel/user-log";

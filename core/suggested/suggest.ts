@@ -1,10 +1,10 @@
-import type { ServingConfig } from "../funnel/config";
+import type { ServingConfig } from "../config/serving";
 import { createFeedState } from "../funnel/explore";
 import type { BundleStores } from "../funnel/stores";
 import type { FeedRequest, Ranker } from "../funnel/types";
 import { priorNeedsAffinity } from "../ranking/value-model";
 import { executeQuery, isQueryError, planQuery, type ExecutionTrace, type QueryErrorJson, type QueryPlan } from "../query";
-import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS, suggestedPlanOptions, type SeedType, type SuggestedConfig, type SuggestionSource } from "./config";
+import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS, suggestedPlanOptions, type SeedType, type SuggestedConfig, type SuggestionSource } from "../config/suggested";
 import { roundRobinBySeed, type SeededItem } from "./diversify";
 
 /** A Suggested Posts request: a feed request without a surface (suggestions are scored for Home, `suggested.homeSurfaces[0]`). */

@@ -1,6 +1,6 @@
 import type { TrainingData } from "../../core/data/dataset";
 import { DecayedPopularity } from "../../core/eval/baselines/popularity";
-import type { ServingConfig } from "../../core/funnel/config";
+import type { ServingConfig } from "../../core/config/serving";
 import { fitFeatures, type FittedFeatures } from "../../core/features/fit-spec";
 import { allocateMtmlInputs, writeMtmlRow } from "../../core/features/mtml-features";
 import type { DayByDayReplay } from "../../core/features/replay";

@@ -1,5 +1,5 @@
-import { SOURCE_NAMES, type ServingConfig } from "../../core/funnel/config";
-import type { ExploreValueModel } from "../../core/ranking/value-model";
+import { SOURCE_NAMES, type ServingConfig } from "../../core/config/serving";
+import type { ExploreValueModel } from "../../core/config/value-model";
 import { createRandom } from "../../core/util/random";
 import { retrievalScores } from "./objective";
 import type { Replay } from "./replay";

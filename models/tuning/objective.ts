@@ -1,6 +1,6 @@
 import { LABELS, type Label } from "../../core/data/labels";
 import { auc, ndcgAtK, personalisation, recallAtK } from "../../core/eval/metrics";
-import { SOURCE_NAMES, type ServingConfig } from "../../core/funnel/config";
+import { SOURCE_NAMES, type ServingConfig } from "../../core/config/serving";
 import { keptWithTail } from "../../core/funnel/stages/first-stage";
 import { explorationTail } from "../../core/funnel/stages/prior";
 import { rerankPage } from "../../core/funnel/stages/rerank";

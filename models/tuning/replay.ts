@@ -1,16 +1,16 @@
 import type { EventTable } from "../../core/data/dataset";
 import { LABELS } from "../../core/data/labels";
-import { SOURCE_NAMES, type ServingConfig, type SourceName } from "../../core/funnel/config";
+import { SOURCE_NAMES, type ServingConfig, type SourceName } from "../../core/config/serving";
 import { createFeedState } from "../../core/funnel/explore";
 import { firstStageScores } from "../../core/funnel/stages/first-stage";
 import { admitsUser, runSource } from "../../core/funnel/stages/retrieval";
-import { mtmlProbabilities } from "../../core/funnel/stages/second-stage";
 import { NO_REALTIME_STATE, type FeedRequest, type Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import type { ModelSession } from "../../core/inference/types";
 import { embedUser } from "../../core/serving/ranker-models";
 import { rowDots } from "../../core/util/typed-arrays";
 import { createRandom } from "../../core/util/random";
+import { mtmlProbabilities } from "../../core/funnel/scoring";
 
 /**
  * One held-out user as the funnel saw them at the cut: every candidate any source returned at the largest quota the

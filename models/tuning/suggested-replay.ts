@@ -1,14 +1,14 @@
 import type { EventTable } from "../../core/data/dataset";
 import { recallAtK } from "../../core/eval/metrics";
 import { restrictedPopularity } from "../../core/eval/systems/suggested-systems";
-import type { ServingConfig } from "../../core/funnel/config";
-import { mtmlProbabilities } from "../../core/funnel/stages/second-stage";
+import type { ServingConfig } from "../../core/config/serving";
 import { NO_REALTIME_STATE, type Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { suggestedLogValue } from "../../core/ranking/value-model";
 import { embedUser } from "../../core/serving/ranker-models";
 import { assembleSuggestions, gatherSuggestionCandidates, type PoolEntry } from "../../core/suggested/suggest";
 import { heldOutClicks, shuffledUsers } from "./replay";
+import { mtmlProbabilities } from "../../core/funnel/scoring";
 
 /** Suggested Posts' page size: the evaluation's recall@20. */
 export const SUGGESTED_PAGE = 20;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ndcgAtK, recallAtK } from "../../core/eval/metrics";
-import { parseServingConfig, type ServingConfig } from "../../core/funnel/config";
+import { parseServingConfig, type ServingConfig } from "../../core/config/serving";
 import { maximise, randomSearch, type OptimiseResult, type Trial } from "./bayesian-optimiser";
 import type { Label } from "../../core/data/labels";
 import { FEED_GUARD_RAILS, GAUC_GUARD_RAILS, RetrievalCache, feedRailDeficit, guardRailDeficit, impressionGaucOverItemRate, measureFeed, measureRetrieval, type FeedMeasures, type PopularityMeasures, type RetrievalMeasures } from "./objective";

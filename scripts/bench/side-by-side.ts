@@ -4,7 +4,7 @@
 import { allocateMtmlInputs, writeMtmlRow, type MtmlInputs } from "../../core/features/mtml-features";
 import { allocateUserTowerInputs, writeUserTowerRow } from "../../core/features/tower-features";
 import { EXPLORE_STAGES, runFeed } from "../../core/funnel/explore";
-import { NO_REALTIME_STATE, type Ranker, type Stage } from "../../core/funnel/types";
+import { NO_REALTIME_STATE, type Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import type { ModelSession } from "../../core/inference/types";
 import { runMtml, runTower, userTowerFeeds } from "../../core/serving/model-runs";
@@ -14,6 +14,7 @@ import { createOnnxruntimeNodeAdapter } from "../onnx/ort-node";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
 import { interleaved, percentiles, type Percentiles } from "./measure";
 import { warmUserIds } from "./stages";
+import type { Stage } from "../../core/funnel/feed-state";
 
 export interface SideBySideOptions {
   readonly rounds: number;

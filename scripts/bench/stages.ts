@@ -3,20 +3,20 @@
 // inside stages (user towers, each source, the ANN search, MTML feature writing, the MTML run, the value model) are
 // timed by calling the same functions the stages call, on the same user and the same candidates.
 import { LABELS } from "../../core/data/labels";
-import type { ServingConfig } from "../../core/funnel/config";
+import type { ServingConfig } from "../../core/config/serving";
 import { EXPLORE_STAGES, createFeedState, runFeed } from "../../core/funnel/explore";
 import { activeSources, runSource } from "../../core/funnel/stages/retrieval";
 import { searchTwoTower } from "../../core/funnel/stores";
-import { NO_REALTIME_STATE, type FeedRequest, type FeedState, type Ranker, type Stage } from "../../core/funnel/types";
+import { NO_REALTIME_STATE, type FeedRequest, type Ranker } from "../../core/funnel/types";
 import { firstStageScores } from "../../core/funnel/stages/first-stage";
-import { logPriors } from "../../core/funnel/stages/prior";
-import { mtmlInputsFor, valueScores } from "../../core/funnel/stages/second-stage";
 import { priorNeedsAffinity } from "../../core/ranking/value-model";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { runMtmlForOneUser } from "../../core/serving/model-runs";
 import { embedUser } from "../../core/serving/ranker-models";
 import { topK } from "../../core/util/top-k";
 import { Samples, type Percentiles } from "./measure";
+import { logPriors, mtmlInputsFor, valueScores } from "../../core/funnel/scoring";
+import type { FeedState, Stage } from "../../core/funnel/feed-state";
 
 export interface StageBenchOptions {
   /** Users timed (after warm-up). */

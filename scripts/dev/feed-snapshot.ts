@@ -11,13 +11,14 @@ import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { EXPLORE_STAGES, runFeed } from "../../core/funnel/explore";
 import { createRanker } from "../../core/funnel/ranker";
-import { NO_REALTIME_STATE, type Candidate, type Stage } from "../../core/funnel/types";
+import { NO_REALTIME_STATE, type Candidate } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { suggestPosts } from "../../core/suggested/suggest";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
 import { listHash, snapshotUsers } from "../../test/support/feed-snapshot";
+import type { Stage } from "../../core/funnel/feed-state";
 
 const { values } = parseArgs({ options: { bundle: { type: "string" }, out: { type: "string" }, users: { type: "string", default: "300" }, seed: { type: "string", default: "1" }, "no-tail": { type: "boolean", default: false }, golden: { type: "boolean", default: false } } });
 const bundle = await loadBundleDirectory(values.bundle as string);

@@ -15,11 +15,11 @@ import { trainingData } from "../../core/eval/harness";
 import { gauc } from "../../core/eval/metrics";
 import { BundleRows } from "../../core/eval/systems/bundle-systems";
 import { createRanker } from "../../core/funnel/ranker";
-import { mtmlProbabilities } from "../../core/funnel/stages/second-stage";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { DirectoryDataSource } from "../lib/directory-source";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { createOnnxruntimeNodeAdapter } from "../onnx/ort-node";
+import { mtmlProbabilities } from "../../core/funnel/scoring";
 
 const { values } = parseArgs({ options: { data: { type: "string", default: "data/kuairand-pure" }, bundle: { type: "string" }, "train-end": { type: "string" }, "test-start": { type: "string" }, "test-end": { type: "string" } } });
 const dataset = await loadDataset(new DirectoryDataSource(values.data));

@@ -11,7 +11,7 @@ import { CATALOGUE_LABELS, testPositives } from "../../core/eval/protocols";
 import { BundleRows, FirstStageRecommender, MtmlPairScorer, TwoTowerRecommender } from "../../core/eval/systems/bundle-systems";
 import { ExploreSystems } from "../../core/eval/systems/funnel-systems";
 import { SuggestedSystems, type SuggestedMeasures } from "../../core/eval/systems/suggested-systems";
-import { SOURCE_NAMES } from "../../core/funnel/config";
+import { SOURCE_NAMES } from "../../core/config/serving";
 import { createRanker } from "../../core/funnel/ranker";
 import { RankerAssets } from "../../core/serving/ranker-assets";
 import { releaseRankerModels, type RankerModels } from "../../core/serving/ranker-models";

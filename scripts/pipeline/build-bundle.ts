@@ -8,7 +8,7 @@ import { BUNDLE_FORMAT, buildManifestFiles, hashBytes } from "../../core/bundle/
 import type { Dataset, TrainingData } from "../../core/data/dataset";
 import { DecayedPopularity } from "../../core/eval/baselines/popularity";
 import { buildCooccurrenceNeighbours, clickHistories } from "../../core/eval/baselines/cooccurrence";
-import type { ServingConfig } from "../../core/funnel/config";
+import type { ServingConfig } from "../../core/config/serving";
 import { allocateUserTowerInputs, writeUserTowerRow } from "../../core/features/tower-features";
 import { ASSET_FILES, encodeCatalogue, encodeCounters, encodeHistories, encodeItemList, encodeNeighbours, encodeUsers } from "../../core/serving/assets";
 import { trainAccountEmbeddings } from "../../models/account-embeddings";

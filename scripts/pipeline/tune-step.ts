@@ -8,7 +8,7 @@ import { InsufficientDataError } from "../../core/data/errors";
 import { localDay } from "../../core/data/split";
 import { ItemRateScorer } from "../../core/eval/baselines/item-rate";
 import { DecayedPopularity } from "../../core/eval/baselines/popularity";
-import type { ServingConfig } from "../../core/funnel/config";
+import type { ServingConfig } from "../../core/config/serving";
 import { createRanker } from "../../core/funnel/ranker";
 import { LABELS } from "../../core/data/labels";
 import { releaseRankerModels, type RankerModels } from "../../core/serving/ranker-models";

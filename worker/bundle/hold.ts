@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../factory";
+import type { AppEnv } from "../http/factory";
 import type { BundleState, WaitUntil } from "./cache";
 import { bundleCache, type BundleRuntime } from "./runtime";
 

@@ -1,4 +1,4 @@
-import type { ServingConfig } from "../../core/funnel/config";
+import type { ServingConfig } from "../../core/config/serving";
 import { runFeed } from "../../core/funnel/explore";
 import { applyOverride, type ConfigOverride } from "../../core/funnel/overrides";
 import { fillByAuthorRules } from "../../core/funnel/stages/rerank";

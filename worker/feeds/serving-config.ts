@@ -1,4 +1,4 @@
-import { parseServingConfig, type ServingConfig } from "../../core/funnel/config";
+import { parseServingConfig, type ServingConfig } from "../../core/config/serving";
 import type { Ranker } from "../../core/funnel/types";
 
 export const SERVING_CONFIG_KEY = "config/serving";

@@ -1,7 +1,7 @@
 import { LABELS } from "../../core/data/labels";
 import type { Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
-import type { SuggestionSource } from "../../core/suggested/config";
+import type { SuggestionSource } from "../../core/config/suggested";
 import { suggestPosts, type Suggestion, type SuggestedFeed } from "../../core/suggested/suggest";
 import { effectiveConfig } from "./serving-config";
 import { serveFallback } from "./fallback";

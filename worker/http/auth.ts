@@ -1,7 +1,7 @@
 import { bearerAuth } from "hono/bearer-auth";
 import type { Context, MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { appFactory, type AppEnv } from "../factory";
+import { appFactory, type AppEnv } from "./factory";
 import { ApiError, errorResponse } from "./errors";
 
 type TokenSecret = "INGEST_TOKEN" | "ADMIN_TOKEN" | "FEED_TOKEN";

@@ -1,5 +1,5 @@
-import { parseServingConfig, servingConfigSchema } from "../../core/funnel/config";
-import { appFactory } from "../factory";
+import { parseServingConfig, servingConfigSchema } from "../../core/config/serving";
+import { appFactory } from "../http/factory";
 import { bundleCache } from "../bundle/runtime";
 import { SERVING_CONFIG_KEY, effectiveConfig, resetServingConfigCache } from "../feeds/serving-config";
 import { requireBearer } from "../http/auth";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { INTERACTION_TYPES } from "../../core/realtime/events";
-import { appFactory } from "../factory";
+import { appFactory } from "../http/factory";
 import { requireBearer } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { entityId } from "../http/schemas";

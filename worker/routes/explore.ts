@@ -1,7 +1,7 @@
 import { wrapTime } from "hono/timing";
 import { z } from "zod";
 import { ConfigOverrideError, configOverrideSchema } from "../../core/funnel/overrides";
-import { appFactory } from "../factory";
+import { appFactory } from "../http/factory";
 import { holdServingBundle } from "../bundle/hold";
 import { degradedFeedResponse } from "../feeds/degraded-response";
 import { serveExplore } from "../feeds/explore-service";

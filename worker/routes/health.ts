@@ -1,5 +1,5 @@
 import packageJson from "../../package.json";
-import { appFactory } from "../factory";
+import { appFactory } from "../http/factory";
 import { bundleCache } from "../bundle/runtime";
 import { executionContextOf } from "../bundle/hold";
 

@@ -1,6 +1,6 @@
 import { wrapTime } from "hono/timing";
 import { z } from "zod";
-import { appFactory } from "../factory";
+import { appFactory } from "../http/factory";
 import { holdServingBundle } from "../bundle/hold";
 import { degradedFeedResponse } from "../feeds/degraded-response";
 import { serveSuggested, serveSuggestedFallback } from "../feeds/suggested-service";

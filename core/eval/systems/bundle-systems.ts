@@ -3,13 +3,13 @@ import { LABELS, type Label } from "../../data/labels";
 import type { UserContext } from "../../features/context";
 import { allocateMtmlInputs, writeMtmlRow } from "../../features/mtml-features";
 import { firstStageScores } from "../../funnel/stages/first-stage";
-import { logPriors } from "../../funnel/stages/prior";
 import { priorNeedsAffinity } from "../../ranking/value-model";
 import { runMtml } from "../../serving/model-runs";
 import type { RankerAssets } from "../../serving/ranker-assets";
 import { embedUser, type RankerModels } from "../../serving/ranker-models";
 import { topK } from "../../util/top-k";
 import type { LabelScores, PairBatch, PairScorer, RankedItems, RecommendRequest, Recommender } from "../types";
+import { logPriors } from "../../funnel/scoring";
 
 /**
  * Row maps between an evaluation data set and a bundle: the same external ids may sit in different rows,

@@ -1,20 +1,21 @@
 import { LABELS, type Label } from "../../data/labels";
-import { SOURCE_NAMES, type ServingConfig, type SourceName } from "../../funnel/config";
+import { SOURCE_NAMES, type ServingConfig, type SourceName } from "../../config/serving";
 import { EXPLORE_STAGES, runFeed } from "../../funnel/explore";
 import { filterStage } from "../../funnel/stages/filters";
 import { rerankStage } from "../../funnel/stages/rerank";
 import { byRetrievalScore, retrievalStage } from "../../funnel/stages/retrieval";
 import { firstStage } from "../../funnel/stages/first-stage";
-import { logPriors } from "../../funnel/stages/prior";
-import { mtmlProbabilities, secondStage, valueScores } from "../../funnel/stages/second-stage";
+import { secondStage } from "../../funnel/stages/second-stage";
 import { topKOverlap } from "../../ranking/fidelity";
 import { priorNeedsAffinity } from "../../ranking/value-model";
-import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type Ranker, type Stage } from "../../funnel/types";
+import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type Ranker } from "../../funnel/types";
 import { resolveFeedUser } from "../../funnel/user";
 import { embedUser } from "../../serving/ranker-models";
 import { createRandom } from "../../util/random";
 import type { LabelScores, PairBatch, PairScorer, RankedItems, Recommender } from "../types";
 import type { BundleRows } from "./bundle-systems";
+import { logPriors, mtmlProbabilities, valueScores } from "../../funnel/scoring";
+import type { Stage } from "../../funnel/feed-state";
 
 const RETRIEVAL_LIST = 1000;
 

@@ -1,13 +1,13 @@
 import type { EventTable, TrainingData } from "../../data/dataset";
 import type { Label } from "../../data/labels";
-import type { ServingConfig } from "../../funnel/config";
+import type { ServingConfig } from "../../config/serving";
 import { NO_REALTIME_STATE, type Ranker } from "../../funnel/types";
 import { resolveFeedUser } from "../../funnel/user";
 import { historyOf } from "../../serving/assets";
-import type { SuggestionSource } from "../../suggested/config";
+import type { SuggestionSource } from "../../config/suggested";
 import { suggestPosts } from "../../suggested/suggest";
 import { GraphIndex } from "../../serving/graph-index";
-import { SEED_ENGAGED_BITS, UserEngagementLog } from "../../suggested/user-log";
+import { SEED_ENGAGED_BITS, UserEngagementLog } from "../../funnel/user-log";
 import { recallAtK } from "../metrics";
 import type { RankedItems, Recommender } from "../types";
 import type { BundleRows } from "./bundle-systems";

@@ -1,4 +1,5 @@
-import type { Candidate, FeedState, Stage } from "../types";
+import type { Candidate } from "../types";
+import type { FeedState, Stage } from "../feed-state";
 
 /**
  * Hard rules applied before ranking, so the ranking budget is spent on items that can be shown: the caller's

@@ -2,9 +2,10 @@ import type { RankerAssets } from "../../serving/ranker-assets";
 import { embedUser } from "../../serving/ranker-models";
 import { topK } from "../../util/top-k";
 import { gather, rowDots } from "../../util/typed-arrays";
-import type { Candidate, FeedState, Stage } from "../types";
+import type { Candidate } from "../types";
 import { candidateLogPriors, explorationTail } from "./prior";
 import { byRetrievalScore } from "./retrieval";
+import type { FeedState, Stage } from "../feed-state";
 
 /**
  * The distilled first stage: one user-tower run, then a dot product with every candidate's cached item embedding,

@@ -1,8 +1,11 @@
-import { exploreLogPrior, priorNeedsAffinity, priorSourceScore, tailLogPrior, type ExploreValueModel } from "../../ranking/value-model";
-import type { ServingConfig } from "../config";
+import type { ExploreValueModel } from "../../config/value-model";
+import { exploreLogPrior, priorNeedsAffinity, priorSourceScore, tailLogPrior } from "../../ranking/value-model";
+import type { ServingConfig } from "../../config/serving";
 import type { RankerAssets } from "../../serving/ranker-assets";
 import { rowDots } from "../../util/typed-arrays";
-import type { Candidate, FeedState } from "../types";
+import { logPriors } from "../scoring";
+import type { Candidate } from "../types";
+import type { FeedState } from "../feed-state";
 
 /**
  * The value model's log prior of each candidate (how likely it is to reach this user at all), computed once per
@@ -28,20 +31,3 @@ export function explorationTail(config: ServingConfig, count: number): ServingCo
   return config.exploration.from < count ? config.exploration : undefined;
 }
 
-/**
- * log prior per item: relative exposure from the bundle's counters, the retrieval two-tower's affinity (when the
- * user's embedding is given; else 0) and the candidate's source term (`priorSourceScore`; 0 outside retrieval).
- */
-export function logPriors(assets: RankerAssets, model: ExploreValueModel, items: readonly number[], sourceScores: ArrayLike<number>, userEmbedding: Float32Array | undefined): Float64Array {
-  const { dim, temperature } = assets.manifest.models.retrieval;
-  const cosines = userEmbedding && priorNeedsAffinity(model) ? rowDots(assets.retrievalItemEmbeddings, dim, userEmbedding, items) : undefined;
-  const out = new Float64Array(items.length);
-  for (let c = 0; c < items.length; c++) {
-    out[c] = exploreLogPrior(model, {
-      relativeExposure: assets.relativeExposure(items[c] as number),
-      affinity: cosines ? ((cosines[c] as number) - 1) / temperature : 0,
-      sourceScore: sourceScores[c] as number,
-    });
-  }
-  return out;
-}

@@ -1,6 +1,7 @@
-import type { ServingConfig } from "../config";
-import type { Candidate, FeedState, Stage } from "../types";
+import type { ServingConfig } from "../../config/serving";
+import type { Candidate } from "../types";
 import { explorationTail } from "./prior";
+import type { FeedState, Stage } from "../feed-state";
 
 /**
  * Final rules: downrank by integrity (score × integrity^k), then fill the page greedily by score while

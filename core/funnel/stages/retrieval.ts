@@ -3,9 +3,10 @@ import { retrievalAffinity } from "../../ranking/value-model";
 import type { RankerAssets } from "../../serving/ranker-assets";
 import { topK } from "../../util/top-k";
 import { gather } from "../../util/typed-arrays";
-import type { ServingConfig, SourceSetting } from "../config";
-import { planSourceQuery } from "../sources";
-import type { Candidate, FeedState, FeedUser, SourceHit, Stage } from "../types";
+import type { ServingConfig, SourceSetting } from "../../config/serving";
+import { planSourceQuery } from "../../config/sources";
+import type { Candidate, FeedUser, SourceHit } from "../types";
+import type { FeedState, Stage } from "../feed-state";
 
 /** A source's candidates, best first. */
 export interface SourceResult {

@@ -1,11 +1,8 @@
 import { LABELS } from "../../data/labels";
-import { allocateMtmlInputs, prepareMtmlRequest, writeMtmlItemRow, type MtmlInputs, type MtmlRequestFeatures } from "../../features/mtml-features";
-import type { UserContext } from "../../features/context";
-import { impressionValue, type ExploreValueModel } from "../../ranking/value-model";
-import type { RankerAssets } from "../../serving/ranker-assets";
-import { runMtmlForOneUser, type MtmlSessions } from "../../serving/model-runs";
-import type { Candidate, FeedState, Stage } from "../types";
+import { mtmlProbabilities, valueScores } from "../scoring";
+import type { Candidate } from "../types";
 import { candidateLogPriors } from "./prior";
+import type { FeedState, Stage } from "../feed-state";
 
 /**
  * The second stage: the MTML runs once on the whole batch, then the value model turns its per-task
@@ -36,29 +33,3 @@ export const secondStage: Stage = {
     return candidates;
   },
 };
-
-/** MTML probabilities [items × labels] for one user's items: the second stage's model run. */
-export async function mtmlProbabilities(assets: RankerAssets, mtml: MtmlSessions, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number): Promise<Float32Array> {
-  return runMtmlForOneUser(mtml, mtmlInputsFor(assets, user, items, surface, nowMs));
-}
-
-/** The MTML's input batch for one user's items: the user's side of the features once per surface, then each item's. */
-export function mtmlInputsFor(assets: RankerAssets, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number): MtmlInputs {
-  const inputs = allocateMtmlInputs(assets.spec, items.length);
-  const context = assets.featureContext();
-  const prepared = new Map<number, MtmlRequestFeatures>();
-  items.forEach((item, r) => {
-    const rowSurface = typeof surface === "number" ? surface : (surface[r] as number);
-    let request = prepared.get(rowSurface);
-    if (!request) prepared.set(rowSurface, (request = prepareMtmlRequest(context, user, rowSurface, nowMs)));
-    writeMtmlItemRow(context, request, item, inputs, r);
-  });
-  return inputs;
-}
-
-/** The Explore value model over the MTML's probabilities: EV · exp(log prior), one score per row. */
-export function valueScores(valueModel: ExploreValueModel, probabilities: Float32Array, logPriors: ArrayLike<number>): Float64Array {
-  const out = new Float64Array(logPriors.length);
-  for (let r = 0; r < out.length; r++) out[r] = impressionValue(valueModel, probabilities, r) * Math.exp(logPriors[r] as number);
-  return out;
-}

@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { LABEL_BIT } from "../../../core/features/engagement";
-import type { ServingConfig, SourceName } from "../../../core/funnel/config";
+import type { ServingConfig, SourceName } from "../../../core/config/serving";
 import { EXPLORE_STAGES, createFeedState, runFeed } from "../../../core/funnel/explore";
 import { filterStage } from "../../../core/funnel/stages/filters";
 import { firstStage } from "../../../core/funnel/stages/first-stage";
 import { rerankStage } from "../../../core/funnel/stages/rerank";
 import { byRetrievalScore, retrievalStage, runSource } from "../../../core/funnel/stages/retrieval";
 import { secondStage } from "../../../core/funnel/stages/second-stage";
-import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type FeedState, type Ranker, type RealtimeUserState } from "../../../core/funnel/types";
+import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type Ranker, type RealtimeUserState } from "../../../core/funnel/types";
 import { resolveFeedUser } from "../../../core/funnel/user";
 import { exploreLogPrior, exploreScore, priorSourceScore, retrievalAffinity } from "../../../core/ranking/value-model";
 import type { AnnIndex, AnnSearchOptions } from "../../../core/ann";
@@ -15,6 +15,7 @@ import type { ModelSession } from "../../../core/inference/types";
 import { embedUser } from "../../../core/serving/ranker-models";
 import { neighboursOf } from "../../../core/serving/serving-index";
 import { fixtureRanker } from "./ranker-fixture";
+import type { FeedState } from "../../../core/funnel/feed-state";
 
 let ranker: Ranker;
 let warmUser: string;

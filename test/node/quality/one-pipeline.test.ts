@@ -10,7 +10,7 @@ import { gunzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EXPLORE_STAGES, runFeed } from "../../../core/funnel/explore";
 import { createRanker } from "../../../core/funnel/ranker";
-import { NO_REALTIME_STATE, type Candidate, type Ranker, type Stage } from "../../../core/funnel/types";
+import { NO_REALTIME_STATE, type Candidate, type Ranker } from "../../../core/funnel/types";
 import { resolveFeedUser } from "../../../core/funnel/user";
 import { suggestPosts } from "../../../core/suggested/suggest";
 import { createNodeUsearchRuntime } from "../../../scripts/ann/usearch-wasm";
@@ -18,6 +18,7 @@ import { loadBundleDirectory } from "../../../scripts/lib/kv-bundle-directory";
 import { createNodeOrtWebAdapter } from "../../../scripts/onnx/ort-web-node";
 import { listHash, snapshotUsers } from "../../support/feed-snapshot";
 import { realDataBundle } from "../../support/real-bundle";
+import type { Stage } from "../../../core/funnel/feed-state";
 
 interface GoldenUser {
   readonly id: string;

@@ -1,4 +1,4 @@
-import { parseServingConfig, type ServingConfig } from "../../../core/funnel/config";
+import { parseServingConfig, type ServingConfig } from "../../../core/config/serving";
 import { ENGAGED_BITS, LABEL_BIT, type Engagement } from "../../../core/features/engagement";
 import { NO_REALTIME_STATE, type FeedUser, type Ranker, type RealtimeUserState } from "../../../core/funnel/types";
 import { resolveFeedUser } from "../../../core/funnel/user";

@@ -3,14 +3,14 @@ import { LABELS } from "../../../core/data/labels";
 import { ENGAGED_BITS, LABEL_BIT } from "../../../core/features/engagement";
 import type { Ranker } from "../../../core/funnel/types";
 import { executeQuery, planQuery, runQuery, type QueryPlan } from "../../../core/query";
-import { mtmlProbabilities } from "../../../core/funnel/stages/second-stage";
 import { retrievalAffinity, suggestedLogValue } from "../../../core/ranking/value-model";
 import { embedUser } from "../../../core/serving/ranker-models";
 import { historyOf } from "../../../core/serving/assets";
 import { neighboursOf } from "../../../core/serving/serving-index";
-import { suggestedPlanOptions } from "../../../core/suggested/config";
+import { suggestedPlanOptions } from "../../../core/config/suggested";
 import { UNKNOWN_USER_ID } from "../../../core/funnel/stores";
 import { busyUsers, feedUser, fixtureRanker, storesFor, testConfig } from "./fixture";
+import { mtmlProbabilities } from "../../../core/funnel/scoring";
 
 let ranker: Ranker;
 let user: number;

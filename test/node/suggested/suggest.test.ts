@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import defaultServingJson from "../../../models/serving-config.json";
 import { LABEL_BIT } from "../../../core/features/engagement";
-import { parseServingConfig, servingConfigSchema } from "../../../core/funnel/config";
+import { parseServingConfig, servingConfigSchema } from "../../../core/config/serving";
 import type { Ranker, RealtimeUserState } from "../../../core/funnel/types";
 import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS, DEFAULT_SUGGESTED_QUERIES, assembleSuggestions, roundRobinBySeed, suggestPosts, type SeededItem, type SuggestedFeed } from "../../../core/suggested";
 import { DEFAULT_SERVING_CONFIG } from "../../../models/serving-config";

@@ -10,7 +10,7 @@ import { LABELS } from "../../../core/data/labels";
 import { loadDataset } from "../../../core/data/load";
 import { dayStartMs, localDay, trainingWindow } from "../../../core/data/split";
 import { DecayedPopularity } from "../../../core/eval/baselines/popularity";
-import { SOURCE_NAMES, type ServingConfig } from "../../../core/funnel/config";
+import { SOURCE_NAMES, type ServingConfig } from "../../../core/config/serving";
 import { EXPLORE_STAGES, createFeedState, runFeed } from "../../../core/funnel/explore";
 import { admitsUser, mergeSourceResults, mixTerms, runSource } from "../../../core/funnel/stages/retrieval";
 import { NO_REALTIME_STATE, type Ranker } from "../../../core/funnel/types";

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { exploreValueModelSchema, suggestedValueModelSchema } from "../ranking/value-model";
-import { suggestedConfigSchema } from "../suggested/config";
+import { exploreValueModelSchema, suggestedValueModelSchema } from "./value-model";
+import { suggestedConfigSchema } from "./suggested";
 
 import { COLD_USER_RULES, DEFAULT_COLD_USER_RULES, DEFAULT_SOURCE_QUERIES, checkSourceQuery } from "./sources";
 import { SOURCE_NAMES, type SourceName } from "./source-names";

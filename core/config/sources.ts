@@ -1,5 +1,5 @@
 import { analyzeQuery, planQuery, type QueryLimits, type QueryPlan } from "../query";
-import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "../suggested/config";
+import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "./suggested";
 import { SOURCE_NAMES, type SourceName } from "./source-names";
 
 /**
