@@ -82,6 +82,15 @@ export interface Candidate {
   score: number;
 }
 
+/** One step of a source's query, for the debug trace: where it is written and how many entries went in and out. */
+export interface QueryStepCount {
+  readonly operator: string;
+  readonly line: number;
+  readonly column: number;
+  readonly in: number;
+  readonly out: number;
+}
+
 /** What a stage reports for the debug trace. */
 export interface StageTrace {
   readonly stage: string;
@@ -93,7 +102,8 @@ export interface StageTrace {
 
 export interface FunnelTrace {
   readonly stages: StageTrace[];
-  readonly sources: Record<string, { candidates: number; ms: number; note?: string }>;
+  /** Per source: its candidates, time, why it found nothing, and each query step's counts (root first). */
+  readonly sources: Record<string, { candidates: number; ms: number; note?: string; steps?: readonly QueryStepCount[] }>;
   readonly rules: { rule: string; removed?: number; moved?: number; details?: Record<string, unknown> }[];
 }
 

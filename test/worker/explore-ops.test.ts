@@ -64,6 +64,51 @@ describe("admin config", () => {
   });
 });
 
+describe("a source added by config", () => {
+  const withSource = (config: { retrieval: { sources: Record<string, unknown> } }, source: Record<string, unknown>) => {
+    const changed = structuredClone(config);
+    changed.retrieval.sources.fresh_authors = source;
+    return changed;
+  };
+
+  it("is served by the next request, and shows in its trace with each query step's counts", async () => {
+    const current = (await (await admin("GET")).json()) as { config: { retrieval: { sources: Record<string, unknown> } } };
+    const query = "user\n.author_affinity(max=50)\n.posted_media(max_media_per_account=2, score=rank)\n.top(n=quota)";
+    const stored = await admin("PUT", withSource(current.config, { query, weight: 5, quota: 40, coldUsers: "never" }));
+    expect(stored.status).toBe(200);
+    try {
+      const userId = inject("fixtureBundle").expectations[0]?.userId;
+      const body = (await (await explore({ user_id: userId, count: 10, debug: true })).json()) as Body & { debug: { sources: Record<string, { candidates: number; steps: { operator: string; line: number; out: number }[] }> } };
+      const trace = body.debug.sources.fresh_authors;
+      expect(trace?.candidates).toBeGreaterThan(0);
+      expect(trace?.steps.map((step) => [step.operator, step.line])).toEqual([["user", 1], ["author_affinity", 2], ["posted_media", 3], ["top", 4]]);
+      expect(body.items.some((item) => item.sources.includes("fresh_authors"))).toBe(true);
+    } finally {
+      expect((await admin("DELETE")).status).toBe(200);
+    }
+  });
+
+  it("is refused with a 400 naming the line and column of a malformed or ill-typed query, and the running config stays", async () => {
+    const current = (await (await admin("GET")).json()) as { source: string; config: { retrieval: { sources: Record<string, unknown> } } };
+    const cases = [
+      // a missing closing parenthesis
+      { query: "user\n.author_affinity(max=50\n.posted_media()", at: /line 3, column 1/ },
+      // account_nn reads accounts; popular gives media
+      { query: "user\n.popular(n=quota)\n.account_nn(k=5)", at: /line 3, column 2: account_nn/ },
+      // a parameter the config does not bind
+      { query: "user\n.popular(n=quotta)", at: /line 2, column 12/ },
+    ];
+    for (const { query, at } of cases) {
+      const response = await admin("PUT", withSource(current.config, { query, weight: 1, quota: 40 }));
+      expect(response.status, query).toBe(400);
+      const error = ((await response.json()) as { error: { field: string; message: string } }).error;
+      expect(error.field).toBe("retrieval.sources.fresh_authors.query");
+      expect(error.message).toMatch(at);
+    }
+    expect(((await (await admin("GET")).json()) as { source: string }).source).toBe(current.source);
+  });
+});
+
 describe("off-peak precompute", () => {
   it("stores the most active users' feeds, which then serve their requests minus what they saw since", async () => {
     const ctx = createExecutionContext();

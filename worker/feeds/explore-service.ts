@@ -1,13 +1,12 @@
 import type { ServingConfig } from "../../core/config/serving";
 import { runFeed } from "../../core/funnel/explore";
-import { applyOverride, type ConfigOverride } from "../../core/funnel/overrides";
+import type { ConfigOverride } from "../../core/funnel/overrides";
 import { fillByAuthorRules } from "../../core/funnel/stages/rerank";
 import type { FunnelTrace, Ranker } from "../../core/funnel/types";
-import { resolveFeedUser } from "../../core/funnel/user";
 import { round, toItem, type ExploreItem } from "./explore-items";
 import { readPrecomputedFeed } from "./precompute";
-import { readRealtimeUser, readTrending } from "./realtime";
-import { configFingerprint, effectiveConfig } from "./serving-config";
+import { hydrateFeedRequest } from "./request";
+import { configFingerprint } from "./serving-config";
 
 export interface ExploreInput {
   readonly userId: string;
@@ -26,21 +25,9 @@ export interface ExploreOutput {
 /** One Explore request against a loaded ranker: real-time state, the funnel, and the response shape. */
 export async function serveExplore(env: Env, ranker: Ranker, input: ExploreInput, nowMs: number): Promise<ExploreOutput> {
   const started = performance.now();
-  const [realtime, trending, { config: baseConfig, problem: configProblem }] = await Promise.all([
-    readRealtimeUser(env, ranker, input.userId),
-    readTrending(env, ranker, nowMs),
-    effectiveConfig(env, ranker, nowMs),
-  ]);
-  const config = applyOverride(baseConfig, input.weights);
-  const stateMs = performance.now() - started;
+  const { request, problems, realtimeEvents, stateMs } = await hydrateFeedRequest(env, ranker, input, nowMs, (config) => input.surface ?? config.defaultSurface);
+  const { user, config, exclude, surface } = request;
   const { assets } = ranker;
-  const exclude = new Set<number>();
-  for (const id of input.exclude) {
-    const row = assets.items.ids.get(id);
-    if (row !== undefined) exclude.add(row);
-  }
-  const user = resolveFeedUser(assets, input.userId, realtime.state, config);
-  const surface = input.surface ?? config.defaultSurface;
   // a fresh off-peak feed serves plain requests (no experiment overrides) for the surface and config it was computed
   // for, minus what the user has seen since and what the request excludes
   if (!input.weights) {
@@ -59,16 +46,8 @@ export async function serveExplore(env: Env, ranker: Ranker, input: ExploreInput
       }
     }
   }
-  const result = await runFeed(ranker, {
-    user,
-    count: input.count,
-    surface,
-    nowMs,
-    exclude,
-    config,
-    ...(trending ? { trending } : {}),
-  });
-  const degraded = [...result.degraded, ...(realtime.problem ? [realtime.problem] : []), ...(configProblem ? [configProblem] : [])];
+  const result = await runFeed(ranker, request);
+  const degraded = [...result.degraded, ...problems];
   const body: ExploreOutput["body"] = {
     user_id: input.userId,
     model_version: assets.version,
@@ -76,7 +55,7 @@ export async function serveExplore(env: Env, ranker: Ranker, input: ExploreInput
     degraded: degraded.length > 0,
     items: result.candidates.map((candidate) => toItem(ranker, candidate)),
   };
-  if (input.debug) body.debug = debugTrace(result.trace, degraded, user.cold, user.engagements, realtime.state.engagements.length, config);
+  if (input.debug) body.debug = debugTrace(result.trace, degraded, user.cold, user.engagements, realtimeEvents, config);
   return { body, timings: { state: stateMs, ...result.timings } };
 }
 

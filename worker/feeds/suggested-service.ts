@@ -1,11 +1,9 @@
 import { LABELS } from "../../core/data/labels";
 import type { Ranker } from "../../core/funnel/types";
-import { resolveFeedUser } from "../../core/funnel/user";
 import type { SuggestionSource } from "../../core/config/suggested";
 import { suggestPosts, type Suggestion, type SuggestedFeed } from "../../core/suggested/suggest";
-import { effectiveConfig } from "./serving-config";
 import { serveFallback } from "./fallback";
-import { readRealtimeUser, readTrending } from "./realtime";
+import { hydrateFeedRequest } from "./request";
 
 export interface SuggestedInput {
   readonly userId: string;
@@ -35,29 +33,10 @@ export interface SuggestedBody {
 
 /** One Suggested Posts request against a loaded ranker: real-time state, the core, and the response shape. */
 export async function serveSuggested(env: Env, ranker: Ranker, input: SuggestedInput, nowMs: number): Promise<{ body: SuggestedBody; timings: Record<string, number> }> {
-  const started = performance.now();
-  const [realtime, trending, { config, problem: configProblem }] = await Promise.all([
-    readRealtimeUser(env, ranker, input.userId),
-    readTrending(env, ranker, nowMs),
-    effectiveConfig(env, ranker, nowMs),
-  ]);
-  const stateMs = performance.now() - started;
+  const { request, problems, realtimeEvents, stateMs } = await hydrateFeedRequest(env, ranker, input, nowMs, (config) => config.suggested.homeSurfaces[0] as number);
   const { assets } = ranker;
-  const exclude = new Set<number>();
-  for (const id of input.exclude) {
-    const row = assets.items.ids.get(id);
-    if (row !== undefined) exclude.add(row);
-  }
-  const user = resolveFeedUser(assets, input.userId, realtime.state, config);
-  const feed = await suggestPosts(ranker, {
-    user,
-    count: input.count,
-    exclude,
-    nowMs,
-    config,
-    ...(trending ? { trending } : {}),
-  });
-  const degraded = [...feed.degraded, ...(realtime.problem ? [realtime.problem] : []), ...(configProblem ? [configProblem] : [])];
+  const feed = await suggestPosts(ranker, request);
+  const degraded = [...feed.degraded, ...problems];
   const body: SuggestedBody = {
     user_id: input.userId,
     model_version: assets.version,
@@ -65,7 +44,7 @@ export async function serveSuggested(env: Env, ranker: Ranker, input: SuggestedI
     degraded: degraded.length > 0,
     items: feed.items.map((entry) => toItem(ranker, entry)),
   };
-  if (input.debug) body.debug = debugTrace(ranker, feed, degraded, user.engagements, realtime.state.engagements.length);
+  if (input.debug) body.debug = debugTrace(ranker, feed, degraded, request.user.engagements, realtimeEvents);
   return { body, timings: { state: stateMs, ...feed.timings } };
 }
 

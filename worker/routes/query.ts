@@ -2,14 +2,12 @@ import { setMetric, wrapTime } from "hono/timing";
 import { z } from "zod";
 import { LABELS } from "../../core/data/labels";
 import type { Ranker } from "../../core/funnel/types";
-import { resolveFeedUser } from "../../core/funnel/user";
 import { executeQuery, isQueryError, planQuery, type AttributeValue, type Candidate, type QueryError, type QueryPlan, type SeedInput, type StreamType } from "../../core/query";
 import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "../../core/config/suggested";
 import { createFeedState } from "../../core/funnel/explore";
 import { appFactory } from "../http/factory";
 import { holdServingBundle } from "../bundle/hold";
-import { effectiveConfig } from "../feeds/serving-config";
-import { readRealtimeUser, readTrending } from "../feeds/realtime";
+import { hydrateFeedRequest } from "../feeds/request";
 import { requireBearer } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { entityId, servingInstant } from "../http/schemas";
@@ -70,11 +68,9 @@ export const queryRoutes = appFactory.createApp().post("/v1/query", requireBeare
   const seedAccounts = input.seed_accounts?.map((seed, i) => toSeed(seed, i, "seed_accounts", (id) => assets.items.authors.get(id)));
   const seedMedia = input.seed_media?.map((seed, i) => toSeed(seed, i, "seed_media", (id) => assets.items.ids.get(id)));
 
-  const [realtime, trending, { config }] = await wrapTime(c, "state", Promise.all([readRealtimeUser(c.env, ranker, input.user_id), readTrending(c.env, ranker, nowMs), effectiveConfig(c.env, ranker, nowMs)]), undefined, 2);
-  const user = resolveFeedUser(assets, input.user_id, realtime.state, config);
+  const { request, problems } = await wrapTime(c, "state", hydrateFeedRequest(c.env, ranker, { userId: input.user_id, count: 0, exclude: [] }, nowMs, (config) => config.suggested.homeSurfaces[0] as number), undefined, 2);
   // the query may search with the user's retrieval embedding (user_nn) or rank with a model that weighs it
   const needsEmbedding = () => plan.steps.some((step) => step.operator.name === "user_nn" || step.operator.name === "rank");
-  const request = { user, count: 0, surface: config.suggested.homeSurfaces[0] as number, nowMs, exclude: new Set<number>(), config, ...(trending ? { trending } : {}) };
   const { stores } = await createFeedState(ranker, request, needsEmbedding);
   let result;
   try {
@@ -104,7 +100,7 @@ export const queryRoutes = appFactory.createApp().post("/v1/query", requireBeare
     total: result.candidates.length,
     candidates: result.candidates.slice(0, input.count).map((candidate) => ids.candidate(candidate, stores.probabilitiesOf(candidate.id))),
     trace: { steps: result.trace.steps, total_ms: result.trace.totalMs },
-    ...(realtime.problem ? { degraded_reasons: [realtime.problem] } : {}),
+    ...(problems.length > 0 ? { degraded_reasons: problems } : {}),
   });
 });
 

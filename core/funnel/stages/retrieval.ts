@@ -5,7 +5,7 @@ import { topK } from "../../util/top-k";
 import { gather } from "../../util/typed-arrays";
 import type { ServingConfig, SourceSetting } from "../../config/serving";
 import { planSourceQuery } from "../../config/sources";
-import type { Candidate, FeedUser, SourceHit } from "../types";
+import type { Candidate, FeedUser, QueryStepCount, SourceHit } from "../types";
 import type { FeedState, Stage } from "../feed-state";
 
 /** A source's candidates, best first. */
@@ -13,6 +13,8 @@ export interface SourceResult {
   readonly items: readonly number[];
   readonly scores: readonly number[];
   readonly note?: string;
+  /** Each query step's counts, the queries one after another. */
+  readonly steps?: readonly QueryStepCount[];
 }
 
 /** Candidates in the mixed retrieval order, best first (ties by item row). */
@@ -45,7 +47,7 @@ export const retrievalStage: Stage = {
         results.push({ name, result: { items: [], scores: [], note: `failed: ${(error as Error).message}` }, ms: performance.now() - started });
       }
     }
-    for (const { name, result, ms } of results) state.trace.sources[name] = { candidates: result.items.length, ms, ...(result.note ? { note: result.note } : {}) };
+    for (const { name, result, ms } of results) state.trace.sources[name] = { candidates: result.items.length, ms, ...(result.note ? { note: result.note } : {}), ...(result.steps ? { steps: result.steps } : {}) };
     const { exposureWeight, affinityWeight } = config.retrieval;
     const embedding = affinityWeight > 0 ? state.retrievalEmbedding : undefined;
     const terms = exposureWeight > 0 || embedding ? mixTerms(state.ranker.assets, config, embedding) : undefined;
@@ -76,8 +78,10 @@ export async function runSource(state: Pick<FeedState, "request" | "stores">, na
   const wanted = quota ?? setting.quota;
   const best = new Map<number, number>();
   const notes: string[] = [];
+  const steps: QueryStepCount[] = [];
   for (const plan of sourcePlans(state.request.config, name, wanted)) {
     const { candidates, trace } = await executeQuery(plan, state.stores, { userId: state.stores.userId }, state.request.clock ? { clock: state.request.clock } : {});
+    for (const step of trace.steps) steps.push({ operator: step.operator, line: step.line, column: step.column, in: step.countIn, out: step.countOut });
     for (const candidate of candidates) {
       const previous = best.get(candidate.id);
       if (previous === undefined || candidate.score > previous) best.set(candidate.id, candidate.score);
@@ -86,7 +90,7 @@ export async function runSource(state: Pick<FeedState, "request" | "stores">, na
     if (empty && candidates.length === 0) notes.push(`${empty.operator} (line ${empty.line}) found nothing`);
   }
   const ranked = [...best.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, wanted);
-  return { items: ranked.map(([item]) => item), scores: ranked.map(([, score]) => score), ...(notes.length > 0 ? { note: notes.join("; ") } : {}) };
+  return { items: ranked.map(([item]) => item), scores: ranked.map(([, score]) => score), steps, ...(notes.length > 0 ? { note: notes.join("; ") } : {}) };
 }
 
 /** Whether one of the source's queries searches with the user's retrieval embedding (`user_nn`). */
