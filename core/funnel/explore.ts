@@ -54,7 +54,7 @@ export async function runFeed(ranker: Ranker, request: FeedRequest, stages: read
 }
 
 /** Runs `stages` in order over a built context. */
-export async function runStages(state: FeedState, stages: readonly Stage[]): Promise<FeedResult> {
+export async function runStages<S extends FeedState>(state: S, stages: readonly Stage<S>[]): Promise<FeedResult> {
   let candidates: Candidate[] = [];
   for (const stage of stages) {
     const started = performance.now();

@@ -19,8 +19,8 @@ export interface FeedState {
   readonly timings: Record<string, number>;
 }
 
-/** One step of a feed: takes the candidates so far, returns the next set. */
-export interface Stage {
+/** One step of a feed: takes the candidates so far, returns the next set. A product may extend the context (`S`). */
+export interface Stage<S extends FeedState = FeedState> {
   readonly name: string;
-  run(state: FeedState, candidates: Candidate[]): Promise<Candidate[]> | Candidate[];
+  run(state: S, candidates: Candidate[]): Promise<Candidate[]> | Candidate[];
 }

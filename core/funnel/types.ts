@@ -80,6 +80,8 @@ export interface Candidate {
   tailValue?: number;
   /** The score after rerank adjustments (integrity downranking). */
   score: number;
+  /** Suggested Posts: the seed account (a bundle row; none for the popular fill) and its type (H, R, F, popular). */
+  seed?: { readonly id: number | undefined; readonly type: string };
 }
 
 /** One step of a source's query, for the debug trace: where it is written and how many entries went in and out. */

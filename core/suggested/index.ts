@@ -21,5 +21,5 @@ export {
   type SuggestionSource,
 } from "../config/suggested";
 export { roundRobinBySeed, type RoundRobinOptions, type SeededItem } from "./diversify";
-export { assembleSuggestions, gatherSuggestionCandidates, suggestPosts, suggestedPlans, type PoolEntry, type Suggestion, type SuggestedFeed, type SuggestedQueryRun, type SuggestedRequest, type SuggestionCandidates } from "./suggest";
+export { SUGGESTED_STAGES, assembleSuggestions, createSuggestedState, gatherSuggestionCandidates, suggestPosts, suggestedPlans, type PoolEntry, type SuggestedRun, type SuggestedState, type Suggestion, type SuggestedFeed, type SuggestedQueryRun, type SuggestedRequest, type SuggestionCandidates } from "./suggest";
 export { UserEngagementLog } from "../funnel/user-log";

@@ -1,10 +1,10 @@
-import type { ServingConfig } from "../config/serving";
-import { createFeedState } from "../funnel/explore";
-import type { BundleStores } from "../funnel/stores";
-import type { FeedRequest, Ranker } from "../funnel/types";
-import { priorNeedsAffinity } from "../ranking/value-model";
-import { executeQuery, isQueryError, planQuery, type ExecutionTrace, type QueryErrorJson, type QueryPlan } from "../query";
 import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS, suggestedPlanOptions, type SeedType, type SuggestedConfig, type SuggestionSource } from "../config/suggested";
+import { createFeedState, runStages } from "../funnel/explore";
+import type { FeedState, Stage } from "../funnel/feed-state";
+import type { BundleStores } from "../funnel/stores";
+import type { Candidate, FeedRequest, Ranker } from "../funnel/types";
+import { executeQuery, isQueryError, planQuery, type ExecutionTrace, type QueryErrorJson, type QueryPlan } from "../query";
+import { priorNeedsAffinity } from "../ranking/value-model";
 import { roundRobinBySeed, type SeededItem } from "./diversify";
 
 /** A Suggested Posts request: a feed request without a surface (suggestions are scored for Home, `suggested.homeSurfaces[0]`). */
@@ -93,46 +93,200 @@ export interface PoolEntry {
   readonly seedType: SuggestionSource;
 }
 
+/** What Suggested Posts' stages record beside the candidates: the query runs, the seeds, the merge and the fallback. */
+export interface SuggestedRun {
+  readonly plans: SuggestedPlans;
+  readonly queries: SuggestedQueryRun[];
+  readonly seeds: Record<SeedType, number[]>;
+  readonly merged: Record<SeedType, number>;
+  popular: number;
+  fallback: { readonly ran: boolean; readonly reason: string };
+}
+
+/** The request context of Suggested Posts: Explore's, plus what its stages record. */
+export interface SuggestedState extends FeedState {
+  readonly suggested: SuggestedRun;
+}
+
+const entryOf = (candidate: Candidate): PoolEntry => ({ item: candidate.item, seedId: candidate.seed?.id, seedType: (candidate.seed?.type ?? "popular") as SuggestionSource });
+const candidateOf = (entry: PoolEntry): Candidate => ({ item: entry.item, sources: [], retrievalScore: 0, score: 0, seed: { id: entry.seedId, type: entry.seedType } });
+
+/** Runs one type's queries; a failing query is reported and skipped (the others still serve). */
+async function runQueries(state: SuggestedState, type: SuggestionSource): Promise<{ item: number; seedId: number | undefined }[]> {
+  const { stores, request, suggested } = state;
+  const found: { item: number; seedId: number | undefined }[] = [];
+  for (const [index, plan] of suggested.plans[type].entries()) {
+    try {
+      const result = await executeQuery(plan, stores, { userId: stores.userId, seedType: type }, request.clock ? { clock: request.clock } : {});
+      for (const candidate of result.candidates) {
+        const seed = candidate.attributes["seed_id"];
+        found.push({ item: candidate.id, seedId: typeof seed === "number" ? seed : undefined });
+      }
+      suggested.queries.push({ type, index, query: plan.text, candidates: result.candidates.length, trace: result.trace });
+    } catch (error) {
+      if (!isQueryError(error)) throw error;
+      state.degraded.push(`${type} query ${index} failed: ${error.message}`);
+      suggested.queries.push({ type, index, query: plan.text, candidates: 0, error: error.toJSON() });
+    }
+  }
+  return found;
+}
+
+async function timed<T>(state: FeedState, name: string, run: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await run();
+  } finally {
+    state.timings[name] = (state.timings[name] ?? 0) + performance.now() - started;
+  }
+}
+
 /**
- * Suggested Posts at the end of the feed:
- * 1. sourcing: H queries (seeds the user engaged with on Home), then R (other surfaces), then — for sparse users —
- *    F (graph exploration), and the popular candidates; every query comes from the config and runs on
- *    `SuggestedStores`;
- * 2. merge H >> R >> F: an item keeps the first seed that reached it; at most `maxRanked` go on, with the popular
- *    candidates after them;
- * 3. rank with the MTML and the log-linear value model, plus each seed type's boost;
- * 4. diversify round robin by seed (each popular candidate a group of its own), capped per seed and per author.
- * Cold users get only the popular candidates. Followed authors' and already-seen items never make it (the queries'
- * filter, then a final check).
+ * Sourcing: H queries (seeds the user engaged with on Home), then R (other surfaces), then — for sparse users — F
+ * (graph exploration); merged H >> R >> F, an item keeping the first seed that reached it.
  */
+const seededSourcing: Stage<SuggestedState> = {
+  name: "sourcing",
+  async run(state) {
+    const { suggested, request } = state;
+    const settings = request.config.suggested;
+    const pool: Candidate[] = [];
+    const inPool = new Set<number>();
+    const add = (type: SeedType, found: readonly { item: number; seedId: number | undefined }[]) => {
+      const typeSeeds = new Set<number>();
+      for (const { item, seedId } of found) {
+        if (seedId === undefined || inPool.has(item)) continue;
+        inPool.add(item);
+        pool.push(candidateOf({ item, seedId, seedType: type }));
+        suggested.merged[type]++;
+        if (!typeSeeds.has(seedId)) {
+          typeSeeds.add(seedId);
+          suggested.seeds[type].push(seedId);
+        }
+      }
+    };
+    add("H", await timed(state, "sourcing_h", () => runQueries(state, "H")));
+    add("R", await timed(state, "sourcing_r", () => runQueries(state, "R")));
+    const seedCount = new Set([...suggested.seeds.H, ...suggested.seeds.R]).size;
+    suggested.fallback = seedCount < settings.fallbackMinSeeds
+      ? { ran: true, reason: `${seedCount} H/R seeds found candidates, fewer than fallbackMinSeeds = ${settings.fallbackMinSeeds}` }
+      : pool.length < request.count
+        ? { ran: true, reason: `H and R found ${pool.length} candidates, fewer than the ${request.count} asked for` }
+        : { ran: false, reason: `${seedCount} H/R seeds and ${pool.length} candidates are enough` };
+    if (suggested.fallback.ran) add("F", await timed(state, "sourcing_f", () => runQueries(state, "F")));
+    return pool;
+  },
+};
+
+/**
+ * The filter and the popular fill: never a followed author's or an already-seen item (the queries filter already;
+ * this keeps the promise whatever an operator configures), at most `maxRanked` seeded candidates, then the popular
+ * candidates after them.
+ */
+const popularFill: Stage<SuggestedState> = {
+  name: "popular",
+  async run(state, candidates) {
+    const { stores, request, suggested, ranker } = state;
+    const { author } = ranker.assets.items;
+    const followed = request.user.followedAuthors;
+    const seen = stores.seenMedia(stores.userId);
+    const allowed = (item: number) => !seen.has(item) && !followed.has(author[item] as number);
+    const kept = candidates.filter((candidate) => allowed(candidate.item)).slice(0, request.config.suggested.maxRanked);
+    const inPool = new Set(kept.map((candidate) => candidate.item));
+    for (const { item } of await runQueries(state, "popular")) {
+      if (!allowed(item) || inPool.has(item)) continue;
+      inPool.add(item);
+      kept.push(candidateOf({ item, seedId: undefined, seedType: "popular" }));
+      suggested.popular++;
+    }
+    return kept;
+  },
+};
+
+/**
+ * Ranking through the `rank` port (MTML + value model), plus each seed type's boost. Without the MTML the items keep
+ * the value model's exposure term alone, log(E_i/Ē + π) — a popularity order — and the feed says degraded.
+ */
+const suggestedRank: Stage<SuggestedState> = {
+  name: "rank",
+  async run(state, candidates) {
+    const { stores, request, ranker } = state;
+    const items = candidates.map((candidate) => candidate.item);
+    let scores: ArrayLike<number>;
+    if (items.length === 0) scores = [];
+    else if (ranker.models.mtml) scores = await stores.rank(stores.userId, items, request.config.suggested.rankingModel);
+    else {
+      state.degraded.push("second-stage model unavailable: suggestions ranked by decayed impressions");
+      const prior = request.config.suggestedValueModel.exposurePriorShare;
+      scores = Float64Array.from(items, (item) => Math.log(ranker.assets.relativeExposure(item) + prior));
+    }
+    candidates.forEach((candidate, i) => {
+      candidate.value = candidate.score = scores[i] as number;
+      const probabilities = stores.probabilitiesOf(candidate.item);
+      if (probabilities) candidate.probabilities = probabilities;
+    });
+    return candidates;
+  },
+};
+
+/** The page: the seed types' boosts, then the round robin by seed, capped per seed and per author. */
+const seedRoundRobin: Stage<SuggestedState> = {
+  name: "diversify",
+  run(state, candidates) {
+    const { request, ranker } = state;
+    const page = assembleSuggestions(candidates.map(entryOf), candidates.map((candidate) => candidate.score), ranker.assets.items.author, request.config.suggested, request.count);
+    const byItem = new Map(candidates.map((candidate) => [candidate.item, candidate]));
+    return page.map((entry) => ({ ...(byItem.get(entry.item) as Candidate), score: entry.score }));
+  },
+};
+
+/**
+ * Suggested Posts at the end of the feed, as a list of stages over the request context Explore builds too (the
+ * same stores, the same executor, the same scoring): sourcing (H, R, F queries; merge H >> R >> F), the filter and
+ * popular fill, ranking with the MTML and the log-linear value model, and the round robin by seed. Cold users get
+ * only the popular candidates (their seed queries find nothing).
+ */
+export const SUGGESTED_STAGES: readonly Stage<SuggestedState>[] = [seededSourcing, popularFill, suggestedRank, seedRoundRobin];
+
+/** The request context of a Suggested Posts request: Home's surface, and its query plans (the cold-start budget for a ranker's first requests). */
+export async function createSuggestedState(ranker: Ranker, request: SuggestedRequest): Promise<SuggestedState> {
+  const settings = request.config.suggested;
+  const served = servedRequests.get(ranker) ?? 0;
+  servedRequests.set(ranker, served + 1);
+  const plans = served >= COLD_START_REQUESTS ? suggestedPlans(settings).warm : suggestedPlans(settings).cold;
+  const state = await createFeedState(ranker, { ...request, surface: settings.homeSurfaces[0] as number }, suggestedNeedsRetrievalEmbedding);
+  return { ...state, suggested: { plans, queries: [], seeds: { H: [], R: [], F: [] }, merged: { H: 0, R: 0, F: 0 }, popular: 0, fallback: { ran: false, reason: "not decided" } } };
+}
+
+/** `runStages(context, SUGGESTED_STAGES)`, shaped as the page of suggestions with what the stages recorded. */
 export async function suggestPosts(ranker: Ranker, request: SuggestedRequest): Promise<SuggestedFeed> {
   if (!Number.isInteger(request.count) || request.count < 1) throw new RangeError(`suggested: count must be a positive integer, got ${request.count}`);
-  const found = await gatherSuggestionCandidates(ranker, request);
-  const { stores, entries, degraded, timings } = found;
-  const started = performance.now();
-  const scores = await rankItems(stores, ranker, request.config, entries.map((entry) => entry.item), degraded);
-  timings.rank = performance.now() - started;
-  const diversifyStarted = performance.now();
-  const page: Suggestion[] = assembleSuggestions(entries, scores, ranker.assets.items.author, request.config.suggested, request.count).map((entry) => ({
-    item: entry.item,
-    author: entry.author,
-    score: entry.score,
-    seedId: entry.seedId,
-    seedType: entry.seedType,
-    probabilities: stores.probabilitiesOf(entry.item),
+  const state = await createSuggestedState(ranker, request);
+  const ranked = { count: 0 };
+  const counting: Stage<SuggestedState> = { name: "count", run: (_state, candidates) => ((ranked.count = candidates.length), candidates) };
+  const result = await runStages(state, [seededSourcing, popularFill, counting, suggestedRank, seedRoundRobin]);
+  delete result.timings.count;
+  const { author } = ranker.assets.items;
+  const items: Suggestion[] = result.candidates.map((candidate) => ({
+    item: candidate.item,
+    author: author[candidate.item] as number,
+    score: candidate.score,
+    seedId: candidate.seed?.id,
+    seedType: (candidate.seed?.type ?? "popular") as SuggestionSource,
+    probabilities: candidate.probabilities,
   }));
-  timings.diversify = performance.now() - diversifyStarted;
   const onPage: Record<SuggestionSource, number> = { H: 0, R: 0, F: 0, popular: 0 };
-  for (const entry of page) onPage[entry.seedType]++;
+  for (const entry of items) onPage[entry.seedType]++;
+  const { suggested } = state;
   return {
-    items: page,
+    items,
     cold: request.user.cold,
-    degraded: [...new Set(degraded)],
-    queries: found.queries,
-    seeds: found.seeds,
-    counts: { merged: found.merged, ranked: entries.length, popular: found.popular, page: onPage },
-    fallback: found.fallback,
-    timings,
+    degraded: [...new Set(result.degraded)],
+    queries: suggested.queries,
+    seeds: suggested.seeds,
+    counts: { merged: suggested.merged, ranked: ranked.count, popular: suggested.popular, page: onPage },
+    fallback: suggested.fallback,
+    timings: result.timings,
   };
 }
 
@@ -144,104 +298,27 @@ export function assembleSuggestions(entries: readonly PoolEntry[], scores: Array
   return roundRobinBySeed(ranked, { count, maxPerSeed: settings.maxPerSeed, maxPerAuthor: settings.maxPerAuthor });
 }
 
-/** Steps 1–2: the stores for the request, and every candidate with the seed (and seed type) that found it. */
+/** The sourcing stages alone: the stores for the request, and every candidate with the seed (and seed type) that found it. */
 export async function gatherSuggestionCandidates(ranker: Ranker, request: SuggestedRequest): Promise<SuggestionCandidates> {
-  const settings = request.config.suggested;
-  const served = servedRequests.get(ranker) ?? 0;
-  servedRequests.set(ranker, served + 1);
-  const plans = served >= COLD_START_REQUESTS ? suggestedPlans(settings).warm : suggestedPlans(settings).cold;
-  const { stores } = await createFeedState(ranker, { ...request, surface: settings.homeSurfaces[0] as number }, suggestedNeedsRetrievalEmbedding);
-  const { author } = ranker.assets.items;
-  const degraded = [...ranker.problems];
-  const queries: SuggestedQueryRun[] = [];
-  const timings: Record<string, number> = {};
-  const time = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
-    try {
-      return await run();
-    } finally {
-      timings[name] = (timings[name] ?? 0) + performance.now() - started;
-    }
+  const state = await createSuggestedState(ranker, request);
+  const result = await runStages(state, [seededSourcing, popularFill]);
+  const { suggested } = state;
+  return {
+    stores: state.stores,
+    entries: result.candidates.map(entryOf),
+    degraded: result.degraded,
+    queries: suggested.queries,
+    seeds: suggested.seeds,
+    merged: suggested.merged,
+    popular: suggested.popular,
+    fallback: suggested.fallback,
+    timings: result.timings,
   };
-
-  /** Runs one type's queries; a failing query is reported and skipped (the others still serve). */
-  const source = async (type: SuggestionSource) => {
-    const found: { item: number; seedId: number | undefined }[] = [];
-    for (const [index, plan] of plans[type].entries()) {
-      try {
-        const result = await executeQuery(plan, stores, { userId: stores.userId, seedType: type }, request.clock ? { clock: request.clock } : {});
-        for (const candidate of result.candidates) {
-          const seed = candidate.attributes["seed_id"];
-          found.push({ item: candidate.id, seedId: typeof seed === "number" ? seed : undefined });
-        }
-        queries.push({ type, index, query: plan.text, candidates: result.candidates.length, trace: result.trace });
-      } catch (error) {
-        if (!isQueryError(error)) throw error;
-        degraded.push(`${type} query ${index} failed: ${error.message}`);
-        queries.push({ type, index, query: plan.text, candidates: 0, error: error.toJSON() });
-      }
-    }
-    return found;
-  };
-
-  const pool: PoolEntry[] = [];
-  const inPool = new Set<number>();
-  const merged: Record<SeedType, number> = { H: 0, R: 0, F: 0 };
-  const seeds: Record<SeedType, number[]> = { H: [], R: [], F: [] };
-  const add = (type: SeedType, found: readonly { item: number; seedId: number | undefined }[]) => {
-    const typeSeeds = new Set<number>();
-    for (const { item, seedId } of found) {
-      if (seedId === undefined || inPool.has(item)) continue;
-      inPool.add(item);
-      pool.push({ item, seedId, seedType: type });
-      merged[type]++;
-      if (!typeSeeds.has(seedId)) {
-        typeSeeds.add(seedId);
-        seeds[type].push(seedId);
-      }
-    }
-  };
-  add("H", await time("sourcing_h", () => source("H")));
-  add("R", await time("sourcing_r", () => source("R")));
-  const seedCount = new Set([...seeds.H, ...seeds.R]).size;
-  const fallback = seedCount < settings.fallbackMinSeeds
-    ? { ran: true, reason: `${seedCount} H/R seeds found candidates, fewer than fallbackMinSeeds = ${settings.fallbackMinSeeds}` }
-    : pool.length < request.count
-      ? { ran: true, reason: `H and R found ${pool.length} candidates, fewer than the ${request.count} asked for` }
-      : { ran: false, reason: `${seedCount} H/R seeds and ${pool.length} candidates are enough` };
-  if (fallback.ran) add("F", await time("sourcing_f", () => source("F")));
-
-  // the queries filter already; this keeps the promise whatever an operator configures
-  const followed = request.user.followedAuthors;
-  const seen = stores.seenMedia(stores.userId);
-  const allowed = (item: number) => !seen.has(item) && !followed.has(author[item] as number);
-  const entries: PoolEntry[] = pool.filter((entry) => allowed(entry.item)).slice(0, settings.maxRanked);
-  const seeded = new Set(entries.map((entry) => entry.item));
-  let popular = 0;
-  for (const { item } of await time("popular", () => source("popular"))) {
-    if (!allowed(item) || seeded.has(item)) continue;
-    seeded.add(item);
-    entries.push({ item, seedId: undefined, seedType: "popular" });
-    popular++;
-  }
-  return { stores, entries, degraded, queries, seeds, merged, popular, fallback, timings };
 }
 
 /** Suggested Posts' ranking weighs affinity: the log-linear model's retrieval exponent, or Explore's prior. */
 function suggestedNeedsRetrievalEmbedding(request: FeedRequest): boolean {
   const { config } = request;
   return config.suggested.rankingModel === "explore" ? priorNeedsAffinity(config.valueModel) : config.suggestedValueModel.retrievalExponent !== 0;
-}
-
-/**
- * Scores through the `rank` port (MTML + value model). Without the MTML the items keep the value model's exposure
- * term alone, log(E_i/Ē + π) — a popularity order — and the feed says degraded.
- */
-async function rankItems(stores: BundleStores, ranker: Ranker, config: ServingConfig, items: readonly number[], degraded: string[]): Promise<ArrayLike<number>> {
-  if (items.length === 0) return [];
-  if (ranker.models.mtml) return stores.rank(stores.userId, items, config.suggested.rankingModel);
-  degraded.push("second-stage model unavailable: suggestions ranked by decayed impressions");
-  const prior = config.suggestedValueModel.exposurePriorShare;
-  return Float64Array.from(items, (item) => Math.log(ranker.assets.relativeExposure(item) + prior));
 }
 

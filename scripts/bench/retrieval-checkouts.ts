@@ -1,0 +1,59 @@
+/**
+ * Retrieval in-process, two checkouts side by side in one process, interleaved: this one and another (e.g. a
+ * worktree of the commit before a change), each on its own copy of a bundle (each checkout decodes the serving
+ * config its own way; the models must be the same). Each call is `runFeed` with the retrieval stage alone for one
+ * warm user: the request context (with the user's retrieval embedding) plus every source and the merge.
+ *   npx tsx scripts/bench/retrieval-checkouts.ts --other <checkout> --other-bundle <dir> --bundle <dir> [--rounds 30] [--block 20] [--users 200]
+ */
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { pathToFileURL } from "node:url";
+import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
+import { loadBundleDirectory } from "../lib/kv-bundle-directory";
+import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
+import { interleaved, percentiles } from "./measure";
+
+interface Checkout {
+  readonly name: string;
+  /** One user's retrieval, by index into the shared user list. */
+  run(i: number): Promise<unknown>;
+}
+
+type Module = Record<string, unknown>;
+const load = (root: string, path: string): Promise<Module> => import(pathToFileURL(join(root, path)).href) as Promise<Module>;
+
+/** The checkout's own code on its own bundle copy; the stage is `retrievalStage` (a stage, or a factory over EXPLORE_SOURCES before the change). */
+async function checkout(name: string, root: string, bundleDir: string, users: readonly string[]): Promise<Checkout> {
+  const [explore, ranker, types, user, retrieval] = await Promise.all([
+    load(root, "core/funnel/explore.ts"),
+    load(root, "core/funnel/ranker.ts"),
+    load(root, "core/funnel/types.ts"),
+    load(root, "core/funnel/user.ts"),
+    load(root, "core/funnel/stages/retrieval.ts"),
+  ]);
+  const bundle = await loadBundleDirectory(bundleDir);
+  const built = await (ranker.createRanker as (...args: unknown[]) => Promise<{ assets: { config: { defaultSurface: number }; asOfMs: number } }>)(bundle.manifest, bundle.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
+  const config = built.assets.config;
+  let stage = retrieval.retrievalStage;
+  if (typeof stage === "function") stage = (stage as (sources: unknown) => unknown)((await load(root, "core/funnel/sources/index.ts")).EXPLORE_SOURCES);
+  const resolveUser = user.resolveFeedUser as (...args: unknown[]) => unknown;
+  const runFeed = explore.runFeed as (...args: unknown[]) => Promise<unknown>;
+  const requests = users.map((id) => ({ user: resolveUser(built.assets, id, types.NO_REALTIME_STATE, config), count: 100, surface: config.defaultSurface, nowMs: built.assets.asOfMs, exclude: new Set<number>(), config }));
+  return { name, run: (i) => runFeed(built, requests[i % requests.length], [stage]) };
+}
+
+const { values } = parseArgs({ options: { other: { type: "string" }, "other-bundle": { type: "string" }, bundle: { type: "string" }, rounds: { type: "string", default: "30" }, block: { type: "string", default: "20" }, users: { type: "string", default: "200" } } });
+const userList = (await import("./stages")).warmUserIds;
+const here = resolve(import.meta.dirname, "../..");
+const { createRanker } = await import("../../core/funnel/ranker");
+const probe = await loadBundleDirectory(values.bundle as string);
+const probeRanker = await createRanker(probe.manifest, probe.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
+const users = userList(probeRanker, probeRanker.assets.config, Number(values.users));
+const contenders = [await checkout("this", here, values.bundle as string, users), await checkout("other", resolve(values.other as string), values["other-bundle"] as string, users)];
+const samples = await interleaved(contenders, { rounds: Number(values.rounds), block: Number(values.block), warmup: Number(values.block) });
+for (const [name, list] of samples) {
+  const p = percentiles(list);
+  console.log(`${name.padEnd(6)} retrieval in-process: p50 ${p.p50_ms.toFixed(3)} ms, p99 ${p.p99_ms.toFixed(3)} ms (${list.length} calls)`);
+}
+const ratio = percentiles(samples.get("this") as number[]).p50_ms / percentiles(samples.get("other") as number[]).p50_ms;
+console.log(`this / other p50: ${ratio.toFixed(3)}`);
