@@ -17,6 +17,8 @@ import { logPriors, mtmlProbabilities, valueScores } from "./scoring";
 
 const HOUR_MS = 3_600_000;
 
+const SHARED_PORTS: ReadonlySet<string> = new Set(["popularMedia", "integrityScores", "authorsOf"]);
+
 /** The query id of a user the bundle does not know (real-time state only): ids of known users are their bundle rows. */
 export const UNKNOWN_USER_ID = -1;
 
@@ -130,7 +132,7 @@ export class BundleStores implements QueryStores {
     return media.map((item) => {
       if (k === 0) return [];
       const found = ann.search(assets.retrievalItemEmbeddings.subarray(item * dim, (item + 1) * dim), Math.min(k, assets.items.ids.size));
-      return Array.from(found.keys, (key, i) => ({ id: key, score: 1 - (found.distances[i] as number) }));
+      return scoredNeighbours(found);
     });
   }
 
@@ -188,7 +190,7 @@ export class BundleStores implements QueryStores {
     if (!embedding) throw new Error("no retrieval user embedding (the user tower is unavailable)");
     if (n === 0) return [];
     const found = searchTwoTower(ann, embedding, n, this.options.config.retrieval);
-    return Array.from(found.keys, (key, i) => ({ id: key, score: 1 - (found.distances[i] as number) }));
+    return scoredNeighbours(found);
   }
 
   /** followWeight for a followed author, plus the user's clicks, long views and 2 × likes on the author's media (the activity window's counts). */
@@ -208,21 +210,32 @@ export class BundleStores implements QueryStores {
       .map(([id, score]) => ({ id, score }));
   }
 
-  /** Followed accounts (`followedAccounts`), then the authors of liked media not already among them. */
+  /**
+   * The accounts the user follows (bundle and real-time), then the authors of the media they liked, most recent
+   * first, each once; from the user's activity, which the request has already resolved (no pass over the log).
+   */
   followedOrLikedAccounts(userId: number, max: number): ScoredId[] {
     this.checkUser(userId);
     this.checkCount("followedOrLikedAccounts", max);
-    const followed = this.followedAccounts(userId, Number.MAX_SAFE_INTEGER);
-    const known = new Set(followed.map((entry) => entry.id));
-    const liked = this.log.accounts("any", LABEL_BIT.like, Number.MAX_SAFE_INTEGER).filter((entry) => !known.has(entry.id));
-    return [...followed.map(({ id }) => ({ id, score: 1 })), ...liked.map(({ id }) => ({ id, score: 1 }))].slice(0, max);
+    const { user } = this.options;
+    const accounts = new Set(user.followedAuthors);
+    const liked = user.context.activity.likedAuthors;
+    for (let i = liked.length - 1; i >= 0; i--) accounts.add(liked[i] as number);
+    const out: ScoredId[] = [];
+    for (const id of accounts) {
+      if (out.length >= max) break;
+      out.push({ id, score: 1 });
+    }
+    return out;
   }
 
   popularMedia(userId: number, n: number): ScoredId[] {
     this.checkUser(userId);
     this.checkCount("popularMedia", n);
     const { items, scores } = this.ranker.assets.popular;
-    return Array.from(items.subarray(0, n), (id, i) => ({ id, score: scores[i] as number }));
+    const list: ScoredId[] = new Array(Math.min(n, items.length));
+    for (let i = 0; i < list.length; i++) list[i] = { id: items[i] as number, score: scores[i] as number };
+    return list;
   }
 
   /** The bundle's trending list and the real-time one, each normalised by its top score, summed. */
@@ -245,13 +258,27 @@ export class BundleStores implements QueryStores {
   authorsOf(media: readonly number[]): Int32Array {
     this.checkItems("authorsOf", media);
     const { author } = this.ranker.assets.items;
-    return Int32Array.from(media, (item) => author[item] as number);
+    const authors = new Int32Array(media.length);
+    for (let i = 0; i < media.length; i++) authors[i] = author[media[i] as number] as number;
+    return authors;
   }
 
   integrityScores(media: readonly number[]): Float32Array {
     this.checkItems("integrityScores", media);
     const { integrity } = this.ranker.assets.items;
-    return Float32Array.from(media, (item) => integrity[item] as number);
+    const scores = new Float32Array(media.length);
+    for (let i = 0; i < media.length; i++) scores[i] = integrity[media[i] as number] as number;
+    return scores;
+  }
+
+  /** The decoded bundle these stores read: what answers shared across users are keyed by. */
+  get bundle(): object {
+    return this.ranker.assets;
+  }
+
+  /** The bundle's popular list and its catalogue answer alike for every user. */
+  sharedAcrossUsers(port: string): boolean {
+    return SHARED_PORTS.has(port);
   }
 
   /** Everything the user was shown (bundle history and real-time), plus what the caller excludes. */
@@ -312,4 +339,11 @@ export function searchTwoTower(index: AnnIndex, embedding: Float32Array, n: numb
   const size = index.size;
   const wanted = Math.min(n, size);
   return index.search(embedding, wanted, { exact: size <= retrieval.exactSearchMaxItemsPerResult * wanted });
+}
+
+/** An ANN answer as scored ids, score = inner product (1 − distance); a loop, not `Array.from` over typed arrays (one iterator step per key). */
+function scoredNeighbours(found: AnnSearchResult): ScoredId[] {
+  const list: ScoredId[] = new Array(found.keys.length);
+  for (let i = 0; i < list.length; i++) list[i] = { id: found.keys[i] as number, score: 1 - (found.distances[i] as number) };
+  return list;
 }

@@ -1,7 +1,7 @@
 import type { Span } from "./ast";
 import { QueryError } from "./errors";
 import { CpuBudget, defaultClock, type Clock } from "./limits";
-import type { StepRun } from "./operator";
+import { isPromiseLike, type StepRun } from "./operator";
 import { worstCaseSizes, type PlannedStep, type QueryPlan } from "./planner";
 import type { Awaitable, QueryStores } from "./stores";
 import { rootEntry, toCandidate, type Candidate, type StreamEntry } from "./stream";
@@ -25,6 +25,12 @@ export interface QueryContext {
 export interface ExecuteOptions {
   /** Milliseconds; defaults to `performance.now`. Inject a fake one to test the CPU budget deterministically. */
   readonly clock?: Clock;
+  /**
+   * "scores": the result's `ids` and `scores` only (`candidates` is empty, and no step keeps the paths), for callers
+   * that read nothing else — Explore's retrieval runs ~2,500 items per request through its sources. Default
+   * "candidates".
+   */
+  readonly output?: "candidates" | "scores";
 }
 
 export interface StepTrace {
@@ -44,6 +50,9 @@ export interface ExecutionTrace {
 
 export interface QueryResult {
   readonly candidates: readonly Candidate[];
+  /** The output's ids and scores, in output order. */
+  readonly ids: Int32Array;
+  readonly scores: Float64Array;
   readonly trace: ExecutionTrace;
 }
 
@@ -55,6 +64,7 @@ export interface QueryResult {
 export async function executeQuery(plan: QueryPlan, stores: QueryStores, context: QueryContext, options: ExecuteOptions = {}): Promise<QueryResult> {
   if (!Number.isSafeInteger(context.userId)) throw new TypeError(`QueryContext.userId must be a safe integer, got ${String(context.userId)}`);
   const clock = options.clock ?? defaultClock;
+  const withCandidates = (options.output ?? "candidates") === "candidates";
   const budget = new CpuBudget(plan.limits.cpuBudgetMs, clock);
   const startedAt = clock();
   const trace: StepTrace[] = [];
@@ -67,7 +77,8 @@ export async function executeQuery(plan: QueryPlan, stores: QueryStores, context
   for (const step of plan.steps) {
     const stepStartedAt = clock();
     budget.enter(step.operator.name, step.nameSpan);
-    const output = await step.operator.run(stream, stepRun(step, stores, context.userId, budget));
+    const running = step.operator.run(stream, stepRun(step, stores, context.userId, budget, withCandidates));
+    const output = isPromiseLike(running) ? await running : running;
     trace.push({
       operator: step.operator.name,
       line: step.nameSpan.line,
@@ -79,7 +90,13 @@ export async function executeQuery(plan: QueryPlan, stores: QueryStores, context
     stream = output;
     budget.check();
   }
-  return { candidates: stream.map(toCandidate), trace: { steps: trace, totalMs: clock() - startedAt } };
+  const ids = new Int32Array(stream.length);
+  const scores = new Float64Array(stream.length);
+  stream.forEach((entry, i) => {
+    ids[i] = entry.id;
+    scores[i] = entry.score;
+  });
+  return { candidates: withCandidates ? stream.map(toCandidate) : [], ids, scores, trace: { steps: trace, totalMs: clock() - startedAt } };
 }
 
 function rootStream(plan: QueryPlan, context: QueryContext): StreamEntry[] {
@@ -115,7 +132,7 @@ function uniqueIds(ids: readonly number[]): number[] {
   return [...new Set(ids)];
 }
 
-function stepRun(step: PlannedStep, stores: QueryStores, userId: number, budget: CpuBudget): StepRun {
+function stepRun(step: PlannedStep, stores: QueryStores, userId: number, budget: CpuBudget, trackPaths: boolean): StepRun {
   const where: Span = step.nameSpan;
   const contractError = (port: string, reason: string) =>
     new QueryError("runtime", "port_contract", `port ${port} broke its contract during ${step.operator.name}: it ${reason}`, where);
@@ -127,16 +144,23 @@ function stepRun(step: PlannedStep, stores: QueryStores, userId: number, budget:
     stores,
     userId,
     budget,
+    trackPaths,
     contractError,
-    async call<T>(port: string, invoke: () => Awaitable<T>): Promise<T> {
-      try {
-        const answer = await invoke();
-        budget.check();
-        return answer;
-      } catch (error) {
+    call<T>(port: string, invoke: () => Awaitable<T>): Awaitable<T> {
+      const failed = (error: unknown): never => {
         if (error instanceof QueryError) throw error;
         const message = error instanceof Error ? error.message : String(error);
         throw new QueryError("runtime", "port_failed", `port ${port} failed during ${step.operator.name}: ${message}`, where, undefined, { cause: error });
+      };
+      const answered = (answer: T): T => {
+        budget.check();
+        return answer;
+      };
+      try {
+        const answer = invoke();
+        return isPromiseLike(answer) ? answer.then(answered, failed) : answered(answer);
+      } catch (error) {
+        return failed(error);
       }
     },
   };

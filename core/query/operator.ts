@@ -28,8 +28,13 @@ export interface StepRun {
   readonly stores: QueryStores;
   readonly userId: number;
   readonly budget: CpuBudget;
-  /** Calls a port; a thrown error becomes a `runtime` QueryError (code `port_failed`) naming the port and step. */
-  call<T>(port: string, invoke: () => Awaitable<T>): Promise<T>;
+  /** Whether candidates will carry their paths: without, a derived entry keeps its parent's hop (no new one per item). */
+  readonly trackPaths: boolean;
+  /**
+   * Calls a port; a thrown error becomes a `runtime` QueryError (code `port_failed`) naming the port and step. A port
+   * that answers at once is answered at once (no promise): a request runs ~20 steps, most over in-memory ports.
+   */
+  call<T>(port: string, invoke: () => Awaitable<T>): Awaitable<T>;
   /** A `runtime` QueryError (code `port_contract`) for an answer that breaks the port's contract. */
   contractError(port: string, reason: string): QueryError;
 }
@@ -47,7 +52,18 @@ export interface OperatorDefinition {
   /** `let` takes free-form `name=expression` bindings instead of parameters. */
   readonly takesBindings?: boolean;
   readonly size: SizeRule;
-  run(input: readonly StreamEntry[], step: StepRun): Promise<StreamEntry[]>;
+  /** The ports it may call (none for steps that only rescore or reorder): what a caller may share across users depends on them. */
+  readonly ports: readonly string[];
+  run(input: readonly StreamEntry[], step: StepRun): Awaitable<StreamEntry[]>;
+}
+
+export function isPromiseLike<T>(value: Awaitable<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+/** `next(value)` now when the value is there, else when it arrives. */
+export function whenReady<T, R>(value: Awaitable<T>, next: (value: T) => R): Awaitable<R> {
+  return isPromiseLike(value) ? value.then(next) : next(value);
 }
 
 export function checkScoredList(step: StepRun, port: string, list: unknown, max: number, what: string): readonly ScoredId[] {
@@ -120,27 +136,76 @@ export interface ExpandOptions {
 export function expandEntries(input: readonly StreamEntry[], lists: readonly (readonly ScoredId[])[], step: StepRun, kind: StreamType, options: ExpandOptions): StreamEntry[] {
   const { perInput, dropSelf, score: scoring = "port", combine = "first" } = options;
   const output: StreamEntry[] = [];
-  const slot = new Map<number, number>();
+  // where each id sits in the output (-1: not yet): a scratch table over small ids, a Map over any others
+  const slots = SlotTable.over(lists);
   const inputs = options.excludeInputs ? new Set(input.map((entry) => entry.id)) : undefined;
-  input.forEach((parent, i) => {
-    let taken = 0;
-    for (const { id, score: portScore } of lists[i] ?? []) {
-      step.budget.tick();
-      if (taken === perInput) break;
-      if (dropSelf && id === parent.id) continue;
-      const position = taken++;
-      if (inputs?.has(id)) continue;
-      const score = scoring === "port" ? portScore : scoring === "product" ? parent.score * portScore : parent.score / (1 + position);
-      const at = slot.get(id);
-      if (at === undefined) {
-        slot.set(id, output.length);
-        output.push(deriveEntry(parent, step.operator, kind, id, score));
-      } else if (combine !== "first") {
-        const existing = output[at] as StreamEntry;
-        const combined = combine === "max" ? Math.max(existing.score, score) : existing.score + score;
-        if (combined !== existing.score) output[at] = withScore(existing, combined);
+  try {
+    input.forEach((parent, i) => {
+      let taken = 0;
+      for (const { id, score: portScore } of lists[i] ?? []) {
+        step.budget.tick();
+        if (taken === perInput) break;
+        if (dropSelf && id === parent.id) continue;
+        const position = taken++;
+        if (inputs?.has(id)) continue;
+        const score = scoring === "port" ? portScore : scoring === "product" ? parent.score * portScore : parent.score / (1 + position);
+        const at = slots.get(id);
+        if (at < 0) {
+          slots.set(id, output.length);
+          output.push(deriveEntry(parent, step.operator, kind, id, score, step.trackPaths));
+        } else if (combine !== "first") {
+          const existing = output[at] as StreamEntry;
+          const combined = combine === "max" ? Math.max(existing.score, score) : existing.score + score;
+          if (combined !== existing.score) output[at] = withScore(existing, combined);
+        }
+      }
+    });
+  } finally {
+    slots.release(output);
+  }
+  return output;
+}
+
+/**
+ * id → output position for one expansion. Ids are usually rows of a table of a few thousand: then a typed array the
+ * isolate keeps (reset to -1 after each use) answers without hashing; larger or negative ids use a Map.
+ */
+class SlotTable {
+  private static scratch = new Int32Array(0);
+  private static inUse = false;
+  /** Ids below this use the scratch table. */
+  private static readonly MAX_DENSE_ID = 1 << 20;
+
+  private constructor(private readonly dense: Int32Array | undefined, private readonly sparse: Map<number, number> | undefined) {}
+
+  static over(lists: readonly (readonly ScoredId[])[]): SlotTable {
+    let maxId = -1;
+    let dense = !SlotTable.inUse;
+    for (const list of lists) {
+      for (const { id } of list) {
+        if (id < 0 || id >= SlotTable.MAX_DENSE_ID) dense = false;
+        else if (id > maxId) maxId = id;
       }
     }
-  });
-  return output;
+    if (!dense) return new SlotTable(undefined, new Map());
+    if (SlotTable.scratch.length <= maxId) SlotTable.scratch = new Int32Array(Math.max(maxId + 1, 2 * SlotTable.scratch.length)).fill(-1);
+    SlotTable.inUse = true;
+    return new SlotTable(SlotTable.scratch, undefined);
+  }
+
+  get(id: number): number {
+    return this.dense ? (this.dense[id] as number) : (this.sparse?.get(id) ?? -1);
+  }
+
+  set(id: number, at: number): void {
+    if (this.dense) this.dense[id] = at;
+    else this.sparse?.set(id, at);
+  }
+
+  /** Leaves the scratch table all -1 again (only the output's ids were set). */
+  release(output: readonly StreamEntry[]): void {
+    if (!this.dense) return;
+    for (const entry of output) this.dense[entry.id] = -1;
+    SlotTable.inUse = false;
+  }
 }

@@ -66,4 +66,9 @@ export interface QueryStores {
   followedAuthors(userId: number): Awaitable<ReadonlySet<number>>;
   /** One finite score per item, in input order, from the ranking model named `model`. */
   rank(userId: number, media: readonly number[], model: string): Awaitable<ArrayLike<number>>;
+  /**
+   * Whether a port answers alike for every user of these stores (a bundle-wide list, the catalogue), so that a
+   * caller may reuse a query's result across users when every port it reads does. Absent: none does.
+   */
+  sharedAcrossUsers?(port: string): boolean;
 }

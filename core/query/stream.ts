@@ -31,8 +31,8 @@ export function rootEntry(operator: string, kind: StreamType, id: number, seedTy
 }
 
 /** A new entry reached from `parent` by `operator`: it inherits the parent's attributes and seed type. */
-export function deriveEntry(parent: StreamEntry, operator: string, kind: StreamType, id: number, score: number): StreamEntry {
-  return { id, kind, score, attributes: parent.attributes, seedType: parent.seedType, hop: { operator, kind, id, score, previous: parent.hop } };
+export function deriveEntry(parent: StreamEntry, operator: string, kind: StreamType, id: number, score: number, trackPath = true): StreamEntry {
+  return { id, kind, score, attributes: parent.attributes, seedType: parent.seedType, hop: trackPath ? { operator, kind, id, score, previous: parent.hop } : parent.hop };
 }
 
 export function withScore(entry: StreamEntry, score: number): StreamEntry {

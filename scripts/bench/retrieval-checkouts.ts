@@ -3,7 +3,7 @@
  * worktree of the commit before a change), each on its own copy of a bundle (each checkout decodes the serving
  * config its own way; the models must be the same). Each call is `runFeed` with the retrieval stage alone for one
  * warm user: the request context (with the user's retrieval embedding) plus every source and the merge.
- *   npx tsx scripts/bench/retrieval-checkouts.ts --other <checkout> --other-bundle <dir> --bundle <dir> [--rounds 30] [--block 20] [--users 200]
+ *   npm run bench:checkouts -- --other <checkout> --other-bundle <dir> --bundle <dir> [--rounds 30] [--block 20] [--users 200]
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";

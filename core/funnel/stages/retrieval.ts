@@ -1,17 +1,16 @@
 import { executeQuery, type QueryPlan } from "../../query";
-import { retrievalAffinity } from "../../ranking/value-model";
 import type { RankerAssets } from "../../serving/ranker-assets";
 import { topK } from "../../util/top-k";
-import { gather } from "../../util/typed-arrays";
+import { gather, rowDots } from "../../util/typed-arrays";
 import type { ServingConfig, SourceSetting } from "../../config/serving";
 import { planSourceQuery } from "../../config/sources";
 import type { Candidate, FeedUser, QueryStepCount, SourceHit } from "../types";
 import type { FeedState, Stage } from "../feed-state";
 
-/** A source's candidates, best first. */
+/** A source's candidates, best first (typed arrays: every source hands the merge the same kind of list). */
 export interface SourceResult {
-  readonly items: readonly number[];
-  readonly scores: readonly number[];
+  readonly items: Int32Array;
+  readonly scores: Float64Array;
   readonly note?: string;
   /** Each query step's counts, the queries one after another. */
   readonly steps?: readonly QueryStepCount[];
@@ -44,7 +43,7 @@ export const retrievalStage: Stage = {
         results.push({ name, result, ms: performance.now() - started });
       } catch (error) {
         state.degraded.push(`source ${name} failed: ${(error as Error).message}`);
-        results.push({ name, result: { items: [], scores: [], note: `failed: ${(error as Error).message}` }, ms: performance.now() - started });
+        results.push({ name, result: { items: new Int32Array(0), scores: new Float64Array(0), note: `failed: ${(error as Error).message}` }, ms: performance.now() - started });
       }
     }
     for (const { name, result, ms } of results) state.trace.sources[name] = { candidates: result.items.length, ms, ...(result.note ? { note: result.note } : {}), ...(result.steps ? { steps: result.steps } : {}) };
@@ -76,21 +75,70 @@ export async function runSource(state: Pick<FeedState, "request" | "stores">, na
   const setting = state.request.config.retrieval.sources[name];
   if (!setting) throw new Error(`unknown source ${name}`);
   const wanted = quota ?? setting.quota;
-  const best = new Map<number, number>();
+  const plans = sourcePlans(state.request.config, name, wanted);
+  // a query that reads only what every user shares (the popular list) is run once per bundle
+  const { stores } = state;
+  const shared = plans.every((plan) => plan.steps.every((step) => step.operator.ports.every((port) => stores.sharedAcrossUsers(port))));
+  const sharedKey = shared ? `${wanted}\n${plans.map((plan) => plan.text).join("\n;\n")}` : undefined;
+  const bundleResults = sharedKey === undefined ? undefined : sharedSourceResults(stores.bundle);
+  const known = sharedKey === undefined ? undefined : bundleResults?.get(sharedKey);
+  if (known) return known;
+  const options = { output: "scores" as const, ...(state.request.clock ? { clock: state.request.clock } : {}) };
   const notes: string[] = [];
   const steps: QueryStepCount[] = [];
-  for (const plan of sourcePlans(state.request.config, name, wanted)) {
-    const { candidates, trace } = await executeQuery(plan, state.stores, { userId: state.stores.userId }, state.request.clock ? { clock: state.request.clock } : {});
-    for (const step of trace.steps) steps.push({ operator: step.operator, line: step.line, column: step.column, in: step.countIn, out: step.countOut });
-    for (const candidate of candidates) {
-      const previous = best.get(candidate.id);
-      if (previous === undefined || candidate.score > previous) best.set(candidate.id, candidate.score);
-    }
-    const empty = trace.steps.find((step) => step.countOut === 0);
-    if (empty && candidates.length === 0) notes.push(`${empty.operator} (line ${empty.line}) found nothing`);
+  let items: Int32Array = new Int32Array(0);
+  let scores: Float64Array = new Float64Array(0);
+  for (const plan of plans) {
+    const result = await executeQuery(plan, state.stores, { userId: state.stores.userId }, options);
+    for (const step of result.trace.steps) steps.push({ operator: step.operator, line: step.line, column: step.column, in: step.countIn, out: step.countOut });
+    const empty = result.trace.steps.find((step) => step.countOut === 0);
+    if (empty && result.ids.length === 0) notes.push(`${empty.operator} (line ${empty.line}) found nothing`);
+    // a query's output holds each item once; several queries' outputs merge, an item keeping its best score
+    ({ items, scores } = plans.length === 1 ? { items: result.ids, scores: result.scores } : keepBest(items, scores, result.ids, result.scores));
   }
-  const ranked = [...best.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, wanted);
-  return { items: ranked.map(([item]) => item), scores: ranked.map(([, score]) => score), steps, ...(notes.length > 0 ? { note: notes.join("; ") } : {}) };
+  const result = { ...bestFirst(items, scores, wanted), steps, ...(notes.length > 0 ? { note: notes.join("; ") } : {}) };
+  if (sharedKey !== undefined) bundleResults?.set(sharedKey, result);
+  return result;
+}
+
+const sharedResults = new WeakMap<object, Map<string, SourceResult>>();
+
+/** The results of shared sources for one bundle (keyed by quota and query text); they go when the bundle does. */
+function sharedSourceResults(bundle: object): Map<string, SourceResult> {
+  let results = sharedResults.get(bundle);
+  if (!results) sharedResults.set(bundle, (results = new Map()));
+  return results;
+}
+
+/** Two lists merged: an item in both keeps its best score. */
+function keepBest(items: Int32Array, scores: Float64Array, moreItems: Int32Array, moreScores: Float64Array): { items: Int32Array; scores: Float64Array } {
+  const at = new Map<number, number>();
+  const outItems: number[] = [];
+  const outScores: number[] = [];
+  const add = (item: number, score: number) => {
+    const i = at.get(item);
+    if (i === undefined) {
+      at.set(item, outItems.length);
+      outItems.push(item);
+      outScores.push(score);
+    } else if (score > (outScores[i] as number)) outScores[i] = score;
+  };
+  items.forEach((item, i) => add(item, scores[i] as number));
+  moreItems.forEach((item, i) => add(item, moreScores[i] as number));
+  return { items: Int32Array.from(outItems), scores: Float64Array.from(outScores) };
+}
+
+/** Best first by score, equal scores by lower item row, at most `count`; most lists arrive in that order already. */
+function bestFirst(items: Int32Array, scores: Float64Array, count: number): { items: Int32Array; scores: Float64Array } {
+  let ordered = true;
+  for (let i = 1; i < items.length && ordered; i++) {
+    const previous = scores[i - 1] as number;
+    const score = scores[i] as number;
+    ordered = previous > score || (previous === score && (items[i - 1] as number) < (items[i] as number));
+  }
+  if (ordered) return items.length <= count ? { items, scores } : { items: items.subarray(0, count), scores: scores.subarray(0, count) };
+  const order = Array.from(items.keys()).sort((a, b) => (scores[b] as number) - (scores[a] as number) || (items[a] as number) - (items[b] as number)).slice(0, count);
+  return { items: Int32Array.from(order, (i) => items[i] as number), scores: Float64Array.from(order, (i) => scores[i] as number) };
 }
 
 /** Whether one of the source's queries searches with the user's retrieval embedding (`user_nn`). */
@@ -115,15 +163,24 @@ function sourcePlans(config: ServingConfig, name: string, quota: number): QueryP
   return planned;
 }
 
+let slots = new Int32Array(0);
+
+/** The merge's slot table, all -1, at least `size` long (grown, never shrunk; callers leave it all -1). */
+function slotTable(size: number): Int32Array {
+  if (slots.length < size) slots = new Int32Array(size).fill(-1);
+  return slots;
+}
+
 /**
  * The retrieval merge: each source's items get a rank-normalised score 1 − rank/quota times the source's weight, an
  * item's retrieval score is the sum over the sources that found it, and every source is kept on the item. When more
  * than `maxCandidates` come out, the best by that mixed score go on (unsorted). Offline tuning replays it.
  */
-export function mergeSourceResults(results: readonly { readonly name: string; readonly result: Pick<SourceResult, "items" | "scores"> }[], retrieval: Pick<ServingConfig["retrieval"], "sources" | "maxCandidates">, catalogueSize: number, itemTerm?: (item: number) => number): Candidate[] {
-  // Items index a per-request slot table rather than a Map: ~2,500 hits over a catalogue of a few thousand
-  // rows, and the Map's hashing and the spread of its values were most of the merge's time.
-  const slotOfItem = new Int32Array(catalogueSize).fill(-1);
+export function mergeSourceResults(results: readonly { readonly name: string; readonly result: Pick<SourceResult, "items" | "scores"> }[], retrieval: Pick<ServingConfig["retrieval"], "sources" | "maxCandidates">, catalogueSize: number, itemTerms?: (items: Int32Array) => Float64Array): Candidate[] {
+  // Items index a slot table rather than a Map: ~2,500 hits over a catalogue of a few thousand rows, and the Map's
+  // hashing and the spread of its values were most of the merge's time. The table is the isolate's, reset after
+  // use: a fresh one per request is an off-heap allocation the size of the catalogue.
+  const slotOfItem = slotTable(catalogueSize);
   const merged: Candidate[] = [];
   for (const { name, result } of results) {
     const { weight, quota } = retrieval.sources[name] as SourceSetting;
@@ -141,11 +198,20 @@ export function mergeSourceResults(results: readonly { readonly name: string; re
       } else {
         slotOfItem[item] = merged.length;
         // every field the later stages set, present from the start: one object shape, no growing
-        merged.push({ item, sources: [hit], retrievalScore: normalised, logPrior: undefined, firstStageScore: undefined, probabilities: undefined, value: undefined, score: normalised });
+        merged.push({ item, sources: [hit], retrievalScore: normalised, logPrior: undefined, tailLogPrior: undefined, firstStageScore: undefined, probabilities: undefined, value: undefined, tailValue: undefined, score: normalised });
       }
     }
   }
-  if (itemTerm) for (const candidate of merged) candidate.retrievalScore += itemTerm(candidate.item);
+  const mergedItems = new Int32Array(merged.length);
+  for (let i = 0; i < merged.length; i++) {
+    const item = (merged[i] as Candidate).item;
+    mergedItems[i] = item;
+    slotOfItem[item] = -1;
+  }
+  if (itemTerms) {
+    const terms = itemTerms(mergedItems);
+    for (let i = 0; i < merged.length; i++) (merged[i] as Candidate).retrievalScore += terms[i] as number;
+  }
   const cap = retrieval.maxCandidates;
   if (merged.length <= cap) return merged;
   const mixedScores = new Float64Array(merged.length);
@@ -153,14 +219,21 @@ export function mergeSourceResults(results: readonly { readonly name: string; re
   return gather(merged, topK(mixedScores, cap));
 }
 
-/** The mix's item terms, a · log(E_i/Ē + π) + b · affinity (`retrieval.exposureWeight`, `affinityWeight`). */
-export function mixTerms(assets: RankerAssets, config: ServingConfig, userEmbedding: Float32Array | undefined): (item: number) => number {
+/**
+ * The mix's item terms for a batch of items, a · log(E_i/Ē + π) + b · affinity (`retrieval.exposureWeight`,
+ * `affinityWeight`): the affinities in one pass of dot products, as the tuner's replay computes them.
+ */
+export function mixTerms(assets: RankerAssets, config: ServingConfig, userEmbedding: Float32Array | undefined): (items: Int32Array) => Float64Array {
   const { exposureWeight, affinityWeight } = config.retrieval;
   const share = config.valueModel.exposurePriorShare;
   const { dim, temperature } = assets.manifest.models.retrieval;
-  return (item) => {
-    let term = exposureWeight === 0 ? 0 : exposureWeight * Math.log(assets.relativeExposure(item) + share);
-    if (userEmbedding && affinityWeight !== 0) term += affinityWeight * retrievalAffinity(userEmbedding, assets.retrievalItemEmbeddings, item, dim, temperature);
-    return term;
+  return (items) => {
+    const terms = new Float64Array(items.length);
+    if (exposureWeight !== 0) for (let i = 0; i < items.length; i++) terms[i] = exposureWeight * Math.log(assets.relativeExposure(items[i] as number) + share);
+    if (userEmbedding && affinityWeight !== 0) {
+      const cosines = rowDots(assets.retrievalItemEmbeddings, dim, userEmbedding, items);
+      for (let i = 0; i < items.length; i++) terms[i] = (terms[i] as number) + affinityWeight * (((cosines[i] as number) - 1) / temperature);
+    }
+    return terms;
   };
 }

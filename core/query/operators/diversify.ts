@@ -17,6 +17,7 @@ export const diversifyBy: OperatorDefinition = {
     { name: "max_per_value", type: { kind: "integer", min: 1, max: 100_000 }, doc: "keep at most this many items per group (absent: all)" },
   ],
   size: { kind: "same" },
+  ports: [],
   async run(input, step) {
     const attribute = step.args.text("attribute");
     const cap = step.args.has("max_per_value") ? step.args.integer("max_per_value") : Infinity;

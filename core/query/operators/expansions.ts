@@ -1,4 +1,4 @@
-import { CHILD_SCORES, COMBINES, checkScoredLists, expandEntries, type ChildScore, type Combine, type OperatorDefinition } from "../operator";
+import { CHILD_SCORES, COMBINES, checkScoredLists, expandEntries, whenReady, type ChildScore, type Combine, type OperatorDefinition } from "../operator";
 import type { Awaitable, QueryStores, ScoredId } from "../stores";
 import type { ArgumentValues, ParamSpec, StreamType } from "../types";
 
@@ -40,22 +40,23 @@ function expansion(definition: {
     output: definition.output,
     params: [...definition.params, ...scoringParams, ...(definition.input === definition.output ? [excludeInputsParam] : [])],
     size: { kind: "expand", param: definition.fanOut },
-    async run(input, step) {
+    ports: [definition.port],
+    run(input, step) {
       if (input.length === 0) return [];
       const ids = input.map((entry) => entry.id);
       const share = step.args.has("share") ? step.args.integer("share") : undefined;
       const fanOut = step.args.integer(definition.fanOut);
       const perInput = share === undefined ? fanOut : Math.min(fanOut, Math.ceil(share / input.length));
       const asked = perInput + (definition.dropSelf ? 1 : 0);
-      const answer = await step.call(definition.port, () => definition.read(step.stores, ids, asked, step.args));
-      const lists = checkScoredLists(step, definition.port, answer, ids, asked);
-      return expandEntries(input, lists, step, definition.output, {
-        perInput,
-        dropSelf: definition.dropSelf,
-        score: step.args.text("score") as ChildScore,
-        combine: step.args.text("combine") as Combine,
-        excludeInputs: step.args.has("exclude_inputs") && step.args.boolean("exclude_inputs"),
-      });
+      return whenReady(step.call(definition.port, () => definition.read(step.stores, ids, asked, step.args)), (answer) =>
+        expandEntries(input, checkScoredLists(step, definition.port, answer, ids, asked), step, definition.output, {
+          perInput,
+          dropSelf: definition.dropSelf,
+          score: step.args.text("score") as ChildScore,
+          combine: step.args.text("combine") as Combine,
+          excludeInputs: step.args.has("exclude_inputs") && step.args.boolean("exclude_inputs"),
+        }),
+      );
     },
   };
 }

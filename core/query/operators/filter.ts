@@ -1,4 +1,4 @@
-import { checkAligned, type OperatorDefinition } from "../operator";
+import { checkAligned, whenReady, type OperatorDefinition } from "../operator";
 
 /** Floating-point slack so that integrity 0.8 passes a 0.2 threshold although 1 − 0.8 is 0.19999999999999996. */
 const THRESHOLD_SLACK = 1e-9;
@@ -19,6 +19,7 @@ export const filter: OperatorDefinition = {
     { name: "exclude_followed_authors", type: { kind: "boolean" }, default: true, doc: "drop items by accounts the user follows (suggestions are unconnected)" },
   ],
   size: { kind: "same" },
+  ports: ["integrityScores", "seenMedia", "followedAuthors", "authorsOf"],
   async run(input, step) {
     if (input.length === 0) return [];
     const threshold = step.args.optionalDecimal("non_recommendable_model_threshold");
@@ -27,13 +28,13 @@ export const filter: OperatorDefinition = {
     const [integrity, seen, followed, authors] = await Promise.all([
       threshold === undefined && minIntegrity === undefined
         ? undefined
-        : step.call("integrityScores", () => step.stores.integrityScores(ids)).then((scores) =>
+        : whenReady(step.call("integrityScores", () => step.stores.integrityScores(ids)), (scores) =>
             checkAligned(step, "integrityScores", scores, ids, (score) => score >= 0 && score <= 1, "an integrity score in [0, 1]"),
           ),
       step.args.boolean("exclude_seen") ? step.call("seenMedia", () => step.stores.seenMedia(step.userId)) : undefined,
       step.args.boolean("exclude_followed_authors") ? step.call("followedAuthors", () => step.stores.followedAuthors(step.userId)) : undefined,
       step.args.boolean("exclude_followed_authors")
-        ? step.call("authorsOf", () => step.stores.authorsOf(ids)).then((found) => checkAligned(step, "authorsOf", found, ids, Number.isSafeInteger, "an author id (safe integer)"))
+        ? whenReady(step.call("authorsOf", () => step.stores.authorsOf(ids)), (found) => checkAligned(step, "authorsOf", found, ids, Number.isSafeInteger, "an author id (safe integer)"))
         : undefined,
     ]);
     if (seen !== undefined && typeof seen?.has !== "function") throw step.contractError("seenMedia", "did not return a set");

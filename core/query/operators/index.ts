@@ -3,9 +3,9 @@ import { diversifyBy } from "./diversify";
 import { accountNn, cooccurred, mediaNn, postedMedia, twoHop } from "./expansions";
 import { filter } from "./filter";
 import { letBinding } from "./let";
-import { limit } from "./limit";
+import { limit, top } from "./limit";
 import { rank } from "./rank";
-import { normalize, positionWeight, scale, top } from "./scores";
+import { normalize, positionWeight, scale } from "./scores";
 import { authorAffinity, engaged, engagedMedia, followed, followedOrLiked, liked, likedMedia, popular, trending, userNn } from "./sources";
 
 /** Every operator of the language, by name; adding an operator means adding one definition here. */

@@ -16,6 +16,7 @@ export const letBinding: OperatorDefinition = {
   params: [],
   takesBindings: true,
   size: { kind: "same" },
+  ports: ["authorsOf"],
   async run(input, step) {
     const needsAuthors = step.bindings.some((binding) => binding.value.kind === "expression" && binding.value.name === "author_id");
     const ids = input.map((entry) => entry.id);

@@ -9,6 +9,7 @@ export const rank: OperatorDefinition = {
   output: "media",
   params: [{ name: "ranking_model", type: { kind: "config_name", family: "ranking_model" }, default: "default", doc: "which model scores the items" }],
   size: { kind: "same" },
+  ports: ["rank"],
   async run(input, step) {
     if (input.length === 0) return [];
     const ids = input.map((entry) => entry.id);

@@ -1,4 +1,5 @@
-import { checkScoredList, expandEntries, type OperatorDefinition, type StepRun } from "../operator";
+import { checkScoredList, expandEntries, whenReady, type OperatorDefinition, type StepRun } from "../operator";
+import type { StreamEntry } from "../stream";
 import { SURFACES, type Awaitable, type QueryStores, type ScoredId, type Surface } from "../stores";
 import type { ArgumentValues, ParamSpec, StreamType } from "../types";
 
@@ -38,16 +39,25 @@ function userSource(definition: {
     output: definition.output,
     params: definition.params,
     size: { kind: "source", param: sizeParam },
-    async run(input, step: StepRun) {
+    ports: [definition.port],
+    run(input, step: StepRun) {
       const max = step.args.integer(sizeParam);
-      const lists = [];
-      for (const user of input) {
-        const answer = await step.call(definition.port, () => definition.read(step.stores, user.id, step.args));
+      const minimum = definition.minimumParam === undefined ? 0 : step.args.integer(definition.minimumParam);
+      const listOf = (user: StreamEntry, answer: unknown) => {
         const list = checkScoredList(step, definition.port, answer, max, ` for user ${user.id}`);
-        const minimum = definition.minimumParam === undefined ? 0 : step.args.integer(definition.minimumParam);
-        lists.push(list.length < minimum ? [] : list);
+        return list.length < minimum ? [] : list;
+      };
+      const expand = (lists: readonly (readonly ScoredId[])[]) => expandEntries(input, lists, step, definition.output, { perInput: max, dropSelf: false });
+      // the stream of a user source is the one requesting user
+      if (input.length === 1) {
+        const user = input[0] as StreamEntry;
+        return whenReady(step.call(definition.port, () => definition.read(step.stores, user.id, step.args)), (answer) => expand([listOf(user, answer)]));
       }
-      return expandEntries(input, lists, step, definition.output, { perInput: max, dropSelf: false });
+      return (async () => {
+        const lists = [];
+        for (const user of input) lists.push(listOf(user, await step.call(definition.port, () => definition.read(step.stores, user.id, step.args))));
+        return expand(lists);
+      })();
     },
   };
 }

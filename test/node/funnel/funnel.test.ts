@@ -111,8 +111,8 @@ describe("sources", () => {
     const scanned = await runSource(await state(withRatio(catalogue / quota + 0.01), { ...ranker.models, retrievalIndex: spy }), "two_tower", quota);
     const walked = await runSource(await state(withRatio(catalogue / quota - 0.01), { ...ranker.models, retrievalIndex: spy }), "two_tower", quota);
     expect(searches).toEqual([{ k: quota, exact: true }, { k: quota, exact: false }]);
-    expect(scanned.items).toEqual(Array.from(index.search(embedding, quota, { exact: true }).keys));
-    expect(walked.items).toEqual(Array.from(index.search(embedding, quota).keys));
+    expect(Array.from(scanned.items)).toEqual(Array.from(index.search(embedding, quota, { exact: true }).keys));
+    expect(Array.from(walked.items)).toEqual(Array.from(index.search(embedding, quota).keys));
   });
 
   it("history expands recent engagements through the ANN and never returns any of its seeds", async () => {
@@ -169,7 +169,7 @@ describe("sources", () => {
 
   it("popular is the bundle's list, in order", async () => {
     const result = await runSource(await state(request(warmUser)), "popular", 10);
-    expect(result.items).toEqual(Array.from(ranker.assets.popular.items.subarray(0, 10)));
+    expect(Array.from(result.items)).toEqual(Array.from(ranker.assets.popular.items.subarray(0, 10)));
   });
 
   it("graph starts only with enough followed or liked authors, then explores one and two hops", async () => {
@@ -182,8 +182,8 @@ describe("sources", () => {
     expect(result.items.length).toBeGreaterThan(0);
     const seedAuthors = new Set(liked.map((event) => ranker.assets.items.author[event.item] as number));
     // one hop: the seed authors' own media; two hops: media of other authors
-    expect(result.items.some((item) => seedAuthors.has(ranker.assets.items.author[item] as number))).toBe(true);
-    expect(result.items.some((item) => !seedAuthors.has(ranker.assets.items.author[item] as number))).toBe(true);
+    expect(Array.from(result.items).some((item) => seedAuthors.has(ranker.assets.items.author[item] as number))).toBe(true);
+    expect(Array.from(result.items).some((item) => !seedAuthors.has(ranker.assets.items.author[item] as number))).toBe(true);
   });
 });
 
