@@ -69,9 +69,12 @@ function planOptions(quota: number) {
   return { embeddingConfigs: SUGGESTED_EMBEDDING_CONFIGS, rankingModels: SUGGESTED_RANKING_MODELS, limits: SOURCE_QUERY_LIMITS, parameters: { quota } };
 }
 
-/** Every problem with one source's query (syntax, types, limits, with line and column), and that it ends in media. */
+/**
+ * Every problem with one source's query (syntax, types, limits, with line and column), and that it ends in media. A
+ * source with quota 0 is off and never runs; its query is still checked, as if its quota were 1.
+ */
 export function checkSourceQuery(text: string, quota: number): string[] {
-  const analysis = analyzeQuery(text, planOptions(quota));
+  const analysis = analyzeQuery(text, planOptions(Math.max(quota, 1)));
   if (analysis.errors.length > 0 || !analysis.plan) return analysis.errors.map((error) => error.message);
   return analysis.plan.root.name === "user" ? [] : [`line ${analysis.plan.root.span.line}, column ${analysis.plan.root.span.column}: a source starts from the requesting user (root user), not ${analysis.plan.root.name}`];
 }

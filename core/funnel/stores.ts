@@ -121,7 +121,7 @@ export class BundleStores implements QueryStores {
   }
 
   /** Nearest items in the retrieval embedding space, from the USearch index; score = inner product (1 − distance). */
-  mediaNeighbours(media: readonly number[], k: number, embeddingConfig: string): ScoredId[][] {
+  mediaNeighbours(media: readonly number[], k: number, embeddingConfig: string): (readonly ScoredId[])[] {
     this.checkEmbeddingConfig("media_nn", embeddingConfig);
     this.checkCount("mediaNeighbours", k);
     this.checkItems("mediaNeighbours", media);
@@ -129,24 +129,24 @@ export class BundleStores implements QueryStores {
     if (!ann) throw new Error("the ANN index is unavailable");
     const { assets } = this.ranker;
     const dim = assets.manifest.models.retrieval.dim;
-    return media.map((item) => {
-      if (k === 0) return [];
-      const found = ann.search(assets.retrievalItemEmbeddings.subarray(item * dim, (item + 1) * dim), Math.min(k, assets.items.ids.size));
-      return scoredNeighbours(found);
-    });
+    return media.map((item) =>
+      k === 0 ? [] : this.graph.itemList("media_nn", item, k, () => scoredNeighbours(ann.search(assets.retrievalItemEmbeddings.subarray(item * dim, (item + 1) * dim), Math.min(k, assets.items.ids.size)))),
+    );
   }
 
-  cooccurredMedia(media: readonly number[], k: number): ScoredId[][] {
+  cooccurredMedia(media: readonly number[], k: number): (readonly ScoredId[])[] {
     this.checkCount("cooccurredMedia", k);
     this.checkItems("cooccurredMedia", media);
     const { offsets, items, scores } = this.ranker.assets.cooccurrence;
-    return media.map((item) => {
-      const start = offsets[item] as number;
-      const end = Math.min(offsets[item + 1] as number, start + k);
-      const list: ScoredId[] = [];
-      for (let i = start; i < end; i++) list.push({ id: items[i] as number, score: scores[i] as number });
-      return list;
-    });
+    return media.map((item) =>
+      this.graph.itemList("cooccurred", item, k, () => {
+        const start = offsets[item] as number;
+        const end = Math.min(offsets[item + 1] as number, start + k);
+        const list: ScoredId[] = [];
+        for (let i = start; i < end; i++) list.push({ id: items[i] as number, score: scores[i] as number });
+        return list;
+      }),
+    );
   }
 
   /**

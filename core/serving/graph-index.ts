@@ -8,18 +8,39 @@ export const TWO_HOP_ENGAGERS = 50;
 /** Account-neighbour lists kept per isolate; popular seed accounts come back request after request. */
 const NEIGHBOUR_CACHE_SIZE = 4096;
 
+/** A bounded LRU over a Map (its insertion order is the eviction order). */
+function remembered(cache: Map<string, readonly ScoredId[]>, key: string, compute: () => readonly ScoredId[]): readonly ScoredId[] {
+  const cached = cache.get(key);
+  if (cached) {
+    cache.delete(key);
+    cache.set(key, cached);
+    return cached;
+  }
+  const list = compute();
+  cache.set(key, list);
+  if (cache.size > NEIGHBOUR_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  return list;
+}
+
 /**
  * The account graph's walks, derived once per bundle version and shared across requests: the account vectors for
  * `account_nn` with a bounded cache of their neighbour lists (brute force is ~0.4 M multiply-adds per seed; a
  * heavy user has 20 seeds, mostly the same popular accounts as everyone else's), and the two-hop walk.
  */
 export class GraphIndex {
-  readonly accountVectors: AccountVectors | undefined;
+  private vectors: AccountVectors | undefined | null = null;
   private readonly neighbourCache = new Map<string, readonly ScoredId[]>();
+  private readonly itemLists = new Map<string, readonly ScoredId[]>();
 
-  private constructor(private readonly assets: RankerAssets, private readonly index: ServingIndex) {
-    const embeddings = assets.accountEmbeddings;
-    this.accountVectors = embeddings ? new AccountVectors(embeddings.vectors, embeddings.dim) : undefined;
+  private constructor(private readonly assets: RankerAssets, private readonly index: ServingIndex) {}
+
+  /** The account vectors for `account_nn`, normalised on first use (Explore's sources never ask for them). */
+  get accountVectors(): AccountVectors | undefined {
+    if (this.vectors === null) {
+      const embeddings = this.assets.accountEmbeddings;
+      this.vectors = embeddings ? new AccountVectors(embeddings.vectors, embeddings.dim) : undefined;
+    }
+    return this.vectors;
   }
 
   private static readonly byAssets = new WeakMap<RankerAssets, GraphIndex>();
@@ -35,18 +56,16 @@ export class GraphIndex {
   accountNeighbours(account: number, k: number): readonly ScoredId[] {
     const vectors = this.accountVectors;
     if (!vectors) throw new Error(`bundle ${this.assets.version} has no account embeddings (manifest models.accounts)`);
-    const key = `${account}:${k}`;
-    const cached = this.neighbourCache.get(key);
-    if (cached) {
-      // refresh its place: the Map's insertion order is the eviction order
-      this.neighbourCache.delete(key);
-      this.neighbourCache.set(key, cached);
-      return cached;
-    }
-    const list = (vectors.neighboursOfEach([account], k)[0] ?? []).map(({ id, score }) => ({ id, score }));
-    this.neighbourCache.set(key, list);
-    if (this.neighbourCache.size > NEIGHBOUR_CACHE_SIZE) this.neighbourCache.delete(this.neighbourCache.keys().next().value as string);
-    return list;
+    return remembered(this.neighbourCache, `${account}:${k}`, () => (vectors.neighboursOfEach([account], k)[0] ?? []).map(({ id, score }) => ({ id, score })));
+  }
+
+  /**
+   * An item's list from a bundle-wide source (`kind`: its ANN neighbours, its co-occurring items), computed once per
+   * isolate while it stays among the most recently used: popular items are every other user's seeds. The lists
+   * are shared, so callers must not change them.
+   */
+  itemList(kind: string, item: number, k: number, compute: () => readonly ScoredId[]): readonly ScoredId[] {
+    return remembered(this.itemLists, `${kind}:${item}:${k}`, compute);
   }
 
   /**
