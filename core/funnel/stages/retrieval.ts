@@ -1,7 +1,7 @@
 import { executeQuery, type QueryPlan } from "../../query";
 import type { RankerAssets } from "../../serving/ranker-assets";
 import { topK } from "../../util/top-k";
-import { gather, rowDots } from "../../util/typed-arrays";
+import { gather } from "../../util/typed-arrays";
 import type { ServingConfig, SourceSetting } from "../../config/serving";
 import { planSourceQuery } from "../../config/sources";
 import type { Candidate, FeedUser, QueryStepCount, SourceHit } from "../types";
@@ -220,19 +220,27 @@ export function mergeSourceResults(results: readonly { readonly name: string; re
 }
 
 /**
- * The mix's item terms for a batch of items, a · log(E_i/Ē + π) + b · affinity (`retrieval.exposureWeight`,
- * `affinityWeight`): the affinities in one pass of dot products, as the tuner's replay computes them.
+ * The mix's item terms for the merged items, a · log(E_i/Ē + π) + b · affinity (`retrieval.exposureWeight`,
+ * `affinityWeight`), the affinity the retrieval two-tower's (cos − 1)/τ. One loop over typed arrays for the batch:
+ * ~1,400 candidates per request, where a call per item measured 0.9 µs each.
  */
 export function mixTerms(assets: RankerAssets, config: ServingConfig, userEmbedding: Float32Array | undefined): (items: Int32Array) => Float64Array {
   const { exposureWeight, affinityWeight } = config.retrieval;
   const share = config.valueModel.exposurePriorShare;
   const { dim, temperature } = assets.manifest.models.retrieval;
+  const table = assets.retrievalItemEmbeddings;
   return (items) => {
     const terms = new Float64Array(items.length);
-    if (exposureWeight !== 0) for (let i = 0; i < items.length; i++) terms[i] = exposureWeight * Math.log(assets.relativeExposure(items[i] as number) + share);
-    if (userEmbedding && affinityWeight !== 0) {
-      const cosines = rowDots(assets.retrievalItemEmbeddings, dim, userEmbedding, items);
-      for (let i = 0; i < items.length; i++) terms[i] = (terms[i] as number) + affinityWeight * (((cosines[i] as number) - 1) / temperature);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as number;
+      let term = exposureWeight === 0 ? 0 : exposureWeight * Math.log(assets.relativeExposure(item) + share);
+      if (userEmbedding && affinityWeight !== 0) {
+        let cos = 0;
+        const base = item * dim;
+        for (let d = 0; d < dim; d++) cos += (userEmbedding[d] as number) * (table[base + d] as number);
+        term += affinityWeight * ((cos - 1) / temperature);
+      }
+      terms[i] = term;
     }
     return terms;
   };
