@@ -24,7 +24,7 @@ export { BINDING_EXPRESSIONS } from "./types";
 export type { OperatorDefinition, SizeRule } from "./operator";
 export { OPERATORS } from "./operators";
 export { operatorTable, type OperatorDescription } from "./describe";
-export { ROOTS, analyzeQuery, planQuery, worstCaseSizes, type PlanOptions, type PlannedRoot, type PlannedStep, type QueryAnalysis, type QueryPlan, type RootName } from "./planner";
+export { ROOTS, analyzeQuery, planQuery, planReads, worstCaseSizes, type PlanOptions, type PlannedRoot, type PlannedStep, type QueryAnalysis, type QueryPlan, type RootName } from "./planner";
 export type { Awaitable, QueryStores, ScoredId, Surface } from "./stores";
 export { SURFACES } from "./stores";
 export type { Candidate, PathStep } from "./stream";

@@ -84,6 +84,11 @@ export interface QueryAnalysis {
   readonly errors: readonly QueryError[];
 }
 
+/** Whether a step of the plan may call a port that `matches` (from the ports each operator declares). */
+export function planReads(plan: QueryPlan, matches: (port: string) => boolean): boolean {
+  return plan.steps.some((step) => step.operator.ports.some(matches));
+}
+
 /** Parses (when given text) and checks a query; throws the first QueryError. */
 export function planQuery(query: string | QueryAst, options: PlanOptions = {}): QueryPlan {
   const analysis = analyzeQuery(query, options);

@@ -100,6 +100,8 @@ export interface SuggestedRun {
   readonly seeds: Record<SeedType, number[]>;
   readonly merged: Record<SeedType, number>;
   popular: number;
+  /** Candidates the rank stage scores: the seeded ones kept, then the popular fill. */
+  ranked: number;
   fallback: { readonly ran: boolean; readonly reason: string };
 }
 
@@ -199,6 +201,7 @@ const popularFill: Stage<SuggestedState> = {
       kept.push(candidateOf({ item, seedId: undefined, seedType: "popular" }));
       suggested.popular++;
     }
+    suggested.ranked = kept.length;
     return kept;
   },
 };
@@ -255,17 +258,14 @@ export async function createSuggestedState(ranker: Ranker, request: SuggestedReq
   servedRequests.set(ranker, served + 1);
   const plans = served >= COLD_START_REQUESTS ? suggestedPlans(settings).warm : suggestedPlans(settings).cold;
   const state = await createFeedState(ranker, { ...request, surface: settings.homeSurfaces[0] as number }, suggestedNeedsRetrievalEmbedding);
-  return { ...state, suggested: { plans, queries: [], seeds: { H: [], R: [], F: [] }, merged: { H: 0, R: 0, F: 0 }, popular: 0, fallback: { ran: false, reason: "not decided" } } };
+  return { ...state, suggested: { plans, queries: [], seeds: { H: [], R: [], F: [] }, merged: { H: 0, R: 0, F: 0 }, popular: 0, ranked: 0, fallback: { ran: false, reason: "not decided" } } };
 }
 
 /** `runStages(context, SUGGESTED_STAGES)`, shaped as the page of suggestions with what the stages recorded. */
 export async function suggestPosts(ranker: Ranker, request: SuggestedRequest): Promise<SuggestedFeed> {
   if (!Number.isInteger(request.count) || request.count < 1) throw new RangeError(`suggested: count must be a positive integer, got ${request.count}`);
   const state = await createSuggestedState(ranker, request);
-  const ranked = { count: 0 };
-  const counting: Stage<SuggestedState> = { name: "count", run: (_state, candidates) => ((ranked.count = candidates.length), candidates) };
-  const result = await runStages(state, [seededSourcing, popularFill, counting, suggestedRank, seedRoundRobin]);
-  delete result.timings.count;
+  const result = await runStages(state, SUGGESTED_STAGES);
   const { author } = ranker.assets.items;
   const items: Suggestion[] = result.candidates.map((candidate) => ({
     item: candidate.item,
@@ -284,7 +284,7 @@ export async function suggestPosts(ranker: Ranker, request: SuggestedRequest): P
     degraded: [...new Set(result.degraded)],
     queries: suggested.queries,
     seeds: suggested.seeds,
-    counts: { merged: suggested.merged, ranked: ranked.count, popular: suggested.popular, page: onPage },
+    counts: { merged: suggested.merged, ranked: suggested.ranked, popular: suggested.popular, page: onPage },
     fallback: suggested.fallback,
     timings: result.timings,
   };

@@ -2,7 +2,7 @@ import { setMetric, wrapTime } from "hono/timing";
 import { z } from "zod";
 import { LABELS } from "../../core/data/labels";
 import type { Ranker } from "../../core/funnel/types";
-import { executeQuery, isQueryError, planQuery, type AttributeValue, type Candidate, type QueryError, type QueryPlan, type SeedInput, type StreamType } from "../../core/query";
+import { executeQuery, isQueryError, planQuery, planReads, type AttributeValue, type Candidate, type QueryError, type QueryPlan, type SeedInput, type StreamType } from "../../core/query";
 import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "../../core/config/suggested";
 import { createFeedState } from "../../core/funnel/explore";
 import { appFactory } from "../http/factory";
@@ -70,7 +70,7 @@ export const queryRoutes = appFactory.createApp().post("/v1/query", requireBeare
 
   const { request, problems } = await wrapTime(c, "state", hydrateFeedRequest(c.env, ranker, { userId: input.user_id, count: 0, exclude: [] }, nowMs, (config) => config.suggested.homeSurfaces[0] as number), undefined, 2);
   // the query may search with the user's retrieval embedding (user_nn) or rank with a model that weighs it
-  const needsEmbedding = () => plan.steps.some((step) => step.operator.name === "user_nn" || step.operator.name === "rank");
+  const needsEmbedding = () => planReads(plan, (port) => port === "userNeighbours" || port === "rank");
   const { stores } = await createFeedState(ranker, request, needsEmbedding);
   let result;
   try {

@@ -1,4 +1,5 @@
-import { executeQuery, type QueryPlan } from "../../query";
+import { executeQuery, planReads, type QueryPlan } from "../../query";
+import { retrievalAffinity } from "../../ranking/value-model";
 import type { RankerAssets } from "../../serving/ranker-assets";
 import { topK } from "../../util/top-k";
 import { gather } from "../../util/typed-arrays";
@@ -78,7 +79,7 @@ export async function runSource(state: Pick<FeedState, "request" | "stores">, na
   const plans = sourcePlans(state.request.config, name, wanted);
   // a query that reads only what every user shares (the popular list) is run once per bundle
   const { stores } = state;
-  const shared = plans.every((plan) => plan.steps.every((step) => step.operator.ports.every((port) => stores.sharedAcrossUsers(port))));
+  const shared = plans.every((plan) => !planReads(plan, (port) => !stores.sharedAcrossUsers(port)));
   const sharedKey = shared ? `${wanted}\n${plans.map((plan) => plan.text).join("\n;\n")}` : undefined;
   const bundleResults = sharedKey === undefined ? undefined : sharedSourceResults(stores.bundle);
   const known = sharedKey === undefined ? undefined : bundleResults?.get(sharedKey);
@@ -141,10 +142,10 @@ function bestFirst(items: Int32Array, scores: Float64Array, count: number): { it
   return { items: Int32Array.from(order, (i) => items[i] as number), scores: Float64Array.from(order, (i) => scores[i] as number) };
 }
 
-/** Whether one of the source's queries searches with the user's retrieval embedding (`user_nn`). */
+/** Whether one of the source's queries searches with the user's retrieval embedding (the `userNeighbours` port). */
 export function sourceUsesUserEmbedding(config: ServingConfig, name: string): boolean {
   const setting = config.retrieval.sources[name];
-  return setting !== undefined && sourcePlans(config, name, setting.quota).some((plan) => plan.steps.some((step) => step.operator.name === "user_nn"));
+  return setting !== undefined && sourcePlans(config, name, setting.quota).some((plan) => planReads(plan, (port) => port === "userNeighbours"));
 }
 
 const planCache = new WeakMap<ServingConfig["retrieval"]["sources"], Map<string, QueryPlan[]>>();
@@ -176,7 +177,7 @@ function slotTable(size: number): Int32Array {
  * item's retrieval score is the sum over the sources that found it, and every source is kept on the item. When more
  * than `maxCandidates` come out, the best by that mixed score go on (unsorted). Offline tuning replays it.
  */
-export function mergeSourceResults(results: readonly { readonly name: string; readonly result: Pick<SourceResult, "items" | "scores"> }[], retrieval: Pick<ServingConfig["retrieval"], "sources" | "maxCandidates">, catalogueSize: number, itemTerms?: (items: Int32Array) => Float64Array): Candidate[] {
+export function mergeSourceResults(results: readonly { readonly name: string; readonly result: Pick<SourceResult, "items" | "scores"> }[], retrieval: Pick<ServingConfig["retrieval"], "sources" | "maxCandidates">, catalogueSize: number, itemTerm?: (item: number) => number): Candidate[] {
   // Items index a slot table rather than a Map: ~2,500 hits over a catalogue of a few thousand rows, and the Map's
   // hashing and the spread of its values were most of the merge's time. The table is the isolate's, reset after
   // use: a fresh one per request is an off-heap allocation the size of the catalogue.
@@ -202,15 +203,9 @@ export function mergeSourceResults(results: readonly { readonly name: string; re
       }
     }
   }
-  const mergedItems = new Int32Array(merged.length);
-  for (let i = 0; i < merged.length; i++) {
-    const item = (merged[i] as Candidate).item;
-    mergedItems[i] = item;
-    slotOfItem[item] = -1;
-  }
-  if (itemTerms) {
-    const terms = itemTerms(mergedItems);
-    for (let i = 0; i < merged.length; i++) (merged[i] as Candidate).retrievalScore += terms[i] as number;
+  for (const candidate of merged) {
+    slotOfItem[candidate.item] = -1;
+    if (itemTerm) candidate.retrievalScore += itemTerm(candidate.item);
   }
   const cap = retrieval.maxCandidates;
   if (merged.length <= cap) return merged;
@@ -219,29 +214,14 @@ export function mergeSourceResults(results: readonly { readonly name: string; re
   return gather(merged, topK(mixedScores, cap));
 }
 
-/**
- * The mix's item terms for the merged items, a · log(E_i/Ē + π) + b · affinity (`retrieval.exposureWeight`,
- * `affinityWeight`), the affinity the retrieval two-tower's (cos − 1)/τ. One loop over typed arrays for the batch:
- * ~1,400 candidates per request, where a call per item measured 0.9 µs each.
- */
-export function mixTerms(assets: RankerAssets, config: ServingConfig, userEmbedding: Float32Array | undefined): (items: Int32Array) => Float64Array {
+/** The mix's item terms, a · log(E_i/Ē + π) + b · affinity (`retrieval.exposureWeight`, `affinityWeight`). */
+export function mixTerms(assets: RankerAssets, config: ServingConfig, userEmbedding: Float32Array | undefined): (item: number) => number {
   const { exposureWeight, affinityWeight } = config.retrieval;
   const share = config.valueModel.exposurePriorShare;
   const { dim, temperature } = assets.manifest.models.retrieval;
-  const table = assets.retrievalItemEmbeddings;
-  return (items) => {
-    const terms = new Float64Array(items.length);
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i] as number;
-      let term = exposureWeight === 0 ? 0 : exposureWeight * Math.log(assets.relativeExposure(item) + share);
-      if (userEmbedding && affinityWeight !== 0) {
-        let cos = 0;
-        const base = item * dim;
-        for (let d = 0; d < dim; d++) cos += (userEmbedding[d] as number) * (table[base + d] as number);
-        term += affinityWeight * ((cos - 1) / temperature);
-      }
-      terms[i] = term;
-    }
-    return terms;
+  return (item) => {
+    let term = exposureWeight === 0 ? 0 : exposureWeight * Math.log(assets.relativeExposure(item) + share);
+    if (userEmbedding && affinityWeight !== 0) term += affinityWeight * retrievalAffinity(userEmbedding, assets.retrievalItemEmbeddings, item, dim, temperature);
+    return term;
   };
 }
