@@ -70,3 +70,41 @@ row("P(like)", (r) => p(r, "like"));
 for (const lv of [0, 1, 2]) for (const like of [2, 5, 10, 20, 40]) row(`P(click) + ${lv}·P(lv) + ${like}·P(like)`, (r) => p(r, "click") + lv * p(r, "long_view") + like * p(r, "like"));
 const lp = (r: number, label: Label) => Math.log(Math.max(p(r, label), 1e-7));
 for (const lv of [0, 0.5, 1]) for (const like of [0.1, 0.2, 0.3, 0.5, 0.8]) row(`logP(click) + ${lv}·logP(lv) + ${like}·logP(like)`, (r) => lp(r, "click") + lv * lp(r, "long_view") + like * lp(r, "like"));
+
+// per-user like weight from the user's own like propensity in the training window (shrunk to the global rate):
+// EV = P(click) + w·s_u·P(like), s_u = (rate_u / global)^γ, so the like term weighs most for the users who like
+const likeIndex = LABELS.indexOf("like");
+const clickIndex = LABELS.indexOf("click");
+let globalLikes = 0;
+let globalImpressions = 0;
+const propensity = new Map<number, { likes: number; clicks: number; impressions: number }>();
+for (const user of byUser.keys()) {
+  const activity = rows.userContext(user).activity;
+  propensity.set(user, { likes: activity.positives[likeIndex] as number, clicks: activity.positives[clickIndex] as number, impressions: activity.impressions });
+  globalLikes += activity.positives[likeIndex] as number;
+  globalImpressions += activity.impressions;
+}
+const globalRate = globalLikes / Math.max(1, globalImpressions);
+const shrink = 50;
+const userScale = (user: number, gamma: number) => {
+  const stats = propensity.get(user) ?? { likes: 0, clicks: 0, impressions: 0 };
+  return Math.pow((stats.likes + shrink * globalRate) / (stats.impressions + shrink) / Math.max(globalRate, 1e-9), gamma);
+};
+for (const gamma of [0.5, 1, 2]) for (const like of [1, 2, 5, 10]) row(`P(c) + ${like}·s_u^${gamma}·P(like)`, (r) => p(r, "click") + like * userScale(users[r] as number, gamma) * p(r, "like"));
+// the same from the MTML's own mean predictions over the user's impressions: s_u = (mean P(like) / mean P(click))^γ
+const meanRatio = new Map<number, number>();
+for (const user of byUser.keys()) meanRatio.set(user, 0);
+{
+  const sums = new Map<number, [number, number]>();
+  for (let r = 0; r < kept.length; r++) {
+    const s = sums.get(users[r] as number) ?? [0, 0];
+    s[0] += p(r, "like");
+    s[1] += p(r, "click");
+    sums.set(users[r] as number, s);
+  }
+  let global = 0;
+  for (const [, [l, c]] of sums) global += l / Math.max(c, 1e-9);
+  global /= Math.max(1, sums.size);
+  for (const [user, [l, c]] of sums) meanRatio.set(user, l / Math.max(c, 1e-9) / global);
+}
+for (const gamma of [1, 2, 3]) for (const like of [1, 2, 5, 10]) row(`P(c) + ${like}·m_u^${gamma}·P(like)`, (r) => p(r, "click") + like * Math.pow(meanRatio.get(users[r] as number) as number, gamma) * p(r, "like"));
