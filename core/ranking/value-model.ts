@@ -1,5 +1,6 @@
 import type { ExploreValueModel, SuggestedValueModel } from "../config/value-model";
 import { LABELS, type Label } from "../data/labels";
+import { rowDot } from "../util/typed-arrays";
 
 /**
  * Explore's value model. A whole-catalogue feed ranks by what the user is expected to get from an item:
@@ -103,10 +104,8 @@ export function priorNeedsAffinity(model: ExploreValueModel): boolean {
  * The retrieval two-tower's log-affinity of an item for a user, shifted so the best possible is 0:
  * (cos − 1)/τ with τ the training temperature. Keeps exp() of it in range.
  */
-export function retrievalAffinity(userEmbedding: ArrayLike<number>, itemEmbeddings: ArrayLike<number>, item: number, dim: number, temperature: number): number {
-  let cos = 0;
-  for (let d = 0; d < dim; d++) cos += (userEmbedding[d] as number) * (itemEmbeddings[item * dim + d] as number);
-  return (cos - 1) / temperature;
+export function retrievalAffinity(userEmbedding: ArrayLike<number>, itemEmbeddings: Float32Array, item: number, dim: number, temperature: number): number {
+  return (rowDot(itemEmbeddings, dim, userEmbedding, item) - 1) / temperature;
 }
 
 /** log of the Suggested Posts value: Σ_{t≠hate} w_t·log P(t) + w_hate·log(1 − P(hate)) + α·log(E_i/Ē + π) + β·affinity. */
