@@ -1,5 +1,5 @@
 import { priorNeedsAffinity } from "../ranking/value-model";
-import { embedUser } from "../serving/ranker-models";
+import { embedUser } from "../serving/bundle-models";
 import { filterStage } from "./stages/filters";
 import { firstStage } from "./stages/first-stage";
 import { activeSources, retrievalStage, sourceUsesUserEmbedding } from "./stages/retrieval";

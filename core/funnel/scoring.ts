@@ -3,7 +3,7 @@ import type { UserContext } from "../features/context";
 import { allocateMtmlInputs, prepareMtmlRequest, writeMtmlItemRow, type MtmlInputs, type MtmlRequestFeatures } from "../features/mtml-features";
 import { exploreLogPrior, impressionValue, priorNeedsAffinity } from "../ranking/value-model";
 import { runMtmlForOneUser, type MtmlSessions } from "../serving/model-runs";
-import type { RankerAssets } from "../serving/ranker-assets";
+import type { RankerAssets } from "../serving/bundle-tables";
 import { rowDots } from "../util/typed-arrays";
 
 /**

@@ -1,4 +1,4 @@
-import type { RankerAssets } from "../serving/ranker-assets";
+import type { RankerAssets } from "../serving/bundle-tables";
 import type { ServingConfig } from "../config/serving";
 import type { FeedUser, RealtimeUserState } from "./types";
 

@@ -1,6 +1,6 @@
 import type { ScoredId } from "../query/stores";
 import { AccountVectors } from "./account-neighbours";
-import type { RankerAssets } from "./ranker-assets";
+import type { RankerAssets } from "./bundle-tables";
 import { neighboursOf, type ServingIndex } from "./serving-index";
 
 /** Engagers of an account whose other authors count for two-hop: the most recent ones (the graph keeps them last). */

@@ -1,7 +1,7 @@
 import { compareNewestFirst } from "../data/dataset";
 import { ENGAGED_BITS, LABEL_BIT } from "../features/engagement";
 import { topK } from "../util/top-k";
-import type { RankerAssets } from "./ranker-assets";
+import type { RankerAssets } from "./bundle-tables";
 
 /** A CSR adjacency list: the neighbours of row r are values[offsets[r] .. offsets[r+1]). */
 export interface Adjacency {

@@ -7,7 +7,7 @@ import { admitsUser, runSource } from "../../core/funnel/stages/retrieval";
 import { NO_REALTIME_STATE, type FeedRequest, type Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import type { ModelSession } from "../../core/inference/types";
-import { embedUser } from "../../core/serving/ranker-models";
+import { embedUser } from "../../core/serving/bundle-models";
 import { rowDots } from "../../core/util/typed-arrays";
 import { createRandom } from "../../core/util/random";
 import { mtmlProbabilities } from "../../core/funnel/scoring";

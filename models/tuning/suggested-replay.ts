@@ -5,7 +5,7 @@ import type { ServingConfig } from "../../core/config/serving";
 import { NO_REALTIME_STATE, type Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { suggestedLogValue } from "../../core/ranking/value-model";
-import { embedUser } from "../../core/serving/ranker-models";
+import { embedUser } from "../../core/serving/bundle-models";
 import { assembleSuggestions, gatherSuggestionCandidates, type PoolEntry } from "../../core/suggested/suggest";
 import { heldOutClicks, shuffledUsers } from "./replay";
 import { mtmlProbabilities } from "../../core/funnel/scoring";

@@ -3,7 +3,7 @@
 import type { UsearchRuntime } from "../../core/ann/runtime";
 import { BundleError } from "../../core/bundle/errors";
 import type { LoadedBundle } from "../../core/bundle/store";
-import { createRanker } from "../../core/funnel/ranker";
+import { createRanker } from "../../core/serving/serving-bundle";
 import type { Ranker } from "../../core/funnel/types";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";

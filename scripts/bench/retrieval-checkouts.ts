@@ -26,7 +26,7 @@ const load = (root: string, path: string): Promise<Module> => import(pathToFileU
 async function checkout(name: string, root: string, bundleDir: string, users: readonly string[]): Promise<Checkout> {
   const [explore, ranker, types, user, retrieval] = await Promise.all([
     load(root, "core/funnel/explore.ts"),
-    load(root, "core/funnel/ranker.ts"),
+    load(root, "core/serving/serving-bundle.ts"),
     load(root, "core/funnel/types.ts"),
     load(root, "core/funnel/user.ts"),
     load(root, "core/funnel/stages/retrieval.ts"),
@@ -45,7 +45,7 @@ async function checkout(name: string, root: string, bundleDir: string, users: re
 const { values } = parseArgs({ options: { other: { type: "string" }, "other-bundle": { type: "string" }, bundle: { type: "string" }, rounds: { type: "string", default: "30" }, block: { type: "string", default: "20" }, users: { type: "string", default: "200" } } });
 const userList = (await import("./stages")).warmUserIds;
 const here = resolve(import.meta.dirname, "../..");
-const { createRanker } = await import("../../core/funnel/ranker");
+const { createRanker } = await import("../../core/serving/serving-bundle");
 const probe = await loadBundleDirectory(values.bundle as string);
 const probeRanker = await createRanker(probe.manifest, probe.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
 const users = userList(probeRanker, probeRanker.assets.config, Number(values.users));

@@ -8,7 +8,7 @@ import { NO_REALTIME_STATE, type Ranker } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import type { ModelSession } from "../../core/inference/types";
 import { runMtml, runTower, userTowerFeeds } from "../../core/serving/model-runs";
-import { embedUser } from "../../core/serving/ranker-models";
+import { embedUser } from "../../core/serving/bundle-models";
 import { loadNativeIndex } from "../ann/native";
 import { createOnnxruntimeNodeAdapter } from "../onnx/ort-node";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";

@@ -12,7 +12,7 @@ import { firstStageScores } from "../../core/funnel/stages/first-stage";
 import { priorNeedsAffinity } from "../../core/ranking/value-model";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { runMtmlForOneUser } from "../../core/serving/model-runs";
-import { embedUser } from "../../core/serving/ranker-models";
+import { embedUser } from "../../core/serving/bundle-models";
 import { topK } from "../../core/util/top-k";
 import { Samples, type Percentiles } from "./measure";
 import { logPriors, mtmlInputsFor, valueScores } from "../../core/funnel/scoring";

@@ -8,7 +8,7 @@
  *    with the bundle's config and the executor budget raised so that nothing is skipped.
  */
 import { parseArgs } from "node:util";
-import { createRanker } from "../../core/funnel/ranker";
+import { createRanker } from "../../core/serving/serving-bundle";
 import { NO_REALTIME_STATE } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { GraphIndex } from "../../core/serving/graph-index";

@@ -25,7 +25,7 @@ import type { ModelSession, OnnxRuntimeAdapter } from "../../core/inference/type
 import { exploreScore, relativeExposure } from "../../core/ranking/value-model";
 import { ASSET_FILES } from "../../core/serving/assets";
 import { runMtml } from "../../core/serving/model-runs";
-import { embedUser } from "../../core/serving/ranker-models";
+import { embedUser } from "../../core/serving/bundle-models";
 import { rowDots } from "../../core/util/typed-arrays";
 import { buildAnnIndexNative } from "../ann/native";
 import { seededRandom } from "../ann/synthetic";

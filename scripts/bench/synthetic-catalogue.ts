@@ -5,7 +5,7 @@
 import { EngagementCounters } from "../../core/features/counters";
 import type { FeatureContext } from "../../core/features/context";
 import { LABELS } from "../../core/data/labels";
-import type { RankerAssets } from "../../core/serving/ranker-assets";
+import type { RankerAssets } from "../../core/serving/bundle-tables";
 import { gaussian, seededRandom } from "../ann/synthetic";
 
 export interface VectorModel {

@@ -10,7 +10,7 @@ import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { EXPLORE_STAGES, runFeed } from "../../core/funnel/explore";
-import { createRanker } from "../../core/funnel/ranker";
+import { createRanker } from "../../core/serving/serving-bundle";
 import { NO_REALTIME_STATE, type Candidate } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { suggestPosts } from "../../core/suggested/suggest";

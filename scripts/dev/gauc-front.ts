@@ -14,7 +14,7 @@ import { ItemRateScorer } from "../../core/eval/baselines/item-rate";
 import { trainingData } from "../../core/eval/harness";
 import { gauc } from "../../core/eval/metrics";
 import { BundleRows } from "../../core/eval/systems/bundle-systems";
-import { createRanker } from "../../core/funnel/ranker";
+import { createRanker } from "../../core/serving/serving-bundle";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { DirectoryDataSource } from "../lib/directory-source";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";

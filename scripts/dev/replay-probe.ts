@@ -9,7 +9,7 @@ import { splitByDate } from "../../core/data/split";
 import { DecayedPopularity } from "../../core/eval/baselines/popularity";
 import { trainingData } from "../../core/eval/harness";
 import { BundleRows } from "../../core/eval/systems/bundle-systems";
-import { createRanker } from "../../core/funnel/ranker";
+import { createRanker } from "../../core/serving/serving-bundle";
 import { measureFeed, measureRetrieval, retrievalScores } from "../../models/tuning/objective";
 import { topKMask } from "../../core/util/top-k";
 import { buildReplay } from "../../models/tuning/replay";

@@ -12,9 +12,9 @@ import { BundleRows, FirstStageRecommender, MtmlPairScorer, TwoTowerRecommender 
 import { ExploreSystems } from "../../core/eval/systems/funnel-systems";
 import { SuggestedSystems, type SuggestedMeasures } from "../../core/eval/systems/suggested-systems";
 import { SOURCE_NAMES } from "../../core/config/serving";
-import { createRanker } from "../../core/funnel/ranker";
-import { RankerAssets } from "../../core/serving/ranker-assets";
-import { releaseRankerModels, type RankerModels } from "../../core/serving/ranker-models";
+import { createRanker } from "../../core/serving/serving-bundle";
+import { RankerAssets } from "../../core/serving/bundle-tables";
+import { releaseRankerModels, type RankerModels } from "../../core/serving/bundle-models";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { UsageError } from "../lib/cli";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";

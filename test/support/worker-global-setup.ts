@@ -1,7 +1,7 @@
 // Runs in Node before the workerd tests: builds (or reuses) the fixture bundle, computes what the funnel
 // returns for a few users when run in Node, and hands both to the tests running inside workerd.
 import type { TestProject } from "vitest/node";
-import { createRanker } from "../../core/funnel/ranker";
+import { createRanker } from "../../core/serving/serving-bundle";
 import { runFeed } from "../../core/funnel/explore";
 import { NO_REALTIME_STATE } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";

@@ -1,9 +1,9 @@
 import usearchWasm from "../../wasm/usearch/usearch.wasm";
 import { UsearchRuntime } from "../../core/ann/runtime";
 import type { LoadedBundle } from "../../core/bundle/store";
-import { createRanker } from "../../core/funnel/ranker";
+import { createRanker } from "../../core/serving/serving-bundle";
 import type { Ranker } from "../../core/funnel/types";
-import { releaseRankerModels } from "../../core/serving/ranker-models";
+import { releaseRankerModels } from "../../core/serving/bundle-models";
 import { createWorkerdOrtAdapter } from "../inference/ort-web-workerd";
 import { BundleCache } from "./cache";
 

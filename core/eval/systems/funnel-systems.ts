@@ -10,7 +10,7 @@ import { topKOverlap } from "../../ranking/fidelity";
 import { priorNeedsAffinity } from "../../ranking/value-model";
 import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type Ranker } from "../../funnel/types";
 import { resolveFeedUser } from "../../funnel/user";
-import { embedUser } from "../../serving/ranker-models";
+import { embedUser } from "../../serving/bundle-models";
 import { createRandom } from "../../util/random";
 import type { LabelScores, PairBatch, PairScorer, RankedItems, Recommender } from "../types";
 import type { BundleRows } from "./bundle-systems";

@@ -1,5 +1,5 @@
-import type { RankerAssets } from "../../serving/ranker-assets";
-import { embedUser } from "../../serving/ranker-models";
+import type { RankerAssets } from "../../serving/bundle-tables";
+import { embedUser } from "../../serving/bundle-models";
 import { topK } from "../../util/top-k";
 import { gather, rowDots } from "../../util/typed-arrays";
 import type { Candidate } from "../types";

@@ -1,7 +1,7 @@
 import type { ExploreValueModel } from "../../config/value-model";
 import { exploreLogPrior, priorNeedsAffinity, priorSourceScore, tailLogPrior } from "../../ranking/value-model";
 import type { ServingConfig } from "../../config/serving";
-import type { RankerAssets } from "../../serving/ranker-assets";
+import type { RankerAssets } from "../../serving/bundle-tables";
 import { rowDots } from "../../util/typed-arrays";
 import { logPriors } from "../scoring";
 import type { Candidate } from "../types";

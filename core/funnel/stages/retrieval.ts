@@ -1,6 +1,6 @@
 import { executeQuery, planReads, type QueryPlan } from "../../query";
 import { retrievalAffinity } from "../../ranking/value-model";
-import type { RankerAssets } from "../../serving/ranker-assets";
+import type { RankerAssets } from "../../serving/bundle-tables";
 import { topK } from "../../util/top-k";
 import { gather } from "../../util/typed-arrays";
 import type { ServingConfig, SourceSetting } from "../../config/serving";

@@ -12,9 +12,9 @@ import { resolveFeedUser } from "../../../core/funnel/user";
 import { exploreLogPrior, exploreScore, priorSourceScore, retrievalAffinity } from "../../../core/ranking/value-model";
 import type { AnnIndex, AnnSearchOptions } from "../../../core/ann";
 import type { ModelSession } from "../../../core/inference/types";
-import { embedUser } from "../../../core/serving/ranker-models";
+import { embedUser } from "../../../core/serving/bundle-models";
 import { neighboursOf } from "../../../core/serving/serving-index";
-import { fixtureRanker } from "./ranker-fixture";
+import { fixtureRanker } from "./serving-bundle-fixture";
 import type { FeedState } from "../../../core/funnel/feed-state";
 
 let ranker: Ranker;

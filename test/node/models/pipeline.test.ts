@@ -17,7 +17,7 @@ import { allocateItemTowerInputs, writeItemTowerRow } from "../../../core/featur
 import { readOnnxModelInfo } from "../../../core/inference/onnx-model-info";
 import { parseRankerManifest } from "../../../core/serving/bundle-manifest";
 import { itemTowerFeeds, runTower } from "../../../core/serving/model-runs";
-import { RankerAssets } from "../../../core/serving/ranker-assets";
+import { RankerAssets } from "../../../core/serving/bundle-tables";
 import { trainAll } from "../../../models/pipeline/train-all";
 import { DEFAULT_SERVING_CONFIG } from "../../../models/serving-config";
 import { DirectoryDataSource } from "../../../scripts/lib/directory-source";

@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EXPLORE_STAGES, runFeed } from "../../../core/funnel/explore";
-import { createRanker } from "../../../core/funnel/ranker";
+import { createRanker } from "../../../core/serving/serving-bundle";
 import { NO_REALTIME_STATE, type Candidate, type Ranker } from "../../../core/funnel/types";
 import { resolveFeedUser } from "../../../core/funnel/user";
 import { suggestPosts } from "../../../core/suggested/suggest";

@@ -6,7 +6,7 @@ import { historyOf } from "../../../core/serving/assets";
 import { createFeedState } from "../../../core/funnel/explore";
 import type { BundleStores } from "../../../core/funnel/stores";
 import { DEFAULT_SERVING_CONFIG } from "../../../models/serving-config";
-export { fixtureRanker } from "../funnel/ranker-fixture";
+export { fixtureRanker } from "../funnel/serving-bundle-fixture";
 
 /**
  * The bundle's config with the default `suggested` section (whatever the bundle's own says) and a generous executor

@@ -4,7 +4,7 @@ import { ENGAGED_BITS, LABEL_BIT } from "../../../core/features/engagement";
 import type { Ranker } from "../../../core/funnel/types";
 import { executeQuery, planQuery, runQuery, type QueryPlan } from "../../../core/query";
 import { retrievalAffinity, suggestedLogValue } from "../../../core/ranking/value-model";
-import { embedUser } from "../../../core/serving/ranker-models";
+import { embedUser } from "../../../core/serving/bundle-models";
 import { historyOf } from "../../../core/serving/assets";
 import { neighboursOf } from "../../../core/serving/serving-index";
 import { suggestedPlanOptions } from "../../../core/config/suggested";

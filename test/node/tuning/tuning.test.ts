@@ -25,7 +25,7 @@ import servingConfigFile from "../../../models/serving-config.json";
 import { DirectoryDataSource } from "../../../scripts/lib/directory-source";
 import { syntheticDay, writeSyntheticKuaiRand } from "../../../scripts/models/synthetic-kuairand";
 import { tuneOnHeldOutSlice } from "../../../scripts/pipeline/tune-step";
-import { fixtureRanker } from "../funnel/ranker-fixture";
+import { fixtureRanker } from "../funnel/serving-bundle-fixture";
 import { FIXTURE_DATA_OPTIONS, FIXTURE_TRAIN_END, fixtureBundleDirectory } from "../../support/fixture-bundle";
 
 const DAY_MS = 86_400_000;

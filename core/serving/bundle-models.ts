@@ -4,7 +4,7 @@ import type { UserContext } from "../features/context";
 import { allocateUserTowerInputs, writeUserTowerRow } from "../features/tower-features";
 import type { ModelSession, OnnxRuntimeAdapter } from "../inference/types";
 import { runTower, userTowerFeeds } from "./model-runs";
-import type { RankerAssets } from "./ranker-assets";
+import type { RankerAssets } from "./bundle-tables";
 
 /** The bundle's models, ready to run: ONNX sessions on an injected runtime and the ANN index in wasm. */
 export interface RankerModels {

@@ -1,10 +1,19 @@
 import { AnnIndex } from "../ann/ann-index";
 import type { UsearchRuntime } from "../ann/runtime";
 import type { OnnxRuntimeAdapter } from "../inference/types";
-import { RankerAssets } from "../serving/ranker-assets";
-import { loadRankerModels, type RankerModels } from "../serving/ranker-models";
-import { buildServingIndex } from "../serving/serving-index";
-import type { Ranker } from "./types";
+import { loadRankerModels, type RankerModels } from "./bundle-models";
+import { RankerAssets } from "./bundle-tables";
+import { buildServingIndex, type ServingIndex } from "./serving-index";
+
+/** Everything serving needs from one bundle version: decoded tables, derived indexes and loaded models. */
+export interface Ranker {
+  readonly assets: RankerAssets;
+  readonly index: ServingIndex;
+  /** Models that failed to load are absent; stages that need them step aside and the feed says degraded. */
+  readonly models: Partial<RankerModels>;
+  /** Why parts of the bundle are unusable, for `degraded` and /health. */
+  readonly problems: readonly string[];
+}
 
 /**
  * Builds the serving Ranker from a bundle's manifest and files: decode, derive the indexes, load the models.

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { ModelSession, OnnxRuntimeAdapter } from "../../../core/inference/types";
-import type { RankerAssets } from "../../../core/serving/ranker-assets";
-import { loadRankerModels, releaseRankerModels } from "../../../core/serving/ranker-models";
+import type { RankerAssets } from "../../../core/serving/bundle-tables";
+import { loadRankerModels, releaseRankerModels } from "../../../core/serving/bundle-models";
 import { createNodeUsearchRuntime } from "../../../scripts/ann/usearch-wasm";
 import { createNodeOrtWebAdapter } from "../../../scripts/onnx/ort-web-node";
-import { fixtureRanker } from "../funnel/ranker-fixture";
+import { fixtureRanker } from "../funnel/serving-bundle-fixture";
 
 /** The real onnxruntime-web adapter, refusing the model whose bytes are `refused` and counting sessions made and released. */
 function countingAdapter(refused: Uint8Array | undefined) {

@@ -1,4 +1,4 @@
-import { createRanker } from "../../../core/funnel/ranker";
+import { createRanker } from "../../../core/serving/serving-bundle";
 import type { Ranker } from "../../../core/funnel/types";
 import { createNodeUsearchRuntime } from "../../../scripts/ann/usearch-wasm";
 import { loadBundleDirectory } from "../../../scripts/lib/kv-bundle-directory";
