@@ -3,8 +3,6 @@ import type { UserContext } from "../features/context";
 import type { Clock } from "../query";
 import type { ServingConfig } from "../config/serving";
 
-export type { Ranker } from "../serving/serving-bundle";
-
 /** What the real-time store knows about a user beyond the bundle (already resolved to bundle rows). */
 export interface RealtimeUserState {
   readonly engagements: readonly Engagement[];
