@@ -16,7 +16,7 @@ export default {
         console.warn(`precompute skipped: no bundle (${bundle.reasons.join("; ")})`);
         return;
       }
-      const result = await precomputeFeeds(env, bundle.decoded.ranker, controller.scheduledTime);
+      const result = await precomputeFeeds(env, bundle.decoded, controller.scheduledTime);
       console.log(`precomputed ${result.users} feeds in ${result.ms.toFixed(0)} ms`);
     });
   },

@@ -49,7 +49,7 @@ export {
   readActiveVersion,
   readVersionsIndex,
   type LoadOptions,
-  type LoadedBundle,
+  type BundleFiles,
   type PublishOptions,
   type PublishReport,
 } from "./store";

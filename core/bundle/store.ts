@@ -18,8 +18,11 @@ import {
 } from "./kv-layout";
 import { hashBytes, parseManifest, versionProblem, verifyBundleFiles, type BundleManifest } from "./manifest";
 
-/** A bundle in memory: every file's bytes, verified against the manifest. */
-export interface LoadedBundle {
+/**
+ * One bundle version in memory, before decoding: every file's bytes, verified against the manifest. Serving opens it
+ * as a ServingBundle (core/serving/serving-bundle.ts).
+ */
+export interface BundleFiles {
   readonly version: string;
   /** The bundle's manifest with all its pipeline fields (loaded from KV it also carries `kv_storage`). */
   readonly manifest: BundleManifest;
@@ -49,7 +52,7 @@ export async function readActiveVersion(kv: BundleKvReader): Promise<string | nu
  * size and sha256. Any problem — a missing key, a short chunk, a hash mismatch — throws a BundleError listing all
  * of them; a partially loaded bundle never escapes.
  */
-export async function loadBundle(kv: BundleKvReader, version: string, options: LoadOptions = {}): Promise<LoadedBundle> {
+export async function loadBundle(kv: BundleKvReader, version: string, options: LoadOptions = {}): Promise<BundleFiles> {
   const now = options.now ?? Date.now;
   const started = now();
   const key = manifestKey(version);
@@ -83,10 +86,10 @@ export async function loadBundle(kv: BundleKvReader, version: string, options: L
 }
 
 /**
- * A LoadedBundle from files already in memory (a bundle directory read by a Node tool), verified the same way, so
+ * A BundleFiles from files already in memory (a bundle directory read by a Node tool), verified the same way, so
  * offline tools can run the Worker's `decode` on exactly what the Worker would see.
  */
-export async function bundleFromFiles(manifestValue: unknown, files: ReadonlyMap<string, Uint8Array>, options: LoadOptions = {}): Promise<LoadedBundle> {
+export async function bundleFromFiles(manifestValue: unknown, files: ReadonlyMap<string, Uint8Array>, options: LoadOptions = {}): Promise<BundleFiles> {
   const now = options.now ?? Date.now;
   const started = now();
   const manifest = parseManifest(manifestValue);

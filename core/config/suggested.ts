@@ -81,7 +81,7 @@ const suggestedObject = z.strictObject({
    */
   typeBoost: z.strictObject({ H: z.number().min(-100).max(100), R: z.number().min(-100).max(100), F: z.number().min(-100).max(100), popular: z.number().min(-100).max(100) }).default({ H: 0, R: 0, F: 0, popular: 0 }),
   /**
-   * Each query's executor budget (ms, ports included) once the isolate is warm; a ranker's first COLD_START_REQUESTS
+   * Each query's executor budget (ms, ports included) once the isolate is warm; a bundle's first COLD_START_REQUESTS
    * requests get COLD_START_BUDGET_FACTOR times this (JIT and background wasm compilation right after loading). Warm, the
    * default queries take 0.1–2 ms each; the default leaves room for a loaded machine, where the clock is wall time
    * (Node, local workerd). Deployed workerd only advances the clock across I/O, so there it bounds I/O-separated
@@ -106,7 +106,7 @@ export const suggestedConfigSchema = suggestedObject
   .prefault({});
 
 /**
- * A ranker's first COLD_START_REQUESTS requests run their queries with COLD_START_BUDGET_FACTOR times the budget.
+ * A bundle's first COLD_START_REQUESTS requests run their queries with COLD_START_BUDGET_FACTOR times the budget.
  * Why: the first runs are JIT-compiled as they go, and right after a bundle loads V8 is still compiling the
  * onnxruntime wasm in the background; measured in Node on 2 cores, account_nn's brute-force scan took 30–110 ms per
  * seed for the first calls after the models loaded, against 0.6–1 ms warm.

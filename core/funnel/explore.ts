@@ -1,12 +1,13 @@
 import { priorNeedsAffinity } from "../ranking/value-model";
-import { embedUser } from "../serving/ranker-models";
+import { embedUser } from "../serving/bundle-models";
 import { filterStage } from "./stages/filters";
 import { firstStage } from "./stages/first-stage";
 import { activeSources, retrievalStage, sourceUsesUserEmbedding } from "./stages/retrieval";
 import { rerankStage } from "./stages/rerank";
 import { secondStage } from "./stages/second-stage";
 import { BundleStores } from "./stores";
-import type { Candidate, FeedRequest, FunnelTrace, Ranker } from "./types";
+import type { Candidate, FeedRequest, FunnelTrace } from "./types";
+import type { ServingBundle } from "../serving/serving-bundle";
 import type { FeedState, Stage } from "./feed-state";
 
 /** Explore is its list of stages: retrieval → filters → first stage → second stage (MTML + value model) → rerank. */
@@ -25,19 +26,19 @@ export interface FeedResult {
  * retrieval embedding (the user tower, ~0.3 ms): computed when a source of the request searches with it, or a
  * value model or the mix weighs affinity with it.
  */
-export async function createFeedState(ranker: Ranker, request: FeedRequest, needsRetrievalEmbedding: (request: FeedRequest) => boolean = exploreNeedsRetrievalEmbedding): Promise<FeedState> {
+export async function createFeedState(bundle: ServingBundle, request: FeedRequest, needsRetrievalEmbedding: (request: FeedRequest) => boolean = exploreNeedsRetrievalEmbedding): Promise<FeedState> {
   const started = performance.now();
-  const tower = ranker.models.retrievalUserTower;
-  const retrievalEmbedding = tower && needsRetrievalEmbedding(request) ? await embedUser(tower, ranker.assets, request.user.context) : undefined;
+  const tower = bundle.models.retrievalUserTower;
+  const retrievalEmbedding = tower && needsRetrievalEmbedding(request) ? await embedUser(tower, bundle.tables, request.user.context) : undefined;
   const timings: Record<string, number> = {};
   if (retrievalEmbedding) timings.user_embedding = performance.now() - started;
   return {
     request,
-    ranker,
+    bundle,
     retrievalEmbedding,
-    stores: new BundleStores(ranker, request, retrievalEmbedding),
+    stores: new BundleStores(bundle, request, retrievalEmbedding),
     trace: { stages: [], sources: {}, rules: [] },
-    degraded: [...ranker.problems],
+    degraded: [...bundle.problems],
     timings,
   };
 }
@@ -49,8 +50,8 @@ export function exploreNeedsRetrievalEmbedding(request: FeedRequest): boolean {
 }
 
 /** Runs `stages` in order for one request, over a context built once; each stage's counts and time go into the trace. */
-export async function runFeed(ranker: Ranker, request: FeedRequest, stages: readonly Stage[] = EXPLORE_STAGES): Promise<FeedResult> {
-  return runStages(await createFeedState(ranker, request), stages);
+export async function runFeed(bundle: ServingBundle, request: FeedRequest, stages: readonly Stage[] = EXPLORE_STAGES): Promise<FeedResult> {
+  return runStages(await createFeedState(bundle, request), stages);
 }
 
 /** Runs `stages` in order over a built context. */

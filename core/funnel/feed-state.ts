@@ -1,5 +1,6 @@
 import type { BundleStores } from "./stores";
-import type { Candidate, FeedRequest, FunnelTrace, Ranker } from "./types";
+import type { Candidate, FeedRequest, FunnelTrace } from "./types";
+import type { ServingBundle } from "../serving/serving-bundle";
 
 /**
  * One request's context, built once before any stage runs (`createFeedState`): the request, the bundle, what the
@@ -7,7 +8,7 @@ import type { Candidate, FeedRequest, FunnelTrace, Ranker } from "./types";
  */
 export interface FeedState {
   readonly request: FeedRequest;
-  readonly ranker: Ranker;
+  readonly bundle: ServingBundle;
   /** The user's retrieval two-tower embedding (undefined without the model, or when nothing in the request needs it). */
   readonly retrievalEmbedding: Float32Array | undefined;
   /** The bundle's query ports for this user and request. */

@@ -3,7 +3,7 @@ import type { UserContext } from "../features/context";
 import { allocateMtmlInputs, prepareMtmlRequest, writeMtmlItemRow, type MtmlInputs, type MtmlRequestFeatures } from "../features/mtml-features";
 import { exploreLogPrior, impressionValue, priorNeedsAffinity } from "../ranking/value-model";
 import { runMtmlForOneUser, type MtmlSessions } from "../serving/model-runs";
-import type { RankerAssets } from "../serving/ranker-assets";
+import type { BundleTables } from "../serving/bundle-tables";
 import { rowDots } from "../util/typed-arrays";
 
 /**
@@ -12,14 +12,14 @@ import { rowDots } from "../util/typed-arrays";
  */
 
 /** MTML probabilities [items × labels] for one user's items: the second stage's model run. */
-export async function mtmlProbabilities(assets: RankerAssets, mtml: MtmlSessions, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number): Promise<Float32Array> {
-  return runMtmlForOneUser(mtml, mtmlInputsFor(assets, user, items, surface, nowMs));
+export async function mtmlProbabilities(tables: BundleTables, mtml: MtmlSessions, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number): Promise<Float32Array> {
+  return runMtmlForOneUser(mtml, mtmlInputsFor(tables, user, items, surface, nowMs));
 }
 
 /** The MTML's input batch for one user's items: the user's side of the features once per surface, then each item's. */
-export function mtmlInputsFor(assets: RankerAssets, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number): MtmlInputs {
-  const inputs = allocateMtmlInputs(assets.spec, items.length);
-  const context = assets.featureContext();
+export function mtmlInputsFor(tables: BundleTables, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number): MtmlInputs {
+  const inputs = allocateMtmlInputs(tables.spec, items.length);
+  const context = tables.featureContext();
   const prepared = new Map<number, MtmlRequestFeatures>();
   items.forEach((item, r) => {
     const rowSurface = typeof surface === "number" ? surface : (surface[r] as number);
@@ -41,13 +41,13 @@ export function valueScores(valueModel: ExploreValueModel, probabilities: Float3
  * log prior per item: relative exposure from the bundle's counters, the retrieval two-tower's affinity (when the
  * user's embedding is given; else 0) and the candidate's source term (`priorSourceScore`; 0 outside retrieval).
  */
-export function logPriors(assets: RankerAssets, model: ExploreValueModel, items: readonly number[], sourceScores: ArrayLike<number>, userEmbedding: Float32Array | undefined): Float64Array {
-  const { dim, temperature } = assets.manifest.models.retrieval;
-  const cosines = userEmbedding && priorNeedsAffinity(model) ? rowDots(assets.retrievalItemEmbeddings, dim, userEmbedding, items) : undefined;
+export function logPriors(tables: BundleTables, model: ExploreValueModel, items: readonly number[], sourceScores: ArrayLike<number>, userEmbedding: Float32Array | undefined): Float64Array {
+  const { dim, temperature } = tables.manifest.models.retrieval;
+  const cosines = userEmbedding && priorNeedsAffinity(model) ? rowDots(tables.retrievalItemEmbeddings, dim, userEmbedding, items) : undefined;
   const out = new Float64Array(items.length);
   for (let c = 0; c < items.length; c++) {
     out[c] = exploreLogPrior(model, {
-      relativeExposure: assets.relativeExposure(items[c] as number),
+      relativeExposure: tables.relativeExposure(items[c] as number),
       affinity: cosines ? ((cosines[c] as number) - 1) / temperature : 0,
       sourceScore: sourceScores[c] as number,
     });

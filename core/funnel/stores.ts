@@ -12,7 +12,8 @@ import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "../config
 import { SEED_ENGAGED_BITS, UserEngagementLog } from "./user-log";
 import { rowDots } from "../util/typed-arrays";
 import type { ServingConfig } from "../config/serving";
-import type { FeedRequest, Ranker } from "./types";
+import type { FeedRequest } from "./types";
+import type { ServingBundle } from "../serving/serving-bundle";
 import { logPriors, mtmlProbabilities, valueScores } from "./scoring";
 
 const HOUR_MS = 3_600_000;
@@ -42,17 +43,17 @@ export class BundleStores implements QueryStores {
   private readonly probabilities = new Map<number, Float32Array>();
 
   constructor(
-    private readonly ranker: Ranker,
+    private readonly serving: ServingBundle,
     private readonly options: FeedRequest,
     /** The user's retrieval two-tower embedding, computed once for the request (undefined without the model). */
     readonly retrievalEmbedding: Float32Array | undefined,
   ) {
-    const { assets } = ranker;
+    const { tables } = serving;
     const { user } = options;
     this.userId = user.row ?? UNKNOWN_USER_ID;
-    const history = user.row === undefined ? [] : historyOf(assets.histories, user.row);
-    this.log = new UserEngagementLog([...history, ...user.realtimeEngagements], assets.items.author, options.config.suggested.homeSurfaces);
-    this.graph = GraphIndex.of(assets, ranker.index);
+    const history = user.row === undefined ? [] : historyOf(tables.histories, user.row);
+    this.log = new UserEngagementLog([...history, ...user.realtimeEngagements], tables.items.author, options.config.suggested.homeSurfaces);
+    this.graph = GraphIndex.of(tables, serving.index);
     const exclude = options.exclude;
     this.seen = exclude && exclude.size > 0 ? new Set([...user.seen, ...exclude]) : user.seen;
   }
@@ -71,14 +72,14 @@ export class BundleStores implements QueryStores {
   }
 
   private checkItems(what: string, media: readonly number[]): void {
-    const size = this.ranker.assets.items.ids.size;
+    const size = this.serving.tables.items.ids.size;
     media.forEach((item, i) => {
       if (!Number.isInteger(item) || item < 0 || item >= size) throw new RangeError(`${what}: media ${item} at position ${i} is not an item row in [0, ${size})`);
     });
   }
 
   private checkAccounts(what: string, accounts: readonly number[]): void {
-    const size = this.ranker.assets.items.authors.size;
+    const size = this.serving.tables.items.authors.size;
     accounts.forEach((account, i) => {
       if (!Number.isInteger(account) || account < 0 || account >= size) throw new RangeError(`${what}: account ${account} at position ${i} is not an author row in [0, ${size})`);
     });
@@ -125,19 +126,19 @@ export class BundleStores implements QueryStores {
     this.checkEmbeddingConfig("media_nn", embeddingConfig);
     this.checkCount("mediaNeighbours", k);
     this.checkItems("mediaNeighbours", media);
-    const ann = this.ranker.models.retrievalIndex;
+    const ann = this.serving.models.retrievalIndex;
     if (!ann) throw new Error("the ANN index is unavailable");
-    const { assets } = this.ranker;
-    const dim = assets.manifest.models.retrieval.dim;
+    const { tables } = this.serving;
+    const dim = tables.manifest.models.retrieval.dim;
     return media.map((item) =>
-      k === 0 ? [] : this.graph.itemList("media_nn", item, k, () => scoredNeighbours(ann.search(assets.retrievalItemEmbeddings.subarray(item * dim, (item + 1) * dim), Math.min(k, assets.items.ids.size)))),
+      k === 0 ? [] : this.graph.itemList("media_nn", item, k, () => scoredNeighbours(ann.search(tables.retrievalItemEmbeddings.subarray(item * dim, (item + 1) * dim), Math.min(k, tables.items.ids.size)))),
     );
   }
 
   cooccurredMedia(media: readonly number[], k: number): (readonly ScoredId[])[] {
     this.checkCount("cooccurredMedia", k);
     this.checkItems("cooccurredMedia", media);
-    const { offsets, items, scores } = this.ranker.assets.cooccurrence;
+    const { offsets, items, scores } = this.serving.tables.cooccurrence;
     return media.map((item) =>
       this.graph.itemList("cooccurred", item, k, () => {
         const start = offsets[item] as number;
@@ -156,11 +157,11 @@ export class BundleStores implements QueryStores {
   postedMedia(accounts: readonly number[], maxPerAccount: number, maxAgeHours: number | undefined): ScoredId[][] {
     this.checkCount("postedMedia", maxPerAccount);
     this.checkAccounts("postedMedia", accounts);
-    const { createdAt } = this.ranker.assets.items;
+    const { createdAt } = this.serving.tables.items;
     const { nowMs } = this.options;
     return accounts.map((account) => {
       const list: ScoredId[] = [];
-      for (const item of neighboursOf(this.ranker.index.authorMedia, account)) {
+      for (const item of neighboursOf(this.serving.index.authorMedia, account)) {
         if (list.length >= maxPerAccount) break;
         const created = createdAt[item] as number;
         // Negative times are real (before 1970); only UNKNOWN (NaN) has no age.
@@ -184,7 +185,7 @@ export class BundleStores implements QueryStores {
   userNeighbours(userId: number, n: number): ScoredId[] {
     this.checkUser(userId);
     this.checkCount("userNeighbours", n);
-    const ann = this.ranker.models.retrievalIndex;
+    const ann = this.serving.models.retrievalIndex;
     const embedding = this.retrievalEmbedding;
     if (!ann) throw new Error("the ANN index is unavailable");
     if (!embedding) throw new Error("no retrieval user embedding (the user tower is unavailable)");
@@ -232,7 +233,7 @@ export class BundleStores implements QueryStores {
   popularMedia(userId: number, n: number): ScoredId[] {
     this.checkUser(userId);
     this.checkCount("popularMedia", n);
-    const { items, scores } = this.ranker.assets.popular;
+    const { items, scores } = this.serving.tables.popular;
     const list: ScoredId[] = new Array(Math.min(n, items.length));
     for (let i = 0; i < list.length; i++) list[i] = { id: items[i] as number, score: scores[i] as number };
     return list;
@@ -243,7 +244,7 @@ export class BundleStores implements QueryStores {
     this.checkUser(userId);
     this.checkCount("trendingMedia", n);
     const board = new Map<number, number>();
-    const lists = [this.ranker.index.trending, ...(this.options.trending ? [this.options.trending] : [])];
+    const lists = [this.serving.index.trending, ...(this.options.trending ? [this.options.trending] : [])];
     for (const list of lists) {
       const top = list.scores[0] ?? 0;
       if (!(top > 0)) continue;
@@ -257,7 +258,7 @@ export class BundleStores implements QueryStores {
 
   authorsOf(media: readonly number[]): Int32Array {
     this.checkItems("authorsOf", media);
-    const { author } = this.ranker.assets.items;
+    const { author } = this.serving.tables.items;
     const authors = new Int32Array(media.length);
     for (let i = 0; i < media.length; i++) authors[i] = author[media[i] as number] as number;
     return authors;
@@ -265,7 +266,7 @@ export class BundleStores implements QueryStores {
 
   integrityScores(media: readonly number[]): Float32Array {
     this.checkItems("integrityScores", media);
-    const { integrity } = this.ranker.assets.items;
+    const { integrity } = this.serving.tables.items;
     const scores = new Float32Array(media.length);
     for (let i = 0; i < media.length; i++) scores[i] = integrity[media[i] as number] as number;
     return scores;
@@ -273,7 +274,7 @@ export class BundleStores implements QueryStores {
 
   /** The decoded bundle these stores read: what answers shared across users are keyed by. */
   get bundle(): object {
-    return this.ranker.assets;
+    return this.serving.tables;
   }
 
   /** The bundle's popular list and its catalogue answer alike for every user. */
@@ -302,28 +303,28 @@ export class BundleStores implements QueryStores {
     this.checkItems("rank", media);
     if (!(SUGGESTED_RANKING_MODELS as readonly string[]).includes(model)) throw new Error(`unknown ranking model ${model} (known: ${SUGGESTED_RANKING_MODELS.join(", ")})`);
     if (media.length === 0) return new Float64Array(0);
-    const mtml = this.ranker.models.mtml;
+    const mtml = this.serving.models.mtml;
     if (!mtml) throw new Error("the MTML model is unavailable");
-    const { assets } = this.ranker;
+    const { tables } = this.serving;
     const { config, nowMs, user } = this.options;
-    const probabilities = await mtmlProbabilities(assets, { mtml, mtmlOneUser: this.ranker.models.mtmlOneUser }, user.context, media, this.options.surface, nowMs);
+    const probabilities = await mtmlProbabilities(tables, { mtml, mtmlOneUser: this.serving.models.mtmlOneUser }, user.context, media, this.options.surface, nowMs);
     const width = LABELS.length;
     media.forEach((item, r) => this.probabilities.set(item, probabilities.slice(r * width, (r + 1) * width)));
     // a query's items come from no Explore source: Explore's prior reads exposure and affinity, not a retrieval score
     const needsAffinity = model === "explore" ? priorNeedsAffinity(config.valueModel) : config.suggestedValueModel.retrievalExponent !== 0;
     const embedding = needsAffinity ? this.retrievalEmbedding : undefined;
-    if (model === "explore") return valueScores(config.valueModel, probabilities, logPriors(assets, config.valueModel, media, new Float64Array(media.length), embedding));
+    if (model === "explore") return valueScores(config.valueModel, probabilities, logPriors(tables, config.valueModel, media, new Float64Array(media.length), embedding));
     const affinities = this.affinities(media, embedding);
-    return Float64Array.from(media, (item, r) => suggestedLogValue(config.suggestedValueModel, probabilities, r, assets.relativeExposure(item), affinities[r] as number));
+    return Float64Array.from(media, (item, r) => suggestedLogValue(config.suggestedValueModel, probabilities, r, tables.relativeExposure(item), affinities[r] as number));
   }
 
 
   /** (cos − 1)/τ of each item with the user's retrieval embedding; zeros without one. */
   affinities(media: readonly number[], embedding: Float32Array | undefined): Float64Array {
     if (!embedding) return new Float64Array(media.length);
-    const { assets } = this.ranker;
-    const { dim, temperature } = assets.manifest.models.retrieval;
-    return rowDots(assets.retrievalItemEmbeddings, dim, embedding, media).map((cos) => (cos - 1) / temperature);
+    const { tables } = this.serving;
+    const { dim, temperature } = tables.manifest.models.retrieval;
+    return rowDots(tables.retrievalItemEmbeddings, dim, embedding, media).map((cos) => (cos - 1) / temperature);
   }
 
   private checkEmbeddingConfig(operator: string, name: string): void {

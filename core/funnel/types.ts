@@ -1,20 +1,7 @@
 import type { Engagement } from "../features/engagement";
 import type { UserContext } from "../features/context";
-import type { RankerAssets } from "../serving/ranker-assets";
-import type { RankerModels } from "../serving/ranker-models";
-import type { ServingIndex } from "../serving/serving-index";
 import type { Clock } from "../query";
 import type { ServingConfig } from "../config/serving";
-
-/** Everything serving needs from one bundle version: decoded tables, derived indexes and loaded models. */
-export interface Ranker {
-  readonly assets: RankerAssets;
-  readonly index: ServingIndex;
-  /** Models that failed to load are absent; stages that need them step aside and the feed says degraded. */
-  readonly models: Partial<RankerModels>;
-  /** Why parts of the bundle are unusable, for `degraded` and /health. */
-  readonly problems: readonly string[];
-}
 
 /** What the real-time store knows about a user beyond the bundle (already resolved to bundle rows). */
 export interface RealtimeUserState {

@@ -1,4 +1,4 @@
-import type { RankerAssets } from "../serving/ranker-assets";
+import type { BundleTables } from "../serving/bundle-tables";
 import type { ServingConfig } from "../config/serving";
 import type { FeedUser, RealtimeUserState } from "./types";
 
@@ -6,9 +6,9 @@ import type { FeedUser, RealtimeUserState } from "./types";
  * Merges the bundle's view of a user (features, training history) with real-time state: the user tower and
  * history sources then see the freshest interactions, and everything seen anywhere is excluded.
  */
-export function resolveFeedUser(assets: RankerAssets, id: string, realtime: RealtimeUserState, config: ServingConfig): FeedUser {
-  const row = assets.users.ids.get(id);
-  const context = assets.userContext(row, realtime.engagements);
+export function resolveFeedUser(tables: BundleTables, id: string, realtime: RealtimeUserState, config: ServingConfig): FeedUser {
+  const row = tables.users.ids.get(id);
+  const context = tables.userContext(row, realtime.engagements);
   const activity = context.activity;
   const seen = new Set<number>(activity.seenItems.keys());
   for (const item of realtime.seenItems) seen.add(item);

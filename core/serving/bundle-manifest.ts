@@ -5,7 +5,7 @@ import { featureSpecSchema } from "../features/spec";
  * The part of a bundle's manifest.json that serving reads (the bundle store validates the rest). Written by
  * scripts/pipeline.ts; models/README.md documents it.
  */
-export const rankerManifestSchema = z.looseObject({
+export const servingManifestSchema = z.looseObject({
   version: z.string(),
   data: z.looseObject({ name: z.string(), train_end: z.string(), train_end_ms: z.number() }),
   feature_spec: featureSpecSchema,
@@ -20,10 +20,10 @@ export const rankerManifestSchema = z.looseObject({
   }),
   serving_config: z.string(),
 });
-export type RankerManifest = z.infer<typeof rankerManifestSchema>;
+export type ServingManifest = z.infer<typeof servingManifestSchema>;
 
-export function parseRankerManifest(value: unknown): RankerManifest {
-  const parsed = rankerManifestSchema.safeParse(value);
+export function parseServingManifest(value: unknown): ServingManifest {
+  const parsed = servingManifestSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`manifest.json: ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`);

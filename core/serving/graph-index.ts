@@ -1,6 +1,6 @@
 import type { ScoredId } from "../query/stores";
 import { AccountVectors } from "./account-neighbours";
-import type { RankerAssets } from "./ranker-assets";
+import type { BundleTables } from "./bundle-tables";
 import { neighboursOf, type ServingIndex } from "./serving-index";
 
 /** Engagers of an account whose other authors count for two-hop: the most recent ones (the graph keeps them last). */
@@ -32,30 +32,30 @@ export class GraphIndex {
   private readonly neighbourCache = new Map<string, readonly ScoredId[]>();
   private readonly itemLists = new Map<string, readonly ScoredId[]>();
 
-  private constructor(private readonly assets: RankerAssets, private readonly index: ServingIndex) {}
+  private constructor(private readonly tables: BundleTables, private readonly index: ServingIndex) {}
 
   /** The account vectors for `account_nn`, normalised on first use (Explore's sources never ask for them). */
   get accountVectors(): AccountVectors | undefined {
     if (this.vectors === null) {
-      const embeddings = this.assets.accountEmbeddings;
+      const embeddings = this.tables.accountEmbeddings;
       this.vectors = embeddings ? new AccountVectors(embeddings.vectors, embeddings.dim) : undefined;
     }
     return this.vectors;
   }
 
-  private static readonly byAssets = new WeakMap<RankerAssets, GraphIndex>();
+  private static readonly byTables = new WeakMap<BundleTables, GraphIndex>();
 
-  /** The bundle's graph index (one per decoded bundle: `assets` and `index` come from the same version). */
-  static of(assets: RankerAssets, index: ServingIndex): GraphIndex {
-    let graph = GraphIndex.byAssets.get(assets);
-    if (!graph) GraphIndex.byAssets.set(assets, (graph = new GraphIndex(assets, index)));
+  /** The bundle's graph index (one per decoded bundle: `tables` and `index` come from the same version). */
+  static of(tables: BundleTables, index: ServingIndex): GraphIndex {
+    let graph = GraphIndex.byTables.get(tables);
+    if (!graph) GraphIndex.byTables.set(tables, (graph = new GraphIndex(tables, index)));
     return graph;
   }
 
   /** The `k` nearest accounts to `account` by account embeddings, best first, never the account itself. Throws without embeddings. */
   accountNeighbours(account: number, k: number): readonly ScoredId[] {
     const vectors = this.accountVectors;
-    if (!vectors) throw new Error(`bundle ${this.assets.version} has no account embeddings (manifest models.accounts)`);
+    if (!vectors) throw new Error(`bundle ${this.tables.version} has no account embeddings (manifest models.accounts)`);
     return remembered(this.neighbourCache, `${account}:${k}`, () => (vectors.neighboursOfEach([account], k)[0] ?? []).map(({ id, score }) => ({ id, score })));
   }
 

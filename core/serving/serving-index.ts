@@ -1,7 +1,7 @@
 import { compareNewestFirst } from "../data/dataset";
 import { ENGAGED_BITS, LABEL_BIT } from "../features/engagement";
 import { topK } from "../util/top-k";
-import type { RankerAssets } from "./ranker-assets";
+import type { BundleTables } from "./bundle-tables";
 
 /** A CSR adjacency list: the neighbours of row r are values[offsets[r] .. offsets[r+1]). */
 export interface Adjacency {
@@ -30,10 +30,10 @@ export interface ServingIndex {
 export const TRENDING_HALF_LIFE_MS = 6 * 3_600_000;
 
 /** Reads only the catalogue, the histories and their instant, so it can be built (and timed) without models. */
-export type ServingIndexSources = Pick<RankerAssets, "items" | "histories" | "asOfMs">;
+export type ServingIndexSources = Pick<BundleTables, "items" | "histories" | "asOfMs">;
 
-export function buildServingIndex(assets: ServingIndexSources, options: { trendingSize?: number } = {}): ServingIndex {
-  const { items, histories } = assets;
+export function buildServingIndex(tables: ServingIndexSources, options: { trendingSize?: number } = {}): ServingIndex {
+  const { items, histories } = tables;
   const authorCount = items.authors.size;
 
   // author -> media, newest first (media of unknown age last), ties by row
@@ -54,7 +54,7 @@ export function buildServingIndex(assets: ServingIndexSources, options: { trendi
   let pairCount = 0;
   const trending = new Float64Array(items.ids.size);
   const decay = Math.LN2 / TRENDING_HALF_LIFE_MS;
-  const asOfMs = assets.asOfMs;
+  const asOfMs = tables.asOfMs;
   for (let user = 0; user < userCount; user++) {
     const firstPairOfUser = pairCount;
     userPairs[user] = firstPairOfUser;

@@ -2,7 +2,8 @@ import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS, suggestedPlanOptions, ty
 import { createFeedState, runStages } from "../funnel/explore";
 import type { FeedState, Stage } from "../funnel/feed-state";
 import type { BundleStores } from "../funnel/stores";
-import type { Candidate, FeedRequest, Ranker } from "../funnel/types";
+import type { Candidate, FeedRequest } from "../funnel/types";
+import type { ServingBundle } from "../serving/serving-bundle";
 import { executeQuery, isQueryError, planQuery, type ExecutionTrace, type QueryErrorJson, type QueryPlan } from "../query";
 import { priorNeedsAffinity } from "../ranking/value-model";
 import { roundRobinBySeed, type SeededItem } from "./diversify";
@@ -51,12 +52,12 @@ export interface SuggestedFeed {
 
 type SuggestedPlans = Record<SuggestionSource, QueryPlan[]>;
 const planCache = new WeakMap<SuggestedConfig, { warm: SuggestedPlans; cold: SuggestedPlans }>();
-/** Suggestion requests each ranker has served in this isolate: after COLD_START_REQUESTS its code paths are compiled. */
-const servedRequests = new WeakMap<Ranker, number>();
+/** Suggestion requests each bundle has served in this isolate: after COLD_START_REQUESTS its code paths are compiled. */
+const servedRequests = new WeakMap<ServingBundle, number>();
 
 /**
  * The configured queries, planned once per config object (the config was validated at load, so planning cannot
- * fail): with the configured budget, and `cold` with COLD_START_BUDGET_FACTOR times it for a ranker's first requests.
+ * fail): with the configured budget, and `cold` with COLD_START_BUDGET_FACTOR times it for a bundle's first requests.
  */
 export function suggestedPlans(config: SuggestedConfig): { warm: SuggestedPlans; cold: SuggestedPlans } {
   let plans = planCache.get(config);
@@ -188,8 +189,8 @@ const seededSourcing: Stage<SuggestedState> = {
 const popularFill: Stage<SuggestedState> = {
   name: "popular",
   async run(state, candidates) {
-    const { stores, request, suggested, ranker } = state;
-    const { author } = ranker.assets.items;
+    const { stores, request, suggested, bundle } = state;
+    const { author } = bundle.tables.items;
     const followed = request.user.followedAuthors;
     const seen = stores.seenMedia(stores.userId);
     const allowed = (item: number) => !seen.has(item) && !followed.has(author[item] as number);
@@ -213,15 +214,15 @@ const popularFill: Stage<SuggestedState> = {
 const suggestedRank: Stage<SuggestedState> = {
   name: "rank",
   async run(state, candidates) {
-    const { stores, request, ranker } = state;
+    const { stores, request, bundle } = state;
     const items = candidates.map((candidate) => candidate.item);
     let scores: ArrayLike<number>;
     if (items.length === 0) scores = [];
-    else if (ranker.models.mtml) scores = await stores.rank(stores.userId, items, request.config.suggested.rankingModel);
+    else if (bundle.models.mtml) scores = await stores.rank(stores.userId, items, request.config.suggested.rankingModel);
     else {
       state.degraded.push("second-stage model unavailable: suggestions ranked by decayed impressions");
       const prior = request.config.suggestedValueModel.exposurePriorShare;
-      scores = Float64Array.from(items, (item) => Math.log(ranker.assets.relativeExposure(item) + prior));
+      scores = Float64Array.from(items, (item) => Math.log(bundle.tables.relativeExposure(item) + prior));
     }
     candidates.forEach((candidate, i) => {
       candidate.value = candidate.score = scores[i] as number;
@@ -236,8 +237,8 @@ const suggestedRank: Stage<SuggestedState> = {
 const seedRoundRobin: Stage<SuggestedState> = {
   name: "diversify",
   run(state, candidates) {
-    const { request, ranker } = state;
-    const page = assembleSuggestions(candidates.map(entryOf), candidates.map((candidate) => candidate.score), ranker.assets.items.author, request.config.suggested, request.count);
+    const { request, bundle } = state;
+    const page = assembleSuggestions(candidates.map(entryOf), candidates.map((candidate) => candidate.score), bundle.tables.items.author, request.config.suggested, request.count);
     const byItem = new Map(candidates.map((candidate) => [candidate.item, candidate]));
     return page.map((entry) => ({ ...(byItem.get(entry.item) as Candidate), score: entry.score }));
   },
@@ -251,22 +252,22 @@ const seedRoundRobin: Stage<SuggestedState> = {
  */
 export const SUGGESTED_STAGES: readonly Stage<SuggestedState>[] = [seededSourcing, popularFill, suggestedRank, seedRoundRobin];
 
-/** The request context of a Suggested Posts request: Home's surface, and its query plans (the cold-start budget for a ranker's first requests). */
-export async function createSuggestedState(ranker: Ranker, request: SuggestedRequest): Promise<SuggestedState> {
+/** The request context of a Suggested Posts request: Home's surface, and its query plans (the cold-start budget for a bundle's first requests). */
+export async function createSuggestedState(bundle: ServingBundle, request: SuggestedRequest): Promise<SuggestedState> {
   const settings = request.config.suggested;
-  const served = servedRequests.get(ranker) ?? 0;
-  servedRequests.set(ranker, served + 1);
+  const served = servedRequests.get(bundle) ?? 0;
+  servedRequests.set(bundle, served + 1);
   const plans = served >= COLD_START_REQUESTS ? suggestedPlans(settings).warm : suggestedPlans(settings).cold;
-  const state = await createFeedState(ranker, { ...request, surface: settings.homeSurfaces[0] as number }, suggestedNeedsRetrievalEmbedding);
+  const state = await createFeedState(bundle, { ...request, surface: settings.homeSurfaces[0] as number }, suggestedNeedsRetrievalEmbedding);
   return { ...state, suggested: { plans, queries: [], seeds: { H: [], R: [], F: [] }, merged: { H: 0, R: 0, F: 0 }, popular: 0, ranked: 0, fallback: { ran: false, reason: "not decided" } } };
 }
 
 /** `runStages(context, SUGGESTED_STAGES)`, shaped as the page of suggestions with what the stages recorded. */
-export async function suggestPosts(ranker: Ranker, request: SuggestedRequest): Promise<SuggestedFeed> {
+export async function suggestPosts(bundle: ServingBundle, request: SuggestedRequest): Promise<SuggestedFeed> {
   if (!Number.isInteger(request.count) || request.count < 1) throw new RangeError(`suggested: count must be a positive integer, got ${request.count}`);
-  const state = await createSuggestedState(ranker, request);
+  const state = await createSuggestedState(bundle, request);
   const result = await runStages(state, SUGGESTED_STAGES);
-  const { author } = ranker.assets.items;
+  const { author } = bundle.tables.items;
   const items: Suggestion[] = result.candidates.map((candidate) => ({
     item: candidate.item,
     author: author[candidate.item] as number,
@@ -299,8 +300,8 @@ export function assembleSuggestions(entries: readonly PoolEntry[], scores: Array
 }
 
 /** The sourcing stages alone: the stores for the request, and every candidate with the seed (and seed type) that found it. */
-export async function gatherSuggestionCandidates(ranker: Ranker, request: SuggestedRequest): Promise<SuggestionCandidates> {
-  const state = await createSuggestedState(ranker, request);
+export async function gatherSuggestionCandidates(bundle: ServingBundle, request: SuggestedRequest): Promise<SuggestionCandidates> {
+  const state = await createSuggestedState(bundle, request);
   const result = await runStages(state, [seededSourcing, popularFill]);
   const { suggested } = state;
   return {

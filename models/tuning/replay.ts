@@ -4,10 +4,11 @@ import { SOURCE_NAMES, type ServingConfig, type SourceName } from "../../core/co
 import { createFeedState } from "../../core/funnel/explore";
 import { firstStageScores } from "../../core/funnel/stages/first-stage";
 import { admitsUser, runSource } from "../../core/funnel/stages/retrieval";
-import { NO_REALTIME_STATE, type FeedRequest, type Ranker } from "../../core/funnel/types";
+import { NO_REALTIME_STATE, type FeedRequest } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
 import type { ModelSession } from "../../core/inference/types";
-import { embedUser } from "../../core/serving/ranker-models";
+import { embedUser } from "../../core/serving/bundle-models";
 import { rowDots } from "../../core/util/typed-arrays";
 import { createRandom } from "../../core/util/random";
 import { mtmlProbabilities } from "../../core/funnel/scoring";
@@ -82,11 +83,11 @@ export interface ReplayOptions {
 }
 
 /**
- * Builds the replay of a held-out slice on a ranker whose bundle ends where the slice starts. The slice's rows
- * must already be the ranker's rows (`toBundleItem` / `toBundleUser` map them; -1 = unknown to the bundle).
+ * Builds the replay of a held-out slice on a bundle whose training window ends where the slice starts. The slice's rows
+ * must already be the bundle's rows (`toBundleItem` / `toBundleUser` map them; -1 = unknown to the bundle).
  */
 export async function buildReplay(
-  ranker: Ranker,
+  bundle: ServingBundle,
   base: ServingConfig,
   heldOut: EventTable,
   rows: { readonly toBundleUser: (user: number) => number; readonly toBundleItem: (item: number) => number },
@@ -94,11 +95,11 @@ export async function buildReplay(
   popularity: Int32Array,
   options: ReplayOptions,
 ): Promise<Replay> {
-  const { assets, models } = ranker;
+  const { tables, models } = bundle;
   const mtml = models.mtml;
   const retrievalTower = models.retrievalUserTower;
   const firstStageTower = models.firstStageUserTower;
-  if (!mtml || !retrievalTower || !firstStageTower || !models.retrievalIndex) throw new Error(`the replay needs every model of the bundle (${ranker.problems.join("; ") || "some did not load"})`);
+  if (!mtml || !retrievalTower || !firstStageTower || !models.retrievalIndex) throw new Error(`the replay needs every model of the bundle (${bundle.problems.join("; ") || "some did not load"})`);
   const sessions = { mtml, mtmlOneUser: models.mtmlOneUser };
   const quotas = Object.fromEntries(SOURCE_NAMES.map((name) => [name, Math.max(base.retrieval.sources[name].quota, options.maxQuotas[name] ?? 0)])) as Record<SourceName, number>;
   const searchConfig: ServingConfig = { ...base, retrieval: { ...base.retrieval, sources: Object.fromEntries(SOURCE_NAMES.map((name) => [name, { ...base.retrieval.sources[name], weight: 1, quota: quotas[name] }])) as ServingConfig["retrieval"]["sources"] } };
@@ -112,13 +113,13 @@ export async function buildReplay(
   }
 
   const users: ReplayUser[] = [];
-  const { dim: retrievalDim, temperature } = assets.manifest.models.retrieval;
+  const { dim: retrievalDim, temperature } = tables.manifest.models.retrieval;
   for (const user of sampled) {
     const bundleUser = rows.toBundleUser(user);
-    const id = bundleUser >= 0 ? assets.users.ids.id(bundleUser) : `replay-unknown-${user}`;
-    const feedUser = resolveFeedUser(assets, id, NO_REALTIME_STATE, base);
-    const request: FeedRequest = { user: feedUser, count: options.count, surface: base.defaultSurface, nowMs: assets.asOfMs, exclude: new Set(), config: base };
-    const state = await createFeedState(ranker, { ...request, config: searchConfig });
+    const id = bundleUser >= 0 ? tables.users.ids.id(bundleUser) : `replay-unknown-${user}`;
+    const feedUser = resolveFeedUser(tables, id, NO_REALTIME_STATE, base);
+    const request: FeedRequest = { user: feedUser, count: options.count, surface: base.defaultSurface, nowMs: tables.asOfMs, exclude: new Set(), config: base };
+    const state = await createFeedState(bundle, { ...request, config: searchConfig });
     const slot = new Map<number, number>();
     const pool: number[] = [];
     const sourceLists: Int32Array[] = [];
@@ -144,10 +145,10 @@ export async function buildReplay(
     for (const list of sourceLists) for (let r = 0; r < list.length; r++) list[r] = indexOf[list[r] as number] as number;
     pool.sort((a, b) => a - b);
     const items = Int32Array.from(pool);
-    const passesFilters = Uint8Array.from(pool, (item) => (base.rerank.dropSeen && feedUser.seen.has(item)) || (assets.items.integrity[item] as number) < base.rerank.minIntegrity ? 0 : 1);
-    const firstStageEmbedding = await embedUser(firstStageTower, assets, feedUser.context);
-    const retrievalEmbedding = state.retrievalEmbedding ?? (await embedUser(retrievalTower, assets, feedUser.context));
-    const cosines = rowDots(assets.retrievalItemEmbeddings, retrievalDim, retrievalEmbedding, pool);
+    const passesFilters = Uint8Array.from(pool, (item) => (base.rerank.dropSeen && feedUser.seen.has(item)) || (tables.items.integrity[item] as number) < base.rerank.minIntegrity ? 0 : 1);
+    const firstStageEmbedding = await embedUser(firstStageTower, tables, feedUser.context);
+    const retrievalEmbedding = state.retrievalEmbedding ?? (await embedUser(retrievalTower, tables, feedUser.context));
+    const cosines = rowDots(tables.retrievalItemEmbeddings, retrievalDim, retrievalEmbedding, pool);
     users.push({
       id,
       datasetUser: user,
@@ -157,10 +158,10 @@ export async function buildReplay(
       items,
       passesFilters,
       sourceLists,
-      firstStageEstimate: firstStageScores(assets, firstStageEmbedding, pool),
+      firstStageEstimate: firstStageScores(tables, firstStageEmbedding, pool),
       affinity: cosines.map((cos) => (cos - 1) / temperature),
-      relativeExposure: Float64Array.from(pool, (item) => assets.relativeExposure(item)),
-      probabilities: await mtmlProbabilities(assets, sessions, feedUser.context, pool, base.defaultSurface, assets.asOfMs),
+      relativeExposure: Float64Array.from(pool, (item) => tables.relativeExposure(item)),
+      probabilities: await mtmlProbabilities(tables, sessions, feedUser.context, pool, base.defaultSurface, tables.asOfMs),
     });
     if (users.length % 250 === 0) options.log?.(`replay: ${users.length} of ${sampled.length} users`);
   }
@@ -168,22 +169,22 @@ export async function buildReplay(
   return {
     users,
     population: engaged.size,
-    impressions: await replayImpressions(ranker, heldOut, rows, itemRates, sessions),
-    catalogueSize: assets.items.ids.size,
-    items: { integrity: assets.items.integrity, author: assets.items.author },
+    impressions: await replayImpressions(bundle, heldOut, rows, itemRates, sessions),
+    catalogueSize: tables.items.ids.size,
+    items: { integrity: tables.items.integrity, author: tables.items.author },
     quotas,
     popularity,
   };
 }
 
 async function replayImpressions(
-  ranker: Ranker,
+  bundle: ServingBundle,
   heldOut: EventTable,
   rows: { readonly toBundleUser: (user: number) => number; readonly toBundleItem: (item: number) => number },
   itemRates: (items: Int32Array) => Float32Array,
   sessions: { mtml: ModelSession; mtmlOneUser?: ModelSession | undefined },
 ): Promise<ReplayImpressions> {
-  const { assets } = ranker;
+  const { tables } = bundle;
   const byUser = new Map<number, number[]>();
   for (let i = 0; i < heldOut.size; i++) {
     if (rows.toBundleItem(heldOut.item[i] as number) < 0) continue;
@@ -198,9 +199,9 @@ async function replayImpressions(
   const probabilities = new Float32Array(kept.length * width);
   for (const [user, positions] of byUser) {
     const bundleUser = rows.toBundleUser(user);
-    const context = assets.userContext(bundleUser < 0 ? undefined : bundleUser);
+    const context = tables.userContext(bundleUser < 0 ? undefined : bundleUser);
     const items = positions.map((p) => rows.toBundleItem(heldOut.item[p] as number));
-    const scored = await mtmlProbabilities(assets, sessions, context, items, positions.map((p) => heldOut.surface[p] as number), assets.asOfMs);
+    const scored = await mtmlProbabilities(tables, sessions, context, items, positions.map((p) => heldOut.surface[p] as number), tables.asOfMs);
     positions.forEach((p, r) => probabilities.set(scored.subarray(r * width, (r + 1) * width), (position.get(p) as number) * width));
   }
   const labels = new Uint8Array(kept.length * width);

@@ -2,10 +2,11 @@ import type { EventTable } from "../../core/data/dataset";
 import { recallAtK } from "../../core/eval/metrics";
 import { restrictedPopularity } from "../../core/eval/systems/suggested-systems";
 import type { ServingConfig } from "../../core/config/serving";
-import { NO_REALTIME_STATE, type Ranker } from "../../core/funnel/types";
+import { NO_REALTIME_STATE } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { suggestedLogValue } from "../../core/ranking/value-model";
-import { embedUser } from "../../core/serving/ranker-models";
+import { embedUser } from "../../core/serving/bundle-models";
 import { assembleSuggestions, gatherSuggestionCandidates, type PoolEntry } from "../../core/suggested/suggest";
 import { heldOutClicks, shuffledUsers } from "./replay";
 import { mtmlProbabilities } from "../../core/funnel/scoring";
@@ -44,17 +45,17 @@ export interface SuggestedMeasuresOnReplay {
  * MTML's probabilities on the Home surface: a trial re-scores and re-assembles the page without running a query.
  */
 export async function buildSuggestedReplay(
-  ranker: Ranker,
+  bundle: ServingBundle,
   base: ServingConfig,
   heldOut: EventTable,
   rows: { readonly toBundleUser: (user: number) => number; readonly toBundleItem: (item: number) => number },
   popularity: Int32Array,
   options: { readonly users: number; readonly seed: number },
 ): Promise<SuggestedReplay> {
-  const { assets, models } = ranker;
+  const { tables, models } = bundle;
   if (!models.mtml) throw new Error("the Suggested Posts replay needs the MTML");
   const sessions = { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser };
-  const author = assets.items.author;
+  const author = tables.items.author;
   const config: ServingConfig = { ...base, suggested: { ...base.suggested, cpuBudgetMs: 1000 } };
   const clicks = heldOutClicks(heldOut, rows);
   const candidates = shuffledUsers(clicks, options.seed + 1);
@@ -62,20 +63,20 @@ export async function buildSuggestedReplay(
   for (const user of candidates) {
     if (users.length >= options.users) break;
     const bundleUser = rows.toBundleUser(user);
-    const id = bundleUser >= 0 ? assets.users.ids.id(bundleUser) : `replay-unknown-${user}`;
-    const feedUser = resolveFeedUser(assets, id, NO_REALTIME_STATE, config);
+    const id = bundleUser >= 0 ? tables.users.ids.id(bundleUser) : `replay-unknown-${user}`;
+    const feedUser = resolveFeedUser(tables, id, NO_REALTIME_STATE, config);
     // the evaluation counts engagements with authors the user had not followed (follows from the window)
     const positives = new Set([...(clicks.get(user) as Set<number>)].filter((item) => !feedUser.followedAuthors.has(author[item] as number)));
     if (positives.size === 0) continue;
-    const found = await gatherSuggestionCandidates(ranker, { user: feedUser, count: SUGGESTED_LIST, exclude: new Set(), nowMs: assets.asOfMs, config });
+    const found = await gatherSuggestionCandidates(bundle, { user: feedUser, count: SUGGESTED_LIST, exclude: new Set(), nowMs: tables.asOfMs, config });
     const items = found.entries.map((entry) => entry.item);
     // the search weighs affinity even when the base config does not
-    const tower = ranker.models.retrievalUserTower;
-    const embedding = found.stores.retrievalEmbedding ?? (tower ? await embedUser(tower, assets, feedUser.context) : undefined);
+    const tower = bundle.models.retrievalUserTower;
+    const embedding = found.stores.retrievalEmbedding ?? (tower ? await embedUser(tower, tables, feedUser.context) : undefined);
     users.push({
       entries: found.entries,
-      probabilities: await mtmlProbabilities(assets, sessions, feedUser.context, items, config.suggested.homeSurfaces[0] as number, assets.asOfMs),
-      relativeExposure: Float64Array.from(items, (item) => assets.relativeExposure(item)),
+      probabilities: await mtmlProbabilities(tables, sessions, feedUser.context, items, config.suggested.homeSurfaces[0] as number, tables.asOfMs),
+      relativeExposure: Float64Array.from(items, (item) => tables.relativeExposure(item)),
       affinity: found.stores.affinities(items, embedding),
       positives,
       popularity: restrictedPopularity(popularity, SUGGESTED_LIST, feedUser.followedAuthors, feedUser.seen, author),

@@ -1,10 +1,9 @@
-// The default bundle for the benchmarks, loaded as the Worker loads it and decoded into the serving Ranker with the
+// The default bundle for the benchmarks, loaded as the Worker loads it and decoded into the ServingBundle with the
 // Worker's runtimes (onnxruntime-web wasm, single thread; USearch wasm).
 import type { UsearchRuntime } from "../../core/ann/runtime";
 import { BundleError } from "../../core/bundle/errors";
-import type { LoadedBundle } from "../../core/bundle/store";
-import { createRanker } from "../../core/funnel/ranker";
-import type { Ranker } from "../../core/funnel/types";
+import type { BundleFiles } from "../../core/bundle/store";
+import { openServingBundle, type ServingBundle } from "../../core/serving/serving-bundle";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
@@ -14,7 +13,7 @@ import { log } from "./measure";
  * Loads a bundle directory, retrying while it is being rewritten (the pipeline replaces files one by one, so a load
  * in the middle sees sizes or hashes that disagree with the manifest). Gives up after `attempts` with the last error.
  */
-export async function loadBundleWithRetry(directory: string, attempts = 12, waitMs = 10_000): Promise<LoadedBundle> {
+export async function loadBundleWithRetry(directory: string, attempts = 12, waitMs = 10_000): Promise<BundleFiles> {
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
@@ -30,18 +29,18 @@ export async function loadBundleWithRetry(directory: string, attempts = 12, wait
   throw new Error(`${directory}: the bundle could not be loaded after ${attempts} attempts (build it with npm run pipeline): ${(lastError as Error).message}`, { cause: lastError });
 }
 
-export interface ServingRanker {
-  readonly bundle: LoadedBundle;
-  readonly ranker: Ranker;
-  /** The ranker's USearch instance (its wasm memory is part of the isolate's). */
+export interface BenchServingBundle {
+  readonly bundleFiles: BundleFiles;
+  readonly bundle: ServingBundle;
+  /** The bundle's USearch instance (its wasm memory is part of the isolate's). */
   readonly usearch: UsearchRuntime;
 }
 
-/** The Ranker exactly as `worker/bundle/runtime.ts` builds it, but on the Node adapters of the same wasm runtimes. */
-export async function createServingRanker(directory: string): Promise<ServingRanker> {
-  const bundle = await loadBundleWithRetry(directory);
+/** The ServingBundle exactly as `worker/bundle/runtime.ts` builds it, but on the Node adapters of the same wasm runtimes. */
+export async function loadServingBundle(directory: string): Promise<BenchServingBundle> {
+  const bundleFiles = await loadBundleWithRetry(directory);
   const usearch = createNodeUsearchRuntime();
-  const ranker = await createRanker(bundle.manifest, bundle.files, createNodeOrtWebAdapter(), usearch);
-  if (ranker.problems.length > 0) throw new Error(`${directory}: the bundle loaded with problems: ${ranker.problems.join("; ")}`);
-  return { bundle, ranker, usearch };
+  const bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createNodeOrtWebAdapter(), usearch);
+  if (bundle.problems.length > 0) throw new Error(`${directory}: the bundle loaded with problems: ${bundle.problems.join("; ")}`);
+  return { bundleFiles, bundle, usearch };
 }

@@ -92,27 +92,27 @@ async function section<T>(name: string, run: () => Promise<T>): Promise<T> {
   return result;
 }
 
-const { createServingRanker } = await import("./bundle");
+const { loadServingBundle } = await import("./bundle");
 const machine = machineInfo();
 collectGarbage();
 const heapBefore = process.memoryUsage().heapUsed;
 const loadStarted = performance.now();
-const { bundle, ranker, usearch } = await section("load", () => createServingRanker(bundleDirectory));
-const decodeMs = performance.now() - loadStarted - bundle.loadMs;
+const { bundleFiles, bundle, usearch } = await section("load", () => loadServingBundle(bundleDirectory));
+const decodeMs = performance.now() - loadStarted - bundleFiles.loadMs;
 collectGarbage();
-const rankerHeapBytes = Math.max(0, process.memoryUsage().heapUsed - heapBefore);
-const rankerWasmBytes = wasmMemoryBytes();
-const ortWasmBytes = Math.max(0, rankerWasmBytes - usearch.stats().memoryBytes);
-const bundleBytes = [...bundle.files.values()].reduce((sum, file) => sum + file.byteLength, 0);
+const bundleHeapBytes = Math.max(0, process.memoryUsage().heapUsed - heapBefore);
+const bundleWasmBytes = wasmMemoryBytes();
+const ortWasmBytes = Math.max(0, bundleWasmBytes - usearch.stats().memoryBytes);
+const bundleBytes = [...bundleFiles.files.values()].reduce((sum, file) => sum + file.byteLength, 0);
 
-const stages = await section("stages", () => benchStages(ranker, { users: settings.users, warmupUsers: smoke ? 10 : 30, count: 30 }));
-const sideBySide = await section("side-by-side", () => benchSideBySide(ranker, smoke ? { rounds: 4, block: 10, warmup: 10, users: 8 } : { rounds: 20, block: 20, warmup: 40, users: 32 }));
+const stages = await section("stages", () => benchStages(bundle, { users: settings.users, warmupUsers: smoke ? 10 : 30, count: 30 }));
+const sideBySide = await section("side-by-side", () => benchSideBySide(bundle, smoke ? { rounds: 4, block: 10, warmup: 10, users: 8 } : { rounds: 20, block: 20, warmup: 40, users: 32 }));
 const http = values["skip-http"]
   ? undefined
   : await section("http", () =>
       benchHttp({
         bundleDirectory,
-        warmUsers: warmUserIds(ranker, ranker.assets.config, smoke ? 30 : 300),
+        warmUsers: warmUserIds(bundle, bundle.tables.config, smoke ? 30 : 300),
         connections: settings.connections,
         latencySeconds: settings.seconds,
         throughputSeconds: settings.seconds,
@@ -125,7 +125,7 @@ const { createNodeOrtWebAdapter } = await import("../onnx/ort-web-node");
 const sweep = values["skip-sweep"]
   ? []
   : await section("sweep", () =>
-      benchSweep(ranker, createNodeOrtWebAdapter(), { heapBytes: rankerHeapBytes, ortWasmBytes }, {
+      benchSweep(bundle, createNodeOrtWebAdapter(), { heapBytes: bundleHeapBytes, ortWasmBytes }, {
         sizes: settings.sizes,
         queries: smoke ? 40 : 300,
         warmup: smoke ? 10 : 30,
@@ -145,7 +145,7 @@ const report: BenchReport = {
   command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
   started_at: new Date().toISOString(),
   machine,
-  bundle: { version: bundle.version, items: ranker.assets.items.ids.size, users: ranker.assets.users.ids.size, bytes: bundleBytes, load_ms: bundle.loadMs, decode_ms: decodeMs },
+  bundle: { version: bundleFiles.version, items: bundle.tables.items.ids.size, users: bundle.tables.users.ids.size, bytes: bundleBytes, load_ms: bundleFiles.loadMs, decode_ms: decodeMs },
   ...(http ? { explore: http.explore, explore_cold: http.explore_cold, suggested: http.suggested, ...(http.suggested_cold ? { suggested_cold: http.suggested_cold } : {}), cold_start_ms: http.cold_start.p50_ms, cold_start: http.cold_start, durable_object_rpc_ms: http.durable_object_rpc_ms } : {}),
   stages: stages.stages,
   stage_users: stages.users,
@@ -158,7 +158,7 @@ const report: BenchReport = {
   sweep,
   bundle_gzip_bytes: workerSize.gzip_bytes,
   worker_size: workerSize,
-  memory: { js_heap_bytes: rankerHeapBytes, wasm_bytes: rankerWasmBytes, bundle_files_bytes: bundleBytes, isolate_estimate_bytes: rankerHeapBytes + rankerWasmBytes + bundleBytes },
+  memory: { js_heap_bytes: bundleHeapBytes, wasm_bytes: bundleWasmBytes, bundle_files_bytes: bundleBytes, isolate_estimate_bytes: bundleHeapBytes + bundleWasmBytes + bundleBytes },
   seconds,
 };
 

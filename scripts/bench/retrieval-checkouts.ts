@@ -5,6 +5,7 @@
  * warm user: the request context (with the user's retrieval embedding) plus every source and the merge.
  *   npm run bench:checkouts -- --other <checkout> --other-bundle <dir> --bundle <dir> [--rounds 30] [--block 20] [--users 200]
  */
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
@@ -22,33 +23,39 @@ interface Checkout {
 type Module = Record<string, unknown>;
 const load = (root: string, path: string): Promise<Module> => import(pathToFileURL(join(root, path)).href) as Promise<Module>;
 
-/** The checkout's own code on its own bundle copy; the stage is `retrievalStage` (a stage, or a factory over EXPLORE_SOURCES before the change). */
+/**
+ * The checkout's own code on its own bundle copy; the stage is `retrievalStage` (a stage, or a factory over EXPLORE_SOURCES before the change).
+ * A checkout from before the bundle's names changed opens it with `createRanker` (core/funnel/ranker.ts) and calls its tables `assets`.
+ */
 async function checkout(name: string, root: string, bundleDir: string, users: readonly string[]): Promise<Checkout> {
-  const [explore, ranker, types, user, retrieval] = await Promise.all([
+  const [explore, types, user, retrieval] = await Promise.all([
     load(root, "core/funnel/explore.ts"),
-    load(root, "core/funnel/ranker.ts"),
     load(root, "core/funnel/types.ts"),
     load(root, "core/funnel/user.ts"),
     load(root, "core/funnel/stages/retrieval.ts"),
   ]);
-  const bundle = await loadBundleDirectory(bundleDir);
-  const built = await (ranker.createRanker as (...args: unknown[]) => Promise<{ assets: { config: { defaultSurface: number }; asOfMs: number } }>)(bundle.manifest, bundle.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
-  const config = built.assets.config;
+  const renamed = existsSync(join(root, "core/serving/serving-bundle.ts"));
+  const open = renamed ? (await load(root, "core/serving/serving-bundle.ts")).openServingBundle : (await load(root, "core/funnel/ranker.ts")).createRanker;
+  type Tables = { config: { defaultSurface: number }; asOfMs: number };
+  const bundleFiles = await loadBundleDirectory(bundleDir);
+  const built = await (open as (...args: unknown[]) => Promise<{ tables?: Tables; assets?: Tables }>)(bundleFiles.manifest, bundleFiles.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
+  const tables = (built.tables ?? built.assets) as Tables;
+  const config = tables.config;
   let stage = retrieval.retrievalStage;
   if (typeof stage === "function") stage = (stage as (sources: unknown) => unknown)((await load(root, "core/funnel/sources/index.ts")).EXPLORE_SOURCES);
   const resolveUser = user.resolveFeedUser as (...args: unknown[]) => unknown;
   const runFeed = explore.runFeed as (...args: unknown[]) => Promise<unknown>;
-  const requests = users.map((id) => ({ user: resolveUser(built.assets, id, types.NO_REALTIME_STATE, config), count: 100, surface: config.defaultSurface, nowMs: built.assets.asOfMs, exclude: new Set<number>(), config }));
+  const requests = users.map((id) => ({ user: resolveUser(tables, id, types.NO_REALTIME_STATE, config), count: 100, surface: config.defaultSurface, nowMs: tables.asOfMs, exclude: new Set<number>(), config }));
   return { name, run: (i) => runFeed(built, requests[i % requests.length], [stage]) };
 }
 
 const { values } = parseArgs({ options: { other: { type: "string" }, "other-bundle": { type: "string" }, bundle: { type: "string" }, rounds: { type: "string", default: "30" }, block: { type: "string", default: "20" }, users: { type: "string", default: "200" } } });
 const userList = (await import("./stages")).warmUserIds;
 const here = resolve(import.meta.dirname, "../..");
-const { createRanker } = await import("../../core/funnel/ranker");
+const { openServingBundle } = await import("../../core/serving/serving-bundle");
 const probe = await loadBundleDirectory(values.bundle as string);
-const probeRanker = await createRanker(probe.manifest, probe.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
-const users = userList(probeRanker, probeRanker.assets.config, Number(values.users));
+const probeBundle = await openServingBundle(probe.manifest, probe.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
+const users = userList(probeBundle, probeBundle.tables.config, Number(values.users));
 const contenders = [await checkout("this", here, values.bundle as string, users), await checkout("other", resolve(values.other as string), values["other-bundle"] as string, users)];
 const samples = await interleaved(contenders, { rounds: Number(values.rounds), block: Number(values.block), warmup: Number(values.block) });
 for (const [name, list] of samples) {

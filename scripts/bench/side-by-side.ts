@@ -4,11 +4,12 @@
 import { allocateMtmlInputs, writeMtmlRow, type MtmlInputs } from "../../core/features/mtml-features";
 import { allocateUserTowerInputs, writeUserTowerRow } from "../../core/features/tower-features";
 import { EXPLORE_STAGES, runFeed } from "../../core/funnel/explore";
-import { NO_REALTIME_STATE, type Ranker } from "../../core/funnel/types";
+import { NO_REALTIME_STATE } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
 import type { ModelSession } from "../../core/inference/types";
 import { runMtml, runTower, userTowerFeeds } from "../../core/serving/model-runs";
-import { embedUser } from "../../core/serving/ranker-models";
+import { embedUser } from "../../core/serving/bundle-models";
 import { loadNativeIndex } from "../ann/native";
 import { createOnnxruntimeNodeAdapter } from "../onnx/ort-node";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
@@ -52,14 +53,14 @@ interface RealInputs {
 }
 
 /** The MTML batches (the 100 items each user's first stage kept) and user-tower feeds of real users. */
-async function realInputs(ranker: Ranker, users: number): Promise<RealInputs> {
-  const { assets, models } = ranker;
-  const config = assets.config;
+async function realInputs(bundle: ServingBundle, users: number): Promise<RealInputs> {
+  const { tables, models } = bundle;
+  const config = tables.config;
   const mtml: MtmlInputs[] = [];
   const towers: ReturnType<typeof userTowerFeeds>[] = [];
   const userEmbeddings: Float32Array[] = [];
-  for (const id of warmUserIds(ranker, config, users)) {
-    const user = resolveFeedUser(assets, id, NO_REALTIME_STATE, config);
+  for (const id of warmUserIds(bundle, config, users)) {
+    const user = resolveFeedUser(tables, id, NO_REALTIME_STATE, config);
     let intoMtml: number[] = [];
     const stages: Stage[] = EXPLORE_STAGES.map((stage) => ({
       name: stage.name,
@@ -69,29 +70,29 @@ async function realInputs(ranker: Ranker, users: number): Promise<RealInputs> {
         return out;
       },
     }));
-    const request = { user, count: 30, surface: config.defaultSurface, nowMs: assets.asOfMs, exclude: new Set<number>(), config };
-    await runFeed(ranker, request, stages);
-    const batch = allocateMtmlInputs(assets.spec, intoMtml.length);
-    intoMtml.forEach((item, r) => writeMtmlRow(assets.featureContext(), user.context, item, request.surface, request.nowMs, batch, r));
+    const request = { user, count: 30, surface: config.defaultSurface, nowMs: tables.asOfMs, exclude: new Set<number>(), config };
+    await runFeed(bundle, request, stages);
+    const batch = allocateMtmlInputs(tables.spec, intoMtml.length);
+    intoMtml.forEach((item, r) => writeMtmlRow(tables.featureContext(), user.context, item, request.surface, request.nowMs, batch, r));
     mtml.push(batch);
-    const tower = allocateUserTowerInputs(assets.spec, 1);
-    writeUserTowerRow(assets.featureContext(), user.context, tower, 0);
+    const tower = allocateUserTowerInputs(tables.spec, 1);
+    writeUserTowerRow(tables.featureContext(), user.context, tower, 0);
     towers.push(userTowerFeeds(tower));
-    if (models.retrievalUserTower) userEmbeddings.push(await embedUser(models.retrievalUserTower, assets, user.context));
+    if (models.retrievalUserTower) userEmbeddings.push(await embedUser(models.retrievalUserTower, tables, user.context));
   }
   return { mtml, towers, userEmbeddings };
 }
 
-export async function benchSideBySide(ranker: Ranker, options: SideBySideOptions): Promise<SideBySideResult> {
-  const { assets, models } = ranker;
-  const manifest = assets.manifest.models;
+export async function benchSideBySide(bundle: ServingBundle, options: SideBySideOptions): Promise<SideBySideResult> {
+  const { tables, models } = bundle;
+  const manifest = tables.manifest.models;
   if (!models.retrievalIndex) throw new Error("side by side: the bundle's ANN index did not load");
-  const inputs = await realInputs(ranker, options.users);
+  const inputs = await realInputs(bundle, options.users);
   const web = createNodeOrtWebAdapter();
   const node = createOnnxruntimeNodeAdapter();
-  const quantized = assets.file(manifest.mtml.file);
-  const fp32 = assets.file(manifest.mtml.fp32_file);
-  const towerBytes = assets.file(manifest.retrieval.user_tower);
+  const quantized = tables.file(manifest.mtml.file);
+  const fp32 = tables.file(manifest.mtml.fp32_file);
+  const towerBytes = tables.file(manifest.retrieval.user_tower);
   const sessions: Record<string, ModelSession> = {
     web_mtml_int8: await web.createSession(quantized),
     web_mtml_fp32: await web.createSession(fp32),
@@ -99,7 +100,7 @@ export async function benchSideBySide(ranker: Ranker, options: SideBySideOptions
     node_mtml_fp32: await node.createSession(fp32),
     ...(manifest.mtml.one_user_file === undefined
       ? {}
-      : { web_mtml_one_user: await web.createSession(assets.file(manifest.mtml.one_user_file)), node_mtml_one_user: await node.createSession(assets.file(manifest.mtml.one_user_file)) }),
+      : { web_mtml_one_user: await web.createSession(tables.file(manifest.mtml.one_user_file)), node_mtml_one_user: await node.createSession(tables.file(manifest.mtml.one_user_file)) }),
     web_user_tower: await web.createSession(towerBytes),
     node_user_tower: await node.createSession(towerBytes),
   };
@@ -120,7 +121,7 @@ export async function benchSideBySide(ranker: Ranker, options: SideBySideOptions
 
   // USearch: the bundle's own index, in wasm (as served) and loaded into the native addon, same queries and expansion
   const wasmIndex = models.retrievalIndex;
-  const nativeIndex = loadNativeIndex(assets.file(manifest.retrieval.index), { dims: manifest.retrieval.dim, metric: manifest.retrieval.metric, expansionSearch: wasmIndex.expansionSearch });
+  const nativeIndex = loadNativeIndex(tables.file(manifest.retrieval.index), { dims: manifest.retrieval.dim, metric: manifest.retrieval.metric, expansionSearch: wasmIndex.expansionSearch });
   const query = (i: number) => inputs.userEmbeddings[i % inputs.userEmbeddings.length] as Float32Array;
   let identical = 0;
   for (let i = 0; i < inputs.userEmbeddings.length; i++) {

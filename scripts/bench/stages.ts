@@ -7,12 +7,13 @@ import type { ServingConfig } from "../../core/config/serving";
 import { EXPLORE_STAGES, createFeedState, runFeed } from "../../core/funnel/explore";
 import { activeSources, runSource } from "../../core/funnel/stages/retrieval";
 import { searchTwoTower } from "../../core/funnel/stores";
-import { NO_REALTIME_STATE, type FeedRequest, type Ranker } from "../../core/funnel/types";
+import { NO_REALTIME_STATE, type FeedRequest } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { firstStageScores } from "../../core/funnel/stages/first-stage";
 import { priorNeedsAffinity } from "../../core/ranking/value-model";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { runMtmlForOneUser } from "../../core/serving/model-runs";
-import { embedUser } from "../../core/serving/ranker-models";
+import { embedUser } from "../../core/serving/bundle-models";
 import { topK } from "../../core/util/top-k";
 import { Samples, type Percentiles } from "./measure";
 import { logPriors, mtmlInputsFor, valueScores } from "../../core/funnel/scoring";
@@ -34,36 +35,36 @@ export interface StageBenchResult {
 }
 
 /** Users the bundle knows who have enough history not to be cold, spread over the user table deterministically. */
-export function warmUserIds(ranker: Ranker, config: ServingConfig, wanted: number): string[] {
-  const { assets } = ranker;
-  const total = assets.users.ids.size;
+export function warmUserIds(bundle: ServingBundle, config: ServingConfig, wanted: number): string[] {
+  const { tables } = bundle;
+  const total = tables.users.ids.size;
   const ids: string[] = [];
   const stride = 7919; // a prime, so the walk visits every row once
   for (let i = 0; i < total && ids.length < wanted; i++) {
     const row = (i * stride) % total;
-    const id = assets.users.ids.id(row);
-    if (!resolveFeedUser(assets, id, NO_REALTIME_STATE, config).cold) ids.push(id);
+    const id = tables.users.ids.id(row);
+    if (!resolveFeedUser(tables, id, NO_REALTIME_STATE, config).cold) ids.push(id);
   }
   if (ids.length === 0) throw new Error("the bundle has no warm users (none with enough engagements)");
   return ids;
 }
 
-function feedRequest(ranker: Ranker, userId: string, config: ServingConfig, count: number): FeedRequest {
-  const { assets } = ranker;
-  return { user: resolveFeedUser(assets, userId, NO_REALTIME_STATE, config), count, surface: config.defaultSurface, nowMs: assets.asOfMs, exclude: new Set(), config };
+function feedRequest(bundle: ServingBundle, userId: string, config: ServingConfig, count: number): FeedRequest {
+  const { tables } = bundle;
+  return { user: resolveFeedUser(tables, userId, NO_REALTIME_STATE, config), count, surface: config.defaultSurface, nowMs: tables.asOfMs, exclude: new Set(), config };
 }
 
 /** A request context as a request builds it (the user embedding included), for timing one stage or source alone. */
-function freshState(ranker: Ranker, request: FeedRequest): Promise<FeedState> {
-  return createFeedState(ranker, request);
+function freshState(bundle: ServingBundle, request: FeedRequest): Promise<FeedState> {
+  return createFeedState(bundle, request);
 }
 
-export async function benchStages(ranker: Ranker, options: StageBenchOptions): Promise<StageBenchResult> {
-  const { assets, models } = ranker;
-  const config = assets.config;
+export async function benchStages(bundle: ServingBundle, options: StageBenchOptions): Promise<StageBenchResult> {
+  const { tables, models } = bundle;
+  const config = tables.config;
   const { retrievalUserTower, firstStageUserTower, retrievalIndex, mtml } = models;
   if (!retrievalUserTower || !firstStageUserTower || !retrievalIndex || !mtml) throw new Error("stage benchmark: the bundle's models did not all load");
-  const ids = warmUserIds(ranker, config, options.users + options.warmupUsers);
+  const ids = warmUserIds(bundle, config, options.users + options.warmupUsers);
   const samples = new Samples();
   let retrieved = 0;
   let scored = 0;
@@ -72,7 +73,7 @@ export async function benchStages(ranker: Ranker, options: StageBenchOptions): P
   for (let u = 0; u < ids.length; u++) {
     const record = u >= options.warmupUsers;
     const id = ids[u] as string;
-    const request = await samples.time("user_activity", () => feedRequest(ranker, id, config, options.count), record);
+    const request = await samples.time("user_activity", () => feedRequest(bundle, id, config, options.count), record);
 
     // the whole funnel, capturing what the first and second stages received
     let afterFilters: number[] = [];
@@ -95,7 +96,7 @@ export async function benchStages(ranker: Ranker, options: StageBenchOptions): P
       },
     }));
     const started = performance.now();
-    const result = await runFeed(ranker, request, stages);
+    const result = await runFeed(bundle, request, stages);
     const funnelMs = performance.now() - started;
     if (!record) continue;
     timedUsers++;
@@ -105,19 +106,19 @@ export async function benchStages(ranker: Ranker, options: StageBenchOptions): P
     scored += intoMtml.length;
 
     // inside the stages
-    const userEmbedding = await samples.time("user_tower", () => embedUser(retrievalUserTower, assets, request.user.context));
-    const firstStageEmbedding = await samples.time("first_stage_user_tower", () => embedUser(firstStageUserTower, assets, request.user.context));
+    const userEmbedding = await samples.time("user_tower", () => embedUser(retrievalUserTower, tables, request.user.context));
+    const firstStageEmbedding = await samples.time("first_stage_user_tower", () => embedUser(firstStageUserTower, tables, request.user.context));
     await samples.time("ann_search", () => searchTwoTower(retrievalIndex, userEmbedding, config.retrieval.sources.two_tower.quota, config.retrieval));
-    const sourceState = await freshState(ranker, request);
+    const sourceState = await freshState(bundle, request);
     for (const name of activeSources(sourceState)) await samples.time(`source:${name}`, () => runSource(sourceState, name));
     const retrievalForPrior = priorNeedsAffinity(config.valueModel) ? userEmbedding : undefined;
     await samples.time("first_stage_scoring", () => {
-      const scores = firstStageScores(assets, firstStageEmbedding, afterFilters);
-      const priors = logPriors(assets, config.valueModel, afterFilters, afterFiltersScores, retrievalForPrior);
+      const scores = firstStageScores(tables, firstStageEmbedding, afterFilters);
+      const priors = logPriors(tables, config.valueModel, afterFilters, afterFiltersScores, retrievalForPrior);
       for (let c = 0; c < scores.length; c++) scores[c] = (scores[c] as number) + (priors[c] as number);
       return topK(scores, config.firstStage.keep);
     });
-    const inputs = await samples.time("mtml_features", () => mtmlInputsFor(assets, request.user.context, intoMtml, request.surface, request.nowMs));
+    const inputs = await samples.time("mtml_features", () => mtmlInputsFor(tables, request.user.context, intoMtml, request.surface, request.nowMs));
     const probabilities = await samples.time("mtml", () => runMtmlForOneUser({ mtml, mtmlOneUser: models.mtmlOneUser }, inputs));
     if (probabilities.length !== intoMtml.length * LABELS.length) throw new Error("stage benchmark: the MTML returned the wrong number of probabilities");
     await samples.time("value_model", () => valueScores(config.valueModel, probabilities, intoMtmlPriors));
@@ -126,9 +127,9 @@ export async function benchStages(ranker: Ranker, options: StageBenchOptions): P
   // cold users: ids the bundle has never seen, so only the cold-start sources run
   const coldUsers = Math.max(10, Math.floor(options.users / 2));
   for (let u = 0; u < coldUsers + options.warmupUsers; u++) {
-    const request = feedRequest(ranker, `bench-cold-user-${u}`, config, options.count);
+    const request = feedRequest(bundle, `bench-cold-user-${u}`, config, options.count);
     const started = performance.now();
-    await runFeed(ranker, request);
+    await runFeed(bundle, request);
     if (u >= options.warmupUsers) samples.add("funnel_total_cold", performance.now() - started);
   }
 

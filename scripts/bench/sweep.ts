@@ -19,13 +19,14 @@ import { LABELS } from "../../core/data/labels";
 import { EngagementCounters } from "../../core/features/counters";
 import type { FeatureContext, UserContext } from "../../core/features/context";
 import { allocateMtmlInputs, writeMtmlRow } from "../../core/features/mtml-features";
-import { NO_REALTIME_STATE, type Ranker } from "../../core/funnel/types";
+import { NO_REALTIME_STATE } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
 import type { ModelSession, OnnxRuntimeAdapter } from "../../core/inference/types";
 import { exploreScore, relativeExposure } from "../../core/ranking/value-model";
 import { ASSET_FILES } from "../../core/serving/assets";
 import { runMtml } from "../../core/serving/model-runs";
-import { embedUser } from "../../core/serving/ranker-models";
+import { embedUser } from "../../core/serving/bundle-models";
 import { rowDots } from "../../core/util/typed-arrays";
 import { buildAnnIndexNative } from "../ann/native";
 import { seededRandom } from "../ann/synthetic";
@@ -88,7 +89,7 @@ export interface SweepEntry {
 }
 
 interface SweepContext {
-  readonly ranker: Ranker;
+  readonly bundle: ServingBundle;
   readonly onnx: OnnxRuntimeAdapter;
   readonly users: { readonly id: string; readonly context: UserContext }[];
   readonly model: ReturnType<typeof fitVectorModel>;
@@ -104,11 +105,11 @@ const PER_SEED = 16;
 const KEEP = 100;
 
 /** Bundle files whose size does not depend on the catalogue (models, users, histories, config). */
-function baseFiles(ranker: Ranker): number {
-  const { manifest } = ranker.assets;
+function baseFiles(bundle: ServingBundle): number {
+  const { manifest } = bundle.tables;
   const perItem = new Set<string>([ASSET_FILES.catalogue, ASSET_FILES.counters, ASSET_FILES.cooccurrence, ASSET_FILES.popular, manifest.models.retrieval.item_embeddings, manifest.models.first_stage.item_embeddings, manifest.models.retrieval.index]);
   let bytes = 0;
-  for (const [path, file] of ranker.assets.files) if (!perItem.has(path)) bytes += file.byteLength;
+  for (const [path, file] of bundle.tables.files) if (!perItem.has(path)) bytes += file.byteLength;
   return bytes;
 }
 
@@ -141,11 +142,11 @@ function buildIndex(options: SweepOptions, path: string, vectors: Float32Array, 
 }
 
 async function createSessions(context: SweepContext): Promise<{ sessions: ModelSession[]; ms: number }> {
-  const { assets } = context.ranker;
-  const models = assets.manifest.models;
+  const { tables } = context.bundle;
+  const models = tables.manifest.models;
   const started = performance.now();
   // every MTML batch here is one user's, so the served one-user variant runs when the bundle has it
-  const sessions = [await context.onnx.createSession(assets.file(models.mtml.one_user_file ?? models.mtml.file)), await context.onnx.createSession(assets.file(models.retrieval.user_tower)), await context.onnx.createSession(assets.file(models.first_stage.user_tower))];
+  const sessions = [await context.onnx.createSession(tables.file(models.mtml.one_user_file ?? models.mtml.file)), await context.onnx.createSession(tables.file(models.retrieval.user_tower)), await context.onnx.createSession(tables.file(models.first_stage.user_tower))];
   return { sessions, ms: performance.now() - started };
 }
 
@@ -160,24 +161,24 @@ function seedsFor(query: number, items: number): Int32Array {
 }
 
 function mtmlAndValue(context: SweepContext, features: FeatureContext, user: UserContext, rows: ArrayLike<number>, mtml: ModelSession): Promise<Float64Array> {
-  const { assets } = context.ranker;
-  const inputs = allocateMtmlInputs(assets.spec, rows.length);
-  for (let r = 0; r < rows.length; r++) writeMtmlRow(features, user, rows[r] as number, assets.config.defaultSurface, assets.asOfMs, inputs, r);
+  const { tables } = context.bundle;
+  const inputs = allocateMtmlInputs(tables.spec, rows.length);
+  for (let r = 0; r < rows.length; r++) writeMtmlRow(features, user, rows[r] as number, tables.config.defaultSurface, tables.asOfMs, inputs, r);
   const counters = features.itemCounters;
   let total = 0;
   for (let item = 0; item < counters.size; item++) total += counters.decayedImpressions[item] as number;
   const mean = total / Math.max(1, counters.size);
   // the sweep times the MTML and the value model's arithmetic; its synthetic candidates carry no source or affinity
-  return runMtml(mtml, inputs).then((probabilities) => Float64Array.from({ length: rows.length }, (_, r) => exploreScore(assets.config.valueModel, probabilities, r, { relativeExposure: relativeExposure(counters.decayedImpressions[rows[r] as number] as number, mean), affinity: 0, sourceScore: 0 })));
+  return runMtml(mtml, inputs).then((probabilities) => Float64Array.from({ length: rows.length }, (_, r) => exploreScore(tables.config.valueModel, probabilities, r, { relativeExposure: relativeExposure(counters.decayedImpressions[rows[r] as number] as number, mean), affinity: 0, sourceScore: 0 })));
 }
 
 // --- one isolate ------------------------------------------------------------------------------------------------
 
 async function runSingle(context: SweepContext, options: SweepOptions, items: number, catalogue: SyntheticCatalogue, retrieval: Float32Array, firstStage: Float32Array): Promise<SweepEntry> {
-  const { assets } = context.ranker;
-  const dim = assets.manifest.models.retrieval.dim;
-  const fsDim = assets.manifest.models.first_stage.dim;
-  const built = buildIndex(options, indexPath(options, assets.version, items, "f32", 0, 1), retrieval, dim, "f32");
+  const { tables } = context.bundle;
+  const dim = tables.manifest.models.retrieval.dim;
+  const fsDim = tables.manifest.models.first_stage.dim;
+  const built = buildIndex(options, indexPath(options, tables.version, items, "f32", 0, 1), retrieval, dim, "f32");
 
   // cold start: a fresh USearch instance loading the index, the catalogue's id map, three ONNX sessions
   const runtime = createNodeUsearchRuntime();
@@ -198,8 +199,8 @@ async function runSingle(context: SweepContext, options: SweepOptions, items: nu
     const user = context.users[q % context.users.length] as SweepContext["users"][number];
     const record = q >= options.warmup;
     const t0 = performance.now();
-    const userEmbedding = await embedUser(retrievalTower, assets, user.context);
-    const firstStageEmbedding = await embedUser(firstStageTower, assets, user.context);
+    const userEmbedding = await embedUser(retrievalTower, tables, user.context);
+    const firstStageEmbedding = await embedUser(firstStageTower, tables, user.context);
     const t1 = performance.now();
     const found = new Set<number>(index.search(userEmbedding, Math.min(USER_QUOTA, items)).keys);
     for (const seed of seedsFor(q, items)) for (const key of index.search(retrieval.subarray(seed * dim, (seed + 1) * dim), PER_SEED).keys) if (key !== seed) found.add(key);
@@ -371,7 +372,7 @@ class Shard {
 
 /** The front Worker's FeatureContext over the merged candidates (row r = candidate r, author r = its author). */
 function hydratedContext(context: SweepContext, features: Float64Array, count: number): FeatureContext {
-  const { assets } = context.ranker;
+  const { tables } = context.bundle;
   const labels = LABELS.length;
   const author = Int32Array.from({ length: count }, (_, r) => r);
   const createdAt = new Float64Array(count);
@@ -402,21 +403,21 @@ function hydratedContext(context: SweepContext, features: Float64Array, count: n
     }
     tagOffsets[r + 1] = tags.length;
   }
-  const counters = (parts: typeof item) => EngagementCounters.restore({ size: count, halfLifeMs: assets.itemCounters.halfLifeMs, asOfMs: assets.itemCounters.asOfMs, ...parts });
-  return { spec: assets.spec, catalogue: { author, tagOffsets, tagIds: Int32Array.from(tags), createdAt, durationMs, type }, itemEmbeddingRow, authorEmbeddingRow, itemCounters: counters(item), authorCounters: counters(byAuthor) };
+  const counters = (parts: typeof item) => EngagementCounters.restore({ size: count, halfLifeMs: tables.itemCounters.halfLifeMs, asOfMs: tables.itemCounters.asOfMs, ...parts });
+  return { spec: tables.spec, catalogue: { author, tagOffsets, tagIds: Int32Array.from(tags), createdAt, durationMs, type }, itemEmbeddingRow, authorEmbeddingRow, itemCounters: counters(item), authorCounters: counters(byAuthor) };
 }
 
 async function runSharded(context: SweepContext, options: SweepOptions, items: number, shards: number, scalar: "f32" | "i8", catalogue: SyntheticCatalogue, retrieval: Float32Array, firstStage: Float32Array, single: MemoryBreakdown): Promise<SweepEntry> {
-  const { assets } = context.ranker;
-  const dim = assets.manifest.models.retrieval.dim;
-  const fsDim = assets.manifest.models.first_stage.dim;
+  const { tables } = context.bundle;
+  const dim = tables.manifest.models.retrieval.dim;
+  const fsDim = tables.manifest.models.first_stage.dim;
   const shardList: Shard[] = [];
   let indexBytes = 0;
   let buildMs = 0;
   for (let s = 0; s < shards; s++) {
     const from = Math.floor((s * items) / shards);
     const to = Math.floor(((s + 1) * items) / shards);
-    const built = buildIndex(options, indexPath(options, assets.version, items, scalar, s, shards), retrieval.subarray(from * dim, to * dim), dim, scalar);
+    const built = buildIndex(options, indexPath(options, tables.version, items, scalar, s, shards), retrieval.subarray(from * dim, to * dim), dim, scalar);
     log(`sweep: ${items} items, shard ${s + 1}/${shards}: ${scalar} index ${(built.bytes.byteLength / 2 ** 20).toFixed(1)} MiB ${built.cached ? "(cached)" : `built in ${(built.ms / 1000).toFixed(1)} s`}`);
     indexBytes += built.bytes.byteLength;
     buildMs += built.ms;
@@ -439,8 +440,8 @@ async function runSharded(context: SweepContext, options: SweepOptions, items: n
     const user = context.users[q % context.users.length] as SweepContext["users"][number];
     const record = q >= options.warmup;
     const t0 = performance.now();
-    const userEmbedding = await embedUser(retrievalTower, assets, user.context);
-    const firstStageEmbedding = await embedUser(firstStageTower, assets, user.context);
+    const userEmbedding = await embedUser(retrievalTower, tables, user.context);
+    const firstStageEmbedding = await embedUser(firstStageTower, tables, user.context);
     const front1 = performance.now() - t0;
     const seedRows = seedsFor(q, items);
 
@@ -569,31 +570,31 @@ function shardCount(measured: SweepEntry | undefined, items: number, tableBytesP
 }
 
 /**
- * `base` is what the default bundle's ranker measured in this process: its JS heap and onnxruntime-web's wasm memory
+ * `base` is what the default bundle measured in this process: its JS heap and onnxruntime-web's wasm memory
  * (both independent of the catalogue size).
  */
-export async function benchSweep(ranker: Ranker, onnx: OnnxRuntimeAdapter, base: { readonly heapBytes: number; readonly ortWasmBytes: number }, options: SweepOptions): Promise<SweepEntry[]> {
-  const { assets } = ranker;
-  const dim = assets.manifest.models.retrieval.dim;
-  const fsDim = assets.manifest.models.first_stage.dim;
-  const realItems = assets.items.ids.size;
+export async function benchSweep(bundle: ServingBundle, onnx: OnnxRuntimeAdapter, base: { readonly heapBytes: number; readonly ortWasmBytes: number }, options: SweepOptions): Promise<SweepEntry[]> {
+  const { tables } = bundle;
+  const dim = tables.manifest.models.retrieval.dim;
+  const fsDim = tables.manifest.models.first_stage.dim;
+  const realItems = tables.items.ids.size;
   const joint = new Float32Array(realItems * (dim + fsDim));
   for (let i = 0; i < realItems; i++) {
-    joint.set(assets.retrievalItemEmbeddings.subarray(i * dim, (i + 1) * dim), i * (dim + fsDim));
-    joint.set(assets.firstStageItemEmbeddings.subarray(i * fsDim, (i + 1) * fsDim), i * (dim + fsDim) + dim);
+    joint.set(tables.retrievalItemEmbeddings.subarray(i * dim, (i + 1) * dim), i * (dim + fsDim));
+    joint.set(tables.firstStageItemEmbeddings.subarray(i * fsDim, (i + 1) * fsDim), i * (dim + fsDim) + dim);
   }
   const model = fitVectorModel(joint, dim + fsDim);
   log(`sweep: item vectors ~ Gaussian fitted to the bundle's ${realItems} items (rank ${model.rank}, ${(model.explained * 100).toFixed(0)}% of the variance, noise sd ${model.noise.toFixed(4)})`);
-  const users = warmUserIds(ranker, assets.config, 64).map((id) => ({ id, context: resolveFeedUser(assets, id, NO_REALTIME_STATE, assets.config).context }));
+  const users = warmUserIds(bundle, tables.config, 64).map((id) => ({ id, context: resolveFeedUser(tables, id, NO_REALTIME_STATE, tables.config).context }));
   const context: SweepContext = {
-    ranker,
+    bundle,
     onnx,
     users,
     model,
-    baseFilesBytes: baseFiles(ranker),
+    baseFilesBytes: baseFiles(bundle),
     baseHeapBytes: base.heapBytes,
     ortWasmBytes: base.ortWasmBytes,
-    coocBytesPerItem: assets.file(ASSET_FILES.cooccurrence).byteLength / realItems,
+    coocBytesPerItem: tables.file(ASSET_FILES.cooccurrence).byteLength / realItems,
   };
   const entries: SweepEntry[] = [];
   const budget = ISOLATE_BUDGET_BYTES * options.headroom;
@@ -601,7 +602,7 @@ export async function benchSweep(ranker: Ranker, onnx: OnnxRuntimeAdapter, base:
   for (const items of options.sizes) {
     const started = performance.now();
     const [retrieval, firstStage] = sampleVectors(model, items, [dim, fsDim], 20_000 + items) as [Float32Array, Float32Array];
-    const catalogue = syntheticCatalogue(assets, items, 30_000 + items);
+    const catalogue = syntheticCatalogue(tables, items, 30_000 + items);
     log(`sweep: ${items} synthetic items generated in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     let single: SweepEntry | undefined;
     if (options.forceShards === undefined && items <= options.singleMaxItems) {

@@ -5,7 +5,7 @@
 import { EngagementCounters } from "../../core/features/counters";
 import type { FeatureContext } from "../../core/features/context";
 import { LABELS } from "../../core/data/labels";
-import type { RankerAssets } from "../../core/serving/ranker-assets";
+import type { BundleTables } from "../../core/serving/bundle-tables";
 import { gaussian, seededRandom } from "../ann/synthetic";
 
 export interface VectorModel {
@@ -145,9 +145,9 @@ export interface SyntheticCatalogue {
  * A catalogue of `items` rows for the bundle's feature spec: each item copies a random real item's features and
  * counters; authors keep the bundle's items-per-author ratio, with item counts skewed (a few prolific authors).
  */
-export function syntheticCatalogue(assets: RankerAssets, items: number, seed: number): SyntheticCatalogue {
+export function syntheticCatalogue(tables: BundleTables, items: number, seed: number): SyntheticCatalogue {
   const random = seededRandom(seed);
-  const real = assets.items;
+  const real = tables.items;
   const realItems = real.ids.size;
   const realAuthors = real.authors.size;
   const authors = Math.max(1, Math.round((items * realAuthors) / realItems));
@@ -171,9 +171,9 @@ export function syntheticCatalogue(assets: RankerAssets, items: number, seed: nu
   const createdAt = copy(real.createdAt, (n) => new Float64Array(n));
   const durationMs = copy(real.durationMs, (n) => new Float64Array(n));
   const type = copy(real.type, (n) => new Int32Array(n));
-  const itemEmbeddingRow = copy(assets.itemEmbeddingRow, (n) => new Int32Array(n));
+  const itemEmbeddingRow = copy(tables.itemEmbeddingRow, (n) => new Int32Array(n));
   const authorAnchor = Int32Array.from({ length: authors }, () => Math.floor(random() * realAuthors));
-  const authorEmbeddingRow = Int32Array.from(authorAnchor, (a) => assets.authorEmbeddingRow[a] as number);
+  const authorEmbeddingRow = Int32Array.from(authorAnchor, (a) => tables.authorEmbeddingRow[a] as number);
   const labels = LABELS.length;
   const counters = (source: EngagementCounters, size: number, pick: (i: number) => number) => {
     const impressions = new Float64Array(size);
@@ -189,8 +189,8 @@ export function syntheticCatalogue(assets: RankerAssets, items: number, seed: nu
     }
     return EngagementCounters.restore({ size, halfLifeMs: source.halfLifeMs, asOfMs: source.asOfMs, impressions, positives, decayedImpressions, decayedClicks });
   };
-  const itemCounters = counters(assets.itemCounters, items, (i) => anchor[i] as number);
-  const authorCounters = counters(assets.authorCounters, authors, (a) => authorAnchor[a] as number);
+  const itemCounters = counters(tables.itemCounters, items, (i) => anchor[i] as number);
+  const authorCounters = counters(tables.authorCounters, authors, (a) => authorAnchor[a] as number);
   const catalogue: FeatureContext["catalogue"] = { author, tagOffsets, tagIds, createdAt, durationMs, type };
   const counterBytes = (c: EngagementCounters) => c.impressions.byteLength + c.positives.byteLength + c.decayedImpressions.byteLength + c.decayedClicks.byteLength;
   const tableBytes =
@@ -198,7 +198,7 @@ export function syntheticCatalogue(assets: RankerAssets, items: number, seed: nu
   return {
     items,
     authors,
-    context: { spec: assets.spec, catalogue, itemEmbeddingRow, authorEmbeddingRow, itemCounters, authorCounters },
+    context: { spec: tables.spec, catalogue, itemEmbeddingRow, authorEmbeddingRow, itemCounters, authorCounters },
     tableBytes,
   };
 }

@@ -9,17 +9,17 @@ import { parseArgs } from "node:util";
 import { runFeed } from "../../core/funnel/explore";
 import { NO_REALTIME_STATE, type FeedRequest } from "../../core/funnel/types";
 import { resolveFeedUser } from "../../core/funnel/user";
-import { createServingRanker } from "../bench/bundle";
+import { loadServingBundle } from "../bench/bundle";
 import { warmUserIds } from "../bench/stages";
 
 const { values } = parseArgs({ options: { bundle: { type: "string", default: "bundles/default" }, users: { type: "string", default: "300" }, rounds: { type: "string", default: "4" }, top: { type: "string", default: "15" } } });
-const { ranker } = await createServingRanker(values.bundle);
-const config = ranker.assets.config;
-const requests: FeedRequest[] = warmUserIds(ranker, config, Number(values.users)).map((id) => ({
-  user: resolveFeedUser(ranker.assets, id, NO_REALTIME_STATE, config),
+const { bundle } = await loadServingBundle(values.bundle);
+const config = bundle.tables.config;
+const requests: FeedRequest[] = warmUserIds(bundle, config, Number(values.users)).map((id) => ({
+  user: resolveFeedUser(bundle.tables, id, NO_REALTIME_STATE, config),
   count: 30,
   surface: config.defaultSurface,
-  nowMs: ranker.assets.asOfMs,
+  nowMs: bundle.tables.asOfMs,
   exclude: new Set<number>(),
   config,
 }));
@@ -30,7 +30,7 @@ for (let round = 0; round < Number(values.rounds); round++) {
   const stages: Record<string, number[]> = {};
   for (const request of requests) {
     const started = performance.now();
-    const result = await runFeed(ranker, request);
+    const result = await runFeed(bundle, request);
     totals.push(performance.now() - started);
     for (const [stage, ms] of Object.entries(result.timings)) (stages[stage] ??= []).push(ms);
   }
@@ -45,7 +45,7 @@ interface ProfileNode {
 const session = new Session();
 session.connect();
 await session.post("HeapProfiler.startSampling", { samplingInterval: 512, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
-for (const request of requests) await runFeed(ranker, request);
+for (const request of requests) await runFeed(bundle, request);
 const { profile } = (await session.post("HeapProfiler.stopSampling")) as unknown as { profile: { head: ProfileNode } };
 session.disconnect();
 const bytesBySite = new Map<string, number>();

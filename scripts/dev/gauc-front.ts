@@ -14,7 +14,7 @@ import { ItemRateScorer } from "../../core/eval/baselines/item-rate";
 import { trainingData } from "../../core/eval/harness";
 import { gauc } from "../../core/eval/metrics";
 import { BundleRows } from "../../core/eval/systems/bundle-systems";
-import { createRanker } from "../../core/funnel/ranker";
+import { openServingBundle } from "../../core/serving/serving-bundle";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { DirectoryDataSource } from "../lib/directory-source";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
@@ -24,11 +24,11 @@ import { mtmlProbabilities } from "../../core/funnel/scoring";
 const { values } = parseArgs({ options: { data: { type: "string", default: "data/kuairand-pure" }, bundle: { type: "string" }, "train-end": { type: "string" }, "test-start": { type: "string" }, "test-end": { type: "string" } } });
 const dataset = await loadDataset(new DirectoryDataSource(values.data));
 const split = splitByDate(dataset, { trainEnd: values["train-end"] as string, testStart: values["test-start"] as string, testEnd: values["test-end"] });
-const bundle = await loadBundleDirectory(values.bundle as string);
-const ranker = await createRanker(bundle.manifest, bundle.files, createOnnxruntimeNodeAdapter(), createNodeUsearchRuntime());
-const mtml = ranker.models.mtml;
+const bundleFiles = await loadBundleDirectory(values.bundle as string);
+const bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createOnnxruntimeNodeAdapter(), createNodeUsearchRuntime());
+const mtml = bundle.models.mtml;
 if (!mtml) throw new Error("the bundle's MTML did not load");
-const rows = new BundleRows(dataset, ranker.assets);
+const rows = new BundleRows(dataset, bundle.tables);
 const test = split.test;
 
 // the impressions of items the bundle knows, grouped by user, scored as explore_score does (state at the end of training)
@@ -44,7 +44,7 @@ const probabilities = new Float32Array(kept.length * LABELS.length);
 for (const [user, positions] of byUser) {
   const context = rows.userContext(user);
   const items = positions.map((p) => rows.itemToBundle[test.item[p] as number] as number);
-  const scored = await mtmlProbabilities(ranker.assets, { mtml, mtmlOneUser: ranker.models.mtmlOneUser }, context, items, positions.map((p) => test.surface[p] as number), ranker.assets.asOfMs);
+  const scored = await mtmlProbabilities(bundle.tables, { mtml, mtmlOneUser: bundle.models.mtmlOneUser }, context, items, positions.map((p) => test.surface[p] as number), bundle.tables.asOfMs);
   positions.forEach((p, r) => probabilities.set(scored.subarray(r * LABELS.length, (r + 1) * LABELS.length), (at.get(p) as number) * LABELS.length));
 }
 const users = Int32Array.from(kept, (row) => test.user[row] as number);

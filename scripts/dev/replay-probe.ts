@@ -9,7 +9,7 @@ import { splitByDate } from "../../core/data/split";
 import { DecayedPopularity } from "../../core/eval/baselines/popularity";
 import { trainingData } from "../../core/eval/harness";
 import { BundleRows } from "../../core/eval/systems/bundle-systems";
-import { createRanker } from "../../core/funnel/ranker";
+import { openServingBundle } from "../../core/serving/serving-bundle";
 import { measureFeed, measureRetrieval, retrievalScores } from "../../models/tuning/objective";
 import { topKMask } from "../../core/util/top-k";
 import { buildReplay } from "../../models/tuning/replay";
@@ -23,11 +23,11 @@ const { values } = parseArgs({ options: { data: { type: "string", default: "data
 const dataset = await loadDataset(new DirectoryDataSource(values.data));
 const split = splitByDate(dataset, { trainEnd: values["train-end"] as string, testStart: values["test-start"] as string, testEnd: values["test-end"] });
 const train = trainingData(dataset, split);
-const bundle = await loadBundleDirectory(values.bundle as string);
-const ranker = await createRanker(bundle.manifest, bundle.files, createOnnxruntimeNodeAdapter(), createNodeUsearchRuntime());
-const rows = new BundleRows(dataset, ranker.assets);
-const config = ranker.assets.config;
-const replay = await buildReplay(ranker, config, split.test, { toBundleUser: (u) => rows.userToBundle[u] as number, toBundleItem: (i) => rows.itemToBundle[i] as number }, (items) => new Float32Array(items.length * 7), Int32Array.from(new DecayedPopularity(train).order, (i) => rows.itemToBundle[i] as number), { users: Number(values.users), seed: 1, maxQuotas: process.env.BIG ? { two_tower: 2000, popular: 2000, trending: 500 } : {}, count: 100 });
+const bundleFiles = await loadBundleDirectory(values.bundle as string);
+const bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createOnnxruntimeNodeAdapter(), createNodeUsearchRuntime());
+const rows = new BundleRows(dataset, bundle.tables);
+const config = bundle.tables.config;
+const replay = await buildReplay(bundle, config, split.test, { toBundleUser: (u) => rows.userToBundle[u] as number, toBundleItem: (i) => rows.itemToBundle[i] as number }, (items) => new Float32Array(items.length * 7), Int32Array.from(new DecayedPopularity(train).order, (i) => rows.itemToBundle[i] as number), { users: Number(values.users), seed: 1, maxQuotas: process.env.BIG ? { two_tower: 2000, popular: 2000, trending: 500 } : {}, count: 100 });
 const pop = popularityMeasures(replay);
 const retrieval = measureRetrieval(replay, config);
 console.log(`${replay.users.length} users; popularity NDCG@10 ${pop.ndcg10.toFixed(4)}; retrieval order ${retrieval.ndcg10.toFixed(4)} (${(retrieval.ndcg10 / pop.ndcg10).toFixed(3)}×)`);
@@ -78,8 +78,8 @@ for (const [tq, pq] of [[1000, 1000], [1500, 1000], [1500, 1500], [2000, 2000]] 
     console.log(`quotas two_tower ${tq} popular ${pq}, mix + ${a}·log E + ${b}·affinity: R@1000 ${(mixedRecall1000(c, a, b) / pop.recall1000).toFixed(3)}×`);
   }
 }
-const createdAt = ranker.assets.items.createdAt;
-const logAge = (item: number) => (Number.isFinite(createdAt[item] as number) ? Math.log1p(Math.max(0, ranker.assets.asOfMs - (createdAt[item] as number)) / 3_600_000) : Math.log1p(24 * 30));
+const createdAt = bundle.tables.items.createdAt;
+const logAge = (item: number) => (Number.isFinite(createdAt[item] as number) ? Math.log1p(Math.max(0, bundle.tables.asOfMs - (createdAt[item] as number)) / 3_600_000) : Math.log1p(24 * 30));
 for (const c of [-0.5, -0.25, -0.1, 0.1]) {
   let recall = 0;
   for (const user of replay.users) {

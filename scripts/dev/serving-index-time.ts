@@ -1,4 +1,4 @@
-// What building the serving index costs: the Worker builds it every time it decodes a bundle (core/funnel/ranker.ts),
+// What building the serving index costs: the Worker builds it every time it decodes a bundle (core/serving/serving-bundle.ts),
 // so it delays the first request of each isolate. Times `buildServingIndex` on the real data's training window, from
 // the histories the pipeline writes into the bundle, without training any model.
 //

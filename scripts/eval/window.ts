@@ -12,9 +12,9 @@ import { BundleRows, FirstStageRecommender, MtmlPairScorer, TwoTowerRecommender 
 import { ExploreSystems } from "../../core/eval/systems/funnel-systems";
 import { SuggestedSystems, type SuggestedMeasures } from "../../core/eval/systems/suggested-systems";
 import { SOURCE_NAMES } from "../../core/config/serving";
-import { createRanker } from "../../core/funnel/ranker";
-import { RankerAssets } from "../../core/serving/ranker-assets";
-import { releaseRankerModels, type RankerModels } from "../../core/serving/ranker-models";
+import { openServingBundle } from "../../core/serving/serving-bundle";
+import { BundleTables } from "../../core/serving/bundle-tables";
+import { releaseBundleModels, type BundleModels } from "../../core/serving/bundle-models";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { UsageError } from "../lib/cli";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
@@ -53,24 +53,24 @@ export async function evaluateWindow(dataset: Dataset, split: TimeSplit, options
   // The baselines take seconds and the models minutes: show them now, and once more beside the models at the end.
   log(`\nBaselines (${((performance.now() - started) / 1000).toFixed(0)} s); the models and the funnel follow.\n${formatReport(report)}\n`);
 
-  const bundle = await loadBundleDirectory(options.bundle);
-  const assets = RankerAssets.decode(bundle.manifest, bundle.files);
-  if (assets.manifest.data.train_end !== split.trainEnd) {
-    throw new UsageError(`--bundle ${options.bundle} was trained through ${assets.manifest.data.train_end}, but this split trains through ${split.trainEnd}`);
+  const bundleFiles = await loadBundleDirectory(options.bundle);
+  const tables = BundleTables.decode(bundleFiles.manifest, bundleFiles.files);
+  if (tables.manifest.data.train_end !== split.trainEnd) {
+    throw new UsageError(`--bundle ${options.bundle} was trained through ${tables.manifest.data.train_end}, but this split trains through ${split.trainEnd}`);
   }
-  const ranker = await createRanker(bundle.manifest, bundle.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
-  if (ranker.problems.length > 0) throw new Error(`bundle ${options.bundle} is not fully usable: ${ranker.problems.join("; ")}`);
-  const models = ranker.models as RankerModels;
+  const bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
+  if (bundle.problems.length > 0) throw new Error(`bundle ${options.bundle} is not fully usable: ${bundle.problems.join("; ")}`);
+  const models = bundle.models as BundleModels;
   try {
-    const rows = new BundleRows(dataset, ranker.assets);
-    const explore = new ExploreSystems(rows, ranker, ranker.assets.config);
+    const rows = new BundleRows(dataset, bundle.tables);
+    const explore = new ExploreSystems(rows, bundle, bundle.tables.config);
     const systems: Systems = { recommenders: [explore.retrieval()], scorers: [explore.score(), explore.feedScore(), new MtmlPairScorer(rows, models)] };
     if (options.systems === "all") systems.recommenders.push(...SOURCE_NAMES.map((name) => explore.source(name)));
     systems.recommenders.push(explore.explore());
     if (options.systems === "all") systems.recommenders.push(new TwoTowerRecommender(rows, models), new FirstStageRecommender(rows, models));
-    const suggested = options.suggested ? new SuggestedSystems(rows, ranker, ranker.assets.config, { count: options.suggestedCount }) : undefined;
+    const suggested = options.suggested ? new SuggestedSystems(rows, bundle, bundle.tables.config, { count: options.suggestedCount }) : undefined;
     if (suggested) systems.recommenders.push(suggested.recommender());
-    log(`bundle ${assets.version} from ${options.bundle} (mtml ${assets.manifest.models.mtml.quantization})`);
+    log(`bundle ${tables.version} from ${options.bundle} (mtml ${tables.manifest.models.mtml.quantization})`);
 
     const measures: Record<string, number> = {};
     if (options.systems === "all") {
@@ -104,7 +104,7 @@ export async function evaluateWindow(dataset: Dataset, split: TimeSplit, options
     report.seconds.total = (performance.now() - started) / 1000;
     return suggestedMeasures ? { report, suggested: suggestedMeasures } : { report };
   } finally {
-    await releaseRankerModels(models);
+    await releaseBundleModels(models);
   }
 }
 

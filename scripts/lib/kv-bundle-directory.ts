@@ -2,7 +2,7 @@ import { readFile, readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { BundleError } from "../../core/bundle/errors";
 import { parseManifestText, type BundleManifest } from "../../core/bundle/manifest";
-import { bundleFromFiles, type LoadedBundle } from "../../core/bundle/store";
+import { bundleFromFiles, type BundleFiles } from "../../core/bundle/store";
 
 export interface BundleDirectory {
   readonly directory: string;
@@ -40,7 +40,7 @@ export async function readBundleDirectory(directory: string): Promise<BundleDire
 }
 
 /** A bundle directory as the Worker would see it after loading it from KV (sizes and hashes verified). */
-export async function loadBundleDirectory(directory: string): Promise<LoadedBundle> {
+export async function loadBundleDirectory(directory: string): Promise<BundleFiles> {
   const { manifest, files } = await readBundleDirectory(directory);
   return bundleFromFiles(manifest, files);
 }

@@ -9,9 +9,9 @@ import { localDay } from "../../core/data/split";
 import { ItemRateScorer } from "../../core/eval/baselines/item-rate";
 import { DecayedPopularity } from "../../core/eval/baselines/popularity";
 import type { ServingConfig } from "../../core/config/serving";
-import { createRanker } from "../../core/funnel/ranker";
+import { openServingBundle } from "../../core/serving/serving-bundle";
 import { LABELS } from "../../core/data/labels";
-import { releaseRankerModels, type RankerModels } from "../../core/serving/ranker-models";
+import { releaseBundleModels, type BundleModels } from "../../core/serving/bundle-models";
 import { trainAll } from "../../models/pipeline/train-all";
 import { DEFAULT_HOLDOUT, chooseHoldout, type Holdout } from "../../models/tuning/holdout";
 import { buildReplay, type Replay } from "../../models/tuning/replay";
@@ -90,14 +90,14 @@ export async function replayHeldOutSlice(dataset: Dataset, train: TrainingData, 
   const prefixLog = (line: string) => log(`  fit: ${line}`);
   // the replay reads the first stage only through its cut (the prior does most of the work): half the distillation users
   const trained = trainAll(fit, { seed: options.seed, config: base, log: prefixLog, skipValidation: true, distillationUsers: 500 });
-  const bundle = await buildBundle({ dataset, train: fit, trained, config: base, seed: options.seed, trainEnd: `fit-${localDay(holdout.cutMs - 1, dataset.timezoneOffsetMinutes)}`, quantization: options.quantization, checks: "quick", log: prefixLog });
+  const bundleFiles = await buildBundle({ dataset, train: fit, trained, config: base, seed: options.seed, trainEnd: `fit-${localDay(holdout.cutMs - 1, dataset.timezoneOffsetMinutes)}`, quantization: options.quantization, checks: "quick", log: prefixLog });
   // onnxruntime-node rather than the Worker's onnxruntime-web: the same models, 2–3× faster on the replay's ~10⁶ rows
-  const ranker = await createRanker(bundle.manifest, bundle.files, createOnnxruntimeNodeAdapter(), createNodeUsearchRuntime());
+  const bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createOnnxruntimeNodeAdapter(), createNodeUsearchRuntime());
   const release = async () => {
-    if (ranker.models.mtml) await releaseRankerModels(ranker.models as RankerModels);
+    if (bundle.models.mtml) await releaseBundleModels(bundle.models as BundleModels);
   };
   try {
-    if (ranker.problems.length > 0) throw new Error(`the tuning bundle is degraded: ${ranker.problems.join("; ")}`);
+    if (bundle.problems.length > 0) throw new Error(`the tuning bundle is degraded: ${bundle.problems.join("; ")}`);
     const replayStarted = performance.now();
     const itemRateScorer = new ItemRateScorer(fit);
     const itemRates = (items: Int32Array) => {
@@ -113,10 +113,10 @@ export async function replayHeldOutSlice(dataset: Dataset, train: TrainingData, 
     const identity = { toBundleUser: (user: number) => user, toBundleItem: (item: number) => item };
     const maxQuotas = Object.fromEntries(space.retrieval.filter((d) => d.path.endsWith(".quota")).map((d) => [d.path.split(".")[2] as string, d.high]));
     const popularity = new DecayedPopularity(fit).order;
-    const replay = await buildReplay(ranker, base, holdout.heldOut, identity, itemRates, popularity, { users: options.users, seed: options.seed, maxQuotas, count: 100, log: prefixLog });
+    const replay = await buildReplay(bundle, base, holdout.heldOut, identity, itemRates, popularity, { users: options.users, seed: options.seed, maxQuotas, count: 100, log: prefixLog });
     log(`tuning: replayed ${replay.users.length} users and ${replay.impressions.size} impressions through Explore in ${((performance.now() - replayStarted) / 1000).toFixed(1)} s`);
     const suggestedStarted = performance.now();
-    const suggested = await buildSuggestedReplay(ranker, base, holdout.heldOut, identity, popularity, { users: options.suggestedUsers, seed: options.seed });
+    const suggested = await buildSuggestedReplay(bundle, base, holdout.heldOut, identity, popularity, { users: options.suggestedUsers, seed: options.seed });
     log(`tuning: replayed ${suggested.users.length} users through Suggested Posts in ${((performance.now() - suggestedStarted) / 1000).toFixed(1)} s`);
     const holdoutReport: HoldoutReport = { describe: holdout.describe, cut_ms: holdout.cutMs, share: holdout.share, on_day_boundary: holdout.onDayBoundary, fit_events: holdout.fit.size, held_out_events: holdout.heldOut.size };
     return { replay, suggested, holdout: holdoutReport, release };

@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ACTIVE_KEY, manifestKey } from "../../core/bundle/kv-layout";
 import { packArrays, unpackArrays } from "../../core/bundle/packed";
 import { patternBytes, sampleBundle } from "../../core/bundle/sample";
-import { publishBundle, type LoadedBundle } from "../../core/bundle/store";
+import { publishBundle, type BundleFiles } from "../../core/bundle/store";
 import { BundleCache, type BundleState, type ReadyBundle } from "../../worker/bundle/cache";
 import { workersKvWriter } from "../../worker/bundle/kv";
 
@@ -36,7 +36,7 @@ function deferred() {
 }
 
 /** A cache whose decode reads the packed table (as the funnel will) and counts its calls. */
-function makeCache(time: ReturnType<typeof clock>, gate?: (bundle: LoadedBundle) => Promise<void>) {
+function makeCache(time: ReturnType<typeof clock>, gate?: (bundle: BundleFiles) => Promise<void>) {
   const decoded: string[] = [];
   const cache = new BundleCache({
     refreshSeconds: 30,
@@ -267,7 +267,7 @@ describe("BundleCache in workerd", () => {
 
 describe("BundleCache releases what a replaced version decoded", () => {
   /** A cache whose decoded value is its version, recording every release. */
-  function releasingCache(time: ReturnType<typeof clock>, gate?: (bundle: LoadedBundle) => Promise<void>) {
+  function releasingCache(time: ReturnType<typeof clock>, gate?: (bundle: BundleFiles) => Promise<void>) {
     const released: string[] = [];
     const cache = new BundleCache({
       refreshSeconds: 30,

@@ -1,7 +1,7 @@
 import { BundleError } from "../../core/bundle/errors";
 import type { BundleKvReader } from "../../core/bundle/kv";
 import { ACTIVE_KEY } from "../../core/bundle/kv-layout";
-import { loadBundle, readActiveVersion, type LoadedBundle } from "../../core/bundle/store";
+import { loadBundle, readActiveVersion, type BundleFiles } from "../../core/bundle/store";
 import { workersKvReader } from "./kv";
 
 /** The bindings the cache reads: the KV namespace and an optional override of the refresh interval. */
@@ -18,7 +18,7 @@ export interface WaitUntil {
 export interface ReadyBundle<T> {
   readonly status: "ready";
   readonly version: string;
-  readonly bundle: LoadedBundle;
+  readonly bundle: BundleFiles;
   /** What `decode` made of this version, computed once per version. */
   readonly decoded: T;
 }
@@ -49,7 +49,7 @@ export interface BundleCacheSnapshot<T> {
 
 export interface BundleCacheOptions<T> {
   /** Turns the raw files into runtime structures (sessions, tables, indexes); runs once per version, before the swap. */
-  readonly decode: (bundle: LoadedBundle) => Promise<T>;
+  readonly decode: (bundle: BundleFiles) => Promise<T>;
   /**
    * Frees what `decode` made (wasm memory is not garbage collected): called once per version, after it was swapped
    * out and no request holds it any more.

@@ -2,9 +2,10 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../http/factory";
 import type { BundleState, WaitUntil } from "./cache";
-import { bundleCache, type BundleRuntime } from "./runtime";
+import { bundleCache } from "./runtime";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 
-export type HeldBundleEnv = AppEnv & { Variables: { bundle: BundleState<BundleRuntime> } };
+export type HeldBundleEnv = AppEnv & { Variables: { bundle: BundleState<ServingBundle> } };
 
 /**
  * Gives the route the isolate's current bundle as `c.var.bundle` and holds that version until the response is

@@ -1,5 +1,6 @@
 import { LABELS } from "../../core/data/labels";
-import type { Candidate, Ranker } from "../../core/funnel/types";
+import type { Candidate } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 
 /** One Explore item as the API answers it (and as a precomputed feed stores it). */
 export interface ExploreItem {
@@ -10,8 +11,8 @@ export interface ExploreItem {
   p: Record<string, number> | null;
 }
 
-export function toItem(ranker: Ranker, candidate: Candidate): ExploreItem {
-  const { items } = ranker.assets;
+export function toItem(bundle: ServingBundle, candidate: Candidate): ExploreItem {
+  const { items } = bundle.tables;
   return {
     item_id: items.ids.id(candidate.item),
     author_id: items.authors.id(items.author[candidate.item] as number),

@@ -2,7 +2,8 @@ import type { ServingConfig } from "../../core/config/serving";
 import { runFeed } from "../../core/funnel/explore";
 import type { ConfigOverride } from "../../core/funnel/overrides";
 import { fillByAuthorRules } from "../../core/funnel/stages/rerank";
-import type { FunnelTrace, Ranker } from "../../core/funnel/types";
+import type { FunnelTrace } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { round, toItem, type ExploreItem } from "./explore-items";
 import { readPrecomputedFeed } from "./precompute";
 import { hydrateFeedRequest } from "./request";
@@ -22,38 +23,38 @@ export interface ExploreOutput {
   readonly timings: Record<string, number>;
 }
 
-/** One Explore request against a loaded ranker: real-time state, the funnel, and the response shape. */
-export async function serveExplore(env: Env, ranker: Ranker, input: ExploreInput, nowMs: number): Promise<ExploreOutput> {
+/** One Explore request against a loaded bundle: real-time state, the funnel, and the response shape. */
+export async function serveExplore(env: Env, bundle: ServingBundle, input: ExploreInput, nowMs: number): Promise<ExploreOutput> {
   const started = performance.now();
-  const { request, problems, realtimeEvents, stateMs } = await hydrateFeedRequest(env, ranker, input, nowMs, (config) => input.surface ?? config.defaultSurface);
+  const { request, problems, realtimeEvents, stateMs } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => input.surface ?? config.defaultSurface);
   const { user, config, exclude, surface } = request;
-  const { assets } = ranker;
+  const { tables } = bundle;
   // a fresh off-peak feed serves plain requests (no experiment overrides) for the surface and config it was computed
   // for, minus what the user has seen since and what the request excludes
   if (!input.weights) {
-    const precomputed = await readPrecomputedFeed(env, ranker, input.userId, nowMs, { surface, configFingerprint: await configFingerprint(config), maxAgeMinutes: config.precompute.maxAgeMinutes });
+    const precomputed = await readPrecomputedFeed(env, bundle, input.userId, nowMs, { surface, configFingerprint: await configFingerprint(config), maxAgeMinutes: config.precompute.maxAgeMinutes });
     if (precomputed) {
       const kept = precomputed.items.filter((item) => {
-        const row = assets.items.ids.get(item.item_id);
+        const row = tables.items.ids.get(item.item_id);
         return row === undefined || !(exclude.has(row) || (config.rerank.dropSeen && user.seen.has(row)));
       });
       // dropping items can bring two of one author together: the rerank's author rules again, over what is left
       const { page } = fillByAuthorRules(kept, (item) => item.author_id, config.rerank, input.count);
       if (page.length >= input.count) {
-        const body: ExploreOutput["body"] = { user_id: input.userId, model_version: assets.version, cold_start: user.cold, degraded: false, items: page };
+        const body: ExploreOutput["body"] = { user_id: input.userId, model_version: tables.version, cold_start: user.cold, degraded: false, items: page };
         if (input.debug) body.debug = { precomputed: { computed_at: new Date(precomputed.computed_at).toISOString(), stored: precomputed.items.length, after_filters: kept.length } };
         return { body, timings: { state: stateMs, precomputed: performance.now() - started - stateMs } };
       }
     }
   }
-  const result = await runFeed(ranker, request);
+  const result = await runFeed(bundle, request);
   const degraded = [...result.degraded, ...problems];
   const body: ExploreOutput["body"] = {
     user_id: input.userId,
-    model_version: assets.version,
+    model_version: tables.version,
     cold_start: user.cold,
     degraded: degraded.length > 0,
-    items: result.candidates.map((candidate) => toItem(ranker, candidate)),
+    items: result.candidates.map((candidate) => toItem(bundle, candidate)),
   };
   if (input.debug) body.debug = debugTrace(result.trace, degraded, user.cold, user.engagements, realtimeEvents, config);
   return { body, timings: { state: stateMs, ...result.timings } };

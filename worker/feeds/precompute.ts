@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { runFeed } from "../../core/funnel/explore";
-import type { Ranker } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { toItem } from "./explore-items";
 import { readRealtimeUser } from "./realtime";
@@ -17,8 +17,8 @@ export type StoredFeed = z.infer<typeof storedFeedSchema>;
 const indexSchema = z.object({ version: z.string(), computed_at: z.number(), users: z.array(z.string()) });
 
 /** The bundle's most active users: those with the most training-window events. */
-export function mostActiveUsers(ranker: Ranker, count: number): string[] {
-  const { histories, users } = ranker.assets;
+export function mostActiveUsers(bundle: ServingBundle, count: number): string[] {
+  const { histories, users } = bundle.tables;
   return Array.from({ length: users.ids.size }, (_, row) => ({ row, events: (histories.offsets[row + 1] as number) - (histories.offsets[row] as number) }))
     .filter((user) => user.events > 0)
     .sort((a, b) => b.events - a.events || a.row - b.row)
@@ -30,20 +30,20 @@ export function mostActiveUsers(ranker: Ranker, count: number): string[] {
  * Off-peak precompute (the Cron Trigger): runs the full funnel for the most active users and stores a page of
  * 100 per user in KV, so their requests at peak skip the models and only filter what they have since seen.
  */
-export async function precomputeFeeds(env: Env, ranker: Ranker, nowMs: number): Promise<{ users: number; ms: number }> {
+export async function precomputeFeeds(env: Env, bundle: ServingBundle, nowMs: number): Promise<{ users: number; ms: number }> {
   const started = performance.now();
-  const { config } = await effectiveConfig(env, ranker, nowMs);
-  const users = mostActiveUsers(ranker, config.precompute.users);
+  const { config } = await effectiveConfig(env, bundle, nowMs);
+  const users = mostActiveUsers(bundle, config.precompute.users);
   const ttl = Math.max(60, config.precompute.maxAgeMinutes * 60);
   const fingerprint = await configFingerprint(config);
   for (const userId of users) {
-    const realtime = await readRealtimeUser(env, ranker, userId);
-    const user = resolveFeedUser(ranker.assets, userId, realtime.state, config);
-    const result = await runFeed(ranker, { user, count: PRECOMPUTED_PAGE, surface: config.defaultSurface, nowMs, exclude: new Set(), config });
-    const feed: StoredFeed = { version: ranker.assets.version, computed_at: nowMs, surface: config.defaultSurface, config: fingerprint, items: result.candidates.map((candidate) => toItem(ranker, candidate)) };
+    const realtime = await readRealtimeUser(env, bundle, userId);
+    const user = resolveFeedUser(bundle.tables, userId, realtime.state, config);
+    const result = await runFeed(bundle, { user, count: PRECOMPUTED_PAGE, surface: config.defaultSurface, nowMs, exclude: new Set(), config });
+    const feed: StoredFeed = { version: bundle.tables.version, computed_at: nowMs, surface: config.defaultSurface, config: fingerprint, items: result.candidates.map((candidate) => toItem(bundle, candidate)) };
     await env.FEEDS.put(`${PRECOMPUTED_FEED_PREFIX}${userId}`, JSON.stringify(feed), { expirationTtl: ttl });
   }
-  await env.FEEDS.put(PRECOMPUTED_INDEX_KEY, JSON.stringify({ version: ranker.assets.version, computed_at: nowMs, users }), { expirationTtl: ttl });
+  await env.FEEDS.put(PRECOMPUTED_INDEX_KEY, JSON.stringify({ version: bundle.tables.version, computed_at: nowMs, users }), { expirationTtl: ttl });
   indexCache = undefined;
   return { users: users.length, ms: performance.now() - started };
 }
@@ -59,16 +59,16 @@ export interface PrecomputedFeedMatch {
 }
 
 /** The user's precomputed feed, when there is a fresh one for the bundle version in use, the surface and the config. */
-export async function readPrecomputedFeed(env: Env, ranker: Ranker, userId: string, nowMs: number, match: PrecomputedFeedMatch): Promise<StoredFeed | undefined> {
+export async function readPrecomputedFeed(env: Env, bundle: ServingBundle, userId: string, nowMs: number, match: PrecomputedFeedMatch): Promise<StoredFeed | undefined> {
   try {
     if (!indexCache || nowMs - indexCache.at > INDEX_TTL_MS) {
       const parsed = indexSchema.safeParse(await env.FEEDS.get(PRECOMPUTED_INDEX_KEY, "json"));
       indexCache = parsed.success ? { at: nowMs, users: new Set(parsed.data.users), version: parsed.data.version, computedAt: parsed.data.computed_at } : { at: nowMs, users: new Set(), version: "", computedAt: 0 };
     }
     const fresh = (computedAt: number) => nowMs - computedAt <= match.maxAgeMinutes * 60_000 && computedAt <= nowMs;
-    if (!indexCache.users.has(userId) || indexCache.version !== ranker.assets.version || !fresh(indexCache.computedAt)) return undefined;
+    if (!indexCache.users.has(userId) || indexCache.version !== bundle.tables.version || !fresh(indexCache.computedAt)) return undefined;
     const parsed = storedFeedSchema.safeParse(await env.FEEDS.get(`${PRECOMPUTED_FEED_PREFIX}${userId}`, "json"));
-    if (!parsed.success || parsed.data.version !== ranker.assets.version || !fresh(parsed.data.computed_at)) return undefined;
+    if (!parsed.success || parsed.data.version !== bundle.tables.version || !fresh(parsed.data.computed_at)) return undefined;
     if (parsed.data.surface !== match.surface || parsed.data.config !== match.configFingerprint) return undefined;
     return parsed.data;
   } catch {

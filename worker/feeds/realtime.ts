@@ -1,6 +1,7 @@
 import type { UserStateSnapshot } from "../../core/realtime/events";
 import { resolveUserSnapshot } from "../../core/realtime/snapshot-engagements";
-import type { RealtimeUserState, Ranker } from "../../core/funnel/types";
+import type { RealtimeUserState } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { trendingStub } from "../state/trending";
 import { userStateStub } from "../state/user-state";
 
@@ -12,10 +13,10 @@ export interface RealtimeReadResult {
 }
 
 /** The user's real-time interactions, seen set and follows from their Durable Object, resolved to bundle rows. */
-export async function readRealtimeUser(env: Env, ranker: Ranker, userId: string): Promise<RealtimeReadResult> {
+export async function readRealtimeUser(env: Env, bundle: ServingBundle, userId: string): Promise<RealtimeReadResult> {
   try {
     const snapshot = await userStateStub(env, userId).snapshot();
-    const resolved = resolveUserSnapshot(snapshot, { ids: ranker.assets.items.ids, author: ranker.assets.items.author });
+    const resolved = resolveUserSnapshot(snapshot, { ids: bundle.tables.items.ids, author: bundle.tables.items.author });
     return { state: { engagements: resolved.engagements, seenItems: resolved.seenItems, followedAuthors: resolved.followedAuthors }, snapshot };
   } catch (error) {
     return { state: { engagements: [], seenItems: new Set(), followedAuthors: new Set() }, snapshot: undefined, problem: `user state unavailable: ${(error as Error).message}` };
@@ -29,20 +30,20 @@ let trendingCache: { at: number; version: string; value: { items: Int32Array; sc
  * Real-time trending items (decayed engagement counts from the Trending Durable Object), as bundle rows.
  * One isolate asks at most every ten seconds: trending moves slowly and every request would otherwise pay an RPC.
  */
-export async function readTrending(env: Env, ranker: Ranker, nowMs: number): Promise<{ items: Int32Array; scores: Float32Array } | undefined> {
-  if (trendingCache && trendingCache.version === ranker.assets.version && nowMs - trendingCache.at < TRENDING_TTL_MS) return trendingCache.value;
+export async function readTrending(env: Env, bundle: ServingBundle, nowMs: number): Promise<{ items: Int32Array; scores: Float32Array } | undefined> {
+  if (trendingCache && trendingCache.version === bundle.tables.version && nowMs - trendingCache.at < TRENDING_TTL_MS) return trendingCache.value;
   try {
     const top = await trendingStub(env).top(200);
     const items: number[] = [];
     const scores: number[] = [];
     for (const entry of top) {
-      const row = ranker.assets.items.ids.get(entry.item_id);
+      const row = bundle.tables.items.ids.get(entry.item_id);
       if (row === undefined) continue;
       items.push(row);
       scores.push(entry.score);
     }
     const value = { items: Int32Array.from(items), scores: Float32Array.from(scores) };
-    trendingCache = { at: nowMs, version: ranker.assets.version, value };
+    trendingCache = { at: nowMs, version: bundle.tables.version, value };
     return value;
   } catch {
     return trendingCache?.value;

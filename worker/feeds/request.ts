@@ -1,6 +1,7 @@
 import type { ServingConfig } from "../../core/config/serving";
 import { applyOverride, type ConfigOverride } from "../../core/funnel/overrides";
-import type { FeedRequest, Ranker } from "../../core/funnel/types";
+import type { FeedRequest } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { readRealtimeUser, readTrending } from "./realtime";
 import { effectiveConfig } from "./serving-config";
@@ -31,22 +32,22 @@ export interface HydratedFeedRequest {
  * serving config in effect (read together), the experiment's overrides, the excluded ids as bundle rows, and the
  * user resolved against the bundle. `surfaceFor` picks the surface the request is scored for.
  */
-export async function hydrateFeedRequest(env: Env, ranker: Ranker, input: FeedInput, nowMs: number, surfaceFor: (config: ServingConfig) => number): Promise<HydratedFeedRequest> {
+export async function hydrateFeedRequest(env: Env, bundle: ServingBundle, input: FeedInput, nowMs: number, surfaceFor: (config: ServingConfig) => number): Promise<HydratedFeedRequest> {
   const started = performance.now();
   const [realtime, trending, { config: stored, problem: configProblem }] = await Promise.all([
-    readRealtimeUser(env, ranker, input.userId),
-    readTrending(env, ranker, nowMs),
-    effectiveConfig(env, ranker, nowMs),
+    readRealtimeUser(env, bundle, input.userId),
+    readTrending(env, bundle, nowMs),
+    effectiveConfig(env, bundle, nowMs),
   ]);
   const stateMs = performance.now() - started;
   const config = applyOverride(stored, input.weights);
-  const { assets } = ranker;
+  const { tables } = bundle;
   const exclude = new Set<number>();
   for (const id of input.exclude) {
-    const row = assets.items.ids.get(id);
+    const row = tables.items.ids.get(id);
     if (row !== undefined) exclude.add(row);
   }
-  const user = resolveFeedUser(assets, input.userId, realtime.state, config);
+  const user = resolveFeedUser(tables, input.userId, realtime.state, config);
   return {
     request: { user, count: input.count, surface: surfaceFor(config), nowMs, exclude, config, ...(trending ? { trending } : {}) },
     problems: [...(realtime.problem ? [realtime.problem] : []), ...(configProblem ? [configProblem] : [])],

@@ -1,5 +1,5 @@
 import { parseServingConfig, type ServingConfig } from "../../core/config/serving";
-import type { Ranker } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 
 export const SERVING_CONFIG_KEY = "config/serving";
 
@@ -10,9 +10,9 @@ let configCache: { at: number; version: string; config: ServingConfig; problem?:
  * The serving config: an operator's override stored in KV (`config/serving`, set through the admin route)
  * when present and valid, else the bundle's. Cached per isolate for 30 s.
  */
-export async function effectiveConfig(env: Env, ranker: Ranker, nowMs: number): Promise<{ config: ServingConfig; problem?: string }> {
-  if (configCache && configCache.version === ranker.assets.version && nowMs - configCache.at < CONFIG_TTL_MS) return configCache;
-  let config = ranker.assets.config;
+export async function effectiveConfig(env: Env, bundle: ServingBundle, nowMs: number): Promise<{ config: ServingConfig; problem?: string }> {
+  if (configCache && configCache.version === bundle.tables.version && nowMs - configCache.at < CONFIG_TTL_MS) return configCache;
+  let config = bundle.tables.config;
   let problem: string | undefined;
   try {
     const stored = await env.BUNDLES.get(SERVING_CONFIG_KEY, "json");
@@ -20,7 +20,7 @@ export async function effectiveConfig(env: Env, ranker: Ranker, nowMs: number): 
   } catch (error) {
     problem = `stored serving config ignored: ${(error as Error).message}`;
   }
-  configCache = { at: nowMs, version: ranker.assets.version, config, ...(problem ? { problem } : {}) };
+  configCache = { at: nowMs, version: bundle.tables.version, config, ...(problem ? { problem } : {}) };
   return configCache;
 }
 

@@ -1,5 +1,5 @@
 import { LABELS } from "../../core/data/labels";
-import type { Ranker } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 import type { SuggestionSource } from "../../core/config/suggested";
 import { suggestPosts, type Suggestion, type SuggestedFeed } from "../../core/suggested/suggest";
 import { serveFallback } from "./fallback";
@@ -31,20 +31,20 @@ export interface SuggestedBody {
   debug?: Record<string, unknown>;
 }
 
-/** One Suggested Posts request against a loaded ranker: real-time state, the core, and the response shape. */
-export async function serveSuggested(env: Env, ranker: Ranker, input: SuggestedInput, nowMs: number): Promise<{ body: SuggestedBody; timings: Record<string, number> }> {
-  const { request, problems, realtimeEvents, stateMs } = await hydrateFeedRequest(env, ranker, input, nowMs, (config) => config.suggested.homeSurfaces[0] as number);
-  const { assets } = ranker;
-  const feed = await suggestPosts(ranker, request);
+/** One Suggested Posts request against a loaded bundle: real-time state, the core, and the response shape. */
+export async function serveSuggested(env: Env, bundle: ServingBundle, input: SuggestedInput, nowMs: number): Promise<{ body: SuggestedBody; timings: Record<string, number> }> {
+  const { request, problems, realtimeEvents, stateMs } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => config.suggested.homeSurfaces[0] as number);
+  const { tables } = bundle;
+  const feed = await suggestPosts(bundle, request);
   const degraded = [...feed.degraded, ...problems];
   const body: SuggestedBody = {
     user_id: input.userId,
-    model_version: assets.version,
+    model_version: tables.version,
     cold_start: feed.cold,
     degraded: degraded.length > 0,
-    items: feed.items.map((entry) => toItem(ranker, entry)),
+    items: feed.items.map((entry) => toItem(bundle, entry)),
   };
-  if (input.debug) body.debug = debugTrace(ranker, feed, degraded, request.user.engagements, realtimeEvents);
+  if (input.debug) body.debug = debugTrace(bundle, feed, degraded, request.user.engagements, realtimeEvents);
   return { body, timings: { state: stateMs, ...feed.timings } };
 }
 
@@ -54,8 +54,8 @@ export async function serveSuggestedFallback(env: Env, input: SuggestedInput, no
   return { items: fallback.items.map((item) => ({ item_id: item.item_id, author_id: item.author_id, score: item.score, seed_id: null, seed_type: "popular", p: null })), reasons: fallback.reasons };
 }
 
-function toItem(ranker: Ranker, entry: Suggestion): SuggestedItem {
-  const { items } = ranker.assets;
+function toItem(bundle: ServingBundle, entry: Suggestion): SuggestedItem {
+  const { items } = bundle.tables;
   return {
     item_id: items.ids.id(entry.item),
     author_id: items.authors.id(entry.author),
@@ -66,8 +66,8 @@ function toItem(ranker: Ranker, entry: Suggestion): SuggestedItem {
   };
 }
 
-function debugTrace(ranker: Ranker, feed: SuggestedFeed, degraded: readonly string[], engagedItems: number, realtimeEvents: number): Record<string, unknown> {
-  const authorIds = (rows: readonly number[]) => rows.map((row) => ranker.assets.items.authors.id(row));
+function debugTrace(bundle: ServingBundle, feed: SuggestedFeed, degraded: readonly string[], engagedItems: number, realtimeEvents: number): Record<string, unknown> {
+  const authorIds = (rows: readonly number[]) => rows.map((row) => bundle.tables.items.authors.id(row));
   return {
     queries: feed.queries.map((run) => ({
       type: run.type,

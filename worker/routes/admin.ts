@@ -16,7 +16,7 @@ export const adminRoutes = appFactory.createApp()
     const bundle = await bundleCache.current(c.env, c.executionCtx);
     if (bundle.status !== "ready") throw new ApiError(503, "bundle_unavailable", `no model bundle is loaded: ${bundle.reasons.join("; ")}`);
     const stored = await c.env.BUNDLES.get(SERVING_CONFIG_KEY, "json");
-    const { config, problem } = await effectiveConfig(c.env, bundle.decoded.ranker, Date.now());
+    const { config, problem } = await effectiveConfig(c.env, bundle.decoded, Date.now());
     return c.json({ source: stored === null || problem ? "bundle" : "kv", model_version: bundle.version, config, ...(problem ? { problem } : {}) });
   })
   .put("/v1/admin/config", jsonBody(servingConfigSchema), async (c) => {

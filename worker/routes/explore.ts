@@ -34,7 +34,7 @@ export const exploreRoutes = appFactory.createApp().post("/v1/explore", optional
   }
   let output;
   try {
-    output = await serveExplore(c.env, bundle.decoded.ranker, { userId: input.user_id, count: input.count, exclude: input.exclude, surface: input.surface, debug: input.debug, weights: input.weights }, nowMs);
+    output = await serveExplore(c.env, bundle.decoded, { userId: input.user_id, count: input.count, exclude: input.exclude, surface: input.surface, debug: input.debug, weights: input.weights }, nowMs);
   } catch (error) {
     if (error instanceof ConfigOverrideError) throw new ApiError(400, "invalid_request", error.message, `weights${error.field ? `.${error.field}` : ""}`);
     throw error;

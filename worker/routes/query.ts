@@ -1,7 +1,7 @@
 import { setMetric, wrapTime } from "hono/timing";
 import { z } from "zod";
 import { LABELS } from "../../core/data/labels";
-import type { Ranker } from "../../core/funnel/types";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { executeQuery, isQueryError, planQuery, planReads, type AttributeValue, type Candidate, type QueryError, type QueryPlan, type SeedInput, type StreamType } from "../../core/query";
 import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "../../core/config/suggested";
 import { createFeedState } from "../../core/funnel/explore";
@@ -62,16 +62,16 @@ export const queryRoutes = appFactory.createApp().post("/v1/query", requireBeare
   }
   const { bundle } = c.var;
   if (bundle.status !== "ready") throw new ApiError(503, "bundle_unavailable", `no model bundle is loaded: ${bundle.reasons.join("; ")}`);
-  const { ranker } = bundle.decoded;
-  const { assets } = ranker;
+  const serving = bundle.decoded;
+  const { tables } = serving;
   const nowMs = input.at_ms ?? Date.now();
-  const seedAccounts = input.seed_accounts?.map((seed, i) => toSeed(seed, i, "seed_accounts", (id) => assets.items.authors.get(id)));
-  const seedMedia = input.seed_media?.map((seed, i) => toSeed(seed, i, "seed_media", (id) => assets.items.ids.get(id)));
+  const seedAccounts = input.seed_accounts?.map((seed, i) => toSeed(seed, i, "seed_accounts", (id) => tables.items.authors.get(id)));
+  const seedMedia = input.seed_media?.map((seed, i) => toSeed(seed, i, "seed_media", (id) => tables.items.ids.get(id)));
 
-  const { request, problems } = await wrapTime(c, "state", hydrateFeedRequest(c.env, ranker, { userId: input.user_id, count: 0, exclude: [] }, nowMs, (config) => config.suggested.homeSurfaces[0] as number), undefined, 2);
+  const { request, problems } = await wrapTime(c, "state", hydrateFeedRequest(c.env, serving, { userId: input.user_id, count: 0, exclude: [] }, nowMs, (config) => config.suggested.homeSurfaces[0] as number), undefined, 2);
   // the query may search with the user's retrieval embedding (user_nn) or rank with a model that weighs it
   const needsEmbedding = () => planReads(plan, (port) => port === "userNeighbours" || port === "rank");
-  const { stores } = await createFeedState(ranker, request, needsEmbedding);
+  const { stores } = await createFeedState(serving, request, needsEmbedding);
   let result;
   try {
     result = await executeQuery(plan, stores, {
@@ -90,11 +90,11 @@ export const queryRoutes = appFactory.createApp().post("/v1/query", requireBeare
     const { status, body } = queryErrorResponse(error, error.isClientError ? 400 : 500, "query");
     return c.json(body, status);
   }
-  const ids = new ExternalIds(ranker, input.user_id, plan);
+  const ids = new ExternalIds(serving, input.user_id, plan);
   setMetric(c, "query", result.trace.totalMs, undefined, 2);
   return c.json({
     request_id: crypto.randomUUID(),
-    model_version: assets.version,
+    model_version: tables.version,
     user_id: input.user_id,
     query: plan.text,
     total: result.candidates.length,
@@ -115,7 +115,7 @@ function toSeed(seed: z.output<typeof seedAccount>, index: number, field: string
 class ExternalIds {
   private readonly attributeKinds = new Map<string, StreamType | "literal">();
 
-  constructor(private readonly ranker: Ranker, private readonly userId: string, plan: QueryPlan) {
+  constructor(private readonly serving: ServingBundle, private readonly userId: string, plan: QueryPlan) {
     for (const step of plan.steps) {
       for (const binding of step.bindings) {
         const value = binding.value;
@@ -126,7 +126,7 @@ class ExternalIds {
   }
 
   id(kind: StreamType, row: number): string {
-    const { items } = this.ranker.assets;
+    const { items } = this.serving.tables;
     if (kind === "user") return this.userId;
     return kind === "media" ? items.ids.id(row) : items.authors.id(row);
   }
@@ -137,7 +137,7 @@ class ExternalIds {
   }
 
   candidate(candidate: Candidate, probabilities: Float32Array | undefined) {
-    const { items } = this.ranker.assets;
+    const { items } = this.serving.tables;
     const origin = candidate.path[0];
     const seedBound = candidate.attributes["seed_id"] !== undefined;
     return {

@@ -29,7 +29,7 @@ export const suggestedRoutes = appFactory.createApp().post("/v1/suggested", opti
     const fallback = await wrapTime(c, "fallback", serveSuggestedFallback(c.env, request, nowMs));
     return degradedFeedResponse(c, { requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback);
   }
-  const output = await serveSuggested(c.env, bundle.decoded.ranker, request, nowMs);
+  const output = await serveSuggested(c.env, bundle.decoded, request, nowMs);
   setStageMetrics(c, output.timings);
   return c.json({ request_id: requestId, ...output.body });
 });

@@ -5,8 +5,8 @@ import { allocateMtmlInputs, writeMtmlRow } from "../../features/mtml-features";
 import { firstStageScores } from "../../funnel/stages/first-stage";
 import { priorNeedsAffinity } from "../../ranking/value-model";
 import { runMtml } from "../../serving/model-runs";
-import type { RankerAssets } from "../../serving/ranker-assets";
-import { embedUser, type RankerModels } from "../../serving/ranker-models";
+import type { BundleTables } from "../../serving/bundle-tables";
+import { embedUser, type BundleModels } from "../../serving/bundle-models";
 import { topK } from "../../util/top-k";
 import type { LabelScores, PairBatch, PairScorer, RankedItems, RecommendRequest, Recommender } from "../types";
 import { logPriors } from "../../funnel/scoring";
@@ -20,10 +20,10 @@ export class BundleRows {
   readonly itemToBundle: Int32Array;
   readonly itemFromBundle: Int32Array;
 
-  constructor(dataset: Pick<Dataset, "users" | "items">, readonly assets: RankerAssets) {
-    this.userToBundle = Int32Array.from(dataset.users.ids.ids(), (id) => assets.users.ids.get(id) ?? -1);
-    this.itemToBundle = Int32Array.from(dataset.items.ids.ids(), (id) => assets.items.ids.get(id) ?? -1);
-    this.itemFromBundle = Int32Array.from(assets.items.ids.ids(), (id) => dataset.items.ids.get(id) ?? -1);
+  constructor(dataset: Pick<Dataset, "users" | "items">, readonly tables: BundleTables) {
+    this.userToBundle = Int32Array.from(dataset.users.ids.ids(), (id) => tables.users.ids.get(id) ?? -1);
+    this.itemToBundle = Int32Array.from(dataset.items.ids.ids(), (id) => tables.items.ids.get(id) ?? -1);
+    this.itemFromBundle = Int32Array.from(tables.items.ids.ids(), (id) => dataset.items.ids.get(id) ?? -1);
   }
 
   /** The user's context from the bundle alone (history up to its end): the offline "state at the end of training". */
@@ -31,7 +31,7 @@ export class BundleRows {
     const cached = cache?.get(user);
     if (cached) return cached;
     const bundleRow = this.userToBundle[user] as number;
-    const context = this.assets.userContext(bundleRow < 0 ? undefined : bundleRow);
+    const context = this.tables.userContext(bundleRow < 0 ? undefined : bundleRow);
     cache?.set(user, context);
     return context;
   }
@@ -55,16 +55,16 @@ export class MtmlPairScorer implements PairScorer {
   readonly name = "mtml";
   private readonly users = new Map<number, UserContext>();
 
-  constructor(private readonly rows: BundleRows, private readonly models: RankerModels) {}
+  constructor(private readonly rows: BundleRows, private readonly models: BundleModels) {}
 
   async score(batch: PairBatch): Promise<LabelScores> {
-    const { assets } = this.rows;
+    const { tables } = this.rows;
     const known: number[] = [];
     for (let i = 0; i < batch.size; i++) if ((this.rows.itemToBundle[batch.item[i] as number] as number) >= 0) known.push(i);
-    const inputs = allocateMtmlInputs(assets.spec, known.length);
-    const context = assets.featureContext();
+    const inputs = allocateMtmlInputs(tables.spec, known.length);
+    const context = tables.featureContext();
     known.forEach((i, r) => {
-      writeMtmlRow(context, this.rows.userContext(batch.user[i] as number, this.users), this.rows.itemToBundle[batch.item[i] as number] as number, batch.surface[i] as number, assets.asOfMs, inputs, r);
+      writeMtmlRow(context, this.rows.userContext(batch.user[i] as number, this.users), this.rows.itemToBundle[batch.item[i] as number] as number, batch.surface[i] as number, tables.asOfMs, inputs, r);
     });
     const probabilities = await runMtml(this.models.mtml, inputs);
     const result: Partial<Record<Label, Float32Array>> = {};
@@ -80,11 +80,11 @@ export class MtmlPairScorer implements PairScorer {
 /** The retrieval two-tower alone: the user tower, then the ANN index over the whole catalogue. */
 export class TwoTowerRecommender implements Recommender {
   readonly name = "two_tower";
-  constructor(private readonly rows: BundleRows, private readonly models: RankerModels) {}
+  constructor(private readonly rows: BundleRows, private readonly models: BundleModels) {}
 
   async recommend(request: RecommendRequest): Promise<RankedItems> {
-    const embedding = await embedUser(this.models.retrievalUserTower, this.rows.assets, this.rows.userContext(request.user));
-    const found = this.models.retrievalIndex.search(embedding, Math.min(request.count, this.rows.assets.items.ids.size));
+    const embedding = await embedUser(this.models.retrievalUserTower, this.rows.tables, this.rows.userContext(request.user));
+    const found = this.models.retrievalIndex.search(embedding, Math.min(request.count, this.rows.tables.items.ids.size));
     return this.rows.toDataset(found.keys, Float32Array.from(found.distances, (distance) => 1 - distance));
   }
 }
@@ -95,17 +95,17 @@ export class TwoTowerRecommender implements Recommender {
  */
 export class FirstStageRecommender implements Recommender {
   readonly name = "first_stage";
-  constructor(private readonly rows: BundleRows, private readonly models: RankerModels) {}
+  constructor(private readonly rows: BundleRows, private readonly models: BundleModels) {}
 
   async recommend(request: RecommendRequest): Promise<RankedItems> {
-    const { assets } = this.rows;
+    const { tables } = this.rows;
     const context = this.rows.userContext(request.user);
-    const embedding = await embedUser(this.models.firstStageUserTower, assets, context);
-    const valueModel = assets.config.valueModel;
-    const retrievalEmbedding = priorNeedsAffinity(valueModel) ? await embedUser(this.models.retrievalUserTower, assets, context) : undefined;
-    const all = Array.from({ length: assets.items.ids.size }, (_, item) => item);
-    const scores = firstStageScores(assets, embedding, all);
-    const priors = logPriors(assets, valueModel, all, new Float64Array(all.length), retrievalEmbedding);
+    const embedding = await embedUser(this.models.firstStageUserTower, tables, context);
+    const valueModel = tables.config.valueModel;
+    const retrievalEmbedding = priorNeedsAffinity(valueModel) ? await embedUser(this.models.retrievalUserTower, tables, context) : undefined;
+    const all = Array.from({ length: tables.items.ids.size }, (_, item) => item);
+    const scores = firstStageScores(tables, embedding, all);
+    const priors = logPriors(tables, valueModel, all, new Float64Array(all.length), retrievalEmbedding);
     for (let item = 0; item < scores.length; item++) scores[item] = (scores[item] as number) + (priors[item] as number);
     const items = topK(scores, request.count);
     return this.rows.toDataset(items, Float32Array.from(items, (item) => scores[item] as number));

@@ -8,9 +8,10 @@ import { firstStage } from "../../funnel/stages/first-stage";
 import { secondStage } from "../../funnel/stages/second-stage";
 import { topKOverlap } from "../../ranking/fidelity";
 import { priorNeedsAffinity } from "../../ranking/value-model";
-import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type Ranker } from "../../funnel/types";
+import { NO_REALTIME_STATE, type Candidate, type FeedRequest } from "../../funnel/types";
+import type { ServingBundle } from "../../serving/serving-bundle";
 import { resolveFeedUser } from "../../funnel/user";
-import { embedUser } from "../../serving/ranker-models";
+import { embedUser } from "../../serving/bundle-models";
 import { createRandom } from "../../util/random";
 import type { LabelScores, PairBatch, PairScorer, RankedItems, Recommender } from "../types";
 import type { BundleRows } from "./bundle-systems";
@@ -35,17 +36,17 @@ interface FeedMemo {
 export class ExploreSystems {
   private readonly memo = new Map<number, FeedMemo>();
 
-  constructor(private readonly rows: BundleRows, private readonly ranker: Ranker, private readonly config: ServingConfig) {}
+  constructor(private readonly rows: BundleRows, private readonly bundle: ServingBundle, private readonly config: ServingConfig) {}
 
   request(user: number, count = 100): FeedRequest {
-    const { assets } = this.ranker;
+    const { tables } = this.bundle;
     const bundleRow = this.rows.userToBundle[user] as number;
-    const id = bundleRow >= 0 ? assets.users.ids.id(bundleRow) : `unknown-user-${user}`;
+    const id = bundleRow >= 0 ? tables.users.ids.id(bundleRow) : `unknown-user-${user}`;
     return {
-      user: resolveFeedUser(assets, id, NO_REALTIME_STATE, this.config),
+      user: resolveFeedUser(tables, id, NO_REALTIME_STATE, this.config),
       count,
       surface: this.config.defaultSurface,
-      nowMs: assets.asOfMs,
+      nowMs: tables.asOfMs,
       exclude: new Set(),
       config: this.config,
     };
@@ -61,7 +62,7 @@ export class ExploreSystems {
       name: stage.name,
       run: async (state, candidates) => (retrieved = await stage.run(state, candidates)),
     });
-    const result = await runFeed(this.ranker, request, recording);
+    const result = await runFeed(this.bundle, request, recording);
     const sources: Partial<Record<SourceName, Int32Array>> = {};
     for (const name of SOURCE_NAMES) {
       const hits = retrieved.flatMap((candidate) => candidate.sources.filter((hit) => hit.source === name).map((hit) => ({ item: candidate.item, rank: hit.rank })));
@@ -121,7 +122,7 @@ export class ExploreSystems {
     return {
       name,
       score: async (batch: PairBatch): Promise<LabelScores> => {
-        const mtml = this.ranker.models.mtml;
+        const mtml = this.bundle.models.mtml;
         if (!mtml) throw new Error(`${name} needs the MTML model`);
         const values = new Float32Array(batch.size);
         const byUser = new Map<number, number[]>();
@@ -138,11 +139,11 @@ export class ExploreSystems {
           // impressions keep their own surface; the value model is the Explore one
           const items = positions.map((position) => this.rows.itemToBundle[batch.item[position] as number] as number);
           const surfaces = positions.map((position) => batch.surface[position] as number);
-          const probabilities = await mtmlProbabilities(this.ranker.assets, { mtml, mtmlOneUser: this.ranker.models.mtmlOneUser }, feedUser.context, items, surfaces, this.ranker.assets.asOfMs);
+          const probabilities = await mtmlProbabilities(this.bundle.tables, { mtml, mtmlOneUser: this.bundle.models.mtmlOneUser }, feedUser.context, items, surfaces, this.bundle.tables.asOfMs);
           let priors: ArrayLike<number> = new Float64Array(items.length);
           if (withPrior) {
-            const embedding = priorNeedsAffinity(valueModel) && this.ranker.models.retrievalUserTower ? await embedUser(this.ranker.models.retrievalUserTower, this.ranker.assets, feedUser.context) : undefined;
-            priors = logPriors(this.ranker.assets, valueModel, items, new Float64Array(items.length), embedding);
+            const embedding = priorNeedsAffinity(valueModel) && this.bundle.models.retrievalUserTower ? await embedUser(this.bundle.models.retrievalUserTower, this.bundle.tables, feedUser.context) : undefined;
+            priors = logPriors(this.bundle.tables, valueModel, items, new Float64Array(items.length), embedding);
           }
           const scores = valueScores(valueModel, probabilities, priors);
           positions.forEach((position, r) => (values[position] = scores[r] as number));
@@ -157,7 +158,7 @@ export class ExploreSystems {
    * second stage's top `keep` (EV times the prior) that the first stage also puts in its top `keep`.
    */
   async firstStageFidelity(users: readonly number[], sample: number, seed = 1): Promise<{ fidelity: number; users: number; meanPool: number }> {
-    const { models, assets } = this.ranker;
+    const { models, tables } = this.bundle;
     if (!models.mtml || !models.firstStageUserTower) throw new Error("first_stage_fidelity needs the MTML and the first-stage model");
     const chosen = seededSample(users, sample, seed);
     const keep = this.config.firstStage.keep;
@@ -168,10 +169,10 @@ export class ExploreSystems {
       let pool: Candidate[] = [];
       // the first stage sets every pool candidate's log prior and score before it cuts: capture the pool it sees
       const capture: Stage = { name: "capture", run: (_state, candidates) => (pool = candidates) };
-      await runFeed(this.ranker, request, [retrievalStage, filterStage, capture, firstStage]);
+      await runFeed(this.bundle, request, [retrievalStage, filterStage, capture, firstStage]);
       pools += pool.length;
       const all = pool;
-      const probabilities = await mtmlProbabilities(assets, { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser }, request.user.context, all.map((c) => c.item), request.surface, request.nowMs);
+      const probabilities = await mtmlProbabilities(tables, { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser }, request.user.context, all.map((c) => c.item), request.surface, request.nowMs);
       const secondStageScores = valueScores(this.config.valueModel, probabilities, all.map((c) => c.logPrior ?? 0));
       const firstStageScoresOfPool = Float64Array.from(all, (c) => c.firstStageScore ?? -Infinity);
       sum += topKOverlap(secondStageScores, firstStageScoresOfPool, keep);
@@ -188,8 +189,8 @@ export class ExploreSystems {
     const exhaustive: Stage[] = [retrievalStage, filterStage, secondStage, rerankStage];
     let sum = 0;
     for (const user of chosen) {
-      const withCut = (await runFeed(this.ranker, this.request(user, 10))).candidates.map((candidate) => candidate.item);
-      const without = (await runFeed(this.ranker, this.request(user, 10), exhaustive)).candidates.map((candidate) => candidate.item);
+      const withCut = (await runFeed(this.bundle, this.request(user, 10))).candidates.map((candidate) => candidate.item);
+      const without = (await runFeed(this.bundle, this.request(user, 10), exhaustive)).candidates.map((candidate) => candidate.item);
       const reference = new Set(without);
       sum += without.length === 0 ? 1 : withCut.filter((item) => reference.has(item)).length / without.length;
     }

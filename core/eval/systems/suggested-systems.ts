@@ -1,7 +1,8 @@
 import type { EventTable, TrainingData } from "../../data/dataset";
 import type { Label } from "../../data/labels";
 import type { ServingConfig } from "../../config/serving";
-import { NO_REALTIME_STATE, type Ranker } from "../../funnel/types";
+import { NO_REALTIME_STATE } from "../../funnel/types";
+import type { ServingBundle } from "../../serving/serving-bundle";
 import { resolveFeedUser } from "../../funnel/user";
 import { historyOf } from "../../serving/assets";
 import type { SuggestionSource } from "../../config/suggested";
@@ -67,7 +68,7 @@ export class SuggestedSystems {
 
   constructor(
     private readonly rows: BundleRows,
-    private readonly ranker: Ranker,
+    private readonly bundle: ServingBundle,
     config: ServingConfig,
     private readonly options: SuggestedEvalOptions,
   ) {
@@ -79,14 +80,14 @@ export class SuggestedSystems {
   async suggestions(user: number): Promise<Memo> {
     const cached = this.memo.get(user);
     if (cached) return cached;
-    const { assets } = this.ranker;
+    const { tables } = this.bundle;
     const bundleRow = this.rows.userToBundle[user] as number;
-    const id = bundleRow >= 0 ? assets.users.ids.id(bundleRow) : `unknown-user-${user}`;
-    const feed = await suggestPosts(this.ranker, {
-      user: resolveFeedUser(assets, id, NO_REALTIME_STATE, this.config),
+    const id = bundleRow >= 0 ? tables.users.ids.id(bundleRow) : `unknown-user-${user}`;
+    const feed = await suggestPosts(this.bundle, {
+      user: resolveFeedUser(tables, id, NO_REALTIME_STATE, this.config),
       count: this.options.count,
       exclude: new Set(),
-      nowMs: assets.asOfMs,
+      nowMs: tables.asOfMs,
       config: this.config,
     });
     const memo: Memo = { items: Int32Array.from(feed.items, (entry) => entry.item), sources: feed.items.map((entry) => entry.seedType), degraded: feed.degraded.length > 0 };
@@ -187,8 +188,8 @@ export class SuggestedSystems {
   }
 
   private homeNeighbourFractions(users: readonly number[], lists: Map<number, { suggested: Int32Array; popularity: Int32Array }>, authorIdOf: (datasetItem: number) => string): { suggested: number; popularity: number; users: number } {
-    const { assets } = this.ranker;
-    const index = GraphIndex.of(this.ranker.assets, this.ranker.index);
+    const { tables } = this.bundle;
+    const index = GraphIndex.of(this.bundle.tables, this.bundle.index);
     if (!index.accountVectors) return { suggested: 0, popularity: 0, users: 0 };
     let counted = 0;
     const hits = { suggested: 0, popularity: 0 };
@@ -196,11 +197,11 @@ export class SuggestedSystems {
     for (const user of users) {
       const bundleRow = this.rows.userToBundle[user] as number;
       if (bundleRow < 0) continue;
-      const log = new UserEngagementLog(historyOf(assets.histories, bundleRow), assets.items.author, this.config.suggested.homeSurfaces);
+      const log = new UserEngagementLog(historyOf(tables.histories, bundleRow), tables.items.author, this.config.suggested.homeSurfaces);
       const seeds = log.accounts("home", SEED_ENGAGED_BITS, HOME_SEEDS);
       if (seeds.length === 0) continue;
       const neighbourAuthors = new Set<string>();
-      for (const seed of seeds) for (const neighbour of index.accountNeighbours(seed.id, HOME_NEIGHBOURS)) neighbourAuthors.add(assets.items.authors.id(neighbour.id));
+      for (const seed of seeds) for (const neighbour of index.accountNeighbours(seed.id, HOME_NEIGHBOURS)) neighbourAuthors.add(tables.items.authors.id(neighbour.id));
       counted++;
       const { suggested, popularity } = lists.get(user) as { suggested: Int32Array; popularity: Int32Array };
       for (const [name, list] of [["suggested", suggested], ["popularity", popularity]] as const) {

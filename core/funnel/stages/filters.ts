@@ -8,9 +8,9 @@ import type { FeedState, Stage } from "../feed-state";
 export const filterStage: Stage = {
   name: "filters",
   run(state: FeedState, candidates: Candidate[]): Candidate[] {
-    const { request, ranker, trace } = state;
+    const { request, bundle, trace } = state;
     const { rerank } = request.config;
-    const integrity = ranker.assets.items.integrity;
+    const integrity = bundle.tables.items.integrity;
     let excluded = 0;
     let seen = 0;
     let lowIntegrity = 0;

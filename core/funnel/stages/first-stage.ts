@@ -1,5 +1,5 @@
-import type { RankerAssets } from "../../serving/ranker-assets";
-import { embedUser } from "../../serving/ranker-models";
+import type { BundleTables } from "../../serving/bundle-tables";
+import { embedUser } from "../../serving/bundle-models";
 import { topK } from "../../util/top-k";
 import { gather, rowDots } from "../../util/typed-arrays";
 import type { Candidate } from "../types";
@@ -17,14 +17,14 @@ export const firstStage: Stage = {
   name: "first_stage",
   async run(state: FeedState, candidates: Candidate[]): Promise<Candidate[]> {
     const keep = state.request.config.firstStage.keep;
-    const { assets, models } = state.ranker;
+    const { tables, models } = state.bundle;
     if (!models.firstStageUserTower) {
       state.degraded.push("first-stage model unavailable: candidates cut by retrieval score");
       return byRetrievalScore(candidates).slice(0, keep);
     }
-    const user = await embedUser(models.firstStageUserTower, assets, state.request.user.context);
+    const user = await embedUser(models.firstStageUserTower, tables, state.request.user.context);
     await candidateLogPriors(state, candidates);
-    const estimates = firstStageScores(assets, user, candidates.map((candidate) => candidate.item));
+    const estimates = firstStageScores(tables, user, candidates.map((candidate) => candidate.item));
     const scores = new Float64Array(candidates.length);
     for (let c = 0; c < candidates.length; c++) {
       const candidate = candidates[c] as Candidate;
@@ -57,9 +57,9 @@ export function keptWithTail(scores: Float64Array, keep: number, tailScores: Flo
 }
 
 /** The first stage's estimate of log EV for each item: the cached embeddings' dot product over the distillation temperature. */
-export function firstStageScores(assets: RankerAssets, userEmbedding: Float32Array, items: readonly number[]): Float64Array {
-  const { dim, temperature } = assets.manifest.models.first_stage;
-  const dots = rowDots(assets.firstStageItemEmbeddings, dim, userEmbedding, items);
+export function firstStageScores(tables: BundleTables, userEmbedding: Float32Array, items: readonly number[]): Float64Array {
+  const { dim, temperature } = tables.manifest.models.first_stage;
+  const dots = rowDots(tables.firstStageItemEmbeddings, dim, userEmbedding, items);
   for (let i = 0; i < dots.length; i++) dots[i] = (dots[i] as number) / temperature;
   return dots;
 }

@@ -1,7 +1,7 @@
 import type { ExploreValueModel } from "../../config/value-model";
 import { exploreLogPrior, priorNeedsAffinity, priorSourceScore, tailLogPrior } from "../../ranking/value-model";
 import type { ServingConfig } from "../../config/serving";
-import type { RankerAssets } from "../../serving/ranker-assets";
+import type { BundleTables } from "../../serving/bundle-tables";
 import { rowDots } from "../../util/typed-arrays";
 import { logPriors } from "../scoring";
 import type { Candidate } from "../types";
@@ -17,12 +17,12 @@ export async function candidateLogPriors(state: FeedState, candidates: readonly 
   const embedding = priorNeedsAffinity(model) ? state.retrievalEmbedding : undefined;
   const quotas = state.request.config.retrieval.sources;
   const sourceScores = candidates.map((candidate) => priorSourceScore(model, candidate.sources, quotas));
-  const priors = logPriors(state.ranker.assets, model, candidates.map((candidate) => candidate.item), sourceScores, embedding);
+  const priors = logPriors(state.bundle.tables, model, candidates.map((candidate) => candidate.item), sourceScores, embedding);
   const tail = explorationTail(state.request.config, state.request.count);
-  const { assets } = state.ranker;
+  const { tables } = state.bundle;
   candidates.forEach((candidate, c) => {
     candidate.logPrior = priors[c] as number;
-    if (tail) candidate.tailLogPrior = tailLogPrior(model, candidate.logPrior, assets.relativeExposure(candidate.item), tail.exposureExponent);
+    if (tail) candidate.tailLogPrior = tailLogPrior(model, candidate.logPrior, tables.relativeExposure(candidate.item), tail.exposureExponent);
   });
 }
 

@@ -12,10 +12,10 @@ import type { FeedState, Stage } from "../feed-state";
 export const rerankStage: Stage = {
   name: "rerank",
   run(state: FeedState, candidates: Candidate[]): Candidate[] {
-    const { request, ranker, trace } = state;
+    const { request, bundle, trace } = state;
     const { rerank } = request.config;
     const tail = explorationTail(request.config, request.count);
-    const { page, moved, deferred, cappedOut, explored } = rerankPage(candidates, rerank, ranker.assets.items, request.count, tail?.from);
+    const { page, moved, deferred, cappedOut, explored } = rerankPage(candidates, rerank, bundle.tables.items, request.count, tail?.from);
     trace.rules.push({ rule: "integrity_downrank", moved, details: { exponent: rerank.integrityDownrank } });
     trace.rules.push({ rule: "exploration_tail", moved: explored, details: { from: tail?.from ?? null, exposureExponent: tail?.exposureExponent ?? null } });
     trace.rules.push({ rule: "no_adjacent_same_author", moved: deferred, details: { enabled: rerank.noAdjacentSameAuthor } });

@@ -1,6 +1,6 @@
 import { executeQuery, planReads, type QueryPlan } from "../../query";
 import { retrievalAffinity } from "../../ranking/value-model";
-import type { RankerAssets } from "../../serving/ranker-assets";
+import type { BundleTables } from "../../serving/bundle-tables";
 import { topK } from "../../util/top-k";
 import { gather } from "../../util/typed-arrays";
 import type { ServingConfig, SourceSetting } from "../../config/serving";
@@ -50,8 +50,8 @@ export const retrievalStage: Stage = {
     for (const { name, result, ms } of results) state.trace.sources[name] = { candidates: result.items.length, ms, ...(result.note ? { note: result.note } : {}), ...(result.steps ? { steps: result.steps } : {}) };
     const { exposureWeight, affinityWeight } = config.retrieval;
     const embedding = affinityWeight > 0 ? state.retrievalEmbedding : undefined;
-    const terms = exposureWeight > 0 || embedding ? mixTerms(state.ranker.assets, config, embedding) : undefined;
-    return mergeSourceResults(results, config.retrieval, state.ranker.assets.items.ids.size, terms);
+    const terms = exposureWeight > 0 || embedding ? mixTerms(state.bundle.tables, config, embedding) : undefined;
+    return mergeSourceResults(results, config.retrieval, state.bundle.tables.items.ids.size, terms);
   },
 };
 
@@ -215,13 +215,13 @@ export function mergeSourceResults(results: readonly { readonly name: string; re
 }
 
 /** The mix's item terms, a · log(E_i/Ē + π) + b · affinity (`retrieval.exposureWeight`, `affinityWeight`). */
-export function mixTerms(assets: RankerAssets, config: ServingConfig, userEmbedding: Float32Array | undefined): (item: number) => number {
+export function mixTerms(tables: BundleTables, config: ServingConfig, userEmbedding: Float32Array | undefined): (item: number) => number {
   const { exposureWeight, affinityWeight } = config.retrieval;
   const share = config.valueModel.exposurePriorShare;
-  const { dim, temperature } = assets.manifest.models.retrieval;
+  const { dim, temperature } = tables.manifest.models.retrieval;
   return (item) => {
-    let term = exposureWeight === 0 ? 0 : exposureWeight * Math.log(assets.relativeExposure(item) + share);
-    if (userEmbedding && affinityWeight !== 0) term += affinityWeight * retrievalAffinity(userEmbedding, assets.retrievalItemEmbeddings, item, dim, temperature);
+    let term = exposureWeight === 0 ? 0 : exposureWeight * Math.log(tables.relativeExposure(item) + share);
+    if (userEmbedding && affinityWeight !== 0) term += affinityWeight * retrievalAffinity(userEmbedding, tables.retrievalItemEmbeddings, item, dim, temperature);
     return term;
   };
 }

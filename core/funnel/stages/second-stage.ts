@@ -12,7 +12,7 @@ import type { FeedState, Stage } from "../feed-state";
 export const secondStage: Stage = {
   name: "second_stage",
   async run(state: FeedState, candidates: Candidate[]): Promise<Candidate[]> {
-    const { assets, models } = state.ranker;
+    const { tables, models } = state.bundle;
     const { request } = state;
     if (!models.mtml) {
       state.degraded.push("second-stage model unavailable: ranked by the first stage");
@@ -20,7 +20,7 @@ export const secondStage: Stage = {
       return candidates;
     }
     if (candidates.some((candidate) => candidate.logPrior === undefined)) await candidateLogPriors(state, candidates);
-    const probabilities = await mtmlProbabilities(assets, { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser }, request.user.context, candidates.map((candidate) => candidate.item), request.surface, request.nowMs);
+    const probabilities = await mtmlProbabilities(tables, { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser }, request.user.context, candidates.map((candidate) => candidate.item), request.surface, request.nowMs);
     const values = valueScores(request.config.valueModel, probabilities, candidates.map((candidate) => candidate.logPrior ?? 0));
     const tailValues = candidates.some((candidate) => candidate.tailLogPrior !== undefined)
       ? valueScores(request.config.valueModel, probabilities, candidates.map((candidate) => candidate.tailLogPrior ?? candidate.logPrior ?? 0))

@@ -185,7 +185,7 @@ describe("publishBundle / loadBundle", () => {
     });
   });
 
-  it("bundleFromFiles gives Node tools the same verified LoadedBundle", async () => {
+  it("bundleFromFiles gives Node tools the same verified BundleFiles", async () => {
     const { manifest, files } = await bundle("v1");
     const loaded = await bundleFromFiles(manifest, files);
     expect(loaded.version).toBe("v1");

@@ -7,21 +7,22 @@ import { firstStage } from "../../../core/funnel/stages/first-stage";
 import { rerankStage } from "../../../core/funnel/stages/rerank";
 import { byRetrievalScore, retrievalStage, runSource } from "../../../core/funnel/stages/retrieval";
 import { secondStage } from "../../../core/funnel/stages/second-stage";
-import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type Ranker, type RealtimeUserState } from "../../../core/funnel/types";
+import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type RealtimeUserState } from "../../../core/funnel/types";
+import type { ServingBundle } from "../../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../../core/funnel/user";
 import { exploreLogPrior, exploreScore, priorSourceScore, retrievalAffinity } from "../../../core/ranking/value-model";
 import type { AnnIndex, AnnSearchOptions } from "../../../core/ann";
 import type { ModelSession } from "../../../core/inference/types";
-import { embedUser } from "../../../core/serving/ranker-models";
+import { embedUser } from "../../../core/serving/bundle-models";
 import { neighboursOf } from "../../../core/serving/serving-index";
-import { fixtureRanker } from "./ranker-fixture";
+import { fixtureServingBundle } from "./serving-bundle-fixture";
 import type { FeedState } from "../../../core/funnel/feed-state";
 
-let ranker: Ranker;
+let bundle: ServingBundle;
 let warmUser: string;
 beforeAll(async () => {
-  ranker = await fixtureRanker();
-  const { histories, users } = ranker.assets;
+  bundle = await fixtureServingBundle();
+  const { histories, users } = bundle.tables;
   let best = 0;
   for (let row = 0; row < users.ids.size; row++) {
     const events = (histories.offsets[row + 1] as number) - (histories.offsets[row] as number);
@@ -30,24 +31,24 @@ beforeAll(async () => {
 }, 300_000);
 
 function request(userId: string, overrides: { config?: Partial<ServingConfig>; realtime?: RealtimeUserState; exclude?: Set<number>; count?: number; trending?: FeedRequest["trending"] } = {}): FeedRequest {
-  const config = { ...ranker.assets.config, ...overrides.config };
+  const config = { ...bundle.tables.config, ...overrides.config };
   return {
-    user: resolveFeedUser(ranker.assets, userId, overrides.realtime ?? NO_REALTIME_STATE, config),
+    user: resolveFeedUser(bundle.tables, userId, overrides.realtime ?? NO_REALTIME_STATE, config),
     count: overrides.count ?? 20,
     surface: config.defaultSurface,
-    nowMs: ranker.assets.asOfMs,
+    nowMs: bundle.tables.asOfMs,
     exclude: overrides.exclude ?? new Set(),
     config,
     ...(overrides.trending ? { trending: overrides.trending } : {}),
   };
 }
 
-function state(req: FeedRequest, models: Ranker["models"] = ranker.models): Promise<FeedState> {
-  return createFeedState({ ...ranker, models, problems: [] }, req);
+function state(req: FeedRequest, models: ServingBundle["models"] = bundle.models): Promise<FeedState> {
+  return createFeedState({ ...bundle, models, problems: [] }, req);
 }
 
 const withSources = (only: Partial<Record<SourceName, { weight: number; quota: number }>>): Partial<ServingConfig> => ({
-  retrieval: { ...ranker.assets.config.retrieval, sources: Object.fromEntries(Object.entries(ranker.assets.config.retrieval.sources).map(([name, source]) => [name, { ...source, ...(only[name as SourceName] ?? { weight: 0, quota: 0 }) }])) as ServingConfig["retrieval"]["sources"] },
+  retrieval: { ...bundle.tables.config.retrieval, sources: Object.fromEntries(Object.entries(bundle.tables.config.retrieval.sources).map(([name, source]) => [name, { ...source, ...(only[name as SourceName] ?? { weight: 0, quota: 0 }) }])) as ServingConfig["retrieval"]["sources"] },
 });
 
 describe("retrieval", () => {
@@ -58,12 +59,12 @@ describe("retrieval", () => {
     // with the mix's item terms: a · log(E_i/Ē + π) + b · affinity on top of the sources' scores
     const mixed = request(warmUser, { config: { retrieval: { ...sources.retrieval!, exposureWeight: 0.7, affinityWeight: 0.3 } } });
     const withTerms = new Map((await retrievalStage.run(await state(mixed), [])).map((c) => [c.item, c.retrievalScore]));
-    const embedding = await embedUser(ranker.models.retrievalUserTower!, ranker.assets, mixed.user.context);
-    const { dim, temperature } = ranker.assets.manifest.models.retrieval;
+    const embedding = await embedUser(bundle.models.retrievalUserTower!, bundle.tables, mixed.user.context);
+    const { dim, temperature } = bundle.tables.manifest.models.retrieval;
     for (const candidate of candidates) {
       const expected = candidate.sources.reduce((sum, hit) => sum + (hit.source === "popular" ? 2 : 1) * (1 - hit.rank / 50), 0);
       expect(candidate.retrievalScore).toBeCloseTo(expected, 10);
-      const terms = 0.7 * Math.log(ranker.assets.relativeExposure(candidate.item) + mixed.config.valueModel.exposurePriorShare) + 0.3 * retrievalAffinity(embedding, ranker.assets.retrievalItemEmbeddings, candidate.item, dim, temperature);
+      const terms = 0.7 * Math.log(bundle.tables.relativeExposure(candidate.item) + mixed.config.valueModel.exposurePriorShare) + 0.3 * retrievalAffinity(embedding, bundle.tables.retrievalItemEmbeddings, candidate.item, dim, temperature);
       expect(withTerms.get(candidate.item)).toBeCloseTo(expected + terms, 5);
       expect(new Set(candidate.sources.map((hit) => hit.source)).size).toBe(candidate.sources.length);
     }
@@ -75,7 +76,7 @@ describe("retrieval", () => {
   it("keeps at most maxCandidates, the best by mixed score", async () => {
     const all = await retrievalStage.run(await state(request(warmUser)), []);
     const cap = Math.floor(all.length / 2);
-    const capped = await retrievalStage.run(await state(request(warmUser, { config: { retrieval: { ...ranker.assets.config.retrieval, maxCandidates: cap } } })), []);
+    const capped = await retrievalStage.run(await state(request(warmUser, { config: { retrieval: { ...bundle.tables.config.retrieval, maxCandidates: cap } } })), []);
     expect(capped).toHaveLength(cap);
     const threshold = Math.min(...capped.map((c) => c.retrievalScore));
     const keptItems = new Set(capped.map((c) => c.item));
@@ -101,15 +102,15 @@ describe("sources", () => {
   });
 
   it("two_tower scans the index exactly while the catalogue is small next to its quota, and walks the graph beyond", async () => {
-    const index = ranker.models.retrievalIndex as AnnIndex;
+    const index = bundle.models.retrievalIndex as AnnIndex;
     const searches: { k: number; exact: boolean }[] = [];
     const spy = { size: index.size, search: (query: Float32Array, k: number, options: AnnSearchOptions = {}) => (searches.push({ k, exact: options.exact === true }), index.search(query, k, options)) } as unknown as AnnIndex;
-    const catalogue = ranker.assets.items.ids.size;
+    const catalogue = bundle.tables.items.ids.size;
     const quota = Math.min(200, catalogue);
-    const withRatio = (ratio: number) => request(warmUser, { config: { retrieval: { ...ranker.assets.config.retrieval, exactSearchMaxItemsPerResult: ratio } } });
-    const embedding = await embedUser(ranker.models.retrievalUserTower as ModelSession, ranker.assets, withRatio(0).user.context);
-    const scanned = await runSource(await state(withRatio(catalogue / quota + 0.01), { ...ranker.models, retrievalIndex: spy }), "two_tower", quota);
-    const walked = await runSource(await state(withRatio(catalogue / quota - 0.01), { ...ranker.models, retrievalIndex: spy }), "two_tower", quota);
+    const withRatio = (ratio: number) => request(warmUser, { config: { retrieval: { ...bundle.tables.config.retrieval, exactSearchMaxItemsPerResult: ratio } } });
+    const embedding = await embedUser(bundle.models.retrievalUserTower as ModelSession, bundle.tables, withRatio(0).user.context);
+    const scanned = await runSource(await state(withRatio(catalogue / quota + 0.01), { ...bundle.models, retrievalIndex: spy }), "two_tower", quota);
+    const walked = await runSource(await state(withRatio(catalogue / quota - 0.01), { ...bundle.models, retrievalIndex: spy }), "two_tower", quota);
     expect(searches).toEqual([{ k: quota, exact: true }, { k: quota, exact: false }]);
     expect(Array.from(scanned.items)).toEqual(Array.from(index.search(embedding, quota, { exact: true }).keys));
     expect(Array.from(walked.items)).toEqual(Array.from(index.search(embedding, quota).keys));
@@ -120,13 +121,13 @@ describe("sources", () => {
     const s = await state(req);
     // the seeds: the 40 most recent engagements, those with integrity ≥ 0.05, the first 20
     const recent = (await s.stores.engagedMedia(s.stores.userId, "any", 40)).map((entry) => entry.id);
-    const seeds = recent.filter((item) => (ranker.assets.items.integrity[item] as number) >= 0.05).slice(0, 20);
+    const seeds = recent.filter((item) => (bundle.tables.items.integrity[item] as number) >= 0.05).slice(0, 20);
     expect(seeds.length).toBeGreaterThan(1);
     // some seed's share of the quota (its nearest ceil(200 / seeds) + 1) holds another seed: the test would pass vacuously otherwise
-    const dim = ranker.assets.manifest.models.retrieval.dim;
+    const dim = bundle.tables.manifest.models.retrieval.dim;
     const seedSet = new Set(seeds);
     const perSeed = Math.ceil(200 / seeds.length) + 1;
-    const others = seeds.filter((seed) => Array.from(ranker.models.retrievalIndex!.search(ranker.assets.retrievalItemEmbeddings.subarray(seed * dim, (seed + 1) * dim), perSeed).keys).some((key) => key !== seed && seedSet.has(key)));
+    const others = seeds.filter((seed) => Array.from(bundle.models.retrievalIndex!.search(bundle.tables.retrievalItemEmbeddings.subarray(seed * dim, (seed + 1) * dim), perSeed).keys).some((key) => key !== seed && seedSet.has(key)));
     expect(others.length).toBeGreaterThan(0);
     const result = await runSource(s, "history", 200);
     expect(result.items.length).toBeGreaterThan(0);
@@ -134,7 +135,7 @@ describe("sources", () => {
     // with an integrity bar no seed clears, the source says where it found nothing and proposes nothing
     const strictQuery = (req.config.retrieval.sources.history.query as string).replace("min_integrity=0.05", "min_integrity=1");
     const strict = await state(request(warmUser, { config: { retrieval: { ...req.config.retrieval, sources: { ...req.config.retrieval.sources, history: { ...req.config.retrieval.sources.history, query: strictQuery } } } } }));
-    if (seeds.every((seed) => (ranker.assets.items.integrity[seed] as number) < 1)) {
+    if (seeds.every((seed) => (bundle.tables.items.integrity[seed] as number) < 1)) {
       const filtered = await runSource(strict, "history", 50);
       expect(filtered.items).toHaveLength(0);
       expect(filtered.note).toMatch(/filter/);
@@ -144,7 +145,7 @@ describe("sources", () => {
   it("cooccurrence sums the co-occurrence scores of the recent engagements' neighbours", async () => {
     const req = request(warmUser);
     const result = await runSource(await state(req), "cooccurrence", 1000);
-    const { offsets, items, scores } = ranker.assets.cooccurrence;
+    const { offsets, items, scores } = bundle.tables.cooccurrence;
     const expected = new Map<number, number>();
     for (const seed of req.user.context.activity.recentItems(20)) {
       for (let n = offsets[seed]!; n < offsets[seed + 1]!; n++) expected.set(items[n]!, (expected.get(items[n]!) ?? 0) + scores[n]!);
@@ -153,10 +154,10 @@ describe("sources", () => {
   });
 
   it("authors puts followed authors' newest media first", async () => {
-    const followed = ranker.assets.items.author[0] as number;
+    const followed = bundle.tables.items.author[0] as number;
     const req = request(warmUser, { realtime: { engagements: [], seenItems: new Set(), followedAuthors: new Set([followed]) } });
     const result = runSource(await state(req), "authors", 200);
-    const newest = neighboursOf(ranker.index.authorMedia, followed)[0] as number;
+    const newest = neighboursOf(bundle.index.authorMedia, followed)[0] as number;
     expect((await result).items).toContain(newest);
   });
 
@@ -169,21 +170,21 @@ describe("sources", () => {
 
   it("popular is the bundle's list, in order", async () => {
     const result = await runSource(await state(request(warmUser)), "popular", 10);
-    expect(Array.from(result.items)).toEqual(Array.from(ranker.assets.popular.items.subarray(0, 10)));
+    expect(Array.from(result.items)).toEqual(Array.from(bundle.tables.popular.items.subarray(0, 10)));
   });
 
   it("graph starts only with enough followed or liked authors, then explores one and two hops", async () => {
     const none = await runSource(await state(request("sparse-user")), "graph", 50);
     expect(none.items).toHaveLength(0);
     expect(none.note).toMatch(/followed_or_liked/);
-    const liked = [0, 1, 2].map((item) => ({ item: item * 7, ts: ranker.assets.asOfMs - 1000 + item, surface: 1, labels: LABEL_BIT.click | LABEL_BIT.like }));
+    const liked = [0, 1, 2].map((item) => ({ item: item * 7, ts: bundle.tables.asOfMs - 1000 + item, surface: 1, labels: LABEL_BIT.click | LABEL_BIT.like }));
     const req = request("sparse-user", { realtime: { engagements: liked, seenItems: new Set(), followedAuthors: new Set() } });
     const result = await runSource(await state(req), "graph", 50);
     expect(result.items.length).toBeGreaterThan(0);
-    const seedAuthors = new Set(liked.map((event) => ranker.assets.items.author[event.item] as number));
+    const seedAuthors = new Set(liked.map((event) => bundle.tables.items.author[event.item] as number));
     // one hop: the seed authors' own media; two hops: media of other authors
-    expect(Array.from(result.items).some((item) => seedAuthors.has(ranker.assets.items.author[item] as number))).toBe(true);
-    expect(Array.from(result.items).some((item) => !seedAuthors.has(ranker.assets.items.author[item] as number))).toBe(true);
+    expect(Array.from(result.items).some((item) => seedAuthors.has(bundle.tables.items.author[item] as number))).toBe(true);
+    expect(Array.from(result.items).some((item) => !seedAuthors.has(bundle.tables.items.author[item] as number))).toBe(true);
   });
 });
 
@@ -192,11 +193,11 @@ describe("filters, stages and rules", () => {
     const req0 = request(warmUser);
     const retrieved = await retrievalStage.run(await state(req0), []);
     const excluded = retrieved[0]!.item;
-    const req = request(warmUser, { exclude: new Set([excluded]), config: { rerank: { ...ranker.assets.config.rerank, minIntegrity: 0.5 } } });
+    const req = request(warmUser, { exclude: new Set([excluded]), config: { rerank: { ...bundle.tables.config.rerank, minIntegrity: 0.5 } } });
     const s = await state(req);
     const kept = filterStage.run(s, retrieved) as Candidate[];
     expect(kept.some((candidate) => candidate.item === excluded)).toBe(false);
-    expect(kept.every((candidate) => !req.user.seen.has(candidate.item) && (ranker.assets.items.integrity[candidate.item] as number) >= 0.5)).toBe(true);
+    expect(kept.every((candidate) => !req.user.seen.has(candidate.item) && (bundle.tables.items.integrity[candidate.item] as number) >= 0.5)).toBe(true);
     const removed = Object.fromEntries(s.trace.rules.map((rule) => [rule.rule, rule.removed]));
     expect((removed.exclude_requested ?? 0) + (removed.drop_seen ?? 0) + (removed.min_integrity ?? 0)).toBe(retrieved.length - kept.length);
     expect(removed.exclude_requested).toBe(1);
@@ -209,7 +210,7 @@ describe("filters, stages and rules", () => {
     expect(kept).toHaveLength(25);
     const threshold = Math.min(...kept.map((c) => c.firstStageScore as number));
     expect(retrieved.filter((c) => !kept.some((k) => k.item === c.item)).every((c) => (c.firstStageScore ?? -Infinity) <= threshold)).toBe(true);
-    const degraded = await state(req, { ...ranker.models, firstStageUserTower: undefined });
+    const degraded = await state(req, { ...bundle.models, firstStageUserTower: undefined });
     const fallback = await firstStage.run(degraded, retrieved);
     expect(fallback.map((c) => c.item)).toEqual(byRetrievalScore(retrieved).slice(0, 25).map((c) => c.item));
     expect(degraded.degraded.join()).toMatch(/first-stage model unavailable/);
@@ -218,7 +219,7 @@ describe("filters, stages and rules", () => {
   it("with an exploration tail, the first stage also keeps the tail's best by the prior with the tail's exposure exponent", async () => {
     // a negative tail exponent lifts what few have been shown
     const exploration = { from: 5, exposureExponent: -0.5 };
-    const req = request(warmUser, { count: 20, config: { firstStage: { keep: 25 }, exploration, valueModel: { ...ranker.assets.config.valueModel, exposureExponent: 1.5 } } });
+    const req = request(warmUser, { count: 20, config: { firstStage: { keep: 25 }, exploration, valueModel: { ...bundle.tables.config.valueModel, exposureExponent: 1.5 } } });
     const retrieved = await retrievalStage.run(await state(req), []);
     const kept = await firstStage.run(await state(req), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
     expect(kept.length).toBeGreaterThan(25);
@@ -228,7 +229,7 @@ describe("filters, stages and rules", () => {
     expect(retrieved.filter((c) => !kept.some((k) => k.item === c.item)).every((c) => (c.firstStageScore ?? -Infinity) <= threshold)).toBe(true);
     const { valueModel } = req.config;
     for (const candidate of kept.slice(0, 5)) {
-      const exposure = Math.log(ranker.assets.relativeExposure(candidate.item) + valueModel.exposurePriorShare);
+      const exposure = Math.log(bundle.tables.relativeExposure(candidate.item) + valueModel.exposurePriorShare);
       expect(candidate.tailLogPrior).toBeCloseTo((candidate.logPrior as number) - 2 * exposure, 8);
     }
     const off = await firstStage.run(await state(request(warmUser, { count: 20, config: { firstStage: { keep: 25 }, exploration: { from: 20, exposureExponent: 0 } } })), retrieved.map((c) => ({ ...c, sources: [...c.sources] })));
@@ -246,29 +247,29 @@ describe("filters, stages and rules", () => {
     }
     // value = EV · prior, the prior from the item's relative exposure, the user's affinity and the retrieval score
     const { valueModel } = req.config;
-    const { dim, temperature } = ranker.assets.manifest.models.retrieval;
-    const embedding = await embedUser(ranker.models.retrievalUserTower!, ranker.assets, req.user.context);
+    const { dim, temperature } = bundle.tables.manifest.models.retrieval;
+    const embedding = await embedUser(bundle.models.retrievalUserTower!, bundle.tables, req.user.context);
     for (const candidate of scored.slice(0, 5)) {
-      const signals = { relativeExposure: ranker.assets.relativeExposure(candidate.item), affinity: retrievalAffinity(embedding, ranker.assets.retrievalItemEmbeddings, candidate.item, dim, temperature), sourceScore: priorSourceScore(valueModel, candidate.sources, req.config.retrieval.sources) };
+      const signals = { relativeExposure: bundle.tables.relativeExposure(candidate.item), affinity: retrievalAffinity(embedding, bundle.tables.retrievalItemEmbeddings, candidate.item, dim, temperature), sourceScore: priorSourceScore(valueModel, candidate.sources, req.config.retrieval.sources) };
       expect(candidate.logPrior).toBeCloseTo(exploreLogPrior(valueModel, signals), 5);
       expect(candidate.value! / exploreScore(valueModel, candidate.probabilities!, 0, signals)).toBeCloseTo(1, 5);
     }
-    const degraded = await state(req, { ...ranker.models, mtml: undefined });
+    const degraded = await state(req, { ...bundle.models, mtml: undefined });
     await secondStage.run(degraded, candidates);
     expect(degraded.degraded.join()).toMatch(/second-stage model unavailable/);
   });
 
   it("rerank caps items per author, never repeats an author twice in a row, and downranks by integrity", async () => {
-    const { author } = ranker.assets.items;
+    const { author } = bundle.tables.items;
     // a crafted pool: the most prolific author's items have the best scores
     const counts = new Map<number, number>();
     for (const a of author) counts.set(a, (counts.get(a) ?? 0) + 1);
     const prolific = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
-    const theirs = Array.from({ length: ranker.assets.items.ids.size }, (_, i) => i).filter((i) => author[i] === prolific).slice(0, 4);
+    const theirs = Array.from({ length: bundle.tables.items.ids.size }, (_, i) => i).filter((i) => author[i] === prolific).slice(0, 4);
     expect(theirs).toHaveLength(4);
-    const others = Array.from({ length: ranker.assets.items.ids.size }, (_, i) => i).filter((i) => author[i] !== prolific).slice(0, 8);
+    const others = Array.from({ length: bundle.tables.items.ids.size }, (_, i) => i).filter((i) => author[i] !== prolific).slice(0, 8);
     const pool: Candidate[] = [...theirs.map((item, i) => ({ item, sources: [], retrievalScore: 0, value: 100 - i, score: 100 - i })), ...others.map((item, i) => ({ item, sources: [], retrievalScore: 0, value: 50 - i, score: 50 - i }))];
-    const req = request(warmUser, { count: 8, config: { rerank: { ...ranker.assets.config.rerank, maxPerAuthor: 2, noAdjacentSameAuthor: true, integrityDownrank: 0 } } });
+    const req = request(warmUser, { count: 8, config: { rerank: { ...bundle.tables.config.rerank, maxPerAuthor: 2, noAdjacentSameAuthor: true, integrityDownrank: 0 } } });
     const s = await state(req);
     const page = rerankStage.run(s, pool) as Candidate[];
     const authors = page.map((c) => author[c.item]);
@@ -277,16 +278,16 @@ describe("filters, stages and rules", () => {
     expect(page[0]!.item).toBe(theirs[0]);
     expect(s.trace.rules.find((rule) => rule.rule === "max_per_author")?.removed).toBe(2);
     // integrity downranking: score = value × integrity^k
-    const req2 = request(warmUser, { count: 12, config: { rerank: { ...ranker.assets.config.rerank, integrityDownrank: 1, maxPerAuthor: 100, noAdjacentSameAuthor: false } } });
+    const req2 = request(warmUser, { count: 12, config: { rerank: { ...bundle.tables.config.rerank, integrityDownrank: 1, maxPerAuthor: 100, noAdjacentSameAuthor: false } } });
     const page2 = rerankStage.run(await state(req2), pool.map((c) => ({ ...c }))) as Candidate[];
-    for (const c of page2) expect(c.score).toBeCloseTo((c.value as number) * (ranker.assets.items.integrity[c.item] as number), 8);
+    for (const c of page2) expect(c.score).toBeCloseTo((c.value as number) * (bundle.tables.items.integrity[c.item] as number), 8);
   });
 
   it("rerank fills the head by score and, from the exploration tail on, by the tail's score, under the same author rules", async () => {
     const items = Array.from({ length: 12 }, (_, i) => i);
     // value falls with the index; the tail's value rises with it
     const pool: Candidate[] = items.map((item) => ({ item, sources: [], retrievalScore: 0, value: 100 - item, tailValue: item, score: 100 - item }));
-    const req = request(warmUser, { count: 6, config: { exploration: { from: 2, exposureExponent: 0 }, rerank: { ...ranker.assets.config.rerank, integrityDownrank: 0, maxPerAuthor: 100, noAdjacentSameAuthor: false } } });
+    const req = request(warmUser, { count: 6, config: { exploration: { from: 2, exposureExponent: 0 }, rerank: { ...bundle.tables.config.rerank, integrityDownrank: 0, maxPerAuthor: 100, noAdjacentSameAuthor: false } } });
     const s = await state(req);
     const page = rerankStage.run(s, pool.map((c) => ({ ...c }))) as Candidate[];
     expect(page.map((c) => c.item)).toEqual([0, 1, 11, 10, 9, 8]);
@@ -296,7 +297,7 @@ describe("filters, stages and rules", () => {
   });
 
   it("runFeed traces each stage's counts in and out, and returns `count` items", async () => {
-    const result = await runFeed(ranker, request(warmUser, { count: 15 }), EXPLORE_STAGES);
+    const result = await runFeed(bundle, request(warmUser, { count: 15 }), EXPLORE_STAGES);
     expect(result.candidates).toHaveLength(15);
     expect(result.trace.stages.map((s) => s.stage)).toEqual(["retrieval", "filters", "first_stage", "second_stage", "rerank"]);
     result.trace.stages.slice(1).forEach((stage, i) => expect(stage.in).toBe(result.trace.stages[i]!.out));
@@ -306,13 +307,13 @@ describe("filters, stages and rules", () => {
 
 describe("the feed user", () => {
   it("merges real-time engagements after the bundle history and unions the seen sets", () => {
-    const base = resolveFeedUser(ranker.assets, warmUser, NO_REALTIME_STATE, ranker.assets.config);
-    const fresh = { item: 3, ts: ranker.assets.asOfMs + 1000, surface: 1, labels: LABEL_BIT.click };
-    const merged = resolveFeedUser(ranker.assets, warmUser, { engagements: [fresh], seenItems: new Set([4]), followedAuthors: new Set([9]) }, ranker.assets.config);
+    const base = resolveFeedUser(bundle.tables, warmUser, NO_REALTIME_STATE, bundle.tables.config);
+    const fresh = { item: 3, ts: bundle.tables.asOfMs + 1000, surface: 1, labels: LABEL_BIT.click };
+    const merged = resolveFeedUser(bundle.tables, warmUser, { engagements: [fresh], seenItems: new Set([4]), followedAuthors: new Set([9]) }, bundle.tables.config);
     expect(merged.context.activity.impressions).toBe(base.context.activity.impressions + 1);
     expect(merged.context.activity.recentItems(1)).toEqual([3]);
     expect(merged.seen.has(3) && merged.seen.has(4)).toBe(true);
     expect(merged.followedAuthors.has(9)).toBe(true);
-    expect(resolveFeedUser(ranker.assets, "unknown-user", NO_REALTIME_STATE, ranker.assets.config).cold).toBe(true);
+    expect(resolveFeedUser(bundle.tables, "unknown-user", NO_REALTIME_STATE, bundle.tables.config).cold).toBe(true);
   });
 });

@@ -15,9 +15,9 @@ import type { TrainingData } from "../../../core/data/dataset";
 import { parseFeatureSpec } from "../../../core/features/spec";
 import { allocateItemTowerInputs, writeItemTowerRow } from "../../../core/features/tower-features";
 import { readOnnxModelInfo } from "../../../core/inference/onnx-model-info";
-import { parseRankerManifest } from "../../../core/serving/bundle-manifest";
+import { parseServingManifest } from "../../../core/serving/bundle-manifest";
 import { itemTowerFeeds, runTower } from "../../../core/serving/model-runs";
-import { RankerAssets } from "../../../core/serving/ranker-assets";
+import { BundleTables } from "../../../core/serving/bundle-tables";
 import { trainAll } from "../../../models/pipeline/train-all";
 import { DEFAULT_SERVING_CONFIG } from "../../../models/serving-config";
 import { DirectoryDataSource } from "../../../scripts/lib/directory-source";
@@ -117,7 +117,7 @@ describe("npm run pipeline on a small data set", () => {
     const a = await readBundle(join(work, "bundle-a"));
     const b = await readBundle(join(work, "bundle-b"));
     const manifest = parseManifest(a.manifestValue);
-    const ranker = parseRankerManifest(a.manifestValue);
+    const servingManifest = parseServingManifest(a.manifestValue);
 
     // every listed file is there with its size and sha256, and nothing else is
     const verified = await verifyBundleFiles(manifest, a.files);
@@ -126,8 +126,8 @@ describe("npm run pipeline on a small data set", () => {
     expect(a.onDisk).toEqual(["manifest.json", ...Object.keys(manifest.files)].sort());
     // every file the manifest's sections point at is listed
     const referenced = [
-      ranker.models.mtml.file, ranker.models.mtml.fp32_file, ranker.models.retrieval.user_tower, ranker.models.retrieval.item_embeddings, ranker.models.retrieval.index,
-      ranker.models.first_stage.user_tower, ranker.models.first_stage.item_embeddings, ranker.serving_config,
+      servingManifest.models.mtml.file, servingManifest.models.mtml.fp32_file, servingManifest.models.retrieval.user_tower, servingManifest.models.retrieval.item_embeddings, servingManifest.models.retrieval.index,
+      servingManifest.models.first_stage.user_tower, servingManifest.models.first_stage.item_embeddings, servingManifest.serving_config,
       ...Object.values((a.manifestValue as { tables: Record<string, string> }).tables),
       (a.manifestValue as { models: { retrieval: { item_tower: string } } }).models.retrieval.item_tower,
       (a.manifestValue as { models: { first_stage: { item_tower: string } } }).models.first_stage.item_tower,
@@ -149,9 +149,9 @@ describe("npm run pipeline on a small data set", () => {
     expect(full.models.retrieval.parity_max_abs).toBeLessThan(1e-4);
     expect(full.models.first_stage.parity_max_abs).toBeLessThan(1e-4);
     expect(full.models.retrieval.metric).toBe("ip");
-    const specHash = readOnnxModelInfo(a.files.get(ranker.models.mtml.file)!).metadataProps.feature_spec_sha256;
+    const specHash = readOnnxModelInfo(a.files.get(servingManifest.models.mtml.file)!).metadataProps.feature_spec_sha256;
     expect(specHash).toMatch(/^[0-9a-f]{64}$/);
-    for (const path of [ranker.models.mtml.fp32_file, ranker.models.retrieval.user_tower, ranker.models.first_stage.user_tower]) {
+    for (const path of [servingManifest.models.mtml.fp32_file, servingManifest.models.retrieval.user_tower, servingManifest.models.first_stage.user_tower]) {
       expect(readOnnxModelInfo(a.files.get(path)!).metadataProps.feature_spec_sha256).toBe(specHash);
     }
 
@@ -164,7 +164,7 @@ describe("npm run pipeline on a small data set", () => {
     expect(tuning.holdout.fit_events + tuning.holdout.held_out_events).toBe(full.data.train_events);
     expect(tuning.search_space).toEqual(servingConfigFile.searchSpace);
     expect(tuning.phases.map((phase) => phase.name)).toEqual(["retrieval", "value", "ranking", "suggested"]);
-    const servedConfig = JSON.parse(new TextDecoder().decode(a.files.get(ranker.serving_config))) as Record<string, unknown>;
+    const servedConfig = JSON.parse(new TextDecoder().decode(a.files.get(servingManifest.serving_config))) as Record<string, unknown>;
     for (const phase of tuning.phases) {
       expect(phase.trials.length).toBeGreaterThan(0);
       for (const [path, value] of Object.entries(phase.best.point)) {
@@ -177,17 +177,17 @@ describe("npm run pipeline on a small data set", () => {
 
     // serving decodes it, and the shipped item embeddings are what the shipped item towers compute from the
     // bundle's own tables: the Worker's feature code and the pipeline's agree
-    const assets = RankerAssets.decode(a.manifestValue, a.files);
-    expect(assets.version).toBe(manifest.version);
+    const tables = BundleTables.decode(a.manifestValue, a.files);
+    expect(tables.version).toBe(manifest.version);
     const runtime = createNodeOrtWebAdapter();
-    const itemCount = assets.items.ids.size;
-    const inputs = allocateItemTowerInputs(assets.spec, itemCount);
-    for (let item = 0; item < itemCount; item++) writeItemTowerRow(assets.featureContext(), item, assets.asOfMs, inputs, item);
+    const itemCount = tables.items.ids.size;
+    const inputs = allocateItemTowerInputs(tables.spec, itemCount);
+    for (let item = 0; item < itemCount; item++) writeItemTowerRow(tables.featureContext(), item, tables.asOfMs, inputs, item);
     for (const [tower, shipped] of [
-      [(a.manifestValue as { models: { retrieval: { item_tower: string } } }).models.retrieval.item_tower, assets.retrievalItemEmbeddings],
-      [(a.manifestValue as { models: { first_stage: { item_tower: string } } }).models.first_stage.item_tower, assets.firstStageItemEmbeddings],
+      [(a.manifestValue as { models: { retrieval: { item_tower: string } } }).models.retrieval.item_tower, tables.retrievalItemEmbeddings],
+      [(a.manifestValue as { models: { first_stage: { item_tower: string } } }).models.first_stage.item_tower, tables.firstStageItemEmbeddings],
     ] as const) {
-      const session = await runtime.createSession(assets.file(tower));
+      const session = await runtime.createSession(tables.file(tower));
       expect(maxAbsDiff(await runTower(session, itemTowerFeeds(inputs), itemCount), shipped)).toBeLessThan(1e-4);
       await session.release();
     }

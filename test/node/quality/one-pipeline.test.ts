@@ -9,8 +9,8 @@ import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { EXPLORE_STAGES, runFeed } from "../../../core/funnel/explore";
-import { createRanker } from "../../../core/funnel/ranker";
-import { NO_REALTIME_STATE, type Candidate, type Ranker } from "../../../core/funnel/types";
+import { openServingBundle, type ServingBundle } from "../../../core/serving/serving-bundle";
+import { NO_REALTIME_STATE, type Candidate } from "../../../core/funnel/types";
 import { resolveFeedUser } from "../../../core/funnel/user";
 import { suggestPosts } from "../../../core/suggested/suggest";
 import { createNodeUsearchRuntime } from "../../../scripts/ann/usearch-wasm";
@@ -43,32 +43,32 @@ interface Served {
 }
 
 let golden: Golden;
-let ranker: Ranker;
+let bundle: ServingBundle;
 const served = new Map<string, Served>();
 
 beforeAll(async () => {
   golden = JSON.parse(gunzipSync(await readFile(new URL("fixtures/feeds-before-one-pipeline.json.gz", import.meta.url))).toString("utf8")) as Golden;
-  const bundle = await loadBundleDirectory(await realDataBundle({ tune: false }));
-  ranker = await createRanker(bundle.manifest, bundle.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
-  const config = { ...ranker.assets.config, exploration: { ...ranker.assets.config.exploration, from: 1000 } };
+  const bundleFiles = await loadBundleDirectory(await realDataBundle({ tune: false }));
+  bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
+  const config = { ...bundle.tables.config, exploration: { ...bundle.tables.config.exploration, from: 1000 } };
   // a frozen clock: no query budget cuts a list short on a busy machine
   const clock = () => 0;
-  for (const row of snapshotUsers(ranker.assets.users.ids.size, golden.users.length, 1)) {
-    const id = ranker.assets.users.ids.id(row);
-    const user = resolveFeedUser(ranker.assets, id, NO_REALTIME_STATE, config);
+  for (const row of snapshotUsers(bundle.tables.users.ids.size, golden.users.length, 1)) {
+    const id = bundle.tables.users.ids.id(row);
+    const user = resolveFeedUser(bundle.tables, id, NO_REALTIME_STATE, config);
     let retrieved: Candidate[] = [];
     const stages: Stage[] = EXPLORE_STAGES.map((stage) => (stage.name !== "retrieval" ? stage : { name: stage.name, run: async (s, c) => (retrieved = await stage.run(s, c)) }));
     let historySeeds: ReadonlySet<number> = new Set();
     const recording: Stage = { name: "seeds", run: async (s, c) => {
       const recent = (await s.stores.engagedMedia(s.stores.userId, "any", 40)).map((entry) => entry.id);
-      historySeeds = new Set(recent.filter((item) => (ranker.assets.items.integrity[item] as number) >= 0.05).slice(0, 20));
+      historySeeds = new Set(recent.filter((item) => (bundle.tables.items.integrity[item] as number) >= 0.05).slice(0, 20));
       return c;
     } };
-    const feed = await runFeed(ranker, { user, count: 50, surface: config.defaultSurface, nowMs: ranker.assets.asOfMs, exclude: new Set(), config, clock }, [recording, ...stages]);
+    const feed = await runFeed(bundle, { user, count: 50, surface: config.defaultSurface, nowMs: bundle.tables.asOfMs, exclude: new Set(), config, clock }, [recording, ...stages]);
     const sources: Record<string, number[]> = {};
     for (const candidate of retrieved) for (const hit of candidate.sources) (sources[hit.source] ??= []).push(hit.rank * 1e6 + candidate.item);
     for (const name of Object.keys(sources)) sources[name] = (sources[name] as number[]).sort((a, b) => a - b).map((key) => key % 1e6);
-    const suggested = await suggestPosts(ranker, { user, count: 20, exclude: new Set(), nowMs: ranker.assets.asOfMs, config, clock });
+    const suggested = await suggestPosts(bundle, { user, count: 20, exclude: new Set(), nowMs: bundle.tables.asOfMs, config, clock });
     served.set(id, { sources, explore: feed.candidates.map((c) => c.item), suggested: suggested.items.map((s) => s.item), historySeeds, suggestedWalkedTheGraph: suggested.fallback.ran && suggested.counts.merged.F > 0 });
   }
 }, 20 * 60_000);
@@ -83,7 +83,7 @@ function historyDiffersOnlyBySeeds(before: readonly number[], after: readonly nu
 
 describe("one pipeline: the feeds of 300 users of the real data, before and after", () => {
   it("serves the same models the golden file was made with", () => {
-    const files = ranker.assets.manifest.files as Record<string, { sha256: string }>;
+    const files = bundle.tables.manifest.files as Record<string, { sha256: string }>;
     const models = Object.fromEntries(Object.entries(files).filter(([path]) => path !== "config/serving.json").map(([path, entry]) => [path, entry.sha256]));
     // a trainer change moves these: then regenerate the golden file from the commit before your change
     expect(models).toEqual(golden.modelFiles);

@@ -6,19 +6,19 @@ import { recallAtK } from "../../../core/eval/metrics";
 import { BundleRows } from "../../../core/eval/systems/bundle-systems";
 import { SuggestedSystems, restrictedPopularity } from "../../../core/eval/systems/suggested-systems";
 import type { TrainingData } from "../../../core/data/dataset";
-import type { Ranker } from "../../../core/funnel/types";
+import type { ServingBundle } from "../../../core/serving/serving-bundle";
 import { syntheticDay } from "../../../scripts/models/synthetic-kuairand";
 import { DirectoryDataSource } from "../../../scripts/lib/directory-source";
 import { FIXTURE_TRAIN_END, fixtureBundleDirectory } from "../../support/fixture-bundle";
-import { fixtureRanker } from "./fixture";
+import { fixtureServingBundle } from "./fixture";
 
-let ranker: Ranker;
+let bundle: ServingBundle;
 let dataset: Dataset;
 let split: TimeSplit;
 let train: TrainingData;
 
 beforeAll(async () => {
-  ranker = await fixtureRanker();
+  bundle = await fixtureServingBundle();
   dataset = await loadDataset(new DirectoryDataSource((await fixtureBundleDirectory()).data));
   split = splitByDate(dataset, { trainEnd: FIXTURE_TRAIN_END, testStart: syntheticDay(4) });
   train = trainingData(dataset, split);
@@ -35,7 +35,7 @@ describe("restrictedPopularity", () => {
 
 describe("SuggestedSystems on the fixture data", () => {
   it("recommends each user's page (dataset rows) and measures recall on unfollowed authors against restricted popularity", async () => {
-    const systems = new SuggestedSystems(new BundleRows(dataset, ranker.assets), ranker, ranker.assets.config, { count: 30 });
+    const systems = new SuggestedSystems(new BundleRows(dataset, bundle.tables), bundle, bundle.tables.config, { count: 30 });
     const popularity = new DecayedPopularity(train);
     const measures = await systems.measures(train, split.test, popularity.order);
 

@@ -2,24 +2,25 @@ import { beforeAll, describe, expect, it } from "vitest";
 import defaultServingJson from "../../../models/serving-config.json";
 import { LABEL_BIT } from "../../../core/features/engagement";
 import { parseServingConfig, servingConfigSchema } from "../../../core/config/serving";
-import type { Ranker, RealtimeUserState } from "../../../core/funnel/types";
+import type { RealtimeUserState } from "../../../core/funnel/types";
+import type { ServingBundle } from "../../../core/serving/serving-bundle";
 import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS, DEFAULT_SUGGESTED_QUERIES, assembleSuggestions, roundRobinBySeed, suggestPosts, type SeededItem, type SuggestedFeed } from "../../../core/suggested";
 import { DEFAULT_SERVING_CONFIG } from "../../../models/serving-config";
-import { busyUsers, feedUser, fixtureRanker, storesFor, testConfig } from "./fixture";
+import { busyUsers, feedUser, fixtureServingBundle, storesFor, testConfig } from "./fixture";
 
-let ranker: Ranker;
+let bundle: ServingBundle;
 let busy: number;
 
 beforeAll(async () => {
-  ranker = await fixtureRanker();
-  busy = (busyUsers(ranker)[0] as { row: number }).row;
+  bundle = await fixtureServingBundle();
+  busy = (busyUsers(bundle)[0] as { row: number }).row;
 }, 600_000);
 
-async function suggest(row: number | string, options: { count?: number; config?: ReturnType<typeof testConfig>; realtime?: RealtimeUserState; exclude?: Set<number>; ranker?: Ranker } = {}): Promise<SuggestedFeed> {
-  const r = options.ranker ?? ranker;
+async function suggest(row: number | string, options: { count?: number; config?: ReturnType<typeof testConfig>; realtime?: RealtimeUserState; exclude?: Set<number>; bundle?: ServingBundle } = {}): Promise<SuggestedFeed> {
+  const r = options.bundle ?? bundle;
   const config = options.config ?? testConfig(r);
   const realtime = options.realtime ?? { engagements: [], seenItems: new Set<number>(), followedAuthors: new Set<number>() };
-  return suggestPosts(r, { user: feedUser(r, row, config, realtime), count: options.count ?? 20, exclude: options.exclude ?? new Set(), nowMs: r.assets.asOfMs, config });
+  return suggestPosts(r, { user: feedUser(r, row, config, realtime), count: options.count ?? 20, exclude: options.exclude ?? new Set(), nowMs: r.tables.asOfMs, config });
 }
 
 /** The shipped config as it was before Suggested Posts: no `suggested` section. */
@@ -95,7 +96,7 @@ describe("roundRobinBySeed", () => {
 describe("suggestPosts on the fixture bundle", () => {
   it("seeds from Home (H) and other surfaces (R), merged H >> R >> F >> popular, each item with its seed", async () => {
     // one item per seed, so that H runs out and R, then the popular candidates, show; strict priority by seed type
-    const feed = await suggest(busy, { count: 40, config: testConfig(ranker, { maxPerSeed: 1, typeBoost: { H: 100, R: 50, F: 0, popular: -50 } }) });
+    const feed = await suggest(busy, { count: 40, config: testConfig(bundle, { maxPerSeed: 1, typeBoost: { H: 100, R: 50, F: 0, popular: -50 } }) });
     expect(feed.cold).toBe(false);
     expect(feed.items.length).toBe(40);
     const types = feed.items.map((entry) => RANK[entry.seedType] as number);
@@ -104,7 +105,7 @@ describe("suggestPosts on the fixture bundle", () => {
     expect(feed.counts.page.R).toBeGreaterThan(0);
     expect(feed.counts.page.popular).toBeGreaterThan(0);
     expect(feed.counts.page.H).toBe(feed.seeds.H.length);
-    const stores = await storesFor(ranker, busy, testConfig(ranker));
+    const stores = await storesFor(bundle, busy, testConfig(bundle));
     const homeSeeds = new Set(stores.engagedAccounts(stores.userId, "home", 20).map((e) => e.id));
     const otherSeeds = new Set(stores.engagedAccounts(stores.userId, "other", 10).map((e) => e.id));
     for (const entry of feed.items) {
@@ -118,14 +119,14 @@ describe("suggestPosts on the fixture bundle", () => {
   });
 
   it("within H, the first items come from distinct seeds (round robin), best item first", async () => {
-    const feed = await suggest(busy, { count: 40, config: testConfig(ranker, { maxPerAuthor: 100 }) });
+    const feed = await suggest(busy, { count: 40, config: testConfig(bundle, { maxPerAuthor: 100 }) });
     const h = feed.items.filter((entry) => entry.seedType === "H");
     const seeds = new Set(h.map((entry) => entry.seedId));
     expect(seeds.size).toBeGreaterThan(1);
     expect(new Set(h.slice(0, seeds.size).map((entry) => entry.seedId)).size).toBe(seeds.size);
     const perSeed = new Map<number, number>();
     for (const entry of h) perSeed.set(entry.seedId as number, (perSeed.get(entry.seedId as number) ?? 0) + 1);
-    for (const count of perSeed.values()) expect(count).toBeLessThanOrEqual(testConfig(ranker).suggested.maxPerSeed);
+    for (const count of perSeed.values()) expect(count).toBeLessThanOrEqual(testConfig(bundle).suggested.maxPerSeed);
   });
 
   it("never suggests followed authors' items, seen items or excluded items", async () => {
@@ -135,7 +136,7 @@ describe("suggestPosts on the fixture bundle", () => {
     const excluded = (first.items[2] as { item: number }).item;
     const realtime = { engagements: [], seenItems: new Set([seenItem]), followedAuthors: new Set([followedAuthor]) };
     const second = await suggest(busy, { count: 30, realtime, exclude: new Set([excluded]) });
-    const base = await storesFor(ranker, busy, testConfig(ranker));
+    const base = await storesFor(bundle, busy, testConfig(bundle));
     const history = base.seenMedia(base.userId);
     expect(history.size).toBeGreaterThan(0);
     for (const entry of second.items) {
@@ -157,14 +158,14 @@ describe("suggestPosts on the fixture bundle", () => {
     const scores = feed.items.map((entry) => entry.score);
     // the per-author cap may skip an item, never reorder: scores never rise
     scores.slice(1).forEach((score, i) => expect(score).toBeLessThanOrEqual(scores[i] as number));
-    const popular = new Set([...ranker.assets.popular.items.subarray(0, 200), ...ranker.index.trending.items.subarray(0, 50)]);
+    const popular = new Set([...bundle.tables.popular.items.subarray(0, 200), ...bundle.index.trending.items.subarray(0, 50)]);
     for (const entry of feed.items) expect(popular.has(entry.item)).toBe(true);
     expect(feed.fallback.ran).toBe(true);
   });
 
   it("a user the bundle does not know gets H seeds from real-time likes on Home", async () => {
-    const items = Array.from(ranker.assets.popular.items.subarray(0, 3));
-    const engagements = items.map((item, i) => ({ item, ts: ranker.assets.asOfMs + 1000 * (i + 1), surface: 1, labels: LABEL_BIT.click | LABEL_BIT.like }));
+    const items = Array.from(bundle.tables.popular.items.subarray(0, 3));
+    const engagements = items.map((item, i) => ({ item, ts: bundle.tables.asOfMs + 1000 * (i + 1), surface: 1, labels: LABEL_BIT.click | LABEL_BIT.like }));
     const feed = await suggest("fresh-user", { count: 20, realtime: { engagements, seenItems: new Set(items), followedAuthors: new Set() } });
     expect(feed.seeds.H.length).toBeGreaterThan(0);
     expect(feed.items.some((entry) => entry.seedType === "H")).toBe(true);
@@ -172,19 +173,19 @@ describe("suggestPosts on the fixture bundle", () => {
   });
 
   it("runs F (graph exploration) only for sparse users", async () => {
-    const sparse = await suggest(busy, { config: testConfig(ranker, { fallbackMinSeeds: 1000 }) });
+    const sparse = await suggest(busy, { config: testConfig(bundle, { fallbackMinSeeds: 1000 }) });
     expect(sparse.fallback.ran).toBe(true);
     expect(sparse.queries.some((run) => run.type === "F")).toBe(true);
     expect(sparse.counts.merged.F).toBeGreaterThan(0);
-    const dense = await suggest(busy, { count: 5, config: testConfig(ranker, { fallbackMinSeeds: 0 }) });
+    const dense = await suggest(busy, { count: 5, config: testConfig(bundle, { fallbackMinSeeds: 0 }) });
     expect(dense.fallback.ran).toBe(false);
     expect(dense.queries.some((run) => run.type === "F")).toBe(false);
   });
 
   it("keeps serving, degraded, when a query's port fails (a bundle without account embeddings)", async () => {
-    const assets = Object.create(ranker.assets, { accountEmbeddings: { value: undefined } }) as Ranker["assets"];
-    const withoutAccounts: Ranker = { ...ranker, assets };
-    const feed = await suggest(busy, { ranker: withoutAccounts, count: 20 });
+    const tables = Object.create(bundle.tables, { accountEmbeddings: { value: undefined } }) as ServingBundle["tables"];
+    const withoutAccounts: ServingBundle = { ...bundle, tables };
+    const feed = await suggest(busy, { bundle: withoutAccounts, count: 20 });
     expect(feed.items).toHaveLength(20);
     expect(feed.degraded.join(" ")).toMatch(/H query 0 failed: .*account_nn.*no account embeddings/);
     const failed = feed.queries.find((run) => run.type === "H" && run.index === 0);
@@ -193,24 +194,24 @@ describe("suggestPosts on the fixture bundle", () => {
   });
 
   it("without the MTML, ranks by decayed impressions and says degraded", async () => {
-    const withoutMtml: Ranker = { ...ranker, models: { ...ranker.models, mtml: undefined } } as Ranker;
-    const feed = await suggest("never-seen-user", { ranker: withoutMtml, count: 10 });
+    const withoutMtml: ServingBundle = { ...bundle, models: { ...bundle.models, mtml: undefined } } as ServingBundle;
+    const feed = await suggest("never-seen-user", { bundle: withoutMtml, count: 10 });
     expect(feed.degraded.join(" ")).toMatch(/second-stage model unavailable/);
     expect(feed.items.every((entry) => entry.probabilities === undefined)).toBe(true);
-    const decayed = ranker.assets.itemCounters.decayedImpressions;
+    const decayed = bundle.tables.itemCounters.decayedImpressions;
     const values = feed.items.map((entry) => decayed[entry.item] as number);
     values.slice(1).forEach((value, i) => expect(value).toBeLessThanOrEqual(values[i] as number));
   });
 
-  it("a query over its CPU budget is reported and skipped, not thrown; a ranker's first request gets the cold-start grace", async () => {
-    const config = testConfig(ranker, { cpuBudgetMs: 5 });
-    const user = feedUser(ranker, busy, config);
-    const run = (r: Ranker) => {
+  it("a query over its CPU budget is reported and skipped, not thrown; a bundle's first request gets the cold-start grace", async () => {
+    const config = testConfig(bundle, { cpuBudgetMs: 5 });
+    const user = feedUser(bundle, busy, config);
+    const run = (r: ServingBundle) => {
       let now = 0; // every clock read is one more millisecond
-      return suggestPosts(r, { user, count: 10, exclude: new Set(), nowMs: r.assets.asOfMs, config, clock: () => (now += 1) });
+      return suggestPosts(r, { user, count: 10, exclude: new Set(), nowMs: r.tables.asOfMs, config, clock: () => (now += 1) });
     };
     expect(COLD_START_BUDGET_FACTOR * 5).toBe(50);
-    const fresh: Ranker = { ...ranker }; // a ranker object no request has used: cold
+    const fresh: ServingBundle = { ...bundle }; // a bundle object no request has used: cold
     for (let request = 0; request < COLD_START_REQUESTS; request++) {
       const cold = await run(fresh);
       expect(cold.queries.filter((q) => q.error).map((q) => q.error?.code)).toEqual([]);

@@ -13,7 +13,8 @@ import { DecayedPopularity } from "../../../core/eval/baselines/popularity";
 import { SOURCE_NAMES, type ServingConfig } from "../../../core/config/serving";
 import { EXPLORE_STAGES, createFeedState, runFeed } from "../../../core/funnel/explore";
 import { admitsUser, mergeSourceResults, mixTerms, runSource } from "../../../core/funnel/stages/retrieval";
-import { NO_REALTIME_STATE, type Ranker } from "../../../core/funnel/types";
+import { NO_REALTIME_STATE } from "../../../core/funnel/types";
+import type { ServingBundle } from "../../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../../core/funnel/user";
 import { createRandom } from "../../../core/util/random";
 import { chooseHoldout } from "../../../models/tuning/holdout";
@@ -25,7 +26,7 @@ import servingConfigFile from "../../../models/serving-config.json";
 import { DirectoryDataSource } from "../../../scripts/lib/directory-source";
 import { syntheticDay, writeSyntheticKuaiRand } from "../../../scripts/models/synthetic-kuairand";
 import { tuneOnHeldOutSlice } from "../../../scripts/pipeline/tune-step";
-import { fixtureRanker } from "../funnel/ranker-fixture";
+import { fixtureServingBundle } from "../funnel/serving-bundle-fixture";
 import { FIXTURE_DATA_OPTIONS, FIXTURE_TRAIN_END, fixtureBundleDirectory } from "../../support/fixture-bundle";
 
 const DAY_MS = 86_400_000;
@@ -100,12 +101,12 @@ describe("the search space in models/serving-config.json", () => {
 });
 
 describe("the replay of a held-out day, against the served funnel", () => {
-  let ranker: Ranker;
+  let bundle: ServingBundle;
   let replay: Replay;
   let dataset: Dataset;
 
   beforeAll(async () => {
-    ranker = await fixtureRanker();
+    bundle = await fixtureServingBundle();
     const { data } = await fixtureBundleDirectory();
     dataset = await loadDataset(new DirectoryDataSource(data));
     // the fixture bundle is trained through FIXTURE_TRAIN_END; the next day is its held-out day
@@ -114,28 +115,28 @@ describe("the replay of a held-out day, against the served funnel", () => {
     let start = 0;
     while (start < dataset.events.size && (times[start] as number) < from) start++;
     const heldOut: EventTable = { ...dataset.events, size: dataset.events.size - start, user: dataset.events.user.subarray(start), item: dataset.events.item.subarray(start), ts: times.subarray(start), surface: dataset.events.surface.subarray(start), labels: Object.fromEntries(LABELS.filter((l) => dataset.events.labels[l]).map((l) => [l, (dataset.events.labels[l] as Uint8Array).subarray(start)])) };
-    const config = ranker.assets.config;
+    const config = bundle.tables.config;
     const maxQuotas = Object.fromEntries(SOURCE_NAMES.map((name) => [name, config.retrieval.sources[name].quota]));
-    replay = await buildReplay(ranker, config, heldOut, { toBundleUser: (u) => u, toBundleItem: (i) => i }, (items) => new Float32Array(items.length * LABELS.length), new Int32Array(0), { users: 40, seed: 3, maxQuotas, count: 30 });
+    replay = await buildReplay(bundle, config, heldOut, { toBundleUser: (u) => u, toBundleItem: (i) => i }, (items) => new Float32Array(items.length * LABELS.length), new Int32Array(0), { users: 40, seed: 3, maxQuotas, count: 30 });
   }, 600_000);
 
   it("merges the sources as the retrieval stage does, for any weights and shorter quotas", async () => {
     const next = createRandom(17);
-    const base = ranker.assets.config;
+    const base = bundle.tables.config;
     for (let trial = 0; trial < 5; trial++) {
       const sources = Object.fromEntries(SOURCE_NAMES.map((name) => [name, { ...base.retrieval.sources[name], weight: 0.05 + next() * 3 }])) as ServingConfig["retrieval"]["sources"];
       // popular's and trending's lists are prefixes of their longer selves, so their quotas may shrink too
       sources.popular = { ...sources.popular, quota: Math.max(1, Math.floor(sources.popular.quota * (0.3 + 0.7 * next()))) };
       const config: ServingConfig = { ...base, retrieval: { ...base.retrieval, sources, maxCandidates: 20 + Math.floor(next() * 200) } };
       for (const user of replay.users.slice(0, 10)) {
-        const state = await createFeedState(ranker, { ...user.request, config });
+        const state = await createFeedState(bundle, { ...user.request, config });
         const results = [];
         for (const name of SOURCE_NAMES) {
           if (!admitsUser(config.retrieval.sources[name], user.request.user)) continue;
           results.push({ name, result: await runSource(state, name) });
         }
         const embedding = config.retrieval.affinityWeight > 0 ? state.retrievalEmbedding : undefined;
-        const served = new Map(mergeSourceResults(results, config.retrieval, ranker.assets.items.ids.size, mixTerms(ranker.assets, config, embedding)).map((c) => [c.item, c.retrievalScore]));
+        const served = new Map(mergeSourceResults(results, config.retrieval, bundle.tables.items.ids.size, mixTerms(bundle.tables, config, embedding)).map((c) => [c.item, c.retrievalScore]));
         const replayed = retrievalScores(user, config);
         const members = new Map<number, number>();
         replayed.forEach((score, i) => {
@@ -153,12 +154,12 @@ describe("the replay of a held-out day, against the served funnel", () => {
     // The served MTML is dynamically quantized: its activations' int8 scale is set per batch, and the replay scores a
     // user's whole pool in one batch where the second stage scores the first stage's cut, so probabilities differ in
     // the third decimal and can swap two items of near-equal value. Everything else is the same arithmetic.
-    const config = ranker.assets.config;
+    const config = bundle.tables.config;
     let identical = 0;
     let sameItems = 0;
     let topOverlap = 0;
     for (const user of replay.users) {
-      const served = (await runFeed(ranker, { ...user.request, config }, EXPLORE_STAGES)).candidates.map((c) => c.item);
+      const served = (await runFeed(bundle, { ...user.request, config }, EXPLORE_STAGES)).candidates.map((c) => c.item);
       const replayed = Array.from(replayFeed(replay, user, config));
       // a near tie at the end of the page (or of the first stage's cut) swaps one item in or out
       expect(replayed.filter((item) => served.includes(item)).length, user.id).toBeGreaterThanOrEqual(served.length - 2);

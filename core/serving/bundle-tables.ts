@@ -19,19 +19,19 @@ import {
   type UserHistories,
 } from "./assets";
 import { relativeExposure } from "../ranking/value-model";
-import { parseRankerManifest, type RankerManifest } from "./bundle-manifest";
+import { parseServingManifest, type ServingManifest } from "./bundle-manifest";
 
 /**
  * A model bundle decoded into what serving reads: the feature spec, the catalogue, users with their
  * training-window history, counters as of the end of training, lists, item embeddings and the models' bytes.
  * The same object backs the Worker, the evaluation harness and the benchmarks.
  */
-export class RankerAssets {
+export class BundleTables {
   /** The catalogue's mean decayed impressions as of `asOfMs`: what exposure is measured against (value models). */
   readonly meanDecayedImpressions: number;
 
   private constructor(
-    readonly manifest: RankerManifest,
+    readonly manifest: ServingManifest,
     readonly spec: FeatureSpec,
     readonly config: ServingConfig,
     readonly items: ItemTable,
@@ -55,8 +55,8 @@ export class RankerAssets {
     this.meanDecayedImpressions = itemCounters.size > 0 ? total / itemCounters.size : 0;
   }
 
-  static decode(manifestValue: unknown, files: ReadonlyMap<string, Uint8Array>): RankerAssets {
-    const manifest = parseRankerManifest(manifestValue);
+  static decode(manifestValue: unknown, files: ReadonlyMap<string, Uint8Array>): BundleTables {
+    const manifest = parseServingManifest(manifestValue);
     const file = (path: string) => {
       const bytes = files.get(path);
       if (!bytes) throw new BundleError(`bundle ${manifest.version} is incomplete`, [`missing ${path}`]);
@@ -73,7 +73,7 @@ export class RankerAssets {
       return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, rows * dim) : new Float32Array(bytes.slice().buffer);
     };
     const accounts = manifest.models.accounts;
-    return new RankerAssets(
+    return new BundleTables(
       manifest,
       manifest.feature_spec,
       config,

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { ModelSession, OnnxRuntimeAdapter } from "../../../core/inference/types";
-import type { RankerAssets } from "../../../core/serving/ranker-assets";
-import { loadRankerModels, releaseRankerModels } from "../../../core/serving/ranker-models";
+import type { BundleTables } from "../../../core/serving/bundle-tables";
+import { loadBundleModels, releaseBundleModels } from "../../../core/serving/bundle-models";
 import { createNodeUsearchRuntime } from "../../../scripts/ann/usearch-wasm";
 import { createNodeOrtWebAdapter } from "../../../scripts/onnx/ort-web-node";
-import { fixtureRanker } from "../funnel/ranker-fixture";
+import { fixtureServingBundle } from "../funnel/serving-bundle-fixture";
 
 /** The real onnxruntime-web adapter, refusing the model whose bytes are `refused` and counting sessions made and released. */
 function countingAdapter(refused: Uint8Array | undefined) {
@@ -33,9 +33,9 @@ function countingAdapter(refused: Uint8Array | undefined) {
   return { adapter, counts };
 }
 
-/** The fixture bundle's assets with one file's bytes replaced. */
-function withFile(assets: RankerAssets, path: string, bytes: Uint8Array): RankerAssets {
-  return new Proxy(assets, {
+/** The fixture bundle's tables with one file's bytes replaced. */
+function withFile(tables: BundleTables, path: string, bytes: Uint8Array): BundleTables {
+  return new Proxy(tables, {
     get(target, property, receiver) {
       if (property === "file") return (wanted: string) => (wanted === path ? bytes : target.file(wanted));
       return Reflect.get(target, property, receiver) as unknown;
@@ -43,35 +43,35 @@ function withFile(assets: RankerAssets, path: string, bytes: Uint8Array): Ranker
   });
 }
 
-describe("loadRankerModels", () => {
+describe("loadBundleModels", () => {
   it("releases the sessions that loaded when another model fails, then rethrows", async () => {
-    const { assets } = await fixtureRanker();
-    const { adapter, counts } = countingAdapter(assets.file(assets.manifest.models.first_stage.user_tower));
+    const { tables } = await fixtureServingBundle();
+    const { adapter, counts } = countingAdapter(tables.file(tables.manifest.models.first_stage.user_tower));
     const usearch = createNodeUsearchRuntime();
-    await expect(loadRankerModels(assets, adapter, usearch)).rejects.toThrow("refused on purpose");
+    await expect(loadBundleModels(tables, adapter, usearch)).rejects.toThrow("refused on purpose");
     expect(counts.created).toBeGreaterThanOrEqual(2);
     expect(counts.released).toBe(counts.created);
     expect(usearch.stats().liveIndexes).toBe(0);
   });
 
   it("releases every session when the ANN index cannot be loaded", async () => {
-    const { assets } = await fixtureRanker();
+    const { tables } = await fixtureServingBundle();
     const { adapter, counts } = countingAdapter(undefined);
     const usearch = createNodeUsearchRuntime();
-    const broken = withFile(assets, assets.manifest.models.retrieval.index, new Uint8Array(64));
-    await expect(loadRankerModels(broken, adapter, usearch)).rejects.toThrow();
+    const broken = withFile(tables, tables.manifest.models.retrieval.index, new Uint8Array(64));
+    await expect(loadBundleModels(broken, adapter, usearch)).rejects.toThrow();
     expect(counts.created).toBeGreaterThanOrEqual(3);
     expect(counts.released).toBe(counts.created);
     expect(usearch.stats().liveIndexes).toBe(0);
   });
 
-  it("releases everything it loaded, and the index, through releaseRankerModels", async () => {
-    const { assets } = await fixtureRanker();
+  it("releases everything it loaded, and the index, through releaseBundleModels", async () => {
+    const { tables } = await fixtureServingBundle();
     const { adapter, counts } = countingAdapter(undefined);
     const usearch = createNodeUsearchRuntime();
-    const models = await loadRankerModels(assets, adapter, usearch);
+    const models = await loadBundleModels(tables, adapter, usearch);
     expect(usearch.stats().liveIndexes).toBe(1);
-    await releaseRankerModels(models);
+    await releaseBundleModels(models);
     expect(counts.released).toBe(counts.created);
     expect(usearch.stats().liveIndexes).toBe(0);
   });
