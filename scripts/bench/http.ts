@@ -13,6 +13,8 @@ import { REPO_ROOT, startDevServer, type DevServer } from "./wrangler";
 export interface HttpOptions {
   readonly bundleDirectory: string;
   readonly warmUsers: readonly string[];
+  /** The realistic mix (scripts/bench/traffic.ts): ids over all users, skewed toward active ones, plus new ids. */
+  readonly mixUsers: readonly string[];
   readonly connections: number;
   readonly latencySeconds: number;
   readonly throughputSeconds: number;
@@ -42,6 +44,7 @@ export interface RouteResult {
 export interface HttpResult {
   readonly explore: RouteResult;
   readonly explore_cold: RouteResult;
+  readonly explore_mix: RouteResult;
   readonly suggested: RouteResult | { readonly status: "pending"; readonly reason: string };
   readonly suggested_cold?: RouteResult;
   readonly cold_start: { readonly samples_ms: number[]; readonly p50_ms: number; readonly max_ms: number; readonly server_total_ms: number[]; readonly bundle_kv_load_ms: number[]; readonly wrangler_boot_ms: number[] };
@@ -189,6 +192,9 @@ export async function benchHttp(options: HttpOptions): Promise<HttpResult> {
       const explore = await benchRoute(dev.url, "/v1/explore", warmBody, options, options.warmUsers.length);
       log(`http: /v1/explore cold users (ids the bundle and the Durable Objects have never seen)`);
       const exploreCold = await benchRoute(dev.url, "/v1/explore", coldBody, options, 20);
+      log(`http: /v1/explore realistic mix (${options.mixUsers.length} requests' ids over all users, cycled)`);
+      const mixBody: BodyFor = (n) => ({ user_id: options.mixUsers[n % options.mixUsers.length], count: options.count });
+      const exploreMix = await benchRoute(dev.url, "/v1/explore", mixBody, options, 20);
       // a hot Durable Object (the same user again and again): the RPC round trip itself, without the object's wake-up
       const hotState: number[] = [];
       for (let i = 0; i < (options.latencySeconds > 2 ? 200 : 40); i++) {
@@ -212,6 +218,7 @@ export async function benchHttp(options: HttpOptions): Promise<HttpResult> {
       return {
         explore,
         explore_cold: exploreCold,
+        explore_mix: exploreMix,
         suggested,
         ...(suggestedCold ? { suggested_cold: suggestedCold } : {}),
         cold_start: { samples_ms: cold.samples, p50_ms: percentiles(cold.samples).p50_ms, max_ms: Math.max(...cold.samples), server_total_ms: cold.server, bundle_kv_load_ms: cold.kvLoad, wrangler_boot_ms: cold.boot },

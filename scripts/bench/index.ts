@@ -16,6 +16,7 @@ import { benchHttp, type HttpResult, type RouteResult } from "./http";
 import { collectGarbage, log, machineInfo, round, trackWasmMemories, wasmMemoryBytes, type MachineInfo, type Percentiles } from "./measure";
 import { benchSideBySide, type SideBySideResult } from "./side-by-side";
 import { benchStages, warmUserIds, type StageBenchResult } from "./stages";
+import { DEFAULT_TRAFFIC_MIX, describeTraffic, realisticUserIds } from "./traffic";
 import { ISOLATE_BUDGET_BYTES, benchSweep, type SweepEntry } from "./sweep";
 import { REPO_ROOT, workerBundleSize, type WorkerSize } from "./wrangler";
 
@@ -62,6 +63,8 @@ export interface BenchReport {
   readonly bundle: { readonly version: string; readonly items: number; readonly users: number; readonly bytes: number; readonly load_ms: number; readonly decode_ms: number };
   readonly explore?: RouteResult;
   readonly explore_cold?: RouteResult;
+  readonly explore_mix?: RouteResult;
+  readonly traffic_mix?: ReturnType<typeof describeTraffic>;
   readonly suggested?: HttpResult["suggested"];
   readonly suggested_cold?: RouteResult;
   readonly stages: Record<string, Percentiles>;
@@ -113,6 +116,7 @@ const http = values["skip-http"]
       benchHttp({
         bundleDirectory,
         warmUsers: warmUserIds(bundle, bundle.tables.config, smoke ? 30 : 300),
+        mixUsers: realisticUserIds(bundle.tables),
         connections: settings.connections,
         latencySeconds: settings.seconds,
         throughputSeconds: settings.seconds,
@@ -146,7 +150,7 @@ const report: BenchReport = {
   started_at: new Date().toISOString(),
   machine,
   bundle: { version: bundleFiles.version, items: bundle.tables.items.ids.size, users: bundle.tables.users.ids.size, bytes: bundleBytes, load_ms: bundleFiles.loadMs, decode_ms: decodeMs },
-  ...(http ? { explore: http.explore, explore_cold: http.explore_cold, suggested: http.suggested, ...(http.suggested_cold ? { suggested_cold: http.suggested_cold } : {}), cold_start_ms: http.cold_start.p50_ms, cold_start: http.cold_start, durable_object_rpc_ms: http.durable_object_rpc_ms } : {}),
+  ...(http ? { explore: http.explore, explore_cold: http.explore_cold, explore_mix: http.explore_mix, traffic_mix: describeTraffic(realisticUserIds(bundle.tables)), suggested: http.suggested, ...(http.suggested_cold ? { suggested_cold: http.suggested_cold } : {}), cold_start_ms: http.cold_start.p50_ms, cold_start: http.cold_start, durable_object_rpc_ms: http.durable_object_rpc_ms } : {}),
   stages: stages.stages,
   stage_users: stages.users,
   candidates: stages.candidates,
@@ -187,7 +191,8 @@ function printReport(r: BenchReport): void {
     result ? [name, f(result.p50_ms, 1), f(result.p99_ms, 1), f(result.mean_ms), f(result.client_p50_ms, 1), f(result.client_p99_ms, 1), f(result.rps, 0), `${result.connections}`, f(result.loaded_client_p50_ms, 1)] : [name, "—", "—", "—", "—", "—", "—", "—", "—"];
   lines.push("End to end over HTTP (wrangler dev / workerd). Server = the Worker's Server-Timing total at 1 connection (whole ms); client = autocannon.");
   const suggested = r.suggested && "p50_ms" in r.suggested ? r.suggested : undefined;
-  table(["route", "server p50", "server p99", "server mean", "client p50", "client p99", "rps", "conns", "client p50 loaded"], [route("/v1/explore warm", r.explore), route("/v1/explore cold", r.explore_cold), route("/v1/suggested warm", suggested), route("/v1/suggested cold", r.suggested_cold)]);
+  table(["route", "server p50", "server p99", "server mean", "client p50", "client p99", "rps", "conns", "client p50 loaded"], [route("/v1/explore warm", r.explore), route("/v1/explore cold", r.explore_cold), route("/v1/explore mix", r.explore_mix), route("/v1/suggested warm", suggested), route("/v1/suggested cold", r.suggested_cold)]);
+  if (r.traffic_mix) lines.push(`mix: ${r.traffic_mix.requests} requests over ${r.traffic_mix.distinct} distinct ids (the busiest 1% of ids send ${(r.traffic_mix.top1PercentShare * 100).toFixed(1)}% of requests; ${(DEFAULT_TRAFFIC_MIX.newUserShare * 100).toFixed(0)}% new ids); warm = ${r.stage_users.warm} users visited over and over`, "");
   if (r.suggested && !("p50_ms" in r.suggested)) lines.push(`/v1/suggested: pending (${r.suggested.reason})`, "");
   if (r.explore) {
     lines.push("Inside the Worker (Server-Timing, warm users, 1 connection; mean / p50 / p99 ms):");

@@ -4,7 +4,7 @@
 // garbage collected), so after a warm-up the resident memory stays within 10%; the script exits 1 when it grows more.
 //
 //   npm run bench:switch [-- --switches 20 --warmup 5 --max-growth 0.10]
-import { readFileSync, readdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -13,7 +13,7 @@ import { publishBundle } from "../../core/bundle/store";
 import { fixtureBundleDirectory } from "../../test/support/fixture-bundle";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { openLocalKv } from "../lib/kv-local";
-import { REPO_ROOT, startDevServer } from "./wrangler";
+import { REPO_ROOT, startDevServer, workerdResidentBytes } from "./wrangler";
 
 const { values } = parseArgs({
   options: {
@@ -28,37 +28,6 @@ const warmup = Number(values.warmup);
 const maxGrowth = Number(values["max-growth"]);
 const requestsPerVersion = Number(values["requests-per-version"]);
 if (!(switches > warmup && warmup >= 0)) throw new Error("--switches must exceed --warmup");
-
-/** Resident memory (bytes) of every workerd process below `rootPid`: wrangler dev runs one. */
-function workerdResidentBytes(rootPid: number): number {
-  const children = new Map<number, number[]>();
-  const names = new Map<number, string>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // the name is in parentheses and may hold spaces; the parent pid is the second field after it
-      const close = stat.lastIndexOf(")");
-      const name = stat.slice(stat.indexOf("(") + 1, close);
-      const parent = Number(stat.slice(close + 2).split(" ")[1]);
-      names.set(Number(entry), name);
-      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
-    } catch {
-      // the process exited while we looked
-    }
-  }
-  let total = 0;
-  const pending = [rootPid];
-  while (pending.length > 0) {
-    const pid = pending.pop() as number;
-    for (const child of children.get(pid) ?? []) pending.push(child);
-    if (names.get(pid) !== "workerd") continue;
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    if (match) total += Number(match[1]) * 1024;
-  }
-  if (total === 0) throw new Error(`no workerd process below pid ${rootPid}`);
-  return total;
-}
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 

@@ -131,3 +131,34 @@ export async function workerBundleSize(): Promise<WorkerSize> {
     rmSync(outdir, { recursive: true, force: true });
   }
 }
+
+/** Resident memory (bytes) of every workerd process below `rootPid`: wrangler dev runs one. */
+export function workerdResidentBytes(rootPid: number): number {
+  const children = new Map<number, number[]>();
+  const names = new Map<number, string>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // the name is in parentheses and may hold spaces; the parent pid is the second field after it
+      const close = stat.lastIndexOf(")");
+      const name = stat.slice(stat.indexOf("(") + 1, close);
+      const parent = Number(stat.slice(close + 2).split(" ")[1]);
+      names.set(Number(entry), name);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  let total = 0;
+  const pending = [rootPid];
+  while (pending.length > 0) {
+    const pid = pending.pop() as number;
+    for (const child of children.get(pid) ?? []) pending.push(child);
+    if (names.get(pid) !== "workerd") continue;
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    if (match) total += Number(match[1]) * 1024;
+  }
+  if (total === 0) throw new Error(`no workerd process below pid ${rootPid}`);
+  return total;
+}

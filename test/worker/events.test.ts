@@ -4,6 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../worker/app";
 import { trendingStub } from "../../worker/state/trending";
+import type { UserEvent } from "../../core/realtime/events";
 import { userStateStub } from "../../worker/state/user-state";
 
 const TOKEN = "test-ingest-token";
@@ -131,7 +132,7 @@ describe("POST /v1/events ingestion", () => {
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ accepted: 2, duplicates: 0, trending: "ok" });
-    const snapshot = await userStateStub(env, String(userNumber)).snapshot();
+    const snapshot = await userStateStub(env, String(userNumber)).snapshot(String(userNumber));
     expect(snapshot).toEqual({
       events: [
         { item_id: "7", ts, surface: 0, type: "impression" },
@@ -149,7 +150,7 @@ describe("POST /v1/events ingestion", () => {
     const events = [wireEvent({ user_id: user, item_id: item, ts }), wireEvent({ user_id: user, item_id: item, type: "like", ts }), wireEvent({ user_id: uid("u"), item_id: item, ts })];
     expect(await (await post({ events })).json()).toEqual({ accepted: 3, duplicates: 0, trending: "ok" });
     expect(await (await post({ events })).json()).toEqual({ accepted: 0, duplicates: 3, trending: "ok" });
-    expect((await userStateStub(env, user).snapshot()).events).toHaveLength(2);
+    expect((await userStateStub(env, user).snapshot(user)).events).toHaveLength(2);
     expect((await trendingScores([item], ts)).get(item)).toBeCloseTo(3, 9);
   });
 
@@ -158,7 +159,7 @@ describe("POST /v1/events ingestion", () => {
     const repeated = wireEvent({ user_id: user });
     const response = await post({ events: [repeated, wireEvent({ user_id: user }), repeated, { ...repeated, user_id: uid("u") }] });
     expect(await response.json()).toEqual({ accepted: 2, duplicates: 2, trending: "ok" });
-    expect((await userStateStub(env, user).snapshot()).events).toHaveLength(2);
+    expect((await userStateStub(env, user).snapshot(user)).events).toHaveLength(2);
   });
 
   it("keeps a user's events sorted by ts when they arrive out of order", async () => {
@@ -166,7 +167,7 @@ describe("POST /v1/events ingestion", () => {
     const base = Date.now() - 60_000;
     const offsets = [50, 10, 40, 0, 30, 20];
     for (const offset of offsets) await post({ events: [wireEvent({ user_id: user, item_id: `item${offset}`, ts: base + offset })] });
-    const { events } = await userStateStub(env, user).snapshot();
+    const { events } = await userStateStub(env, user).snapshot(user);
     expect(events.map((event) => event.ts - base)).toEqual([0, 10, 20, 30, 40, 50]);
   });
 
@@ -180,7 +181,7 @@ describe("POST /v1/events ingestion", () => {
     const results = (await Promise.all(batches.map(async (events) => (await post({ events })).json()))) as Array<{ accepted: number; duplicates: number }>;
     expect(results.reduce((sum, r) => sum + r.accepted, 0)).toBe(300);
     expect(results.reduce((sum, r) => sum + r.accepted + r.duplicates, 0)).toBe(sent);
-    const { events } = await userStateStub(env, user).snapshot();
+    const { events } = await userStateStub(env, user).snapshot(user);
     expect(events.map((event) => event.item_id)).toEqual(pool.map((event) => event.item_id));
   });
 
@@ -211,25 +212,28 @@ describe("POST /v1/events when a dependency fails", () => {
     const response = await createApp().fetch(request({ events: [wireEvent({ user_id: user }), wireEvent({ user_id: user, type: "like" })] }), { ...env, TRENDING: brokenTrending });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ accepted: 2, duplicates: 0, trending: "degraded" });
-    expect((await userStateStub(env, user).snapshot()).events).toHaveLength(2);
+    expect((await userStateStub(env, user).snapshot(user)).events).toHaveLength(2);
   });
 
   it("answers 503 when a user's state fails, and a retry of the whole batch then stores only what was missing", async () => {
     const [healthyUser, failingUser] = [uid("u"), uid("u")];
-    const failingId = env.USER_STATE.idFromName(failingUser);
+    // the failing user's state fails, whichever object holds it; the healthy user's is served as usual
     const flakyUserState = {
       idFromName: (name: string) => env.USER_STATE.idFromName(name),
-      get: (id: DurableObjectId) => (id.equals(failingId) ? { ingest: async () => Promise.reject(new Error("overloaded")) } : env.USER_STATE.get(id)),
+      get: (id: DurableObjectId) => {
+        const real = env.USER_STATE.get(id);
+        return { ingest: async (userId: string, batch: UserEvent[]) => (userId === failingUser ? Promise.reject(new Error("overloaded")) : real.ingest(userId, batch)) };
+      },
     } as unknown as Env["USER_STATE"];
     const events = [wireEvent({ user_id: healthyUser }), wireEvent({ user_id: failingUser }), wireEvent({ user_id: failingUser })];
 
     const failed = await createApp().fetch(request({ events }), { ...env, USER_STATE: flakyUserState });
     expect(failed.status).toBe(503);
     expect(await failed.json()).toMatchObject({ error: { code: "user_state_unavailable" } });
-    expect((await userStateStub(env, healthyUser).snapshot()).events).toHaveLength(1);
+    expect((await userStateStub(env, healthyUser).snapshot(healthyUser)).events).toHaveLength(1);
 
     const retried = await post({ events });
     expect(await retried.json()).toEqual({ accepted: 2, duplicates: 1, trending: "ok" });
-    expect((await userStateStub(env, failingUser).snapshot()).events).toHaveLength(2);
+    expect((await userStateStub(env, failingUser).snapshot(failingUser)).events).toHaveLength(2);
   });
 });

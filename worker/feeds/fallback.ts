@@ -30,7 +30,7 @@ export async function serveFallback(env: Env, userId: string, count: number, exc
   }
   const skip = new Set(exclude);
   try {
-    for (const id of (await userStateStub(env, userId).snapshot()).seen) skip.add(id);
+    for (const id of (await userStateStub(env, userId).snapshot(userId)).seen) skip.add(id);
   } catch (error) {
     reasons.push(`user state unavailable: ${(error as Error).message}`);
   }

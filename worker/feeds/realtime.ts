@@ -15,7 +15,7 @@ export interface RealtimeReadResult {
 /** The user's real-time interactions, seen set and follows from their Durable Object, resolved to bundle rows. */
 export async function readRealtimeUser(env: Env, bundle: ServingBundle, userId: string): Promise<RealtimeReadResult> {
   try {
-    const snapshot = await userStateStub(env, userId).snapshot();
+    const snapshot = await userStateStub(env, userId).snapshot(userId);
     const resolved = resolveUserSnapshot(snapshot, { ids: bundle.tables.items.ids, author: bundle.tables.items.author });
     return { state: { engagements: resolved.engagements, seenItems: resolved.seenItems, followedAuthors: resolved.followedAuthors }, snapshot };
   } catch (error) {

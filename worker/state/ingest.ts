@@ -21,7 +21,7 @@ export interface IngestBatchResult {
 export async function ingestBatch(env: Env, events: readonly UserEvent[]): Promise<IngestBatchResult> {
   const { byUser, repeatedInBatch } = groupByUser(events);
   const users = [...byUser];
-  const outcomes = await Promise.allSettled(users.map(([userId, userEvents]) => userStateStub(env, userId).ingest(userEvents)));
+  const outcomes = await Promise.allSettled(users.map(([userId, userEvents]) => userStateStub(env, userId).ingest(userId, userEvents)));
 
   let accepted = 0;
   let duplicates = repeatedInBatch;

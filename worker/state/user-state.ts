@@ -15,29 +15,48 @@ export const USER_STATE_LIMITS = {
   batch: 1_000,
 } as const;
 
+/**
+ * Users are spread over a fixed number of objects by a hash of their id. One object per user created an object
+ * (and its storage) at every first request of a user, even one who never sent an event: under traffic spread over
+ * many rarely-seen users, workerd's memory and the state storage grew with every new id. A fixed set of objects
+ * stays warm, and a user without state costs one indexed read in an object that already exists. The price: the
+ * users of one group share its single thread, and changing the count moves users to other objects (their state
+ * stays behind), so it is a constant, not a setting.
+ */
+export const USER_STATE_GROUPS = 64;
+
+/** FNV-1a over the UTF-16 code units of the id: stable across isolates and runtimes, and spreads short ids evenly. */
+export function userStateGroup(userId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < userId.length; i++) hash = Math.imul(hash ^ userId.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % USER_STATE_GROUPS;
+}
+
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-  CREATE TABLE IF NOT EXISTS received_event_ids (seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE);
+  CREATE TABLE IF NOT EXISTS received_event_ids (user_id TEXT NOT NULL, seq INTEGER NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (user_id, event_id));
+  CREATE INDEX IF NOT EXISTS received_by_arrival ON received_event_ids (user_id, seq);
   CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, item_id TEXT NOT NULL,
-    type TEXT NOT NULL, ts INTEGER NOT NULL, surface INTEGER NOT NULL
+    user_id TEXT NOT NULL, seq INTEGER NOT NULL, event_id TEXT NOT NULL, item_id TEXT NOT NULL,
+    type TEXT NOT NULL, ts INTEGER NOT NULL, surface INTEGER NOT NULL, PRIMARY KEY (user_id, event_id)
   );
-  CREATE INDEX IF NOT EXISTS events_by_time ON events (ts, seq);
-  CREATE TABLE IF NOT EXISTS seen (item_id TEXT PRIMARY KEY, last_ts INTEGER NOT NULL, seq INTEGER NOT NULL);
-  CREATE INDEX IF NOT EXISTS seen_by_time ON seen (last_ts, seq);
-  CREATE TABLE IF NOT EXISTS follows (item_id TEXT PRIMARY KEY, last_ts INTEGER NOT NULL, seq INTEGER NOT NULL);
-  CREATE INDEX IF NOT EXISTS follows_by_time ON follows (last_ts, seq);
+  CREATE INDEX IF NOT EXISTS events_by_time ON events (user_id, ts, seq);
+  CREATE TABLE IF NOT EXISTS seen (user_id TEXT NOT NULL, item_id TEXT NOT NULL, last_ts INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user_id, item_id));
+  CREATE INDEX IF NOT EXISTS seen_by_time ON seen (user_id, last_ts, seq);
+  CREATE TABLE IF NOT EXISTS follows (user_id TEXT NOT NULL, item_id TEXT NOT NULL, last_ts INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user_id, item_id));
+  CREATE INDEX IF NOT EXISTS follows_by_time ON follows (user_id, last_ts, seq);
 `;
 
-/** The state store of the user named `userId`. */
+/** The object that holds the state of the user named `userId` (and of the other users of its group). */
 export function userStateStub(env: Env, userId: string): DurableObjectStub<UserState> {
-  return env.USER_STATE.get(env.USER_STATE.idFromName(userId));
+  return env.USER_STATE.get(env.USER_STATE.idFromName(`group-${userStateGroup(userId)}`));
 }
 
 /**
- * One user's real-time state: recent interactions, seen items, follows. Storage is the object's SQLite
- * database used through the synchronous API: `ingest` never awaits, so no other call can interleave with it,
- * and `transactionSync` makes a batch all-or-nothing if a statement throws.
+ * The real-time state of one group of users: each user's recent interactions, seen items and follows, kept and
+ * bounded per user. Storage is the object's SQLite database used through the synchronous API: `ingest` never
+ * awaits, so no other call can interleave with it, and `transactionSync` makes a batch all-or-nothing if a
+ * statement throws.
  */
 export class UserState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -48,20 +67,20 @@ export class UserState extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
   }
 
-  /**
-   * Tables are created by the first ingest, not on construction: most feed requests are for users who never
-   * sent an event, and creating a schema just to read nothing from it cost several milliseconds each.
-   */
+  /** Tables are created by the first ingest, not on construction: a group nobody has written to reads nothing. */
   private hasSchema(): boolean {
     if (!this.schemaReady) this.schemaReady = this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").toArray().length > 0;
     return this.schemaReady;
   }
 
-  /** Stores the events that are new by event_id; one user per object, fixed by the first batch. */
-  ingest(events: readonly UserEvent[]): IngestResult {
+  /** Stores the events of `userId` that are new by event_id; every event of the batch must be that user's. */
+  ingest(userId: string, events: readonly UserEvent[]): IngestResult {
+    if (typeof userId !== "string" || userId.length === 0) throw new TypeError("user state: ingest takes a user id");
     if (!Array.isArray(events as unknown)) throw new TypeError("user state: ingest takes an array of events");
     if (events.length > USER_STATE_LIMITS.batch) throw new RangeError(`user state: a batch holds at most ${USER_STATE_LIMITS.batch} events, got ${events.length}`);
     events.forEach((event, i) => assertUserEvent(event, `user state: ingest[${i}]`));
+    const stranger = events.find((event) => event.user_id !== userId);
+    if (stranger) throw new Error(`user state: a batch for user ${JSON.stringify(userId)} holds an event of user ${JSON.stringify(stranger.user_id)}`);
     if (events.length === 0) return { accepted: 0, duplicates: 0, acceptedEventIds: [] };
 
     // outside the transaction, so a batch that rolls back never takes the tables with it
@@ -70,72 +89,76 @@ export class UserState extends DurableObject<Env> {
       this.schemaReady = true;
     }
     return this.ctx.storage.transactionSync(() => {
-      this.claimOwner(events);
+      this.claimGroup(userId);
       let seq = Number(this.meta("next_seq") ?? "1");
       const acceptedEventIds: string[] = [];
       let duplicates = 0;
       for (const event of events) {
-        if (this.isKnown(event.event_id)) {
+        if (this.isKnown(userId, event.event_id)) {
           duplicates++;
           continue;
         }
-        this.sql.exec("INSERT INTO received_event_ids (seq, event_id) VALUES (?, ?)", seq, event.event_id);
+        this.sql.exec("INSERT INTO received_event_ids (user_id, seq, event_id) VALUES (?, ?, ?)", userId, seq, event.event_id);
         this.sql.exec(
-          "INSERT INTO events (seq, event_id, item_id, type, ts, surface) VALUES (?, ?, ?, ?, ?, ?)",
-          seq, event.event_id, event.item_id, event.type, event.ts, event.surface,
+          "INSERT INTO events (user_id, seq, event_id, item_id, type, ts, surface) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          userId, seq, event.event_id, event.item_id, event.type, event.ts, event.surface,
         );
-        this.touch("seen", event.item_id, event.ts, seq);
-        if (event.type === "follow") this.touch("follows", event.item_id, event.ts, seq);
+        this.touch("seen", userId, event.item_id, event.ts, seq);
+        if (event.type === "follow") this.touch("follows", userId, event.item_id, event.ts, seq);
         acceptedEventIds.push(event.event_id);
         seq++;
       }
       this.setMeta("next_seq", String(seq));
-      this.keepNewest("events", "ts DESC, seq DESC", USER_STATE_LIMITS.events);
-      this.keepNewest("seen", "last_ts DESC, seq DESC", USER_STATE_LIMITS.seen);
-      this.keepNewest("follows", "last_ts DESC, seq DESC", USER_STATE_LIMITS.follows);
-      this.keepNewest("received_event_ids", "seq DESC", USER_STATE_LIMITS.receivedEventIds);
+      this.keepNewest("events", userId, "ts DESC, seq DESC", USER_STATE_LIMITS.events);
+      this.keepNewest("seen", userId, "last_ts DESC, seq DESC", USER_STATE_LIMITS.seen);
+      this.keepNewest("follows", userId, "last_ts DESC, seq DESC", USER_STATE_LIMITS.follows);
+      this.keepNewest("received_event_ids", userId, "seq DESC", USER_STATE_LIMITS.receivedEventIds);
       return { accepted: acceptedEventIds.length, duplicates, acceptedEventIds };
     });
   }
 
-  /** What the ranker reads: events by ts (ties in arrival order), seen items and follows oldest first. */
-  snapshot(): UserStateSnapshot {
+  /** What the ranker reads for `userId`: events by ts (ties in arrival order), seen items and follows oldest first. */
+  snapshot(userId: string): UserStateSnapshot {
+    if (typeof userId !== "string" || userId.length === 0) throw new TypeError("user state: snapshot takes a user id");
     if (!this.hasSchema()) return { events: [], seen: [], followedItems: [] };
     const events = this.sql
-      .exec<{ item_id: string; ts: number; surface: number; type: string }>("SELECT item_id, ts, surface, type FROM events ORDER BY ts, seq")
+      .exec<{ item_id: string; ts: number; surface: number; type: string }>("SELECT item_id, ts, surface, type FROM events WHERE user_id = ? ORDER BY ts, seq", userId)
       .toArray()
       .map((row): SnapshotEvent => ({ item_id: row.item_id, ts: row.ts, surface: row.surface, type: row.type as InteractionType }));
     const itemIds = (table: "seen" | "follows") =>
-      this.sql.exec<{ item_id: string }>(`SELECT item_id FROM ${table} ORDER BY last_ts, seq`).toArray().map((row) => row.item_id);
+      this.sql.exec<{ item_id: string }>(`SELECT item_id FROM ${table} WHERE user_id = ? ORDER BY last_ts, seq`, userId).toArray().map((row) => row.item_id);
     return { events, seen: itemIds("seen"), followedItems: itemIds("follows") };
   }
 
   /** Known = received recently, or still held in the recent events (which may outlive the id window). */
-  private isKnown(eventId: string): boolean {
+  private isKnown(userId: string, eventId: string): boolean {
     return (
-      this.sql.exec("SELECT 1 FROM received_event_ids WHERE event_id = ? UNION ALL SELECT 1 FROM events WHERE event_id = ? LIMIT 1", eventId, eventId).toArray().length > 0
+      this.sql.exec(
+        "SELECT 1 FROM received_event_ids WHERE user_id = ? AND event_id = ? UNION ALL SELECT 1 FROM events WHERE user_id = ? AND event_id = ? LIMIT 1",
+        userId, eventId, userId, eventId,
+      ).toArray().length > 0
     );
   }
 
   /** Records or refreshes an item's latest interaction; an older event never moves it back in time. */
-  private touch(table: "seen" | "follows", itemId: string, ts: number, seq: number): void {
+  private touch(table: "seen" | "follows", userId: string, itemId: string, ts: number, seq: number): void {
     this.sql.exec(
-      `INSERT INTO ${table} (item_id, last_ts, seq) VALUES (?, ?, ?)
-       ON CONFLICT (item_id) DO UPDATE SET last_ts = excluded.last_ts, seq = excluded.seq WHERE excluded.last_ts >= ${table}.last_ts`,
-      itemId, ts, seq,
+      `INSERT INTO ${table} (user_id, item_id, last_ts, seq) VALUES (?, ?, ?, ?)
+       ON CONFLICT (user_id, item_id) DO UPDATE SET last_ts = excluded.last_ts, seq = excluded.seq WHERE excluded.last_ts >= ${table}.last_ts`,
+      userId, itemId, ts, seq,
     );
   }
 
-  private keepNewest(table: string, newestFirst: string, limit: number): void {
-    this.sql.exec(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} ORDER BY ${newestFirst} LIMIT -1 OFFSET ?)`, limit);
+  private keepNewest(table: string, userId: string, newestFirst: string, limit: number): void {
+    this.sql.exec(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE user_id = ? ORDER BY ${newestFirst} LIMIT -1 OFFSET ?)`, userId, limit);
   }
 
-  /** Guards against routing bugs: every event of an object must belong to the same user. */
-  private claimOwner(events: readonly UserEvent[]): void {
-    const owner = this.meta("user_id") ?? (events[0] as UserEvent).user_id;
-    const stranger = events.find((event) => event.user_id !== owner);
-    if (stranger) throw new Error(`user state: this object holds user ${JSON.stringify(owner)}, got an event of user ${JSON.stringify(stranger.user_id)}`);
-    this.setMeta("user_id", owner);
+  /** Guards against routing bugs: every user of an object must hash to the group of the first one it stored. */
+  private claimGroup(userId: string): void {
+    const group = String(userStateGroup(userId));
+    const owner = this.meta("group") ?? group;
+    if (owner !== group) throw new Error(`user state: this object holds group ${owner}, got user ${JSON.stringify(userId)} of group ${group}`);
+    this.setMeta("group", owner);
   }
 
   private meta(key: string): string | undefined {
