@@ -5,6 +5,8 @@
 // after the first minute (JIT, caches, the bundle) it may not grow more than --max-growth, or the script exits 1.
 //
 //   npm run bench:soak [-- --minutes 10 --connections 8 --bundle bundles/default --max-growth 0.10 --json soak.json]
+//                      [--distinct N]   only the mix's first N distinct ids, over and over (to tell per-request growth
+//                                        from per-user growth)
 import autocannon from "autocannon";
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     bundle: { type: "string", default: "bundles/default" },
     "max-growth": { type: "string", default: "0.10" },
     json: { type: "string" },
+    distinct: { type: "string" },
   },
 });
 
@@ -79,7 +82,8 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 async function main(): Promise<void> {
   const bundleDirectory = resolve(REPO_ROOT, values.bundle);
   const files = await loadBundleWithRetry(bundleDirectory);
-  const userIds = realisticUserIds(BundleTables.decode(files.manifest, files.files));
+  const mix = realisticUserIds(BundleTables.decode(files.manifest, files.files));
+  const userIds = values.distinct === undefined ? mix : [...new Set(mix)].slice(0, Math.round(positive(values.distinct, "distinct")));
   const traffic = describeTraffic(userIds);
   log(`mix: ${traffic.requests} requests over ${traffic.distinct} distinct ids; the busiest 1% send ${(traffic.top1PercentShare * 100).toFixed(1)}%`);
   const persistTo = mkdtempSync(join(tmpdir(), "bench-soak-"));
