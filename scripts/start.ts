@@ -22,6 +22,7 @@ import { formatBytes, publishBundle, readActiveVersion } from "../core/bundle/st
 import { defaultBundleDirectory, ensureBundle } from "./lib/default-bundle";
 import { readBundleDirectory } from "./lib/kv-bundle-directory";
 import { openLocalKv } from "./lib/kv-local";
+import { servingPublishOptions } from "../core/serving/bundle-manifest";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const DEFAULT_DEV_VARS = "INGEST_TOKEN=dev-ingest-token\nADMIN_TOKEN=dev-admin-token\n";
@@ -114,7 +115,7 @@ async function publishBundleLocally(): Promise<void> {
       return;
     }
     const bundle = await readBundleDirectory(bundleDirectory);
-    const report = await publishBundle(local.kv, bundle.manifest, bundle.files, { log: (line) => say(`  ${line}`) });
+    const report = await publishBundle(local.kv, bundle.manifest, bundle.files, { ...servingPublishOptions(bundle.manifest), log: (line) => say(`  ${line}`) });
     say(`published bundle ${version} locally (${report.valuesWritten} values, ${formatBytes(report.bytesWritten)}) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (error) {
     if (!(error instanceof BundleError)) throw error;

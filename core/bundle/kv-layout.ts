@@ -5,9 +5,10 @@ import { bundleManifestSchema, formatIssues, relativePathProblem, versionProblem
 /**
  * Where a bundle lives in Workers KV:
  *
- *   bundle/<version>/manifest.json      the manifest, plus `kv_storage` (chunk size and chunk count per file)
- *   bundle/<version>/files/<path>       a file that fits in one value
- *   bundle/<version>/files/<path>#<i>   chunk i (0-based) of a file larger than one value
+ *   bundle/<version>/manifest.json      the manifest, plus `kv_storage` (chunk size, chunk count per file, which
+ *                                       files are stored gzip-compressed and which are left out)
+ *   bundle/<version>/files/<path>       a file that fits in one value (its gzip when `kv_storage.gzip` lists it)
+ *   bundle/<version>/files/<path>#<i>   chunk i (0-based) of a file (or of its gzip) larger than one value
  *   bundle/versions                     JSON list of published versions, oldest first (for pruning)
  *   bundle/active                       the version readers load; written last
  *
@@ -25,8 +26,11 @@ export const FALLBACK_POPULAR_KEY = "fallback/popular";
 export const KV_MAX_VALUE_BYTES = 25 * 1024 * 1024;
 export const KV_MAX_KEY_BYTES = 512;
 
-/** Version of the `kv_storage` description, in case chunking ever changes. */
-export const KV_STORAGE_LAYOUT = 1;
+/**
+ * Version of the `kv_storage` description. Layout 1 stored every file as it is; layout 2 may store a file's gzip and
+ * leave out files serving never reads. Readers take both.
+ */
+export const KV_STORAGE_LAYOUT = 2;
 
 export function manifestKey(version: string): string {
   return checkedKey(`${BUNDLE_KEY_PREFIX}${checkedVersion(version)}/manifest.json`);
@@ -72,29 +76,50 @@ export function checkChunkBytes(chunkBytes: number): void {
 }
 
 export const kvStorageSchema = z.object({
-  layout: z.literal(KV_STORAGE_LAYOUT),
+  layout: z.union([z.literal(1), z.literal(KV_STORAGE_LAYOUT)]),
   chunk_bytes: z.number().int().min(1).max(KV_MAX_VALUE_BYTES),
-  /** Values per file; 1 means the file is stored whole under `files/<path>`. */
+  /** Values per stored file; 1 means the file is stored whole under `files/<path>`. */
   chunks: z.record(z.string(), z.number().int().min(1)),
   published_at: z.iso.datetime({ offset: true }),
+  /** Files stored as their gzip, with the gzip's size (chunks are cut from the gzip). */
+  gzip: z.record(z.string(), z.number().int().min(0)).default({}),
+  /** Files of the bundle not stored in KV: serving never reads them; offline tools read the bundle directory. */
+  omitted: z.array(z.string()).default([]),
 });
 export type KvStorage = z.infer<typeof kvStorageSchema>;
+
+/** How many bytes KV holds for `path`: its gzip's size when stored compressed, else the file's own. */
+export function storedByteLength(storage: Pick<KvStorage, "gzip">, path: string, fileBytes: number): number {
+  return Object.hasOwn(storage.gzip, path) ? (storage.gzip[path] as number) : fileBytes;
+}
 
 /** The manifest as stored in KV: the bundle's own manifest plus how its files were laid out. */
 export const storedManifestSchema = bundleManifestSchema
   .extend({ kv_storage: kvStorageSchema })
   .superRefine((manifest, context) => {
     const storage = manifest.kv_storage;
+    const omitted = new Set(storage.omitted);
     for (const [path, entry] of Object.entries(manifest.files)) {
       const count = Object.hasOwn(storage.chunks, path) ? storage.chunks[path] : undefined;
-      const expected = Math.max(1, Math.ceil(entry.bytes / storage.chunk_bytes));
+      if (omitted.has(path)) {
+        if (count !== undefined) context.addIssue({ code: "custom", path: ["kv_storage", "chunks", path], message: "chunk count for a file left out of KV" });
+        continue;
+      }
+      const stored = storedByteLength(storage, path, entry.bytes);
+      const expected = Math.max(1, Math.ceil(stored / storage.chunk_bytes));
       if (count === undefined) context.addIssue({ code: "custom", path: ["kv_storage", "chunks", path], message: "no chunk count for this file" });
       else if (count !== expected) {
-        context.addIssue({ code: "custom", path: ["kv_storage", "chunks", path], message: `${count} chunks, but ${entry.bytes} bytes in ${storage.chunk_bytes}-byte chunks take ${expected}` });
+        context.addIssue({ code: "custom", path: ["kv_storage", "chunks", path], message: `${count} chunks, but ${stored} bytes in ${storage.chunk_bytes}-byte chunks take ${expected}` });
       }
     }
     for (const path of Object.keys(storage.chunks)) {
       if (!Object.hasOwn(manifest.files, path)) context.addIssue({ code: "custom", path: ["kv_storage", "chunks", path], message: "chunk count for a file the manifest does not list" });
+    }
+    for (const path of [...Object.keys(storage.gzip), ...storage.omitted]) {
+      if (!Object.hasOwn(manifest.files, path)) context.addIssue({ code: "custom", path: ["kv_storage", path], message: "a file the manifest does not list" });
+    }
+    if (storage.layout === 1 && (Object.keys(storage.gzip).length > 0 || storage.omitted.length > 0)) {
+      context.addIssue({ code: "custom", path: ["kv_storage", "layout"], message: "layout 1 stores every file as it is" });
     }
   });
 export type StoredManifest = z.infer<typeof storedManifestSchema>;

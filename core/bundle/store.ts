@@ -12,10 +12,12 @@ import {
   manifestKey,
   parseStoredManifestText,
   splitIntoChunks,
+  storedByteLength,
   versionsIndexSchema,
   type StoredManifest,
   type VersionsIndex,
 } from "./kv-layout";
+import { gunzipBytes, gzipBytes } from "./gzip";
 import { hashBytes, parseManifest, versionProblem, verifyBundleFiles, type BundleManifest } from "./manifest";
 
 /**
@@ -26,6 +28,7 @@ export interface BundleFiles {
   readonly version: string;
   /** The bundle's manifest with all its pipeline fields (loaded from KV it also carries `kv_storage`). */
   readonly manifest: BundleManifest;
+  /** Every file of the manifest, except (loaded from KV) the ones published without them (`kv_storage.omitted`). */
   readonly files: ReadonlyMap<string, Uint8Array>;
   /** Epoch milliseconds when loading finished. */
   readonly loadedAt: number;
@@ -63,11 +66,16 @@ export async function loadBundle(kv: BundleKvReader, version: string, options: L
 
   const problems: string[] = [];
   const files = new Map<string, Uint8Array>();
+  const storage = manifest.kv_storage;
+  const omitted = new Set(storage.omitted);
+  const stored = Object.entries(manifest.files).filter(([path]) => !omitted.has(path));
   await Promise.all(
-    Object.entries(manifest.files).map(async ([path, entry]) => {
+    stored.map(async ([path, entry]) => {
       try {
-        const chunkCount = manifest.kv_storage.chunks[path] as number;
-        const bytes = await readFileValues(kv, version, path, entry.bytes, chunkCount, manifest.kv_storage.chunk_bytes);
+        const chunkCount = storage.chunks[path] as number;
+        const value = await readFileValues(kv, version, path, storedByteLength(storage, path, entry.bytes), chunkCount, storage.chunk_bytes);
+        const bytes = Object.hasOwn(storage.gzip, path) ? await gunzipBytes(value).catch((error: unknown) => Promise.reject(new Error(`its stored gzip does not inflate (${(error as Error).message})`))) : value;
+        if (bytes.byteLength !== entry.bytes) throw new Error(`${bytes.byteLength} bytes after gunzip, the manifest says ${entry.bytes}`);
         if (options.verifyHashes !== false) {
           const sha256 = await hashBytes(bytes);
           if (sha256 !== entry.sha256) throw new Error(`sha256 ${sha256} does not match the manifest's ${entry.sha256}`);
@@ -81,7 +89,7 @@ export async function loadBundle(kv: BundleKvReader, version: string, options: L
   if (problems.length > 0) throw new BundleError(`bundle ${version} cannot be loaded`, problems.sort());
   const loadedAt = now();
   // Map in manifest order, whatever order the reads finished in.
-  const ordered = new Map(Object.keys(manifest.files).map((path) => [path, files.get(path) as Uint8Array]));
+  const ordered = new Map(stored.map(([path]) => [path, files.get(path) as Uint8Array]));
   return { version, manifest, files: ordered, loadedAt, loadMs: loadedAt - started };
 }
 
@@ -122,6 +130,9 @@ async function readFileValues(kv: BundleKvReader, version: string, path: string,
   return whole;
 }
 
+/** A file is stored as its gzip only when that is at most this share of its size: inflating costs cold-start time. */
+const GZIP_WORTH_KEEPING = 0.9;
+
 export interface PublishOptions {
   /** Largest value written (default and maximum: 25 MiB, the KV limit); tests pass small sizes to exercise chunking. */
   readonly chunkBytes?: number;
@@ -129,6 +140,10 @@ export interface PublishOptions {
   readonly activate?: boolean;
   /** After publishing, delete all but the newest `keepVersions` versions (the active one is always kept). */
   readonly keepVersions?: number;
+  /** Files of the bundle not to store in KV (serving never reads them); they must be files of the manifest. */
+  readonly omit?: readonly string[];
+  /** Store a file's gzip where it saves at least a tenth of the bytes (default true). */
+  readonly compress?: boolean;
   /** Values written at the same time (default 4). */
   readonly concurrency?: number;
   readonly now?: () => Date;
@@ -188,22 +203,34 @@ export async function publishBundle(
     log(`version ${version} is already in KV with identical files; not uploading again`);
   } else {
     const now = (options.now ?? (() => new Date()))();
+    const omitted = [...new Set(options.omit ?? [])].sort();
+    const unknown = omitted.filter((path) => !Object.hasOwn(manifest.files, path));
+    if (unknown.length > 0) throw new BundleError(`bundle ${version}: cannot leave out files it does not have; nothing was uploaded`, unknown.map((path) => `${path}: not in the manifest`));
     const chunks: Record<string, number> = {};
+    const gzip: Record<string, number> = {};
     const writes: { key: string; value: Uint8Array }[] = [];
-    for (const [path, entry] of Object.entries(manifest.files)) {
-      const bytes = files.get(path) as Uint8Array;
-      chunks[path] = chunkCountFor(entry.bytes, chunkBytes);
+    for (const [path] of Object.entries(manifest.files)) {
+      if (omitted.includes(path)) continue;
+      let value = files.get(path) as Uint8Array;
+      if (options.compress !== false) {
+        const compressed = await gzipBytes(value);
+        if (compressed.byteLength <= value.byteLength * GZIP_WORTH_KEEPING) {
+          value = compressed;
+          gzip[path] = compressed.byteLength;
+        }
+      }
+      chunks[path] = chunkCountFor(value.byteLength, chunkBytes);
       const keys = fileValueKeys(version, path, chunks[path]);
-      splitIntoChunks(bytes, chunkBytes).forEach((chunk, index) => writes.push({ key: keys[index] as string, value: chunk }));
+      splitIntoChunks(value, chunkBytes).forEach((chunk, index) => writes.push({ key: keys[index] as string, value: chunk }));
     }
     const totalBytes = writes.reduce((sum, write) => sum + write.value.byteLength, 0);
-    log(`uploading ${writes.length} values (${formatBytes(totalBytes)}) for ${Object.keys(manifest.files).length} files`);
+    log(`uploading ${writes.length} values (${formatBytes(totalBytes)}) for ${Object.keys(chunks).length} files (${Object.keys(gzip).length} as gzip; ${omitted.length} left out: ${omitted.join(", ") || "none"})`);
     await runLimited(writes, concurrency, async ({ key, value }) => {
       await kv.put(key, value);
       valuesWritten++;
       bytesWritten += value.byteLength;
     });
-    const stored: StoredManifest = { ...manifest, kv_storage: { layout: KV_STORAGE_LAYOUT, chunk_bytes: chunkBytes, chunks, published_at: now.toISOString() } };
+    const stored: StoredManifest = { ...manifest, kv_storage: { layout: KV_STORAGE_LAYOUT, chunk_bytes: chunkBytes, chunks, published_at: now.toISOString(), gzip, omitted } };
     const storedText = JSON.stringify(stored, null, 2);
     parseStoredManifestText(storedText, manifestKey(version)); // what readers will parse; fail here, not in the Worker
     await kv.put(manifestKey(version), storedText);

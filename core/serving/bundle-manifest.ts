@@ -30,3 +30,31 @@ export function parseServingManifest(value: unknown): ServingManifest {
   }
   return parsed.data;
 }
+
+const offlineModelFilesSchema = z.looseObject({
+  models: z.looseObject({
+    mtml: z.looseObject({ fp32_file: z.string().optional() }).optional(),
+    retrieval: z.looseObject({ item_tower: z.string().optional() }).optional(),
+    first_stage: z.looseObject({ item_tower: z.string().optional() }).optional(),
+  }),
+});
+
+/**
+ * Files of a bundle that serving never reads: the item towers (their outputs ship as item embeddings) and the fp32
+ * MTML (the pipeline's parity reference). Publishing leaves them out of KV, so a cold isolate fetches less; the
+ * evaluation and the offline tools read the bundle directory, which keeps them. A manifest without them gives none.
+ */
+export function offlineOnlyFiles(manifestValue: unknown): string[] {
+  const parsed = offlineModelFilesSchema.safeParse(manifestValue);
+  if (!parsed.success) return [];
+  const { mtml, retrieval, first_stage: firstStage } = parsed.data.models;
+  return [mtml?.fp32_file, retrieval?.item_tower, firstStage?.item_tower].filter((path): path is string => path !== undefined).sort();
+}
+
+/**
+ * How every publisher stores a bundle for serving: the files serving never reads stay out of KV (gzip is the store's
+ * default). `npm run publish`, `npm start`, the benchmarks and the workerd tests' seeded bundle all use this.
+ */
+export function servingPublishOptions(manifestValue: unknown): { readonly omit: readonly string[] } {
+  return { omit: offlineOnlyFiles(manifestValue) };
+}

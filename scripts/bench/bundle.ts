@@ -2,10 +2,13 @@
 // Worker's runtimes (onnxruntime-web wasm, single thread; USearch wasm).
 import type { UsearchRuntime } from "../../core/ann/runtime";
 import { BundleError } from "../../core/bundle/errors";
-import type { BundleFiles } from "../../core/bundle/store";
+import { MemoryKv } from "../../core/bundle/kv";
+import type { StoredManifest } from "../../core/bundle/kv-layout";
+import { loadBundle, publishBundle, type BundleFiles } from "../../core/bundle/store";
 import { openServingBundle, type ServingBundle } from "../../core/serving/serving-bundle";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
+import { servingPublishOptions } from "../../core/serving/bundle-manifest";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
 import { log } from "./measure";
 
@@ -43,4 +46,32 @@ export async function loadServingBundle(directory: string): Promise<BenchServing
   const bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createNodeOrtWebAdapter(), usearch);
   if (bundle.problems.length > 0) throw new Error(`${directory}: the bundle loaded with problems: ${bundle.problems.join("; ")}`);
   return { bundleFiles, bundle, usearch };
+}
+
+export interface KvFootprint {
+  /** Bytes the publisher writes for this bundle (file values, stored manifest, versions index, pointer). */
+  readonly stored_bytes: number;
+  /** The bundle's files as they are on disk. */
+  readonly files_bytes: number;
+  readonly omitted: readonly string[];
+  readonly gzip_files: number;
+  /** Reading it back from an in-memory KV: gunzip and sha256 of every file, ms. */
+  readonly load_ms: number;
+}
+
+/** What the bundle costs in KV when published as `npm run publish` does, and reading it back (no network). */
+export async function kvFootprint(bundleFiles: BundleFiles): Promise<KvFootprint> {
+  const kv = new MemoryKv();
+  const report = await publishBundle(kv, bundleFiles.manifest, bundleFiles.files, servingPublishOptions(bundleFiles.manifest));
+  const started = performance.now();
+  const loaded = await loadBundle(kv, report.version);
+  const loadMs = performance.now() - started;
+  const storage = (loaded.manifest as unknown as StoredManifest).kv_storage;
+  return {
+    stored_bytes: report.bytesWritten,
+    files_bytes: [...bundleFiles.files.values()].reduce((sum, bytes) => sum + bytes.byteLength, 0),
+    omitted: storage.omitted,
+    gzip_files: Object.keys(storage.gzip).length,
+    load_ms: loadMs,
+  };
 }

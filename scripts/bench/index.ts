@@ -13,6 +13,8 @@ import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { benchHttp, type HttpResult, type RouteResult } from "./http";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
+import type { KvFootprint } from "./bundle";
 import { collectGarbage, log, machineInfo, round, trackWasmMemories, wasmMemoryBytes, type MachineInfo, type Percentiles } from "./measure";
 import { benchSideBySide, type SideBySideResult } from "./side-by-side";
 import { benchStages, warmUserIds, type StageBenchResult } from "./stages";
@@ -60,7 +62,9 @@ export interface BenchReport {
   readonly command: string;
   readonly started_at: string;
   readonly machine: MachineInfo;
-  readonly bundle: { readonly version: string; readonly items: number; readonly users: number; readonly bytes: number; readonly load_ms: number; readonly decode_ms: number };
+  readonly bundle: { readonly version: string; readonly items: number; readonly users: number; readonly bytes: number; readonly load_ms: number; readonly decode_ms: number; readonly open_ms?: ServingBundle["openMs"] };
+  /** The bundle as published to KV (scripts/bench/bundle.ts kvFootprint). */
+  readonly bundle_kv?: KvFootprint;
   readonly explore?: RouteResult;
   readonly explore_cold?: RouteResult;
   readonly explore_mix?: RouteResult;
@@ -95,7 +99,7 @@ async function section<T>(name: string, run: () => Promise<T>): Promise<T> {
   return result;
 }
 
-const { loadServingBundle } = await import("./bundle");
+const { kvFootprint, loadServingBundle } = await import("./bundle");
 const machine = machineInfo();
 collectGarbage();
 const heapBefore = process.memoryUsage().heapUsed;
@@ -108,6 +112,7 @@ const bundleWasmBytes = wasmMemoryBytes();
 const ortWasmBytes = Math.max(0, bundleWasmBytes - usearch.stats().memoryBytes);
 const bundleBytes = [...bundleFiles.files.values()].reduce((sum, file) => sum + file.byteLength, 0);
 
+const kv = await section("kv-footprint", () => kvFootprint(bundleFiles));
 const stages = await section("stages", () => benchStages(bundle, { users: settings.users, warmupUsers: smoke ? 10 : 30, count: 30 }));
 const sideBySide = await section("side-by-side", () => benchSideBySide(bundle, smoke ? { rounds: 4, block: 10, warmup: 10, users: 8 } : { rounds: 20, block: 20, warmup: 40, users: 32 }));
 const http = values["skip-http"]
@@ -149,7 +154,8 @@ const report: BenchReport = {
   command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
   started_at: new Date().toISOString(),
   machine,
-  bundle: { version: bundleFiles.version, items: bundle.tables.items.ids.size, users: bundle.tables.users.ids.size, bytes: bundleBytes, load_ms: bundleFiles.loadMs, decode_ms: decodeMs },
+  bundle: { version: bundleFiles.version, items: bundle.tables.items.ids.size, users: bundle.tables.users.ids.size, bytes: bundleBytes, load_ms: bundleFiles.loadMs, decode_ms: decodeMs, open_ms: bundle.openMs },
+  bundle_kv: kv,
   ...(http ? { explore: http.explore, explore_cold: http.explore_cold, explore_mix: http.explore_mix, traffic_mix: describeTraffic(realisticUserIds(bundle.tables)), suggested: http.suggested, ...(http.suggested_cold ? { suggested_cold: http.suggested_cold } : {}), cold_start_ms: http.cold_start.p50_ms, cold_start: http.cold_start, durable_object_rpc_ms: http.durable_object_rpc_ms } : {}),
   stages: stages.stages,
   stage_users: stages.users,
@@ -185,7 +191,10 @@ function printReport(r: BenchReport): void {
   };
   lines.push(`machine: ${r.machine.cores} cores, ${r.machine.cpu}, ${r.machine.memory_gib} GiB, node ${r.machine.node} ${r.machine.platform}, load average at start ${r.machine.load_average.join(" / ")}`);
   lines.push(`packages: ${Object.entries(r.machine.packages).map(([name, version]) => `${name} ${version}`).join(", ")}`);
-  lines.push(`bundle: ${r.bundle.version} (${r.bundle.items} items, ${r.bundle.users} users, ${mib(r.bundle.bytes)}); mode ${r.mode}; ${r.command}`, "");
+  lines.push(`bundle: ${r.bundle.version} (${r.bundle.items} items, ${r.bundle.users} users, ${mib(r.bundle.bytes)}); mode ${r.mode}; ${r.command}`);
+  if (r.bundle.open_ms) lines.push(`opening it in Node (what a cold isolate does after the KV read): tables ${f(r.bundle.open_ms.tables, 0)} ms, derived indexes ${f(r.bundle.open_ms.index, 0)} ms, models (ONNX sessions + ANN index) ${f(r.bundle.open_ms.models, 0)} ms`);
+  if (r.bundle_kv) lines.push(`bundle in KV: ${mib(r.bundle_kv.stored_bytes)} of ${mib(r.bundle_kv.files_bytes)} on disk (${r.bundle_kv.gzip_files} files as gzip; left out: ${r.bundle_kv.omitted.join(", ") || "none"}); read back, inflated and verified in ${r.bundle_kv.load_ms.toFixed(0)} ms`);
+  lines.push("");
 
   const route = (name: string, result: RouteResult | undefined) =>
     result ? [name, f(result.p50_ms, 1), f(result.p99_ms, 1), f(result.mean_ms), f(result.client_p50_ms, 1), f(result.client_p99_ms, 1), f(result.rps, 0), `${result.connections}`, f(result.loaded_client_p50_ms, 1)] : [name, "—", "—", "—", "—", "—", "—", "—", "—"];

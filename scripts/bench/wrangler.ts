@@ -34,8 +34,17 @@ export interface DevServer {
 }
 
 const running = new Set<ChildProcess>();
+/** Signals the process group a detached child leads (wrangler and its workerd processes). */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // the group is gone
+  }
+}
+
 process.on("exit", () => {
-  for (const child of running) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const child of running) signalGroup(child, "SIGKILL");
 });
 
 /**
@@ -61,6 +70,9 @@ async function startDevServerOnce(persistTo: string, timeoutMs: number, extraArg
     cwd: REPO_ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
+    // its own process group, so stopping it stops the workerd processes it starts (a SIGTERM to wrangler alone has
+    // left a workerd running after the benchmark)
+    detached: true,
   });
   running.add(child);
   let output = "";
@@ -72,11 +84,13 @@ async function startDevServerOnce(persistTo: string, timeoutMs: number, extraArg
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      signalGroup(child, "SIGTERM");
+      const timer = setTimeout(() => signalGroup(child, "SIGKILL"), 5000);
       await exited;
       clearTimeout(timer);
     }
+    // whatever of the group outlived wrangler
+    signalGroup(child, "SIGKILL");
     running.delete(child);
   };
   const url = `http://127.0.0.1:${port}`;

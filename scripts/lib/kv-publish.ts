@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { BundleKvWriter } from "../../core/bundle/kv";
 import { publishBundle, formatBytes, type PublishReport } from "../../core/bundle/store";
 import { FALLBACK_POPULAR_FILE, FALLBACK_POPULAR_KEY } from "../../core/bundle/kv-layout";
+import { servingPublishOptions } from "../../core/serving/bundle-manifest";
 import { readBundleDirectory } from "./kv-bundle-directory";
 import { openLocalKv } from "./kv-local";
 import { DryRunKv, WranglerRemoteKv } from "./kv-remote";
@@ -67,6 +68,7 @@ export async function publishDirectory(directory: string, target: PublishTarget,
       activate: options.activate,
       keepVersions: options.keepVersions,
       chunkBytes: options.chunkBytes,
+      ...servingPublishOptions(bundle.manifest),
       concurrency: target.kind === "remote" ? 2 : 4,
       log,
     });

@@ -59,4 +59,21 @@ describe("KV layout", () => {
     expect(() => parseStoredManifestText(stored({}), "m")).toThrow(/no chunk count for this file/);
     expect(() => parseStoredManifestText(stored({ "a.bin": 3, "b.bin": 1 }), "m")).toThrow(/chunk count for a file the manifest does not list/);
   });
+
+  it("checks layout 2's gzip sizes and left-out files against the manifest", () => {
+    const stored = (storage: Record<string, unknown>) =>
+      JSON.stringify({
+        format: BUNDLE_FORMAT,
+        version: "v1",
+        created_at: "2026-01-01T00:00:00Z",
+        files: { "a.bin": { bytes: 25, sha256: "0".repeat(64) }, "b.bin": { bytes: 5, sha256: "0".repeat(64) } },
+        kv_storage: { layout: 2, chunk_bytes: 10, published_at: "2026-01-01T00:00:00Z", ...storage },
+      });
+    // a.bin stored as an 8-byte gzip takes one chunk; b.bin is left out
+    expect(parseStoredManifestText(stored({ chunks: { "a.bin": 1 }, gzip: { "a.bin": 8 }, omitted: ["b.bin"] }), "m").kv_storage).toMatchObject({ gzip: { "a.bin": 8 }, omitted: ["b.bin"] });
+    expect(() => parseStoredManifestText(stored({ chunks: { "a.bin": 3 }, gzip: { "a.bin": 8 }, omitted: ["b.bin"] }), "m")).toThrow(/3 chunks, but 8 bytes in 10-byte chunks take 1/);
+    expect(() => parseStoredManifestText(stored({ chunks: { "a.bin": 3, "b.bin": 1 }, omitted: ["b.bin"] }), "m")).toThrow(/chunk count for a file left out of KV/);
+    expect(() => parseStoredManifestText(stored({ chunks: { "a.bin": 3, "b.bin": 1 }, gzip: { "c.bin": 3 } }), "m")).toThrow(/kv_storage.c.bin: a file the manifest does not list/);
+    expect(() => parseStoredManifestText(stored({ layout: 1, chunks: { "a.bin": 1, "b.bin": 1 }, gzip: { "a.bin": 8 } }), "m")).toThrow(/layout 1 stores every file as it is/);
+  });
 });

@@ -14,6 +14,7 @@ import { loadBundleDirectory } from "../../../scripts/lib/kv-bundle-directory";
 import { openLocalKv } from "../../../scripts/lib/kv-local";
 import { publishDirectory } from "../../../scripts/lib/kv-publish";
 import { loadBundle, readActiveVersion } from "../../../core/bundle/store";
+import { offlineOnlyFiles } from "../../../core/serving/bundle-manifest";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..", "..", "..");
@@ -58,8 +59,11 @@ describe("npm run publish -- --local", () => {
     await copyFixtureBundle(v1, "local-v1", { "extra/large.bin": big });
     const v1Files = (await loadBundleDirectory(v1)).files;
     const report = await publishDirectory(v1, { kind: "local", configPath: join(root, "wrangler.toml"), persistTo, binding: "BUNDLES" }, { log: () => {} });
-    // one value per file, one more for the large file's second chunk, then manifest, versions index and pointer
-    expect(report).toMatchObject({ version: "local-v1", upload: "uploaded", activated: true, valuesWritten: v1Files.size + 1 + 3 });
+    // one value per file serving reads (the offline-only ones stay out), one more for the large file's second chunk,
+    // then manifest, versions index and pointer
+    const offline = offlineOnlyFiles((await loadBundleDirectory(v1)).manifest);
+    expect(offline.length).toBeGreaterThan(0);
+    expect(report).toMatchObject({ version: "local-v1", upload: "uploaded", activated: true, valuesWritten: v1Files.size - offline.length + 1 + 3 });
     console.log(`local publish of ${(big.byteLength / 2 ** 20).toFixed(0)} MiB: ${JSON.stringify(report.seconds)}`);
 
     // Read back through the same namespace: every byte and hash as published.
@@ -68,8 +72,9 @@ describe("npm run publish -- --local", () => {
       expect(await readActiveVersion(local.kv)).toBe("local-v1");
       const loaded = await loadBundle(local.kv, "local-v1");
       const expected = await loadBundleDirectory(v1);
-      expect([...loaded.files.keys()].sort()).toEqual([...expected.files.keys()].sort());
-      expect(loaded.manifest.kv_storage).toMatchObject({ chunks: { "extra/large.bin": 2, "config/serving.json": 1 } });
+      expect([...loaded.files.keys()].sort()).toEqual([...expected.files.keys()].filter((path) => !offline.includes(path)).sort());
+      for (const [path, bytes] of loaded.files) expect(bytes).toEqual(expected.files.get(path));
+      expect(loaded.manifest.kv_storage).toMatchObject({ chunks: { "extra/large.bin": 2, "config/serving.json": 1 }, omitted: offline });
     } finally {
       await local.dispose();
     }
@@ -106,15 +111,16 @@ describe("npm run publish -- --local", () => {
         throw new Error(`timed out waiting for ${what}; last /health: ${JSON.stringify(last)}\nwrangler dev output:\n${devOutput}`);
       };
       const first = await waitFor((body) => body.bundle !== null, "wrangler dev to load the bundle");
-      expect(first).toMatchObject({ status: "ok", degraded: [], bundle: { version: "local-v1", files: v1Files.size } });
-      expect(first.bundle?.bytes).toBe([...v1Files.values()].reduce((sum, bytes) => sum + bytes.byteLength, 0));
+      // the Worker holds what serving reads: every file but the offline-only ones
+      expect(first).toMatchObject({ status: "ok", degraded: [], bundle: { version: "local-v1", files: v1Files.size - offline.length } });
+      expect(first.bundle?.bytes).toBe([...v1Files].reduce((sum, [path, bytes]) => sum + (offline.includes(path) ? 0 : bytes.byteLength), 0));
 
       // Publish v2 while wrangler dev runs: the Worker switches on its next check, no restart.
       const v2 = join(work, "v2");
       await copyFixtureBundle(v2, "local-v2");
       await publishDirectory(v2, { kind: "local", configPath: join(root, "wrangler.toml"), persistTo, binding: "BUNDLES" }, { log: () => {} });
       const second = await waitFor((body) => body.bundle?.version === "local-v2", "wrangler dev to switch to local-v2");
-      expect(second).toMatchObject({ status: "ok", bundle: { version: "local-v2", files: v1Files.size - 1 } });
+      expect(second).toMatchObject({ status: "ok", bundle: { version: "local-v2", files: v1Files.size - 1 - offline.length } });
     } finally {
       dev.kill("SIGTERM");
       await new Promise((resolveExit) => (dev.exitCode !== null ? resolveExit(undefined) : dev.once("exit", resolveExit)));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BundleError } from "../../../core/bundle/errors";
 import { MemoryKv } from "../../../core/bundle/kv";
-import { ACTIVE_KEY, KV_MAX_VALUE_BYTES, VERSIONS_KEY, manifestKey } from "../../../core/bundle/kv-layout";
+import { ACTIVE_KEY, KV_MAX_VALUE_BYTES, VERSIONS_KEY, manifestKey, type StoredManifest } from "../../../core/bundle/kv-layout";
 import { packArrays, unpackArrays } from "../../../core/bundle/packed";
 import { patternBytes, sampleBundle } from "../../../core/bundle/sample";
 import { bundleFromFiles, loadBundle, publishBundle, readActiveVersion, readVersionsIndex } from "../../../core/bundle/store";
@@ -29,11 +29,87 @@ async function reasonsOf(promise: Promise<unknown>): Promise<string> {
   throw new Error("expected a BundleError");
 }
 
+/** A file gzip cannot shrink (seeded noise) and one it shrinks to a fraction (a repeated pattern). */
+function noise(length: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let state = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    bytes[i] = state >>> 24;
+  }
+  return bytes;
+}
+
+describe("KV layout 2: gzip and files left out", () => {
+  async function compressible() {
+    return sampleBundle("v2", {
+      "tables/repetitive.bin": new Uint8Array(5000).map((_, i) => i % 7),
+      "models/noise.onnx": noise(2000, 3),
+      "models/offline-only.onnx": noise(800, 4),
+      "empty.txt": "",
+    });
+  }
+
+  it("stores a file's gzip where it saves a tenth, cuts chunks from the gzip, and loads the original bytes", async () => {
+    const kv = new MemoryKv();
+    const { manifest, files } = await compressible();
+    await publishBundle(kv, manifest, files, { chunkBytes: 100 });
+    const loaded = await loadBundle(kv, "v2");
+    const storage = (loaded.manifest as unknown as StoredManifest).kv_storage;
+    expect(storage.layout).toBe(2);
+    expect(Object.keys(storage.gzip)).toEqual(["tables/repetitive.bin"]);
+    const gzipBytes = storage.gzip["tables/repetitive.bin"] as number;
+    expect(gzipBytes).toBeLessThan(500);
+    expect(storage.chunks["tables/repetitive.bin"]).toBe(Math.ceil(gzipBytes / 100));
+    expect(storage.chunks["models/noise.onnx"]).toBe(20);
+    const storedValues = kv.keys("bundle/v2/files/tables/repetitive.bin").length;
+    expect(storedValues).toBe(storage.chunks["tables/repetitive.bin"]);
+    for (const [path, bytes] of files) expect(loaded.files.get(path)).toEqual(bytes);
+  });
+
+  it("leaves out the files it is told to: no values, listed as omitted, absent from the loaded files", async () => {
+    const kv = new MemoryKv();
+    const { manifest, files } = await compressible();
+    const report = await publishBundle(kv, manifest, files, { omit: ["models/offline-only.onnx"] });
+    expect(kv.keys("bundle/v2/files/models/offline-only.onnx")).toEqual([]);
+    const loaded = await loadBundle(kv, "v2");
+    expect((loaded.manifest as unknown as StoredManifest).kv_storage.omitted).toEqual(["models/offline-only.onnx"]);
+    expect(loaded.manifest.files["models/offline-only.onnx"]).toBeDefined();
+    expect([...loaded.files.keys()]).toEqual(Object.keys(manifest.files).filter((path) => path !== "models/offline-only.onnx"));
+    expect(report.bytesWritten).toBeLessThan([...files.values()].reduce((sum, bytes) => sum + bytes.byteLength, 0));
+    await expect(publishBundle(new MemoryKv(), manifest, files, { omit: ["models/nope.onnx"] })).rejects.toThrow(/cannot leave out files it does not have/);
+  });
+
+  it("names the file whose stored gzip is corrupt or inflates to the wrong size", async () => {
+    const kv = new MemoryKv();
+    const { manifest, files } = await compressible();
+    await publishBundle(kv, manifest, files);
+    const key = "bundle/v2/files/tables/repetitive.bin";
+    const stored = (await kv.getBytes(key)) as Uint8Array;
+    const broken = stored.slice();
+    broken[broken.length - 6] = (broken[broken.length - 6] as number) ^ 0xff; // the gzip trailer's CRC
+    await kv.put(key, broken);
+    expect(await reasonsOf(loadBundle(kv, "v2"))).toMatch(/tables\/repetitive.bin: its stored gzip does not inflate/);
+  });
+
+  it("still loads a layout-1 bundle (every file stored as it is), published before layout 2", async () => {
+    const kv = new MemoryKv();
+    const { manifest, files } = await compressible();
+    await publishBundle(kv, manifest, files, { compress: false });
+    const text = (await kv.getText(manifestKey("v2"))) as string;
+    const { gzip: _gzip, omitted: _omitted, ...storage } = (JSON.parse(text) as { kv_storage: Record<string, unknown> }).kv_storage;
+    await kv.put(manifestKey("v2"), JSON.stringify({ ...JSON.parse(text), kv_storage: { ...storage, layout: 1 } }));
+    const loaded = await loadBundle(kv, "v2");
+    for (const [path, bytes] of files) expect(loaded.files.get(path)).toEqual(bytes);
+  });
+});
+
 describe("publishBundle / loadBundle", () => {
   it("round-trips a bundle through KV, chunking files larger than the chunk size", async () => {
     const kv = new MemoryKv();
     const { manifest, files } = await bundle("v1");
-    const report = await publishBundle(kv, manifest, files, { chunkBytes: 300, now: () => new Date("2026-05-04T00:00:00Z") });
+    // stored as they are (no gzip), so the chunks are cut from the files themselves
+    const report = await publishBundle(kv, manifest, files, { chunkBytes: 300, compress: false, now: () => new Date("2026-05-04T00:00:00Z") });
     expect(report).toMatchObject({ version: "v1", upload: "uploaded", previousActive: null, activated: true, pruned: [] });
     // 1000 bytes in 300-byte chunks -> 4 values; items.bin (>300 bytes) chunked too; json and empty file whole.
     expect(kv.keys("bundle/v1/files/models/")).toEqual(["bundle/v1/files/models/mtml.onnx#0", "bundle/v1/files/models/mtml.onnx#1", "bundle/v1/files/models/mtml.onnx#2", "bundle/v1/files/models/mtml.onnx#3"]);
@@ -55,7 +131,7 @@ describe("publishBundle / loadBundle", () => {
   it("writes every file, then the manifest, then the versions index, and the active pointer last", async () => {
     const kv = new MemoryKv();
     const { manifest, files } = await bundle("v1");
-    await publishBundle(kv, manifest, files, { chunkBytes: 300, concurrency: 3 });
+    await publishBundle(kv, manifest, files, { chunkBytes: 300, concurrency: 3, compress: false });
     const puts = kv.log.filter((entry) => entry.op === "put").map((entry) => entry.key);
     expect(puts.slice(-3)).toEqual([manifestKey("v1"), VERSIONS_KEY, ACTIVE_KEY]);
     expect(puts.slice(0, -3).every((key) => key.startsWith("bundle/v1/files/"))).toBe(true);
@@ -142,7 +218,8 @@ describe("publishBundle / loadBundle", () => {
     async function published() {
       const kv = new MemoryKv();
       const { manifest, files } = await bundle("v1");
-      await publishBundle(kv, manifest, files, { chunkBytes: 300 });
+      // stored as they are, so the tests can cut and change the values themselves
+      await publishBundle(kv, manifest, files, { chunkBytes: 300, compress: false });
       return kv;
     }
 

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import { publishBundle } from "../../../core/bundle/store";
+import { servingPublishOptions } from "../../../core/serving/bundle-manifest";
 import { workersKvWriter } from "../../../worker/bundle/kv";
 import "../../support/fixture-types";
 
@@ -10,10 +11,13 @@ export function fixtureFiles(): Map<string, Uint8Array> {
   return new Map(Object.entries(fixture.files).map(([path, base64]) => [path, Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))]));
 }
 
-/** Publishes the fixture bundle into this test file's KV (storage is isolated per test file) and activates it. */
+/**
+ * Publishes the fixture bundle into this test file's KV (storage is isolated per test file) and activates it, as
+ * `npm run publish` does: gzip where it pays, the files serving never reads left out.
+ */
 export async function seedFixtureBundle(version?: string): Promise<string> {
   const fixture = inject("fixtureBundle");
   const manifest = { ...(fixture.manifest as Record<string, unknown>), ...(version ? { version } : {}) };
-  await publishBundle(workersKvWriter(env.BUNDLES), manifest, fixtureFiles(), {});
+  await publishBundle(workersKvWriter(env.BUNDLES), manifest, fixtureFiles(), servingPublishOptions(manifest));
   return manifest.version as string;
 }
