@@ -32,9 +32,10 @@ async function health(): Promise<HealthBody> {
 }
 
 /** Publishes the (real) fixture bundle under `version`, in small chunks so reassembly is exercised too. */
+// stored as they are (no gzip), so step 2 can swap a file's bytes for others of the same size
 async function publish(version: string) {
   const manifest = { ...(inject("fixtureBundle").manifest as Record<string, unknown>), version };
-  await publishBundle(workersKvWriter(env.BUNDLES), manifest, fixtureFiles(), { chunkBytes: 256 * 1024 });
+  await publishBundle(workersKvWriter(env.BUNDLES), manifest, fixtureFiles(), { chunkBytes: 256 * 1024, compress: false });
 }
 const fixtureBytes = () => [...fixtureFiles().values()].reduce((sum, bytes) => sum + bytes.byteLength, 0);
 

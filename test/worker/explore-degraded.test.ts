@@ -46,13 +46,28 @@ describe("degraded mode", () => {
     const files = fixtureFiles();
     const manifest = fixture.manifest as { files: Record<string, { bytes: number; sha256: string }> };
     const [path, entry] = Object.entries(manifest.files)[0] as [string, { bytes: number; sha256: string }];
-    // the manifest promises one hash, KV holds other bytes of the same length
-    await publishBundle(workersKvWriter(env.BUNDLES), { ...manifest, version: "corrupt-1" }, files, {});
+    // the manifest promises one hash, KV holds other bytes of the same length (stored as they are, no gzip)
+    await publishBundle(workersKvWriter(env.BUNDLES), { ...manifest, version: "corrupt-1" }, files, { compress: false });
     const corrupted = new Uint8Array(entry.bytes).fill(7);
     await env.BUNDLES.put(`bundle/corrupt-1/files/${path}`, corrupted);
     const body = (await (await explore({ user_id: "u3", count: 3, debug: true })).json()) as Body;
     expect(body.degraded).toBe(true);
     expect(body.model_version).toBeNull();
     expect(body.debug?.degraded_reasons.join(" ")).toMatch(/sha256|hash/i);
+  });
+
+  it("refuses a bundle whose stored gzip is damaged, naming the file, and keeps answering in degraded mode", async () => {
+    const manifest = inject("fixtureBundle").manifest as Record<string, unknown>;
+    const path = "tables/users.bin"; // gzip shrinks it to a sixth, so it is stored compressed
+    await publishBundle(workersKvWriter(env.BUNDLES), { ...manifest, version: "corrupt-gzip-1" }, fixtureFiles(), {});
+    const stored = new Uint8Array((await env.BUNDLES.get(`bundle/corrupt-gzip-1/files/${path}`, "arrayBuffer")) as ArrayBuffer);
+    expect([stored[0], stored[1]]).toEqual([0x1f, 0x8b]); // a gzip member
+    const damaged = stored.slice();
+    damaged[damaged.length - 6] = (damaged[damaged.length - 6] as number) ^ 0xff; // its CRC
+    await env.BUNDLES.put(`bundle/corrupt-gzip-1/files/${path}`, damaged);
+    const body = (await (await explore({ user_id: "u3", count: 3, debug: true })).json()) as Body;
+    expect(body.degraded).toBe(true);
+    expect(body.model_version).toBeNull();
+    expect(body.debug?.degraded_reasons.join(" ")).toMatch(/tables\/users.bin: its stored gzip does not inflate/);
   });
 });
