@@ -1,4 +1,4 @@
-import type { ItemTable } from "../data/dataset";
+import type { ItemTable, UserTable } from "../data/dataset";
 import type { EngagementCounters } from "./counters";
 import type { FeatureSpec } from "./spec";
 import type { UserActivity } from "./user-activity";
@@ -30,4 +30,19 @@ export interface UserContext {
   readonly numeric: ArrayLike<number>;
   readonly hasFeatures: boolean;
   readonly activity: UserActivity;
+}
+
+/**
+ * The context of user row `user` (its features, embedding row and activity), or of a user the tables do not know
+ * (`user` undefined: row 0, empty features). Training rows and serving build it here, the same way.
+ */
+export function userContextOf(users: Pick<UserTable, "categorical" | "numeric" | "hasFeatures">, userEmbeddingRow: ArrayLike<number>, user: number | undefined, activity: UserActivity): UserContext {
+  if (user === undefined) return { embeddingRow: 0, categorical: users.categorical.map(() => 0), numeric: users.numeric.map(() => 0), hasFeatures: false, activity };
+  return {
+    embeddingRow: userEmbeddingRow[user] ?? 0,
+    categorical: users.categorical.map((feature) => feature.codes[user] as number),
+    numeric: users.numeric.map((feature) => feature.values[user] as number),
+    hasFeatures: users.hasFeatures[user] === 1,
+    activity,
+  };
 }

@@ -1,7 +1,7 @@
 import { BundleError } from "../bundle/errors";
 import type { ItemTable, UserTable } from "../data/dataset";
 import { parseServingConfig, type ServingConfig } from "../config/serving";
-import type { FeatureContext, UserContext } from "../features/context";
+import { userContextOf, type FeatureContext, type UserContext } from "../features/context";
 import type { EngagementCounters } from "../features/counters";
 import type { Engagement } from "../features/engagement";
 import type { FeatureSpec } from "../features/spec";
@@ -133,13 +133,6 @@ export class BundleTables {
     const activity = new UserActivity(this.items, { historyLength: this.spec.historyLength });
     if (user !== undefined) for (const event of historyOf(this.histories, user)) activity.add(event);
     for (const event of recent) activity.add(event);
-    if (user === undefined) return { embeddingRow: 0, categorical: this.users.categorical.map(() => 0), numeric: this.users.numeric.map(() => 0), hasFeatures: false, activity };
-    return {
-      embeddingRow: this.userEmbeddingRow[user] ?? 0,
-      categorical: this.users.categorical.map((feature) => feature.codes[user] as number),
-      numeric: this.users.numeric.map((feature) => feature.values[user] as number),
-      hasFeatures: this.users.hasFeatures[user] === 1,
-      activity,
-    };
+    return userContextOf(this.users, this.userEmbeddingRow, user, activity);
   }
 }

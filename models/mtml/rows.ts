@@ -1,6 +1,6 @@
 import type { Dataset, EventTable, TrainingData } from "../../core/data/dataset";
 import { LABELS } from "../../core/data/labels";
-import type { FeatureContext, UserContext } from "../../core/features/context";
+import { userContextOf, type FeatureContext, type UserContext } from "../../core/features/context";
 import type { FittedFeatures } from "../../core/features/fit-spec";
 import { withDenseStatistics } from "../../core/features/fit-spec";
 import { allocateMtmlInputs, writeMtmlRow, type MtmlInputs } from "../../core/features/mtml-features";
@@ -20,13 +20,7 @@ export interface MtmlRows {
 }
 
 export function userContextFor(dataset: Pick<Dataset, "users">, fitted: Pick<FittedFeatures, "userEmbeddingRow">, user: number, activity: UserActivity): UserContext {
-  return {
-    embeddingRow: fitted.userEmbeddingRow[user] ?? 0,
-    categorical: dataset.users.categorical.map((feature) => feature.codes[user] as number),
-    numeric: dataset.users.numeric.map((feature) => feature.values[user] as number),
-    hasFeatures: dataset.users.hasFeatures[user] === 1,
-    activity,
-  };
+  return userContextOf(dataset.users, fitted.userEmbeddingRow, user, activity);
 }
 
 export function featureContext(train: Pick<TrainingData, "items">, fitted: FittedFeatures, spec: FeatureSpec, replay: DayByDayReplay): FeatureContext {

@@ -7,6 +7,7 @@
 //   npm run bench:soak [-- --minutes 10 --connections 8 --bundle bundles/default --max-growth 0.10 --json soak.json]
 //                      [--distinct N]   only the mix's first N distinct ids, over and over (to tell per-request growth
 //                                        from per-user growth)
+//                      [--route health] GET /health instead (no feed: what the HTTP path alone keeps)
 import autocannon from "autocannon";
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     "max-growth": { type: "string", default: "0.10" },
     json: { type: "string" },
     distinct: { type: "string" },
+    route: { type: "string", default: "explore" },
   },
 });
 
@@ -41,6 +43,8 @@ const samples = Math.round(positive(values.minutes, "minutes") * 60 / positive(v
 const secondsPerSample = positive(values["seconds-per-sample"], "seconds-per-sample");
 const connections = Math.round(positive(values.connections, "connections"));
 const maxGrowth = positive(values["max-growth"], "max-growth");
+if (values.route !== "explore" && values.route !== "health") throw new Error(`--route must be explore or health, got ${values.route}`);
+const request = values.route === "health" ? { method: "GET" as const, path: "/health" } : { method: "POST" as const, path: "/v1/explore" };
 if (samples < 2) throw new Error("the soak needs at least two samples (--minutes over --seconds-per-sample)");
 
 /** Files and bytes below a directory (the Durable Objects' SQLite files live below `persistTo`). */
@@ -108,10 +112,9 @@ async function main(): Promise<void> {
           duration: secondsPerSample,
           requests: [
             {
-              method: "POST",
-              path: "/v1/explore",
+              ...request,
               headers: { "content-type": "application/json" },
-              setupRequest: (request) => ({ ...request, body: body() }),
+              setupRequest: (next) => (request.method === "POST" ? { ...next, body: body() } : next),
               onResponse: (status, responseBody) => {
                 if (status === 200) return;
                 failures++;
