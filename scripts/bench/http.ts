@@ -62,16 +62,20 @@ function parseServerTiming(header: string | undefined): Record<string, number> {
   return out;
 }
 
-type BodyFor = (n: number) => Record<string, unknown>;
+export type BodyFor = (n: number) => Record<string, unknown>;
 
-interface PhaseResult {
+export interface PhaseResult {
   readonly client: autocannon.Result;
   readonly timings: Map<string, number[]>;
   readonly failures: number;
   readonly firstFailure?: string;
 }
 
-async function phase(url: string, path: string, bodyFor: BodyFor, connections: number, seconds: number, start = 0): Promise<PhaseResult> {
+/**
+ * One autocannon run at a fixed concurrency for `seconds`: POST with `bodyFor(n)` as JSON (n counting from `start`), or
+ * GET without a body; non-200 answers are counted (the first one kept), Server-Timing entries collected.
+ */
+export async function phase(url: string, path: string, bodyFor: BodyFor | undefined, connections: number, seconds: number, start = 0): Promise<PhaseResult> {
   let n = start;
   const timings = new Map<string, number[]>();
   let failures = 0;
@@ -82,10 +86,10 @@ async function phase(url: string, path: string, bodyFor: BodyFor, connections: n
     duration: seconds,
     requests: [
       {
-        method: "POST",
+        method: bodyFor === undefined ? "GET" : "POST",
         path,
         headers: { "content-type": "application/json" },
-        setupRequest: (request) => ({ ...request, body: JSON.stringify(bodyFor(n++)) }),
+        setupRequest: (request) => (bodyFor === undefined ? request : { ...request, body: JSON.stringify(bodyFor(n++)) }),
         onResponse: (status, body, _context, headers) => {
           if (status !== 200) {
             failures++;

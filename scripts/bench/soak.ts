@@ -8,7 +8,6 @@
 //                      [--distinct N]   only the mix's first N distinct ids, over and over (to tell per-request growth
 //                                        from per-user growth)
 //                      [--route health] GET /health instead (no feed: what the HTTP path alone keeps)
-import autocannon from "autocannon";
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,6 +15,7 @@ import { parseArgs } from "node:util";
 import { BundleTables } from "../../core/serving/bundle-tables";
 import { publishDirectory } from "../lib/kv-publish";
 import { loadBundleWithRetry } from "./bundle";
+import { phase, type BodyFor } from "./http";
 import { log } from "./measure";
 import { describeTraffic, realisticUserIds } from "./traffic";
 import { REPO_ROOT, startDevServer, workerdResidentBytes } from "./wrangler";
@@ -44,7 +44,6 @@ const secondsPerSample = positive(values["seconds-per-sample"], "seconds-per-sam
 const connections = Math.round(positive(values.connections, "connections"));
 const maxGrowth = positive(values["max-growth"], "max-growth");
 if (values.route !== "explore" && values.route !== "health") throw new Error(`--route must be explore or health, got ${values.route}`);
-const request = values.route === "health" ? { method: "GET" as const, path: "/health" } : { method: "POST" as const, path: "/v1/explore" };
 if (samples < 2) throw new Error("the soak needs at least two samples (--minutes over --seconds-per-sample)");
 
 /** Files and bytes below a directory (the Durable Objects' SQLite files live below `persistTo`). */
@@ -95,34 +94,18 @@ async function main(): Promise<void> {
   try {
     await publishDirectory(bundleDirectory, { kind: "local", configPath: join(REPO_ROOT, "wrangler.toml"), binding: "BUNDLES", persistTo }, { log: () => {} });
     const dev = await startDevServer(persistTo);
+    const bodyFor: BodyFor | undefined = values.route === "health" ? undefined : (n) => ({ user_id: userIds[n % userIds.length], count: 30 });
+    const path = values.route === "health" ? "/health" : "/v1/explore";
     let next = 0;
-    const body = () => JSON.stringify({ user_id: userIds[next++ % userIds.length], count: 30 });
     try {
-      for (let i = 0; i < 20; i++) {
-        const response = await fetch(`${dev.url}/v1/explore`, { method: "POST", body: body() });
+      for (; next < 20; next++) {
+        const response = await fetch(`${dev.url}${path}`, bodyFor ? { method: "POST", body: JSON.stringify(bodyFor(next)) } : {});
         if (response.status !== 200) throw new Error(`warm-up: HTTP ${response.status}: ${(await response.text()).slice(0, 300)}`);
         await response.arrayBuffer();
       }
       for (let minute = 1; minute <= samples; minute++) {
-        let failures = 0;
-        let firstFailure: string | undefined;
-        const result = await autocannon({
-          url: dev.url,
-          connections,
-          duration: secondsPerSample,
-          requests: [
-            {
-              ...request,
-              headers: { "content-type": "application/json" },
-              setupRequest: (next) => (request.method === "POST" ? { ...next, body: body() } : next),
-              onResponse: (status, responseBody) => {
-                if (status === 200) return;
-                failures++;
-                firstFailure ??= `${status} ${String(responseBody).slice(0, 200)}`;
-              },
-            },
-          ],
-        });
+        const { client: result, failures, firstFailure } = await phase(dev.url, path, bodyFor, connections, secondsPerSample, next);
+        next += result.requests.sent;
         const disk = diskUsage(join(persistTo, "v3", "do"));
         const row: SoakSample = {
           minute,
