@@ -5,13 +5,12 @@
  * warm user: the request context (with the user's retrieval embedding) plus every source and the merge.
  *   npm run bench:checkouts -- --other <checkout> --other-bundle <dir> --bundle <dir> [--rounds 30] [--block 20] [--users 200]
  */
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { pathToFileURL } from "node:url";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
+import { loadFrom, openCheckout } from "./checkout";
 import { interleaved, percentiles } from "./measure";
 
 interface Checkout {
@@ -20,33 +19,14 @@ interface Checkout {
   run(i: number): Promise<unknown>;
 }
 
-type Module = Record<string, unknown>;
-const load = (root: string, path: string): Promise<Module> => import(pathToFileURL(join(root, path)).href) as Promise<Module>;
-
-/**
- * The checkout's own code on its own bundle copy; the stage is `retrievalStage` (a stage, or a factory over EXPLORE_SOURCES before the change).
- * A checkout from before the bundle's names changed opens it with `createRanker` (core/funnel/ranker.ts) and calls its tables `assets`.
- */
+/** The checkout's own code on its own bundle copy; the stage is `retrievalStage` (a stage, or a factory over EXPLORE_SOURCES before the change). */
 async function checkout(name: string, root: string, bundleDir: string, users: readonly string[]): Promise<Checkout> {
-  const [explore, types, user, retrieval] = await Promise.all([
-    load(root, "core/funnel/explore.ts"),
-    load(root, "core/funnel/types.ts"),
-    load(root, "core/funnel/user.ts"),
-    load(root, "core/funnel/stages/retrieval.ts"),
-  ]);
-  const renamed = existsSync(join(root, "core/serving/serving-bundle.ts"));
-  const open = renamed ? (await load(root, "core/serving/serving-bundle.ts")).openServingBundle : (await load(root, "core/funnel/ranker.ts")).createRanker;
-  type Tables = { config: { defaultSurface: number }; asOfMs: number };
-  const bundleFiles = await loadBundleDirectory(bundleDir);
-  const built = await (open as (...args: unknown[]) => Promise<{ tables?: Tables; assets?: Tables }>)(bundleFiles.manifest, bundleFiles.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
-  const tables = (built.tables ?? built.assets) as Tables;
-  const config = tables.config;
-  let stage = retrieval.retrievalStage;
-  if (typeof stage === "function") stage = (stage as (sources: unknown) => unknown)((await load(root, "core/funnel/sources/index.ts")).EXPLORE_SOURCES);
-  const resolveUser = user.resolveFeedUser as (...args: unknown[]) => unknown;
-  const runFeed = explore.runFeed as (...args: unknown[]) => Promise<unknown>;
-  const requests = users.map((id) => ({ user: resolveUser(tables, id, types.NO_REALTIME_STATE, config), count: 100, surface: config.defaultSurface, nowMs: tables.asOfMs, exclude: new Set<number>(), config }));
-  return { name, run: (i) => runFeed(built, requests[i % requests.length], [stage]) };
+  const opened = await openCheckout(root, bundleDir);
+  let stage = (await loadFrom(root, "core/funnel/stages/retrieval.ts")).retrievalStage;
+  if (typeof stage === "function") stage = (stage as (sources: unknown) => unknown)((await loadFrom(root, "core/funnel/sources/index.ts")).EXPLORE_SOURCES);
+  const runFeed = opened.explore.runFeed as (...args: unknown[]) => Promise<unknown>;
+  const requests = users.map((id) => opened.request(id, 100));
+  return { name, run: (i) => runFeed(opened.bundle, requests[i % requests.length], [stage]) };
 }
 
 const { values } = parseArgs({ options: { other: { type: "string" }, "other-bundle": { type: "string" }, bundle: { type: "string" }, rounds: { type: "string", default: "30" }, block: { type: "string", default: "20" }, users: { type: "string", default: "200" } } });

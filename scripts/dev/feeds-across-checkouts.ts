@@ -3,35 +3,21 @@
 // meant to keep feeds as they are (a refactor, a faster loop), run on several windows' bundles.
 //
 //   npx tsx scripts/dev/feeds-across-checkouts.ts --other <worktree> --bundle <dir> [--users 300]
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
+import { openCheckout } from "../bench/checkout";
 import { warmUserIds } from "../bench/stages";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
 
-type Module = Record<string, unknown>;
-type Tables = { config: { defaultSurface: number }; asOfMs: number };
 type Feed = { candidates: readonly { item: number; score?: number; value?: number }[] };
-const load = (root: string, path: string): Promise<Module> => import(pathToFileURL(join(root, path)).href) as Promise<Module>;
 
-/** The checkout's own feed function over its own copy of the bundle (before the rename it was `createRanker`/`assets`). */
 async function feedsOf(root: string, bundleDir: string, users: readonly string[]): Promise<Feed[]> {
-  const [explore, types, user] = await Promise.all([load(root, "core/funnel/explore.ts"), load(root, "core/funnel/types.ts"), load(root, "core/funnel/user.ts")]);
-  const renamed = existsSync(join(root, "core/serving/serving-bundle.ts"));
-  const open = renamed ? (await load(root, "core/serving/serving-bundle.ts")).openServingBundle : (await load(root, "core/funnel/ranker.ts")).createRanker;
-  const files = await loadBundleDirectory(bundleDir);
-  const built = await (open as (...args: unknown[]) => Promise<{ tables?: Tables; assets?: Tables }>)(files.manifest, files.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
-  const tables = (built.tables ?? built.assets) as Tables;
-  const resolveUser = user.resolveFeedUser as (...args: unknown[]) => unknown;
-  const runFeed = explore.runFeed as (...args: unknown[]) => Promise<Feed>;
+  const opened = await openCheckout(root, bundleDir);
+  const runFeed = opened.explore.runFeed as (...args: unknown[]) => Promise<Feed>;
   const feeds: Feed[] = [];
-  for (const id of users) {
-    const request = { user: resolveUser(tables, id, types.NO_REALTIME_STATE, tables.config), count: 30, surface: tables.config.defaultSurface, nowMs: tables.asOfMs, exclude: new Set<number>(), config: tables.config };
-    feeds.push(await runFeed(built, request));
-  }
+  for (const id of users) feeds.push(await runFeed(opened.bundle, opened.request(id, 30)));
   return feeds;
 }
 
