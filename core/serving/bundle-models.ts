@@ -16,34 +16,63 @@ export interface BundleModels {
   readonly retrievalIndex: AnnIndex;
 }
 
+/** What opening a bundle's models gave: the models that loaded, why the others did not, and each step's time. */
+export interface BundleModelsLoad {
+  readonly models: Partial<BundleModels>;
+  /** One line per model that failed, naming it. */
+  readonly problems: readonly string[];
+  /** ms per step, in load order (the first session's time includes the ONNX runtime's own start). */
+  readonly stepMs: Readonly<Partial<Record<keyof BundleModels, number>>>;
+  /** The first failure as thrown, for callers that want everything or nothing. */
+  readonly firstError?: unknown;
+}
+
+/**
+ * Loads the models one step after another (one thread runs them all in an isolate, so parallel creation would not be
+ * faster) and times each step. With `stopAtFirstFailure`, the first failure ends the load; otherwise a broken model
+ * only removes the stage that needs it.
+ */
+export async function loadBundleModelsStepByStep(tables: BundleTables, onnx: OnnxRuntimeAdapter, usearch: UsearchRuntime, options: { stopAtFirstFailure?: boolean } = {}): Promise<BundleModelsLoad> {
+  const { models: files } = tables.manifest;
+  const oneUserFile = files.mtml.one_user_file;
+  const steps: [keyof BundleModels, () => Promise<BundleModels[keyof BundleModels]> | BundleModels[keyof BundleModels]][] = [
+    ["mtml", () => onnx.createSession(tables.file(files.mtml.file))],
+    ...(oneUserFile === undefined ? [] : [["mtmlOneUser", () => onnx.createSession(tables.file(oneUserFile))] as [keyof BundleModels, () => Promise<ModelSession>]]),
+    ["retrievalUserTower", () => onnx.createSession(tables.file(files.retrieval.user_tower))],
+    ["firstStageUserTower", () => onnx.createSession(tables.file(files.first_stage.user_tower))],
+    ["retrievalIndex", () => AnnIndex.load(usearch, tables.file(files.retrieval.index), { dimensions: files.retrieval.dim, metric: files.retrieval.metric })],
+  ];
+  const models: { -readonly [K in keyof BundleModels]?: BundleModels[K] } = {};
+  const problems: string[] = [];
+  const stepMs: Partial<Record<keyof BundleModels, number>> = {};
+  let firstError: unknown;
+  for (const [key, load] of steps) {
+    const started = performance.now();
+    try {
+      (models as Record<string, unknown>)[key] = await load();
+    } catch (error) {
+      problems.push(`model ${key} unavailable: ${(error as Error).message}`);
+      firstError ??= error;
+      if (options.stopAtFirstFailure) break;
+    } finally {
+      stepMs[key] = performance.now() - started;
+    }
+  }
+  return { models, problems, stepMs, ...(firstError === undefined ? {} : { firstError }) };
+}
+
 /**
  * Loads every model or none: when one fails, the sessions (and the index) that did load are released before the
  * error is rethrown, since their wasm memory is not garbage collected.
  */
 export async function loadBundleModels(tables: BundleTables, onnx: OnnxRuntimeAdapter, usearch: UsearchRuntime): Promise<BundleModels> {
-  const { models } = tables.manifest;
-  const oneUserFile = models.mtml.one_user_file;
-  const settled = await Promise.allSettled([
-    onnx.createSession(tables.file(models.mtml.file)),
-    oneUserFile === undefined ? Promise.resolve(undefined) : onnx.createSession(tables.file(oneUserFile)),
-    onnx.createSession(tables.file(models.retrieval.user_tower)),
-    onnx.createSession(tables.file(models.first_stage.user_tower)),
-  ]);
-  const [mtml, mtmlOneUser, retrievalUserTower, firstStageUserTower] = settled.map((result) => (result.status === "fulfilled" ? result.value : undefined));
-  const sessions = { mtml, mtmlOneUser, retrievalUserTower, firstStageUserTower };
-  const failed = settled.find((result): result is PromiseRejectedResult => result.status === "rejected");
-  if (failed !== undefined || mtml === undefined || retrievalUserTower === undefined || firstStageUserTower === undefined) {
-    await releaseBundleModels(sessions);
-    throw failed?.reason;
+  const load = await loadBundleModelsStepByStep(tables, onnx, usearch, { stopAtFirstFailure: true });
+  const { mtml, retrievalUserTower, firstStageUserTower, retrievalIndex } = load.models;
+  if (load.problems.length > 0 || mtml === undefined || retrievalUserTower === undefined || firstStageUserTower === undefined || retrievalIndex === undefined) {
+    await releaseBundleModels(load.models);
+    throw load.firstError ?? new Error("a model of the bundle did not load");
   }
-  let retrievalIndex: AnnIndex;
-  try {
-    retrievalIndex = AnnIndex.load(usearch, tables.file(models.retrieval.index), { dimensions: models.retrieval.dim, metric: models.retrieval.metric });
-  } catch (error) {
-    await releaseBundleModels(sessions);
-    throw error;
-  }
-  return { mtml, mtmlOneUser, retrievalUserTower, firstStageUserTower, retrievalIndex };
+  return { ...load.models, mtml, retrievalUserTower, firstStageUserTower, retrievalIndex };
 }
 
 /** Releases whatever of the models is present (a degraded bundle lacks some); every release is attempted. */

@@ -20,6 +20,7 @@ import {
 } from "./assets";
 import { relativeExposure } from "../ranking/value-model";
 import { parseServingManifest, type ServingManifest } from "./bundle-manifest";
+import { decodeEmbeddings, type EmbeddingFormat } from "./embedding-codec";
 
 /**
  * A model bundle decoded into what serving reads: the feature spec, the catalogue, users with their
@@ -67,10 +68,13 @@ export class BundleTables {
     const itemCount = catalogue.items.ids.size;
     const counters = decodeCounters(file(ASSET_FILES.counters), itemCount, catalogue.items.authors.size);
     const config = parseServingConfig(JSON.parse(new TextDecoder().decode(file(manifest.serving_config))), manifest.serving_config);
-    const embeddings = (path: string, dim: number, rows = itemCount) => {
-      const bytes = file(path);
-      if (bytes.byteLength !== rows * dim * 4) throw new BundleError(`bundle ${manifest.version} is inconsistent`, [`${path} has ${bytes.byteLength} bytes, expected ${rows} × ${dim} float32`]);
-      return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, rows * dim) : new Float32Array(bytes.slice().buffer);
+    const embeddings = (path: string, dim: number, format: EmbeddingFormat, rows = itemCount) => {
+      try {
+        return decodeEmbeddings(file(path), rows, dim, format);
+      } catch (error) {
+        if (error instanceof BundleError) throw error;
+        throw new BundleError(`bundle ${manifest.version} is inconsistent`, [`${path}: ${(error as Error).message}`]);
+      }
     };
     const accounts = manifest.models.accounts;
     return new BundleTables(
@@ -87,9 +91,9 @@ export class BundleTables {
       counters.authors,
       decodeItemList(file(ASSET_FILES.popular), ASSET_FILES.popular, itemCount),
       decodeNeighbours(file(ASSET_FILES.cooccurrence), itemCount),
-      embeddings(manifest.models.retrieval.item_embeddings, manifest.models.retrieval.dim),
-      embeddings(manifest.models.first_stage.item_embeddings, manifest.models.first_stage.dim),
-      accounts ? { vectors: embeddings(accounts.embeddings, accounts.dim, catalogue.items.authors.size), dim: accounts.dim } : undefined,
+      embeddings(manifest.models.retrieval.item_embeddings, manifest.models.retrieval.dim, manifest.models.retrieval.item_embeddings_format),
+      embeddings(manifest.models.first_stage.item_embeddings, manifest.models.first_stage.dim, manifest.models.first_stage.item_embeddings_format),
+      accounts ? { vectors: embeddings(accounts.embeddings, accounts.dim, accounts.embeddings_format, catalogue.items.authors.size), dim: accounts.dim } : undefined,
       files,
     );
   }

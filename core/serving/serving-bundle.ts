@@ -1,7 +1,6 @@
-import { AnnIndex } from "../ann/ann-index";
 import type { UsearchRuntime } from "../ann/runtime";
 import type { OnnxRuntimeAdapter } from "../inference/types";
-import { loadBundleModels, releaseBundleModels, type BundleModels } from "./bundle-models";
+import { loadBundleModelsStepByStep, releaseBundleModels, type BundleModels } from "./bundle-models";
 import { BundleTables } from "./bundle-tables";
 import { buildServingIndex, type ServingIndex } from "./serving-index";
 
@@ -20,9 +19,10 @@ export interface ServingBundle {
   readonly problems: readonly string[];
   /**
    * How long each step of opening took, ms: decoding the tables, deriving the indexes, loading the models (sessions
-   * and the ANN index). Inside workerd the clock stands still while code runs, so there they read 0; Node measures.
+   * and the ANN index), and each model's own step. Deployed Workers advance the clock only at I/O, so there these
+   * read 0; local workerd and Node measure.
    */
-  readonly openMs: { readonly tables: number; readonly index: number; readonly models: number };
+  readonly openMs: { readonly tables: number; readonly index: number; readonly models: number; readonly modelSteps: Readonly<Partial<Record<keyof BundleModels, number>>> };
   /** Frees the models' wasm memory (sessions, the ANN index); the bundle is unusable afterwards. */
   release(): Promise<void>;
 }
@@ -38,32 +38,7 @@ export async function openServingBundle(manifest: unknown, files: ReadonlyMap<st
   const decoded = performance.now();
   const index = buildServingIndex(tables);
   const indexed = performance.now();
-  const problems: string[] = [];
-  let models: Partial<BundleModels> = {};
-  try {
-    models = await loadBundleModels(tables, onnx, usearch);
-  } catch {
-    models = await loadModelsOneByOne(tables, onnx, usearch, problems);
-  }
-  const openMs = { tables: decoded - started, index: indexed - decoded, models: performance.now() - indexed };
+  const { models, problems, stepMs } = await loadBundleModelsStepByStep(tables, onnx, usearch);
+  const openMs = { tables: decoded - started, index: indexed - decoded, models: performance.now() - indexed, modelSteps: stepMs };
   return { version: tables.version, tables, index, models, problems, openMs, release: () => releaseBundleModels(models) };
-}
-
-async function loadModelsOneByOne(tables: BundleTables, onnx: OnnxRuntimeAdapter, usearch: UsearchRuntime, problems: string[]): Promise<Partial<BundleModels>> {
-  const { models } = tables.manifest;
-  const out: { -readonly [K in keyof BundleModels]?: BundleModels[K] } = {};
-  const attempt = async <K extends keyof BundleModels>(key: K, load: () => Promise<BundleModels[K]> | BundleModels[K]) => {
-    try {
-      out[key] = await load();
-    } catch (error) {
-      problems.push(`model ${key} unavailable: ${(error as Error).message}`);
-    }
-  };
-  await attempt("mtml", () => onnx.createSession(tables.file(models.mtml.file)));
-  const oneUserFile = models.mtml.one_user_file;
-  if (oneUserFile !== undefined) await attempt("mtmlOneUser", () => onnx.createSession(tables.file(oneUserFile)));
-  await attempt("retrievalUserTower", () => onnx.createSession(tables.file(models.retrieval.user_tower)));
-  await attempt("firstStageUserTower", () => onnx.createSession(tables.file(models.first_stage.user_tower)));
-  await attempt("retrievalIndex", () => AnnIndex.load(usearch, tables.file(models.retrieval.index), { dimensions: models.retrieval.dim, metric: models.retrieval.metric }));
-  return out;
 }

@@ -44,6 +44,7 @@ import { DirectoryDataSource } from "../lib/directory-source";
 import { defaultBundleDirectory, ensureBundle } from "../lib/default-bundle";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { UsageError, runCli } from "../lib/cli";
+import { decodeEmbeddings, embeddingFormatSchema } from "../../core/serving/embedding-codec";
 
 const USAGE =
   "usage: npm run eval:accounts -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD] [--bundle <dir> | --no-bundle] [--seed N] [--seeds-per-user N] [--k N] [--head N] [--json <file>] [--dim N] [--window N] [--negatives N] [--min-count N] [--subsample T] [--epochs N] [--lr X] [--optimizer adam|sgd] [--output target|target+context]";
@@ -130,7 +131,7 @@ await runCli(USAGE, async () => {
     const directory = values.bundle ?? defaultBundleDirectory(split.trainEnd);
     if (values.bundle === undefined) await ensureBundle(directory, values.data, split.trainEnd, log);
     const bundle = await loadBundleDirectory(directory);
-    const manifest = bundle.manifest as unknown as { data?: { train_end?: string }; models?: { retrieval?: { item_embeddings?: string; dim?: number } } };
+    const manifest = bundle.manifest as unknown as { data?: { train_end?: string }; models?: { retrieval?: { item_embeddings?: string; item_embeddings_format?: unknown; dim?: number } } };
     if (manifest.data?.train_end !== split.trainEnd) {
       throw new UsageError(`--bundle ${directory} was trained through ${manifest.data?.train_end}, but this split trains through ${split.trainEnd}: the item embeddings must come from the same training window (a later one has seen test days)`);
     }
@@ -138,9 +139,13 @@ await runCli(USAGE, async () => {
     const itemDim = manifest.models?.retrieval?.dim;
     if (embeddingsPath === undefined || itemDim === undefined) throw new UsageError(`${directory}/manifest.json has no models.retrieval.item_embeddings / dim`);
     const bytes = await readFile(join(directory, ...embeddingsPath.split("/")));
-    const itemVectors = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    if (itemVectors.length !== dataset.items.ids.size * itemDim) {
-      throw new UsageError(`${embeddingsPath} holds ${itemVectors.length} values, not ${dataset.items.ids.size} items × ${itemDim}`);
+    const format = embeddingFormatSchema.default("f32").safeParse(manifest.models?.retrieval?.item_embeddings_format);
+    if (!format.success) throw new UsageError(`${directory}/manifest.json: unknown models.retrieval.item_embeddings_format`);
+    let itemVectors: Float32Array;
+    try {
+      itemVectors = decodeEmbeddings(bytes, dataset.items.ids.size, itemDim, format.data);
+    } catch (error) {
+      throw new UsageError(`${embeddingsPath}: ${(error as Error).message}`);
     }
     itemEmbeddings = { vectors: itemVectors, dim: itemDim };
     log(`item embeddings: ${directory}/${embeddingsPath} (${dataset.items.ids.size} × ${itemDim})`);

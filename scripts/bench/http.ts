@@ -47,7 +47,7 @@ export interface HttpResult {
   readonly explore_mix: RouteResult;
   readonly suggested: RouteResult | { readonly status: "pending"; readonly reason: string };
   readonly suggested_cold?: RouteResult;
-  readonly cold_start: { readonly samples_ms: number[]; readonly p50_ms: number; readonly max_ms: number; readonly server_total_ms: number[]; readonly bundle_kv_load_ms: number[]; readonly wrangler_boot_ms: number[] };
+  readonly cold_start: { readonly samples_ms: number[]; readonly p50_ms: number; readonly max_ms: number; readonly server_total_ms: number[]; readonly bundle_kv_load_ms: number[]; readonly open_ms: Record<string, number>[]; readonly wrangler_boot_ms: number[] };
   /** Durable Object snapshot RPC to a hot object (one user requested repeatedly; Server-Timing `state`, mean), ms. */
   readonly durable_object_rpc_ms: number;
 }
@@ -152,11 +152,13 @@ async function post(url: string, path: string, body: unknown): Promise<{ status:
 }
 
 /** Fresh `wrangler dev` → first /v1/explore answer (the isolate loads the bundle from KV), `times` times. */
-async function coldStarts(persistTo: string, userId: string, times: number, count: number): Promise<{ samples: number[]; server: number[]; boot: number[]; kvLoad: number[]; server0?: DevServer }> {
+export async function coldStarts(persistTo: string, userId: string, times: number, count: number): Promise<{ samples: number[]; server: number[]; boot: number[]; kvLoad: number[]; open: Record<string, number>[]; firstTimings: Record<string, number>[]; server0?: DevServer }> {
   const samples: number[] = [];
   const server: number[] = [];
   const boot: number[] = [];
   const kvLoad: number[] = [];
+  const open: Record<string, number>[] = [];
+  const firstTimings: Record<string, number>[] = [];
   let kept: DevServer | undefined;
   for (let i = 0; i < times; i++) {
     const dev = await startDevServer(persistTo);
@@ -167,9 +169,12 @@ async function coldStarts(persistTo: string, userId: string, times: number, coun
       if (parsed.model_version === null) throw new Error(`cold start: the Worker answered without a bundle: ${first.body.slice(0, 300)}`);
       samples.push(first.ms);
       // the bundle cache's own measure of reading + verifying the bundle from KV (the rest is decoding and the request)
-      const health = (await (await fetch(`${dev.url}/health`)).json()) as { bundle?: { load_ms?: number } };
+      const health = (await (await fetch(`${dev.url}/health`)).json()) as { bundle?: { load_ms?: number; open_ms?: Record<string, number> } };
       kvLoad.push(health.bundle?.load_ms ?? Number.NaN);
-      server.push(parseServerTiming(first.headers.get("server-timing") ?? undefined).total ?? Number.NaN);
+      open.push(health.bundle?.open_ms ?? {});
+      const timing = parseServerTiming(first.headers.get("server-timing") ?? undefined);
+      firstTimings.push(timing);
+      server.push(timing.total ?? Number.NaN);
       boot.push(dev.bootMs);
       log(`cold start ${i + 1}/${times}: first answer in ${first.ms.toFixed(0)} ms (wrangler dev booted in ${(dev.bootMs / 1000).toFixed(1)} s)`);
     } finally {
@@ -177,7 +182,7 @@ async function coldStarts(persistTo: string, userId: string, times: number, coun
       else await dev.stop();
     }
   }
-  return { samples, server, boot, kvLoad, ...(kept ? { server0: kept } : {}) };
+  return { samples, server, boot, kvLoad, open, firstTimings, ...(kept ? { server0: kept } : {}) };
 }
 
 export async function benchHttp(options: HttpOptions): Promise<HttpResult> {
@@ -225,7 +230,7 @@ export async function benchHttp(options: HttpOptions): Promise<HttpResult> {
         explore_mix: exploreMix,
         suggested,
         ...(suggestedCold ? { suggested_cold: suggestedCold } : {}),
-        cold_start: { samples_ms: cold.samples, p50_ms: percentiles(cold.samples).p50_ms, max_ms: Math.max(...cold.samples), server_total_ms: cold.server, bundle_kv_load_ms: cold.kvLoad, wrangler_boot_ms: cold.boot },
+        cold_start: { samples_ms: cold.samples, p50_ms: percentiles(cold.samples).p50_ms, max_ms: Math.max(...cold.samples), server_total_ms: cold.server, bundle_kv_load_ms: cold.kvLoad, open_ms: cold.open, wrangler_boot_ms: cold.boot },
         durable_object_rpc_ms: hotState.length > 0 ? hotState.reduce((a, b) => a + b, 0) / hotState.length : Number.NaN,
       };
     } finally {
@@ -237,3 +242,10 @@ export async function benchHttp(options: HttpOptions): Promise<HttpResult> {
 }
 
 export type { Percentiles };
+
+/** The median of each cold-start step across cold starts: the KV read, then what /health's `open_ms` splits. */
+export function coldStartSteps(cold: Pick<HttpResult["cold_start"], "bundle_kv_load_ms" | "open_ms">): [string, number][] {
+  const steps = new Map<string, number[]>([["kv read + inflate + verify", cold.bundle_kv_load_ms]]);
+  for (const open of cold.open_ms) for (const [step, ms] of Object.entries(open)) steps.set(step, [...(steps.get(step) ?? []), ms]);
+  return [...steps].map(([step, values]) => [step, values.length === 0 ? Number.NaN : percentiles(values).p50_ms]);
+}

@@ -12,7 +12,7 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { benchHttp, type HttpResult, type RouteResult } from "./http";
+import { benchHttp, coldStartSteps, type HttpResult, type RouteResult } from "./http";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import type { KvFootprint } from "./bundle";
 import { collectGarbage, log, machineInfo, round, trackWasmMemories, wasmMemoryBytes, type MachineInfo, type Percentiles } from "./measure";
@@ -234,7 +234,9 @@ function printReport(r: BenchReport): void {
     );
   }
   lines.push(`cold start (fresh wrangler dev → first /v1/explore answer, bundle load included): ${r.cold_start ? `${r.cold_start.samples_ms.map((ms) => ms.toFixed(0)).join(", ")} ms (p50 ${f(r.cold_start_ms, 0)})` : "—"}`);
+  if (r.cold_start) lines.push(`cold start steps in the Worker (median over ${r.cold_start.samples_ms.length}): ${coldStartSteps(r.cold_start).map(([step, ms]) => `${step} ${ms.toFixed(0)} ms`).join(", ")}`);
   lines.push(`Worker upload: ${mib(r.worker_size.upload_bytes)}, gzip ${mib(r.bundle_gzip_bytes)} (wrangler; measured here ${mib(r.worker_size.gzip_bytes_measured)})`);
   lines.push(`in-process isolate estimate for the default bundle: JS heap ${mib(r.memory.js_heap_bytes)} + wasm ${mib(r.memory.wasm_bytes)} + bundle files ${mib(r.memory.bundle_files_bytes)} = ${mib(r.memory.isolate_estimate_bytes)}`);
   process.stdout.write(`${lines.join("\n")}\n`);
 }
+

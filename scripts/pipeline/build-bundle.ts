@@ -10,6 +10,7 @@ import { DecayedPopularity } from "../../core/eval/baselines/popularity";
 import { buildCooccurrenceNeighbours, clickHistories } from "../../core/eval/baselines/cooccurrence";
 import type { ServingConfig } from "../../core/config/serving";
 import { allocateUserTowerInputs, writeUserTowerRow } from "../../core/features/tower-features";
+import { encodeEmbeddings, storedEmbeddings, type EmbeddingFormat } from "../../core/serving/embedding-codec";
 import { ASSET_FILES, encodeCatalogue, encodeCounters, encodeHistories, encodeItemList, encodeNeighbours, encodeUsers } from "../../core/serving/assets";
 import { trainAccountEmbeddings } from "../../models/account-embeddings";
 import { buildUserHistories } from "../../models/pipeline/bundle-tables";
@@ -31,10 +32,10 @@ export const MODEL_FILES = {
   retrievalItemTower: "models/retrieval-item-tower.onnx",
   firstStageUserTower: "models/first-stage-user-tower.onnx",
   firstStageItemTower: "models/first-stage-item-tower.onnx",
-  retrievalItemEmbeddings: "embeddings/retrieval-items.f32",
-  firstStageItemEmbeddings: "embeddings/first-stage-items.f32",
+  retrievalItemEmbeddings: "embeddings/retrieval-items.i8",
+  firstStageItemEmbeddings: "embeddings/first-stage-items.i8",
   retrievalIndex: "index/retrieval.usearch",
-  accountEmbeddings: "embeddings/accounts.f32",
+  accountEmbeddings: "embeddings/accounts.i8",
   servingConfig: "config/serving.json",
 } as const;
 
@@ -49,6 +50,8 @@ export interface BuildBundleOptions {
   /** The training window's last day as the manifest names it (YYYYMMDD), or a description of the cut. */
   readonly trainEnd: string;
   readonly quantization: MtmlVariant;
+  /** How the item and account embeddings are stored (core/serving/embedding-codec.ts); "i8-row" unless told. */
+  readonly embeddingFormat?: EmbeddingFormat;
   /**
    * "full" measures every quantized MTML variant on the check rows and serves the preferred one only if it passes;
    * "quick" quantizes the preferred variant without measuring (the tuner's throwaway bundle).
@@ -115,13 +118,17 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
   if (options.checks === "full") log(`towers: fp32 parity ${Object.entries(towerParity).map(([name, diff]) => `${name} ${diff.toExponential(2)}`).join(", ")}`);
 
   // --- embeddings and the ANN index ---
+  // the index and the account embeddings are built from the vectors as stored, so every reader sees one set
   const dim = trained.retrieval.architecture.outputDim;
-  files.set(MODEL_FILES.retrievalItemEmbeddings, bytesOf(trained.retrievalItemEmbeddings));
-  files.set(MODEL_FILES.firstStageItemEmbeddings, bytesOf(trained.firstStageItemEmbeddings));
-  files.set(MODEL_FILES.retrievalIndex, buildAnnIndexNative(trained.retrievalItemEmbeddings, dim, { metric: "ip", threads: 1 }));
+  const embeddingFormat = options.embeddingFormat ?? "i8-row";
+  const paths = embeddingPaths(embeddingFormat);
+  const retrievalItems = storedEmbeddings(trained.retrievalItemEmbeddings, dim, embeddingFormat);
+  files.set(paths.retrievalItems, encodeEmbeddings(retrievalItems, dim, embeddingFormat));
+  files.set(paths.firstStageItems, encodeEmbeddings(trained.firstStageItemEmbeddings, trained.firstStage.architecture.outputDim, embeddingFormat));
+  files.set(MODEL_FILES.retrievalIndex, buildAnnIndexNative(retrievalItems, dim, { metric: "ip", threads: 1 }));
   // account embeddings for account_nn: the engagement-weighted mean of each author's item embeddings (models/README.md)
-  const accounts = trainAccountEmbeddings(train, { seed, itemEmbeddings: { vectors: trained.retrievalItemEmbeddings, dim } });
-  files.set(MODEL_FILES.accountEmbeddings, bytesOf(accounts.vectors));
+  const accounts = trainAccountEmbeddings(train, { seed, itemEmbeddings: { vectors: retrievalItems, dim } });
+  files.set(paths.accounts, encodeEmbeddings(accounts.vectors, accounts.dim, embeddingFormat));
 
   // --- tables and lists ---
   files.set(ASSET_FILES.catalogue, encodeCatalogue({ items: dataset.items, itemEmbeddingRow: fitted.itemEmbeddingRow, authorEmbeddingRow: fitted.authorEmbeddingRow }));
@@ -150,9 +157,9 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
     feature_spec: spec,
     models: {
       mtml: { file: MODEL_FILES.mtml, fp32_file: MODEL_FILES.mtmlFp32, ...mtmlSection, parity_max_abs: mtmlParity, ...(oneUser ? { one_user_file: MODEL_FILES.mtmlOneUser, one_user: { bytes: oneUser.bytes.byteLength, parity_max_abs: oneUser.parityMaxAbs, max_abs_error_vs_served: oneUser.maxAbsErrorVsServed, median_ms_batch100: round(oneUser.medianMs), per_row_median_ms_batch100: round(oneUser.perRowMedianMs) } } : {}) },
-      retrieval: { user_tower: MODEL_FILES.retrievalUserTower, item_tower: MODEL_FILES.retrievalItemTower, item_embeddings: MODEL_FILES.retrievalItemEmbeddings, index: MODEL_FILES.retrievalIndex, dim, metric: "ip", temperature: DEFAULT_RETRIEVAL_TRAINING.temperature, parity_max_abs: towerParity.retrieval },
-      accounts: { embeddings: MODEL_FILES.accountEmbeddings, dim: accounts.dim, method: accounts.method },
-      first_stage: { user_tower: MODEL_FILES.firstStageUserTower, item_tower: MODEL_FILES.firstStageItemTower, item_embeddings: MODEL_FILES.firstStageItemEmbeddings, dim: trained.firstStage.architecture.outputDim, temperature: DEFAULT_FIRST_STAGE_TRAINING.temperature, target: "log expected value (the prior is added at serving)", parity_max_abs: towerParity.first_stage },
+      retrieval: { user_tower: MODEL_FILES.retrievalUserTower, item_tower: MODEL_FILES.retrievalItemTower, item_embeddings: paths.retrievalItems, item_embeddings_format: embeddingFormat, index: MODEL_FILES.retrievalIndex, dim, metric: "ip", temperature: DEFAULT_RETRIEVAL_TRAINING.temperature, parity_max_abs: towerParity.retrieval },
+      accounts: { embeddings: paths.accounts, embeddings_format: embeddingFormat, dim: accounts.dim, method: accounts.method },
+      first_stage: { user_tower: MODEL_FILES.firstStageUserTower, item_tower: MODEL_FILES.firstStageItemTower, item_embeddings: paths.firstStageItems, item_embeddings_format: embeddingFormat, dim: trained.firstStage.architecture.outputDim, temperature: DEFAULT_FIRST_STAGE_TRAINING.temperature, target: "log expected value (the prior is added at serving)", parity_max_abs: towerParity.first_stage },
     },
     tables: ASSET_FILES,
     serving_config: MODEL_FILES.servingConfig,
@@ -163,8 +170,10 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
   return { version, manifest, files };
 }
 
-function bytesOf(values: Float32Array): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+/** The embeddings' file names say their format (`.i8` by default, `.f32` when stored as float32). */
+function embeddingPaths(format: EmbeddingFormat): { retrievalItems: string; firstStageItems: string; accounts: string } {
+  const named = (path: string) => (format === "i8-row" ? path : path.replace(/\.i8$/, ".f32"));
+  return { retrievalItems: named(MODEL_FILES.retrievalItemEmbeddings), firstStageItems: named(MODEL_FILES.firstStageItemEmbeddings), accounts: named(MODEL_FILES.accountEmbeddings) };
 }
 
 function round(value: number): number {

@@ -20,6 +20,7 @@ import { checkSearchSpace, tuneServingConfig, type PriorMethod, type TuningMetho
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { createOnnxruntimeNodeAdapter } from "../onnx/ort-node";
 import { buildBundle, type MtmlVariant } from "./build-bundle";
+import type { EmbeddingFormat } from "../../core/serving/embedding-codec";
 
 export interface TuneStepOptions {
   readonly seed: number;
@@ -34,6 +35,8 @@ export interface TuneStepOptions {
   /** Trials per phase (retrieval, value, ranking). */
   readonly trials: Readonly<Record<TuningPhase, number>>;
   readonly quantization: MtmlVariant;
+  /** How the quick bundle stores its embeddings: as the final bundle will, so tuning sees what serving sees. */
+  readonly embeddingFormat?: EmbeddingFormat;
   readonly log: (line: string) => void;
 }
 
@@ -90,7 +93,7 @@ export async function replayHeldOutSlice(dataset: Dataset, train: TrainingData, 
   const prefixLog = (line: string) => log(`  fit: ${line}`);
   // the replay reads the first stage only through its cut (the prior does most of the work): half the distillation users
   const trained = trainAll(fit, { seed: options.seed, config: base, log: prefixLog, skipValidation: true, distillationUsers: 500 });
-  const bundleFiles = await buildBundle({ dataset, train: fit, trained, config: base, seed: options.seed, trainEnd: `fit-${localDay(holdout.cutMs - 1, dataset.timezoneOffsetMinutes)}`, quantization: options.quantization, checks: "quick", log: prefixLog });
+  const bundleFiles = await buildBundle({ dataset, train: fit, trained, config: base, seed: options.seed, trainEnd: `fit-${localDay(holdout.cutMs - 1, dataset.timezoneOffsetMinutes)}`, quantization: options.quantization, ...(options.embeddingFormat ? { embeddingFormat: options.embeddingFormat } : {}), checks: "quick", log: prefixLog });
   // onnxruntime-node rather than the Worker's onnxruntime-web: the same models, 2–3× faster on the replay's ~10⁶ rows
   const bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createOnnxruntimeNodeAdapter(), createNodeUsearchRuntime());
   const release = async () => {

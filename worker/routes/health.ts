@@ -2,6 +2,7 @@ import packageJson from "../../package.json";
 import { appFactory } from "../http/factory";
 import { bundleCache } from "../bundle/runtime";
 import { executionContextOf } from "../bundle/hold";
+import type { ServingBundle } from "../../core/serving/serving-bundle";
 
 /**
  * `status` is "ok" when a model bundle is serving and "degraded" (still HTTP 200: the Worker answers, with fallbacks)
@@ -18,6 +19,8 @@ export const healthRoutes = appFactory.createApp().get("/health", async (c) => {
           created_at: state.bundle.manifest.created_at,
           loaded_at: new Date(state.bundle.loadedAt).toISOString(),
           load_ms: state.bundle.loadMs,
+          // what followed the KV read, step by step (cold-start breakdown; 0 where the clock advances only at I/O)
+          open_ms: openMsOf(state.decoded.openMs),
           files: state.bundle.files.size,
           bytes: [...state.bundle.files.values()].reduce((sum, bytes) => sum + bytes.byteLength, 0),
           checked_at: checkedAt === null ? null : new Date(checkedAt).toISOString(),
@@ -32,3 +35,9 @@ export const healthRoutes = appFactory.createApp().get("/health", async (c) => {
     degraded: state.status === "ready" ? [] : state.reasons,
   });
 });
+
+function openMsOf(open: ServingBundle["openMs"]): Record<string, number> {
+  const ms = (value: number) => Math.round(value * 10) / 10;
+  const steps = Object.fromEntries(Object.entries(open.modelSteps).map(([step, value]) => [`model_${step}`, ms(value)]));
+  return { tables: ms(open.tables), index: ms(open.index), models: ms(open.models), ...steps };
+}

@@ -48,7 +48,8 @@ const served = new Map<string, Served>();
 
 beforeAll(async () => {
   golden = JSON.parse(gunzipSync(await readFile(new URL("fixtures/feeds-before-one-pipeline.json.gz", import.meta.url))).toString("utf8")) as Golden;
-  const bundleFiles = await loadBundleDirectory(await realDataBundle({ tune: false }));
+  // the golden file's bundle stored its embeddings as float32; int8 storage came later and moves scores by rounding
+  const bundleFiles = await loadBundleDirectory(await realDataBundle({ tune: false, embeddings: "f32" }));
   bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
   const config = { ...bundle.tables.config, exploration: { ...bundle.tables.config.exploration, from: 1000 } };
   // a frozen clock: no query budget cuts a list short on a busy machine
