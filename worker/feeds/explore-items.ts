@@ -1,15 +1,9 @@
-import { LABELS } from "../../core/data/labels";
+import { LABELS, type Label } from "../../core/data/labels";
 import type { Candidate } from "../../core/funnel/types";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
+import type { ExploreItem } from "../contract/feeds";
 
-/** One Explore item as the API answers it (and as a precomputed feed stores it). */
-export interface ExploreItem {
-  item_id: string;
-  author_id: string;
-  score: number;
-  sources: string[];
-  p: Record<string, number> | null;
-}
+export type { ExploreItem };
 
 export function toItem(bundle: ServingBundle, candidate: Candidate): ExploreItem {
   const { items } = bundle.tables;
@@ -18,8 +12,13 @@ export function toItem(bundle: ServingBundle, candidate: Candidate): ExploreItem
     author_id: items.authors.id(items.author[candidate.item] as number),
     score: round(candidate.score),
     sources: candidate.sources.map((hit) => hit.source),
-    p: candidate.probabilities ? Object.fromEntries(LABELS.map((label, l) => [label, round(candidate.probabilities?.[l] as number)])) : null,
+    p: candidate.probabilities ? probabilitiesByLabel(candidate.probabilities) : null,
   };
+}
+
+/** The models' per-task probabilities (in LABELS order) as the API names them. */
+export function probabilitiesByLabel(probabilities: ArrayLike<number>): Record<Label, number> {
+  return Object.fromEntries(LABELS.map((label, l) => [label, round(probabilities[l] as number)])) as Record<Label, number>;
 }
 
 export function round(value: number): number {

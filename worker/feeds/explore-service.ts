@@ -4,7 +4,8 @@ import type { ConfigOverride } from "../../core/funnel/overrides";
 import { fillByAuthorRules } from "../../core/funnel/stages/rerank";
 import type { FunnelTrace } from "../../core/funnel/types";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
-import { round, toItem, type ExploreItem } from "./explore-items";
+import type { ExploreDebug, ExploreResponse } from "../contract/feeds";
+import { round, toItem } from "./explore-items";
 import { readPrecomputedFeed } from "./precompute";
 import { hydrateFeedRequest } from "./request";
 import { configFingerprint } from "./serving-config";
@@ -19,7 +20,7 @@ export interface ExploreInput {
 }
 
 export interface ExploreOutput {
-  readonly body: { user_id: string; model_version: string; cold_start: boolean; degraded: boolean; items: ExploreItem[]; debug?: Record<string, unknown> };
+  readonly body: Omit<ExploreResponse, "request_id">;
   readonly timings: Record<string, number>;
 }
 
@@ -41,8 +42,14 @@ export async function serveExplore(env: Env, bundle: ServingBundle, input: Explo
       // dropping items can bring two of one author together: the rerank's author rules again, over what is left
       const { page } = fillByAuthorRules(kept, (item) => item.author_id, config.rerank, input.count);
       if (page.length >= input.count) {
-        const body: ExploreOutput["body"] = { user_id: input.userId, model_version: tables.version, cold_start: user.cold, degraded: false, items: page };
-        if (input.debug) body.debug = { precomputed: { computed_at: new Date(precomputed.computed_at).toISOString(), stored: precomputed.items.length, after_filters: kept.length } };
+        const body: ExploreOutput["body"] = {
+          user_id: input.userId,
+          model_version: tables.version,
+          cold_start: user.cold,
+          degraded: false,
+          items: page,
+          ...(input.debug ? { debug: { precomputed: { computed_at: new Date(precomputed.computed_at).toISOString(), stored: precomputed.items.length, after_filters: kept.length } } } : {}),
+        };
         return { body, timings: { state: stateMs, precomputed: performance.now() - started - stateMs } };
       }
     }
@@ -55,12 +62,12 @@ export async function serveExplore(env: Env, bundle: ServingBundle, input: Explo
     cold_start: user.cold,
     degraded: degraded.length > 0,
     items: result.candidates.map((candidate) => toItem(bundle, candidate)),
+    ...(input.debug ? { debug: debugTrace(result.trace, degraded, user.cold, user.engagements, realtimeEvents, config) } : {}),
   };
-  if (input.debug) body.debug = debugTrace(result.trace, degraded, user.cold, user.engagements, realtimeEvents, config);
   return { body, timings: { state: stateMs, ...result.timings } };
 }
 
-function debugTrace(trace: FunnelTrace, degraded: readonly string[], cold: boolean, engagements: number, realtimeEvents: number, config: ServingConfig): Record<string, unknown> {
+function debugTrace(trace: FunnelTrace, degraded: readonly string[], cold: boolean, engagements: number, realtimeEvents: number, config: ServingConfig): ExploreDebug {
   return {
     stages: trace.stages.map((stage) => ({ ...stage, ms: round(stage.ms) })),
     sources: Object.fromEntries(Object.entries(trace.sources).map(([name, source]) => [name, { ...source, ms: round(source.ms) }])),

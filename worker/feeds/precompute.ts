@@ -2,6 +2,7 @@ import { z } from "zod";
 import { runFeed } from "../../core/funnel/explore";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
+import { exploreItem } from "../contract/feeds";
 import { toItem } from "./explore-items";
 import { readRealtimeUser } from "./realtime";
 import { configFingerprint, effectiveConfig } from "./serving-config";
@@ -12,7 +13,7 @@ export const PRECOMPUTED_INDEX_KEY = "feed/index";
 const PRECOMPUTED_PAGE = 100;
 
 /** `surface` and `config` (its fingerprint) are what the feed was computed for: it serves no request for another. */
-const storedFeedSchema = z.object({ version: z.string(), computed_at: z.number(), surface: z.number(), config: z.string(), items: z.array(z.object({ item_id: z.string(), author_id: z.string(), score: z.number(), sources: z.array(z.string()), p: z.record(z.string(), z.number()).nullable() })) });
+const storedFeedSchema = z.object({ version: z.string(), computed_at: z.number(), surface: z.number(), config: z.string(), items: z.array(exploreItem) });
 export type StoredFeed = z.infer<typeof storedFeedSchema>;
 const indexSchema = z.object({ version: z.string(), computed_at: z.number(), users: z.array(z.string()) });
 

@@ -1,7 +1,7 @@
-import { LABELS } from "../../core/data/labels";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
-import type { SuggestionSource } from "../../core/config/suggested";
 import { suggestPosts, type Suggestion, type SuggestedFeed } from "../../core/suggested/suggest";
+import type { SuggestedDebug, SuggestedItem, SuggestedResponse } from "../contract/feeds";
+import { probabilitiesByLabel, round } from "./explore-items";
 import { serveFallback } from "./fallback";
 import { hydrateFeedRequest } from "./request";
 
@@ -12,24 +12,7 @@ export interface SuggestedInput {
   readonly debug: boolean;
 }
 
-export interface SuggestedItem {
-  item_id: string;
-  author_id: string;
-  score: number;
-  /** The seed account's id; null for the popular fill. */
-  seed_id: string | null;
-  seed_type: SuggestionSource;
-  p: Record<string, number> | null;
-}
-
-export interface SuggestedBody {
-  user_id: string;
-  model_version: string | null;
-  cold_start: boolean;
-  degraded: boolean;
-  items: SuggestedItem[];
-  debug?: Record<string, unknown>;
-}
+type SuggestedBody = Omit<SuggestedResponse, "request_id">;
 
 /** One Suggested Posts request against a loaded bundle: real-time state, the core, and the response shape. */
 export async function serveSuggested(env: Env, bundle: ServingBundle, input: SuggestedInput, nowMs: number): Promise<{ body: SuggestedBody; timings: Record<string, number> }> {
@@ -43,8 +26,8 @@ export async function serveSuggested(env: Env, bundle: ServingBundle, input: Sug
     cold_start: feed.cold,
     degraded: degraded.length > 0,
     items: feed.items.map((entry) => toItem(bundle, entry)),
+    ...(input.debug ? { debug: debugTrace(bundle, feed, degraded, request.user.engagements, realtimeEvents) } : {}),
   };
-  if (input.debug) body.debug = debugTrace(bundle, feed, degraded, request.user.engagements, realtimeEvents);
   return { body, timings: { state: stateMs, ...feed.timings } };
 }
 
@@ -62,11 +45,11 @@ function toItem(bundle: ServingBundle, entry: Suggestion): SuggestedItem {
     score: round(entry.score),
     seed_id: entry.seedId === undefined ? null : items.authors.id(entry.seedId),
     seed_type: entry.seedType,
-    p: entry.probabilities ? Object.fromEntries(LABELS.map((label, l) => [label, round(entry.probabilities?.[l] as number)])) : null,
+    p: entry.probabilities ? probabilitiesByLabel(entry.probabilities) : null,
   };
 }
 
-function debugTrace(bundle: ServingBundle, feed: SuggestedFeed, degraded: readonly string[], engagedItems: number, realtimeEvents: number): Record<string, unknown> {
+function debugTrace(bundle: ServingBundle, feed: SuggestedFeed, degraded: readonly string[], engagedItems: number, realtimeEvents: number): SuggestedDebug {
   const authorIds = (rows: readonly number[]) => rows.map((row) => bundle.tables.items.authors.id(row));
   return {
     queries: feed.queries.map((run) => ({
@@ -83,8 +66,4 @@ function debugTrace(bundle: ServingBundle, feed: SuggestedFeed, degraded: readon
     user: { cold_start: feed.cold, engaged_items: engagedItems, realtime_events: realtimeEvents },
     degraded_reasons: degraded,
   };
-}
-
-function round(value: number): number {
-  return Math.round(value * 1e6) / 1e6;
 }

@@ -1,10 +1,9 @@
 import { bearerAuth } from "hono/bearer-auth";
 import type { Context, MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
+import type { RouteAuth, TokenSecret } from "../contract/route";
 import { appFactory, type AppEnv } from "./factory";
 import { ApiError, errorResponse } from "./errors";
-
-type TokenSecret = "INGEST_TOKEN" | "ADMIN_TOKEN" | "FEED_TOKEN";
 
 function configuredSecret(env: Env, name: TokenSecret): string | undefined {
   const value = env[name];
@@ -31,14 +30,24 @@ export function requireBearer(name: TokenSecret): MiddlewareHandler<AppEnv> {
   });
 }
 
+/** Open until the deployment sets the secret `name`; then like requireBearer. */
+export function optionalBearer(name: TokenSecret): MiddlewareHandler<AppEnv> {
+  const bearer = requireBearer(name);
+  return appFactory.createMiddleware(async (c, next) => {
+    if (configuredSecret(c.env, name) === undefined) return next();
+    return bearer(c, next);
+  });
+}
+
 /**
  * Feed routes are open unless the deployment sets FEED_TOKEN; then they need `Authorization: Bearer <FEED_TOKEN>`
  * like every other protected route (app backends call them, so the token is theirs to hold).
  */
 export function optionalFeedAuth(): MiddlewareHandler<AppEnv> {
-  const feedBearer = requireBearer("FEED_TOKEN");
-  return appFactory.createMiddleware(async (c, next) => {
-    if (configuredSecret(c.env, "FEED_TOKEN") === undefined) return next();
-    return feedBearer(c, next);
-  });
+  return optionalBearer("FEED_TOKEN");
+}
+
+/** The check a route's contract declares, so that the OpenAPI document's security is the one enforced. */
+export function bearerFor(auth: RouteAuth): MiddlewareHandler<AppEnv> {
+  return auth.optional ? optionalBearer(auth.token) : requireBearer(auth.token);
 }

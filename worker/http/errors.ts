@@ -1,11 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-
-/** The one error shape every route answers with: `{"error": {"code", "message", "field"?}}`. */
-export interface ApiErrorBody {
-  error: { code: string; message: string; field?: string };
-}
+import type { ApiErrorBody } from "../contract/errors";
 
 export class ApiError extends Error {
   constructor(

@@ -1,6 +1,7 @@
 import { parseServingConfig, servingConfigSchema } from "../../core/config/serving";
 import { appFactory } from "../http/factory";
 import { bundleCache } from "../bundle/runtime";
+import { deleteConfigRoute, getConfigRoute, putConfigRoute, type ConfigResponse, type DeletedConfigResponse, type StoredConfigResponse } from "../contract/admin";
 import { SERVING_CONFIG_KEY, effectiveConfig, resetServingConfigCache } from "../feeds/serving-config";
 import { requireBearer } from "../http/auth";
 import { ApiError } from "../http/errors";
@@ -12,21 +13,21 @@ import { jsonBody } from "../http/validation";
  */
 export const adminRoutes = appFactory.createApp()
   .use("/v1/admin/*", requireBearer("ADMIN_TOKEN"))
-  .get("/v1/admin/config", async (c) => {
+  .get(getConfigRoute.path, async (c) => {
     const bundle = await bundleCache.current(c.env, c.executionCtx);
     if (bundle.status !== "ready") throw new ApiError(503, "bundle_unavailable", `no model bundle is loaded: ${bundle.reasons.join("; ")}`);
     const stored = await c.env.BUNDLES.get(SERVING_CONFIG_KEY, "json");
     const { config, problem } = await effectiveConfig(c.env, bundle.decoded, Date.now());
-    return c.json({ source: stored === null || problem ? "bundle" : "kv", model_version: bundle.version, config, ...(problem ? { problem } : {}) });
+    return c.json({ source: stored === null || problem ? "bundle" : "kv", model_version: bundle.version, config, ...(problem ? { problem } : {}) } satisfies ConfigResponse);
   })
-  .put("/v1/admin/config", jsonBody(servingConfigSchema), async (c) => {
+  .put(putConfigRoute.path, jsonBody(servingConfigSchema), async (c) => {
     const config = parseServingConfig(c.req.valid("json"));
     await c.env.BUNDLES.put(SERVING_CONFIG_KEY, JSON.stringify(config));
     resetServingConfigCache();
-    return c.json({ stored: SERVING_CONFIG_KEY, config });
+    return c.json({ stored: SERVING_CONFIG_KEY, config } satisfies StoredConfigResponse);
   })
-  .delete("/v1/admin/config", async (c) => {
+  .delete(deleteConfigRoute.path, async (c) => {
     await c.env.BUNDLES.delete(SERVING_CONFIG_KEY);
     resetServingConfigCache();
-    return c.json({ deleted: SERVING_CONFIG_KEY });
+    return c.json({ deleted: SERVING_CONFIG_KEY } satisfies DeletedConfigResponse);
   });

@@ -1,36 +1,25 @@
 import { wrapTime } from "hono/timing";
-import { z } from "zod";
-import { ConfigOverrideError, configOverrideSchema } from "../../core/funnel/overrides";
+import { ConfigOverrideError } from "../../core/funnel/overrides";
 import { appFactory } from "../http/factory";
 import { holdServingBundle } from "../bundle/hold";
-import { degradedFeedResponse } from "../feeds/degraded-response";
+import { exploreRequest, exploreRoute, type ExploreResponse } from "../contract/feeds";
+import { degradedFeedBody } from "../feeds/degraded-body";
 import { serveExplore } from "../feeds/explore-service";
 import { serveFallback } from "../feeds/fallback";
-import { optionalFeedAuth } from "../http/auth";
+import { bearerFor } from "../http/auth";
 import { ApiError } from "../http/errors";
-import { entityId, servingInstant } from "../http/schemas";
 import { setStageMetrics } from "../http/stage-timings";
 import { jsonBody } from "../http/validation";
 
-const exploreBody = z.strictObject({
-  user_id: entityId,
-  count: z.number().int().min(1).max(100).default(30),
-  exclude: z.array(entityId).max(1000).default([]),
-  surface: z.number().int().min(0).max(1000).optional(),
-  debug: z.boolean().default(false),
-  weights: configOverrideSchema.optional(),
-  at_ms: servingInstant.optional(),
-});
-
 /** POST /v1/explore: a personalised Explore feed from the four-stage funnel, computed in the Worker. */
-export const exploreRoutes = appFactory.createApp().post("/v1/explore", optionalFeedAuth(), jsonBody(exploreBody), holdServingBundle, async (c) => {
+export const exploreRoutes = appFactory.createApp().post(exploreRoute.path, bearerFor(exploreRoute.auth), jsonBody(exploreRequest), holdServingBundle, async (c) => {
   const input = c.req.valid("json");
   const requestId = crypto.randomUUID();
   const nowMs = input.at_ms ?? Date.now();
   const { bundle } = c.var;
   if (bundle.status !== "ready") {
     const fallback = await wrapTime(c, "fallback", serveFallback(c.env, input.user_id, input.count, input.exclude, nowMs));
-    return degradedFeedResponse(c, { requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback);
+    return c.json(degradedFeedBody({ requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback) satisfies ExploreResponse);
   }
   let output;
   try {
@@ -40,5 +29,5 @@ export const exploreRoutes = appFactory.createApp().post("/v1/explore", optional
     throw error;
   }
   setStageMetrics(c, output.timings);
-  return c.json({ request_id: requestId, ...output.body });
+  return c.json({ request_id: requestId, ...output.body } satisfies ExploreResponse);
 });

@@ -2,6 +2,7 @@ import packageJson from "../../package.json";
 import { appFactory } from "../http/factory";
 import { bundleCache } from "../bundle/runtime";
 import { executionContextOf } from "../bundle/hold";
+import { healthRoute, type HealthResponse } from "../contract/health";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 
 /**
@@ -9,7 +10,7 @@ import type { ServingBundle } from "../../core/serving/serving-bundle";
  * when none is usable; `degraded` then says why. `bundle.last_failure` reports a newer version that failed to load
  * while an older one keeps serving.
  */
-export const healthRoutes = appFactory.createApp().get("/health", async (c) => {
+export const healthRoutes = appFactory.createApp().get(healthRoute.path, async (c) => {
   const state = await bundleCache.current(c.env, executionContextOf(c));
   const { checkedAt, loadingVersion, lastFailure } = bundleCache.snapshot();
   const bundle =
@@ -33,7 +34,7 @@ export const healthRoutes = appFactory.createApp().get("/health", async (c) => {
     version: packageJson.version,
     bundle,
     degraded: state.status === "ready" ? [] : state.reasons,
-  });
+  } satisfies HealthResponse);
 });
 
 function openMsOf(open: ServingBundle["openMs"]): Record<string, number> {

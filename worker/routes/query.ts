@@ -1,16 +1,16 @@
 import { setMetric, wrapTime } from "hono/timing";
-import { z } from "zod";
-import { LABELS } from "../../core/data/labels";
+import type { z } from "zod";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { executeQuery, isQueryError, planQuery, planReads, type AttributeValue, type Candidate, type QueryError, type QueryPlan, type SeedInput, type StreamType } from "../../core/query";
 import { SUGGESTED_EMBEDDING_CONFIGS, SUGGESTED_RANKING_MODELS } from "../../core/config/suggested";
 import { createFeedState } from "../../core/funnel/explore";
 import { appFactory } from "../http/factory";
 import { holdServingBundle } from "../bundle/hold";
+import { queryRequest, queryRoute, type QueryCandidate, type QueryErrorBody, type QueryResponse, type seedAccount } from "../contract/query";
+import { probabilitiesByLabel } from "../feeds/explore-items";
 import { hydrateFeedRequest } from "../feeds/request";
-import { requireBearer } from "../http/auth";
+import { bearerFor } from "../http/auth";
 import { ApiError } from "../http/errors";
-import { entityId, servingInstant } from "../http/schemas";
 import { jsonBody } from "../http/validation";
 
 /**
@@ -22,25 +22,8 @@ import { jsonBody } from "../http/validation";
  */
 export const QUERY_ROUTE_CPU_BUDGET_MS = 1000;
 
-const seedAccount = z.union([entityId, z.strictObject({ id: entityId, type: z.string().min(1).max(16).optional() })]);
-
-const queryBody = z.strictObject({
-  /** The language's own max_query_bytes (4096) answers first, naming the limit; this only stops absurd bodies. */
-  query: z.string().min(1).max(65_536),
-  user_id: entityId,
-  /** How many of the candidates to return (all are counted in `total`). */
-  count: z.number().int().min(1).max(5000).default(100),
-  /** The `seed_accounts` root's stream: author ids, optionally with a seed type. */
-  seed_accounts: z.array(seedAccount).max(1000).optional(),
-  /** The `seed_media` root's stream: item ids. */
-  seed_media: z.array(seedAccount).max(1000).optional(),
-  /** Stamped on candidates whose seed has no type of its own. */
-  seed_type: z.string().min(1).max(16).optional(),
-  at_ms: servingInstant.optional(),
-});
-
 /** A query problem as the HTTP error body: the usual `{code, message, field}` plus where in the text and which limit. */
-function queryErrorResponse(error: QueryError, status: 400 | 500, field: string) {
+function queryErrorResponse(error: QueryError, status: 400 | 500, field: string): { status: 400 | 500; body: QueryErrorBody } {
   return { status, body: { error: { ...error.toJSON(), field } } };
 }
 
@@ -49,7 +32,7 @@ function queryErrorResponse(error: QueryError, status: 400 | 500, field: string)
  * Suggested Posts reads — and returns the candidates with the execution trace. Syntax, type and limit problems are
  * a 400 naming line, column and (for limits) the limit.
  */
-export const queryRoutes = appFactory.createApp().post("/v1/query", requireBearer("ADMIN_TOKEN"), jsonBody(queryBody), holdServingBundle, async (c) => {
+export const queryRoutes = appFactory.createApp().post(queryRoute.path, bearerFor(queryRoute.auth), jsonBody(queryRequest), holdServingBundle, async (c) => {
   const input = c.req.valid("json");
   const options = { embeddingConfigs: SUGGESTED_EMBEDDING_CONFIGS, rankingModels: SUGGESTED_RANKING_MODELS, limits: { cpuBudgetMs: QUERY_ROUTE_CPU_BUDGET_MS } };
   let plan: QueryPlan;
@@ -101,7 +84,7 @@ export const queryRoutes = appFactory.createApp().post("/v1/query", requireBeare
     candidates: result.candidates.slice(0, input.count).map((candidate) => ids.candidate(candidate, stores.probabilitiesOf(candidate.id))),
     trace: { steps: result.trace.steps, total_ms: result.trace.totalMs },
     ...(problems.length > 0 ? { degraded_reasons: problems } : {}),
-  });
+  } satisfies QueryResponse);
 });
 
 function toSeed(seed: z.output<typeof seedAccount>, index: number, field: string, rowOf: (id: string) => number | undefined): SeedInput {
@@ -136,7 +119,7 @@ class ExternalIds {
     return kind === undefined || kind === "literal" || typeof value !== "number" ? value : this.id(kind, value);
   }
 
-  candidate(candidate: Candidate, probabilities: Float32Array | undefined) {
+  candidate(candidate: Candidate, probabilities: Float32Array | undefined): QueryCandidate {
     const { items } = this.serving.tables;
     const origin = candidate.path[0];
     const seedBound = candidate.attributes["seed_id"] !== undefined;
@@ -148,7 +131,7 @@ class ExternalIds {
       seed_type: candidate.seedType ?? null,
       attributes: Object.fromEntries(Object.entries(candidate.attributes).map(([name, value]) => [name, this.attribute(name, value)])),
       path: candidate.path.map((step) => ({ operator: step.operator, kind: step.kind, id: this.id(step.kind, step.id), score: step.score })),
-      p: probabilities ? Object.fromEntries(LABELS.map((label, l) => [label, probabilities[l] as number])) : null,
+      p: probabilities ? probabilitiesByLabel(probabilities) : null,
     };
   }
 }

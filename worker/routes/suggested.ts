@@ -1,25 +1,15 @@
 import { wrapTime } from "hono/timing";
-import { z } from "zod";
 import { appFactory } from "../http/factory";
 import { holdServingBundle } from "../bundle/hold";
-import { degradedFeedResponse } from "../feeds/degraded-response";
+import { suggestedRequest, suggestedRoute, type SuggestedResponse } from "../contract/feeds";
+import { degradedFeedBody } from "../feeds/degraded-body";
 import { serveSuggested, serveSuggestedFallback } from "../feeds/suggested-service";
-import { optionalFeedAuth } from "../http/auth";
-import { entityId, servingInstant } from "../http/schemas";
+import { bearerFor } from "../http/auth";
 import { setStageMetrics } from "../http/stage-timings";
 import { jsonBody } from "../http/validation";
 
-const suggestedBody = z.strictObject({
-  user_id: entityId,
-  count: z.number().int().min(1).max(100).default(20),
-  /** Items the caller already shows (the Home feed above): never suggested. */
-  exclude: z.array(entityId).max(1000).default([]),
-  debug: z.boolean().default(false),
-  at_ms: servingInstant.optional(),
-});
-
 /** POST /v1/suggested: Suggested Posts for the end of the Home feed (core/suggested), seeded H >> R >> F. */
-export const suggestedRoutes = appFactory.createApp().post("/v1/suggested", optionalFeedAuth(), jsonBody(suggestedBody), holdServingBundle, async (c) => {
+export const suggestedRoutes = appFactory.createApp().post(suggestedRoute.path, bearerFor(suggestedRoute.auth), jsonBody(suggestedRequest), holdServingBundle, async (c) => {
   const input = c.req.valid("json");
   const requestId = crypto.randomUUID();
   const nowMs = input.at_ms ?? Date.now();
@@ -27,9 +17,9 @@ export const suggestedRoutes = appFactory.createApp().post("/v1/suggested", opti
   const { bundle } = c.var;
   if (bundle.status !== "ready") {
     const fallback = await wrapTime(c, "fallback", serveSuggestedFallback(c.env, request, nowMs));
-    return degradedFeedResponse(c, { requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback);
+    return c.json(degradedFeedBody({ requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback) satisfies SuggestedResponse);
   }
   const output = await serveSuggested(c.env, bundle.decoded, request, nowMs);
   setStageMetrics(c, output.timings);
-  return c.json({ request_id: requestId, ...output.body });
+  return c.json({ request_id: requestId, ...output.body } satisfies SuggestedResponse);
 });

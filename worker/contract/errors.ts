@@ -1,0 +1,46 @@
+import { z } from "zod";
+import type { QueryErrorKind } from "../../core/query";
+
+/** The one error shape every route answers with: `{"error": {"code", "message", "field"?}}`. */
+export const apiErrorBody = z.strictObject({
+  error: z.strictObject({
+    code: z.string().meta({ description: "What went wrong, for programs: invalid_json, invalid_request, unauthorized, not_found, bundle_unavailable, user_state_unavailable, internal, …" }),
+    message: z.string().meta({ description: "What went wrong, for people." }),
+    field: z.string().optional().meta({ description: "The offending field's path (`events.3.ts`), or `body` for the body as a whole." }),
+  }),
+});
+export type ApiErrorBody = z.output<typeof apiErrorBody>;
+
+const QUERY_ERROR_KINDS = ["syntax", "type", "limit", "runtime"] as const satisfies readonly QueryErrorKind[];
+
+/** A sourcing query's problem, located in its text (core/query QueryErrorJson). */
+export const queryProblem = z.strictObject({
+  kind: z.enum(QUERY_ERROR_KINDS),
+  code: z.string(),
+  message: z.string().meta({ description: "`line L, column C: reason`." }),
+  line: z.number().int(),
+  column: z.number().int(),
+  offset: z.number().int(),
+  length: z.number().int(),
+  limit: z.string().optional().meta({ description: "The limit a valid query went over." }),
+});
+
+/** `POST /v1/query`'s error body for a query's problem: the usual fields plus where in the text and which limit. */
+export const queryErrorBody = z.strictObject({
+  error: queryProblem.extend({
+    field: z.string().meta({ description: "`query`, or the root whose seeds the request did not pass (`seed_accounts`, `seed_media`)." }),
+  }),
+});
+
+const ERROR_DESCRIPTIONS = {
+  400: "Malformed JSON or a field that breaks the schema, whatever the Content-Type; `field` names the first offending one.",
+  401: "A missing, malformed or wrong bearer token.",
+  500: "An unexpected failure; the message says nothing more.",
+  503: "A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`); the same request may succeed later.",
+} as const;
+type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
+
+/** The error responses of a route, each with the shared body. */
+export function errorResponses<const Statuses extends readonly ErrorStatus[]>(...statuses: Statuses): { [S in Statuses[number]]: { description: string; name: "Error"; schema: typeof apiErrorBody } } {
+  return Object.fromEntries(statuses.map((status) => [status, { description: ERROR_DESCRIPTIONS[status], name: "Error", schema: apiErrorBody }])) as { [S in Statuses[number]]: { description: string; name: "Error"; schema: typeof apiErrorBody } };
+}

@@ -1,0 +1,32 @@
+import packageJson from "../../package.json";
+import { deleteConfigRoute, getConfigRoute, putConfigRoute } from "./admin";
+import { openApiDocument, type OpenApiDocument } from "./document";
+import { eventsRoute } from "./events";
+import { exploreRoute, suggestedRoute } from "./feeds";
+import { healthRoute } from "./health";
+import { queryRoute } from "./query";
+import type { RouteContract } from "./route";
+
+/** Every route the Worker serves besides the contract's own (`/openapi.json`, `/docs`). */
+export const API_ROUTES: readonly RouteContract[] = [healthRoute, exploreRoute, suggestedRoute, eventsRoute, queryRoute, getConfigRoute, putConfigRoute, deleteConfigRoute];
+
+let document: OpenApiDocument | undefined;
+
+/** The Worker's OpenAPI 3.1 document, built once per isolate. */
+export function apiDocument(): OpenApiDocument {
+  document ??= openApiDocument(
+    API_ROUTES,
+    {
+      title: "explore-edge-ranker",
+      version: packageJson.version,
+      description: "An Instagram-Explore-style ranking funnel in a Cloudflare Worker: Explore and Suggested Posts feeds, real-time events, and the operators' routes. Every error answers `{\"error\": {\"code\", \"message\", \"field\"}}`.",
+    },
+    [
+      { name: "feeds", description: "What app backends show their users." },
+      { name: "events", description: "What users did, for the real-time state." },
+      { name: "operations", description: "Health and sourcing queries." },
+      { name: "admin", description: "The serving config." },
+    ],
+  );
+  return document;
+}
