@@ -2,6 +2,7 @@ import { timing } from "hono/timing";
 import { appFactory } from "./http/factory";
 import { ApiError, errorResponse, handleError } from "./http/errors";
 import { adminRoutes } from "./routes/admin";
+import { docsRoutes } from "./routes/docs";
 import { eventsRoutes } from "./routes/events";
 import { exploreRoutes } from "./routes/explore";
 import { healthRoutes } from "./routes/health";
@@ -18,6 +19,7 @@ export function createApp() {
   app.route("/", adminRoutes);
   app.route("/", suggestedRoutes);
   app.route("/", queryRoutes);
+  app.route("/", docsRoutes);
   app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError(handleError);
   return app;

@@ -4,3 +4,13 @@ declare module "*.wasm" {
   const module: WebAssembly.Module;
   export default module;
 }
+
+// Swagger UI's prebuilt assets, bundled as Text modules (wrangler.toml [[rules]]) so that /docs needs no CDN.
+declare module "swagger-ui-dist/swagger-ui-bundle.js" {
+  const source: string;
+  export default source;
+}
+declare module "swagger-ui-dist/swagger-ui.css" {
+  const source: string;
+  export default source;
+}
