@@ -1,0 +1,243 @@
+// The OpenAPI contract inside workerd: /openapi.json is valid OpenAPI 3.1, and every route's real answers, successes
+// and errors, match the schemas it documents. Requests go through the client typed by the same document.
+import { env, exports } from "cloudflare:workers";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import oas31Schema from "@seriousme/openapi-schema-validator/schemas/v3.1/schema.json";
+import { Ajv2020, type ValidateFunction } from "ajv/dist/2020";
+import addFormats from "ajv-formats";
+import { describe, expect, inject, it } from "vitest";
+import { createRankerClient, type components } from "../../client";
+import { FALLBACK_POPULAR_KEY } from "../../core/bundle/kv-layout";
+import type { UserEvent } from "../../core/realtime/events";
+import { createApp } from "../../worker/app";
+import { apiDocument } from "../../worker/contract";
+import type { OpenApiDocument } from "../../worker/contract/document";
+import { PRECOMPUTED_INDEX_KEY } from "../../worker/feeds/precompute";
+import worker from "../../worker/index";
+import "../support/fixture-types";
+import { seedFixtureBundle } from "./setup/seed-bundle";
+
+type Method = "get" | "post" | "put" | "delete";
+type ExploreResponse = components["schemas"]["ExploreResponse"];
+
+const BASE = "http://ranker.test";
+const fetchWorker = (request: Request) => exports.default.fetch(request);
+const api = createRankerClient({ baseUrl: BASE, fetch: fetchWorker });
+const admin = createRankerClient({ baseUrl: BASE, fetch: fetchWorker, headers: { authorization: "Bearer test-admin-token" } });
+const ingest = createRankerClient({ baseUrl: BASE, fetch: fetchWorker, headers: { authorization: "Bearer test-ingest-token" } });
+/** The real app with one binding changed: what a deployment with that setting (FEED_TOKEN) or a failing store answers. */
+const appWith = (bindings: Partial<Env>) => createRankerClient({ baseUrl: BASE, fetch: async (request) => createApp().fetch(request, { ...env, ...bindings }, createExecutionContext()) });
+const raw = (method: string, path: string, body: string, headers: Record<string, string> = {}) => exports.default.fetch(`${BASE}${path}`, { method, body, headers });
+
+const DOCUMENT_ID = "https://ranker.test/openapi.json";
+// what no request can provoke: the unexpected failures
+const UNPROVOKED_STATUS = "500";
+
+let served: OpenApiDocument;
+const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true });
+addFormats(ajv);
+const validators = new Map<string, ValidateFunction>();
+const checked = new Set<string>();
+
+/** The schema components as one JSON Schema, so that ajv resolves their `#/components/schemas/…` references. */
+function componentsAsJsonSchema(document: OpenApiDocument): object {
+  const schemas = JSON.parse(JSON.stringify(document.components.schemas).replaceAll('"#/components/schemas/', '"#/$defs/')) as Record<string, unknown>;
+  return { $id: DOCUMENT_ID, $defs: schemas };
+}
+
+function validatorOf(ref: string): ValidateFunction {
+  const name = ref.replace("#/components/schemas/", "");
+  let validate = validators.get(name);
+  if (!validate) {
+    validate = ajv.compile({ $ref: `${DOCUMENT_ID}#/$defs/${name}` });
+    validators.set(name, validate);
+  }
+  return validate;
+}
+
+/** Schema errors of `body` as the answer to `method path` with `status`, or a reason the document does not cover it. */
+function contractErrors(method: Method, path: string, status: number, body: unknown): string[] {
+  const documented = served.paths[path]?.[method]?.responses[String(status)];
+  if (!documented) return [`${method.toUpperCase()} ${path} does not document ${status}`];
+  const validate = validatorOf(documented.content["application/json"].schema.$ref);
+  return validate(body) ? [] : (validate.errors ?? []).map((error) => `${error.instancePath || "/"} ${error.message ?? ""} ${JSON.stringify(error.params)}`);
+}
+
+async function expectDocumented(method: Method, path: string, response: Response, body?: unknown): Promise<unknown> {
+  expect(response.headers.get("content-type"), `${method} ${path}`).toMatch(/^application\/json/);
+  const json = body ?? (await response.json());
+  expect(contractErrors(method, path, response.status, json), `${method.toUpperCase()} ${path} → ${response.status}: ${JSON.stringify(json).slice(0, 400)}`).toEqual([]);
+  checked.add(`${method} ${path} ${response.status}`);
+  return json;
+}
+
+/** openapi-fetch has read the body already: `data` on success, `error` otherwise. */
+function expectResult<Data>(method: Method, path: string, result: { data?: Data; error?: unknown; response: Response }, status: number): Promise<unknown> {
+  expect(result.response.status, `${method.toUpperCase()} ${path}: ${JSON.stringify(result.error ?? null)}`).toBe(status);
+  return expectDocumented(method, path, result.response, result.data ?? result.error);
+}
+
+describe("GET /openapi.json", () => {
+  it("is valid OpenAPI 3.1, and the document the code generates", async () => {
+    const response = await exports.default.fetch(`${BASE}/openapi.json`);
+    expect(response.status).toBe(200);
+    served = (await response.json()) as OpenApiDocument;
+    expect(served.openapi).toBe("3.1.0");
+    expect(served).toEqual(JSON.parse(JSON.stringify(apiDocument())));
+    const specification = new Ajv2020({ allErrors: true, strict: false });
+    addFormats(specification);
+    specification.addFormat("media-range", true);
+    const validate = specification.compile(oas31Schema);
+    expect(validate(served), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it("has schemas that compile as strict JSON Schema 2020-12, every reference resolving", () => {
+    ajv.addSchema(componentsAsJsonSchema(served));
+    for (const name of Object.keys(served.components.schemas)) expect(() => validatorOf(`#/components/schemas/${name}`), name).not.toThrow();
+  });
+
+  it("documents every route the app serves, with the auth it enforces", async () => {
+    const serving = new Set(createApp().routes.filter((route) => route.method !== "ALL").map((route) => `${route.method.toLowerCase()} ${route.path}`));
+    for (const own of ["get /openapi.json", "get /docs", "get /docs/swagger-ui-bundle.js", "get /docs/swagger-ui.css"]) expect(serving.delete(own), own).toBe(true);
+    const documented = new Set(Object.entries(served.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`)));
+    expect([...serving].sort()).toEqual([...documented].sort());
+    for (const [path, operations] of Object.entries(served.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (!operation?.security) continue;
+        const [scheme] = Object.keys(operation.security[0] ?? {});
+        expect(served.components.securitySchemes[scheme as keyof OpenApiDocument["components"]["securitySchemes"]], `${method} ${path}`).toMatchObject({ type: "http", scheme: "bearer" });
+        expect(operation.responses["401"], `${method} ${path} documents 401`).toBeDefined();
+      }
+    }
+  });
+
+  it("catches an answer that drifted from the schema", async () => {
+    const valid = (await (await exports.default.fetch(`${BASE}/health`)).json()) as Record<string, unknown>;
+    expect(contractErrors("get", "/health", 200, valid)).toEqual([]);
+    expect(contractErrors("get", "/health", 200, { ...valid, uptime: 3 })).not.toEqual([]);
+    const { degraded: _missing, ...withoutDegraded } = valid;
+    expect(contractErrors("get", "/health", 200, withoutDegraded)).not.toEqual([]);
+    expect(contractErrors("get", "/health", 200, { ...valid, status: "fine" })).not.toEqual([]);
+    expect(contractErrors("get", "/health", 418, valid)).not.toEqual([]);
+  });
+});
+
+// This file's KV starts empty (storage is isolated per test file): first the answers without a bundle.
+describe("without a model bundle", () => {
+  it("answers health, both feeds (degraded, from the fallback list) and the bundle-bound routes as documented", async () => {
+    await env.BUNDLES.put(FALLBACK_POPULAR_KEY, JSON.stringify(Array.from({ length: 12 }, (_, i) => ({ item_id: `p${i}`, author_id: `a${i}`, score: 12 - i }))));
+    const health = (await expectResult("get", "/health", await api.GET("/health"), 200)) as components["schemas"]["Health"];
+    expect(health.status).toBe("degraded");
+    for (const debug of [false, true]) {
+      const explore = (await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: "u1", count: 5, debug } }), 200)) as ExploreResponse;
+      expect(explore.degraded).toBe(true);
+      await expectResult("post", "/v1/suggested", await api.POST("/v1/suggested", { body: { user_id: "u1", count: 5, debug } }), 200);
+    }
+    await expectResult("get", "/v1/admin/config", await admin.GET("/v1/admin/config"), 503);
+    await expectResult("post", "/v1/query", await admin.POST("/v1/query", { body: { query: "user.popular(n=5)", user_id: "u1" } }), 503);
+  });
+});
+
+describe("with a model bundle", () => {
+  it("answers GET /health", async () => {
+    await seedFixtureBundle();
+    const health = (await expectResult("get", "/health", await api.GET("/health"), 200)) as components["schemas"]["Health"];
+    expect(health.status).toBe("ok");
+  });
+
+  it("answers POST /v1/explore: a feed, its trace, a precomputed feed, and its errors", async () => {
+    const userId = inject("fixtureBundle").expectations[0]?.userId as string;
+    const plain = (await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: userId, count: 10 } }), 200)) as ExploreResponse;
+    expect(plain.items).toHaveLength(10);
+    const traced = (await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: userId, count: 10, debug: true, weights: { value: { click: 2 } } } }), 200)) as ExploreResponse;
+    expect(traced.debug).toHaveProperty("stages");
+    await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: "someone-new", count: 5, debug: true } }), 200);
+
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "0 19 * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const heavyUser = ((await env.FEEDS.get(PRECOMPUTED_INDEX_KEY, "json")) as { users: string[] }).users[0] as string;
+    const precomputed = (await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: heavyUser, count: 5, debug: true } }), 200)) as ExploreResponse;
+    expect(precomputed.debug).toHaveProperty("precomputed");
+
+    await expectDocumented("post", "/v1/explore", await raw("POST", "/v1/explore", "{user_id:"));
+    await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: userId, count: 101 } }), 400);
+    await expectResult("post", "/v1/explore", await appWith({ FEED_TOKEN: "feed-secret" }).POST("/v1/explore", { body: { user_id: userId } }), 401);
+  });
+
+  it("answers POST /v1/suggested: suggestions, their trace, and its errors", async () => {
+    const userId = inject("fixtureBundle").expectations[0]?.userId as string;
+    await expectResult("post", "/v1/suggested", await api.POST("/v1/suggested", { body: { user_id: userId, count: 10 } }), 200);
+    const traced = (await expectResult("post", "/v1/suggested", await api.POST("/v1/suggested", { body: { user_id: userId, count: 10, debug: true } }), 200)) as components["schemas"]["SuggestedResponse"];
+    expect(traced.debug).toHaveProperty("queries");
+    await expectResult("post", "/v1/suggested", await api.POST("/v1/suggested", { body: { user_id: "", count: 10 } }), 400);
+    await expectResult("post", "/v1/suggested", await appWith({ FEED_TOKEN: "feed-secret" }).POST("/v1/suggested", { body: { user_id: userId } }), 401);
+  });
+
+  it("answers POST /v1/events: a batch, and its errors", async () => {
+    const event = { event_id: crypto.randomUUID(), user_id: "contract-user", item_id: "v1", type: "like" as const, ts: Date.now() - 1000, surface: 1 };
+    const accepted = (await expectResult("post", "/v1/events", await ingest.POST("/v1/events", { body: { events: [event] } }), 200)) as components["schemas"]["EventsResponse"];
+    expect(accepted.accepted).toBe(1);
+    await expectResult("post", "/v1/events", await ingest.POST("/v1/events", { body: { events: [] } }), 400);
+    await expectResult("post", "/v1/events", await api.POST("/v1/events", { body: { events: [event] } }), 401);
+    const failingUserState = {
+      idFromName: (name: string) => env.USER_STATE.idFromName(name),
+      get: () => ({ ingest: async (_userId: string, _batch: UserEvent[]) => Promise.reject(new Error("overloaded")) }),
+    } as unknown as Env["USER_STATE"];
+    const failing = createRankerClient({ baseUrl: BASE, headers: { authorization: "Bearer test-ingest-token" }, fetch: async (request) => createApp().fetch(request, { ...env, USER_STATE: failingUserState }, createExecutionContext()) });
+    await expectResult("post", "/v1/events", await failing.POST("/v1/events", { body: { events: [{ ...event, event_id: crypto.randomUUID() }] } }), 503);
+  });
+
+  it("answers POST /v1/query: candidates, and a query's problems located in its text", async () => {
+    const userId = inject("fixtureBundle").expectations[0]?.userId as string;
+    const text = "user\n.engaged(surface=home, max=10)\n.let(seed_id=account_id)\n.account_nn(k=5)\n.posted_media(max_media_per_account=2)\n.rank(ranking_model=default)";
+    const result = (await expectResult("post", "/v1/query", await admin.POST("/v1/query", { body: { query: text, user_id: userId, seed_type: "H" } }), 200)) as components["schemas"]["QueryResponse"];
+    expect(result.candidates.length).toBeGreaterThan(0);
+    const syntax = (await expectResult("post", "/v1/query", await admin.POST("/v1/query", { body: { query: "user\n.popular(n=5", user_id: userId } }), 400)) as { error: { line?: number } };
+    expect(syntax.error.line).toBe(2);
+    await expectResult("post", "/v1/query", await admin.POST("/v1/query", { body: { query: "seed_accounts.posted_media()", user_id: userId, seed_accounts: ["no-such-author"] } }), 400);
+    await expectResult("post", "/v1/query", await admin.POST("/v1/query", { body: { query: "user.popular(n=5)", user_id: userId, count: 0 } }), 400);
+    await expectResult("post", "/v1/query", await api.POST("/v1/query", { body: { query: "user.popular(n=5)", user_id: userId } }), 401);
+  });
+
+  it("answers the admin config routes, and their errors", async () => {
+    const current = (await expectResult("get", "/v1/admin/config", await admin.GET("/v1/admin/config"), 200)) as components["schemas"]["ServingConfigInEffect"];
+    await expectResult("put", "/v1/admin/config", await admin.PUT("/v1/admin/config", { body: current.config }), 200);
+    await expectResult("put", "/v1/admin/config", await admin.PUT("/v1/admin/config", { body: { ...current.config, firstStage: { keep: 0 } } }), 400);
+    await expectResult("delete", "/v1/admin/config", await admin.DELETE("/v1/admin/config"), 200);
+    await expectResult("get", "/v1/admin/config", await api.GET("/v1/admin/config"), 401);
+    await expectResult("put", "/v1/admin/config", await api.PUT("/v1/admin/config", { body: current.config }), 401);
+    await expectResult("delete", "/v1/admin/config", await api.DELETE("/v1/admin/config"), 401);
+  });
+
+  it("answers an unknown route with the documented error body", async () => {
+    const response = await exports.default.fetch(`${BASE}/v2/nothing`);
+    expect(response.status).toBe(404);
+    expect(validatorOf("#/components/schemas/Error")(await response.json())).toBe(true);
+  });
+
+  it("has checked a real answer for every documented response but the unexpected failures", () => {
+    const documented = Object.entries(served.paths).flatMap(([path, operations]) =>
+      Object.entries(operations).flatMap(([method, operation]) => Object.keys(operation?.responses ?? {}).map((status) => `${method} ${path} ${status}`)),
+    );
+    expect(documented.filter((response) => !checked.has(response) && !response.endsWith(` ${UNPROVOKED_STATUS}`))).toEqual([]);
+  });
+});
+
+describe("GET /docs", () => {
+  it("serves Swagger UI over the document, its assets from the Worker itself", async () => {
+    const page = await exports.default.fetch(`${BASE}/docs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('url: "/openapi.json"');
+    for (const [path, type] of [["/docs/swagger-ui-bundle.js", /^text\/javascript/], ["/docs/swagger-ui.css", /^text\/css/]] as const) {
+      expect(html).toContain(`"${path}"`);
+      const asset = await exports.default.fetch(`${BASE}${path}`);
+      expect(asset.status, path).toBe(200);
+      expect(asset.headers.get("content-type")).toMatch(type);
+      expect((await asset.text()).length).toBeGreaterThan(10_000);
+    }
+    expect(html).not.toMatch(/https?:\/\//);
+  });
+});
