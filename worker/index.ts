@@ -4,6 +4,7 @@ import { precomputeFeeds } from "./feeds/precompute";
 
 export { Trending } from "./state/trending";
 export { UserState } from "./state/user-state";
+export { ItemShard } from "./shards/item-shard";
 
 const app = createApp();
 

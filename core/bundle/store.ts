@@ -28,7 +28,10 @@ export interface BundleFiles {
   readonly version: string;
   /** The bundle's manifest with all its pipeline fields (loaded from KV it also carries `kv_storage`). */
   readonly manifest: BundleManifest;
-  /** Every file of the manifest, except (loaded from KV) the ones published without them (`kv_storage.omitted`). */
+  /**
+   * Every file of the manifest, except (loaded from KV) the ones published without them (`kv_storage.omitted`) and
+   * the ones the reader did not ask for (`LoadOptions.files`).
+   */
   readonly files: ReadonlyMap<string, Uint8Array>;
   /** Epoch milliseconds when loading finished. */
   readonly loadedAt: number;
@@ -39,6 +42,8 @@ export interface LoadOptions {
   /** Check every file's sha256 (default true). Sizes are always checked. */
   readonly verifyHashes?: boolean;
   readonly now?: () => number;
+  /** Which of the stored files to read (default: all): the front Worker leaves the item shards' files to the shards. */
+  readonly files?: (path: string) => boolean;
 }
 
 /** The version `bundle/active` points at, or null when nothing was ever activated. */
@@ -68,7 +73,8 @@ export async function loadBundle(kv: BundleKvReader, version: string, options: L
   const files = new Map<string, Uint8Array>();
   const storage = manifest.kv_storage;
   const omitted = new Set(storage.omitted);
-  const stored = Object.entries(manifest.files).filter(([path]) => !omitted.has(path));
+  const wanted = options.files ?? (() => true);
+  const stored = Object.entries(manifest.files).filter(([path]) => !omitted.has(path) && wanted(path));
   await Promise.all(
     stored.map(async ([path, entry]) => {
       try {

@@ -65,5 +65,6 @@ export async function runStages<S extends FeedState>(state: S, stages: readonly 
     state.timings[stage.name] = (state.timings[stage.name] ?? 0) + ms;
     state.trace.stages.push({ stage: stage.name, in: before, out: candidates.length, ms });
   }
+  state.degraded.push(...state.stores.problems);
   return { candidates, trace: state.trace, degraded: state.degraded, timings: state.timings };
 }

@@ -1,4 +1,4 @@
-import type { AnnIndex, AnnSearchResult } from "../ann/ann-index";
+import { scoredNeighbours, searchTwoTower } from "../ann/two-tower-search";
 import { isKnown } from "../data/dataset";
 import { LABELS } from "../data/labels";
 import { LABEL_BIT } from "../features/engagement";
@@ -41,6 +41,8 @@ export class BundleStores implements QueryStores {
   private readonly graph: GraphIndex;
   private readonly seen: ReadonlySet<number>;
   private readonly probabilities = new Map<number, Float32Array>();
+  /** What a store could only half answer (an item shard left out): the feed reports these as `degraded`. */
+  readonly problems: string[] = [];
 
   constructor(
     private readonly serving: ServingBundle,
@@ -181,16 +183,27 @@ export class BundleStores implements QueryStores {
     return accounts.map((account) => this.graph.twoHop(account, max, this.userId));
   }
 
-  /** The two-tower's nearest items to the user's embedding (`searchTwoTower`); score = inner product (1 − distance). */
-  userNeighbours(userId: number, n: number): ScoredId[] {
+  /**
+   * The two-tower's nearest items to the user's embedding (`searchTwoTower`); score = inner product (1 − distance).
+   * With item shards (`FeedRequest.itemIndex`) the shards are searched instead, and a shard left out is reported.
+   */
+  userNeighbours(userId: number, n: number): ScoredId[] | Promise<ScoredId[]> {
     this.checkUser(userId);
     this.checkCount("userNeighbours", n);
-    const ann = this.serving.models.retrievalIndex;
     const embedding = this.retrievalEmbedding;
-    if (!ann) throw new Error("the ANN index is unavailable");
     if (!embedding) throw new Error("no retrieval user embedding (the user tower is unavailable)");
+    const remote = this.options.itemIndex;
+    if (remote) {
+      if (n === 0) return [];
+      return remote.search(embedding, n).then((result) => {
+        this.problems.push(...result.problems);
+        return result.hits;
+      });
+    }
+    const ann = this.serving.models.retrievalIndex;
+    if (!ann) throw new Error("the ANN index is unavailable");
     if (n === 0) return [];
-    const found = searchTwoTower(ann, embedding, n, this.options.config.retrieval);
+    const found = searchTwoTower(ann, embedding, n, this.options.config.retrieval.exactSearchMaxItemsPerResult);
     return scoredNeighbours(found);
   }
 
@@ -332,19 +345,3 @@ export class BundleStores implements QueryStores {
   }
 }
 
-/**
- * The two-tower's index search for a user embedding: the best `n` items, by an exact scan while the index holds at
- * most `exactSearchMaxItemsPerResult` items per result, else by the graph walk.
- */
-export function searchTwoTower(index: AnnIndex, embedding: Float32Array, n: number, retrieval: Pick<ServingConfig["retrieval"], "exactSearchMaxItemsPerResult">): AnnSearchResult {
-  const size = index.size;
-  const wanted = Math.min(n, size);
-  return index.search(embedding, wanted, { exact: size <= retrieval.exactSearchMaxItemsPerResult * wanted });
-}
-
-/** An ANN answer as scored ids, score = inner product (1 − distance); a loop, not `Array.from` over typed arrays (one iterator step per key). */
-function scoredNeighbours(found: AnnSearchResult): ScoredId[] {
-  const list: ScoredId[] = new Array(found.keys.length);
-  for (let i = 0; i < list.length; i++) list[i] = { id: found.keys[i] as number, score: 1 - (found.distances[i] as number) };
-  return list;
-}

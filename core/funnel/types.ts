@@ -2,6 +2,7 @@ import type { Engagement } from "../features/engagement";
 import type { UserContext } from "../features/context";
 import type { Clock } from "../query";
 import type { ServingConfig } from "../config/serving";
+import type { RemoteItemIndex } from "../shards/fan-out";
 
 /** What the real-time store knows about a user beyond the bundle (already resolved to bundle rows). */
 export interface RealtimeUserState {
@@ -39,6 +40,8 @@ export interface FeedRequest {
   readonly trending?: { readonly items: Int32Array; readonly scores: Float32Array };
   /** The sourcing queries' clock (tests drive the CPU budget with a fake one). */
   readonly clock?: Clock;
+  /** Item shards to search instead of the bundle's own index (`user_nn`), when the catalogue is sharded. */
+  readonly itemIndex?: RemoteItemIndex;
 }
 
 export interface SourceHit {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { featureSpecSchema } from "../features/spec";
 import { embeddingFormatSchema } from "./embedding-codec";
+import { itemShardsSchema } from "../shards/layout";
 
 /**
  * The part of a bundle's manifest.json that serving reads (the bundle store validates the rest). Written by
@@ -13,8 +14,11 @@ export const servingManifestSchema = z.looseObject({
   models: z.looseObject({
     /** `one_user_file`: the serving variant for one user's batch (models/README.md); bundles from before it lack it. */
     mtml: z.looseObject({ file: z.string(), fp32_file: z.string(), quantization: z.string(), one_user_file: z.string().optional() }),
-    /** `item_embeddings_format` (and the accounts' `embeddings_format`): core/serving/embedding-codec.ts; older bundles stored f32. */
-    retrieval: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), item_embeddings_format: embeddingFormatSchema.default("f32"), index: z.string(), dim: z.number().int().positive(), metric: z.enum(["ip", "cos"]), temperature: z.number().positive().default(0.05) }),
+    /**
+     * `item_embeddings_format` (and the accounts' `embeddings_format`): core/serving/embedding-codec.ts; older bundles
+     * stored f32. `shards`: the item shards' index files, when the pipeline wrote them (core/shards/layout.ts).
+     */
+    retrieval: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), item_embeddings_format: embeddingFormatSchema.default("f32"), index: z.string(), shards: itemShardsSchema.optional(), dim: z.number().int().positive(), metric: z.enum(["ip", "cos"]), temperature: z.number().positive().default(0.05) }),
     /** `temperature`: the first stage's dot product divided by it estimates the log of the MTML's expected value (models/README.md). */
     first_stage: z.looseObject({ user_tower: z.string(), item_embeddings: z.string(), item_embeddings_format: embeddingFormatSchema.default("f32"), dim: z.number().int().positive(), temperature: z.number().positive().default(0.1) }),
     /** Account (author) embeddings for account_nn; bundles from before they existed lack them. */

@@ -21,6 +21,7 @@ import {
 import { relativeExposure } from "../ranking/value-model";
 import { parseServingManifest, type ServingManifest } from "./bundle-manifest";
 import { decodeEmbeddings, type EmbeddingFormat } from "./embedding-codec";
+import { itemShardsProblem } from "../shards/layout";
 
 /**
  * A model bundle decoded into what serving reads: the feature spec, the catalogue, users with their
@@ -76,6 +77,9 @@ export class BundleTables {
         throw new BundleError(`bundle ${manifest.version} is inconsistent`, [`${path}: ${(error as Error).message}`]);
       }
     };
+    const shards = manifest.models.retrieval.shards;
+    const shardsProblem = shards && itemShardsProblem(shards, itemCount);
+    if (shardsProblem) throw new BundleError(`bundle ${manifest.version} is inconsistent`, [`models.retrieval.shards: ${shardsProblem}`]);
     const accounts = manifest.models.accounts;
     return new BundleTables(
       manifest,

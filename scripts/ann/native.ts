@@ -16,6 +16,8 @@ export interface NativeIndexOptions {
   readonly expansionSearch?: number;
   /** Threads for insertion; 1 gives the same bytes on every run, more builds faster. Default: all cores. */
   readonly threads?: number;
+  /** The key of row 0 (default 0): an item shard's index keys its rows by their place in the whole catalogue. */
+  readonly firstKey?: number;
 }
 
 const METRIC_KINDS: Readonly<Record<AnnMetric, MetricKind>> = {
@@ -32,7 +34,7 @@ const SCALAR_KINDS: Readonly<Record<AnnScalar, ScalarKind>> = {
   f64: usearch.ScalarKind.F64,
 };
 
-/** A native USearch index with our defaults; keys are row numbers 0..n-1 of `vectors`. */
+/** A native USearch index with our defaults; keys are row numbers firstKey..firstKey+n-1 of `vectors`. */
 export function buildNativeIndex(vectors: Float32Array, dims: number, options: NativeIndexOptions = {}): Index {
   if (!Number.isInteger(dims) || dims < 1) throw new Error(`dims must be a positive integer, got ${dims}`);
   if (vectors.length % dims !== 0) {
@@ -61,7 +63,8 @@ export function buildNativeIndex(vectors: Float32Array, dims: number, options: N
   });
   if (rows > 0) {
     const keys = new BigUint64Array(rows);
-    for (let row = 0; row < rows; row++) keys[row] = BigInt(row);
+    const firstKey = options.firstKey ?? 0;
+    for (let row = 0; row < rows; row++) keys[row] = BigInt(firstKey + row);
     index.add(keys, vectors, options.threads ?? availableParallelism());
   }
   return index;

@@ -6,7 +6,7 @@ import { LABELS } from "../../core/data/labels";
 import type { ServingConfig } from "../../core/config/serving";
 import { EXPLORE_STAGES, createFeedState, runFeed } from "../../core/funnel/explore";
 import { activeSources, runSource } from "../../core/funnel/stages/retrieval";
-import { searchTwoTower } from "../../core/funnel/stores";
+import { searchTwoTower } from "../../core/ann/two-tower-search";
 import { NO_REALTIME_STATE, type FeedRequest } from "../../core/funnel/types";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { firstStageScores } from "../../core/funnel/stages/first-stage";
@@ -108,7 +108,7 @@ export async function benchStages(bundle: ServingBundle, options: StageBenchOpti
     // inside the stages
     const userEmbedding = await samples.time("user_tower", () => embedUser(retrievalUserTower, tables, request.user.context));
     const firstStageEmbedding = await samples.time("first_stage_user_tower", () => embedUser(firstStageUserTower, tables, request.user.context));
-    await samples.time("ann_search", () => searchTwoTower(retrievalIndex, userEmbedding, config.retrieval.sources.two_tower.quota, config.retrieval));
+    await samples.time("ann_search", () => searchTwoTower(retrievalIndex, userEmbedding, config.retrieval.sources.two_tower.quota, config.retrieval.exactSearchMaxItemsPerResult));
     const sourceState = await freshState(bundle, request);
     for (const name of activeSources(sourceState)) await samples.time(`source:${name}`, () => runSource(sourceState, name));
     const retrievalForPrior = priorNeedsAffinity(config.valueModel) ? userEmbedding : undefined;

@@ -22,6 +22,7 @@ import { DEFAULT_RETRIEVAL_TRAINING } from "../../models/two-tower/train";
 import packageJson from "../../package.json";
 import { buildAnnIndexNative } from "../ann/native";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
+import { buildItemShardFiles } from "./item-shards";
 import { MTML_VARIANTS, buildOneUserMtml, checkMtmlParity, checkTowerParity, measureMtmlVariants, quantizeMtml, type MtmlVariant } from "./export-models";
 
 export const MODEL_FILES = {
@@ -52,6 +53,8 @@ export interface BuildBundleOptions {
   readonly quantization: MtmlVariant;
   /** How the item and account embeddings are stored (core/serving/embedding-codec.ts); "i8-row" unless told. */
   readonly embeddingFormat?: EmbeddingFormat;
+  /** Item shards to write besides the whole index (core/shards/layout.ts); none unless asked. */
+  readonly itemShards?: number;
   /**
    * "full" measures every quantized MTML variant on the check rows and serves the preferred one only if it passes;
    * "quick" quantizes the preferred variant without measuring (the tuner's throwaway bundle).
@@ -126,6 +129,8 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
   files.set(paths.retrievalItems, encodeEmbeddings(retrievalItems, dim, embeddingFormat));
   files.set(paths.firstStageItems, encodeEmbeddings(trained.firstStageItemEmbeddings, trained.firstStage.architecture.outputDim, embeddingFormat));
   files.set(MODEL_FILES.retrievalIndex, buildAnnIndexNative(retrievalItems, dim, { metric: "ip", threads: 1 }));
+  const itemShards = options.itemShards ? buildItemShardFiles(retrievalItems, dim, options.itemShards) : undefined;
+  for (const [path, bytes] of itemShards?.files ?? []) files.set(path, bytes);
   // account embeddings for account_nn: the engagement-weighted mean of each author's item embeddings (models/README.md)
   const accounts = trainAccountEmbeddings(train, { seed, itemEmbeddings: { vectors: retrievalItems, dim } });
   files.set(paths.accounts, encodeEmbeddings(accounts.vectors, accounts.dim, embeddingFormat));
@@ -157,7 +162,7 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
     feature_spec: spec,
     models: {
       mtml: { file: MODEL_FILES.mtml, fp32_file: MODEL_FILES.mtmlFp32, ...mtmlSection, parity_max_abs: mtmlParity, ...(oneUser ? { one_user_file: MODEL_FILES.mtmlOneUser, one_user: { bytes: oneUser.bytes.byteLength, parity_max_abs: oneUser.parityMaxAbs, max_abs_error_vs_served: oneUser.maxAbsErrorVsServed, median_ms_batch100: round(oneUser.medianMs), per_row_median_ms_batch100: round(oneUser.perRowMedianMs) } } : {}) },
-      retrieval: { user_tower: MODEL_FILES.retrievalUserTower, item_tower: MODEL_FILES.retrievalItemTower, item_embeddings: paths.retrievalItems, item_embeddings_format: embeddingFormat, index: MODEL_FILES.retrievalIndex, dim, metric: "ip", temperature: DEFAULT_RETRIEVAL_TRAINING.temperature, parity_max_abs: towerParity.retrieval },
+      retrieval: { user_tower: MODEL_FILES.retrievalUserTower, item_tower: MODEL_FILES.retrievalItemTower, item_embeddings: paths.retrievalItems, item_embeddings_format: embeddingFormat, index: MODEL_FILES.retrievalIndex, ...(itemShards ? { shards: itemShards.section } : {}), dim, metric: "ip", temperature: DEFAULT_RETRIEVAL_TRAINING.temperature, parity_max_abs: towerParity.retrieval },
       accounts: { embeddings: paths.accounts, embeddings_format: embeddingFormat, dim: accounts.dim, method: accounts.method },
       first_stage: { user_tower: MODEL_FILES.firstStageUserTower, item_tower: MODEL_FILES.firstStageItemTower, item_embeddings: paths.firstStageItems, item_embeddings_format: embeddingFormat, dim: trained.firstStage.architecture.outputDim, temperature: DEFAULT_FIRST_STAGE_TRAINING.temperature, target: "log expected value (the prior is added at serving)", parity_max_abs: towerParity.first_stage },
     },

@@ -8,8 +8,16 @@ export interface FixtureBundle {
   readonly expectations: { userId: string; items: string[]; scores: number[] }[];
 }
 
+/** The fixture bundle's item shards (core/shards/layout.ts), built in Node: its manifest section and files. */
+export interface FixtureItemShards {
+  readonly section: unknown;
+  /** path → base64 bytes */
+  readonly files: Record<string, string>;
+}
+
 declare module "vitest" {
   export interface ProvidedContext {
     fixtureBundle: FixtureBundle;
+    fixtureItemShards: FixtureItemShards;
   }
 }

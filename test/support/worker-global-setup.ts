@@ -9,6 +9,7 @@ import { createNodeUsearchRuntime } from "../../scripts/ann/usearch-wasm";
 import { loadBundleDirectory } from "../../scripts/lib/kv-bundle-directory";
 import { createNodeOrtWebAdapter } from "../../scripts/onnx/ort-web-node";
 import { fixtureBundleDirectory } from "./fixture-bundle";
+import { buildItemShardFiles } from "../../scripts/pipeline/item-shards";
 import type { FixtureBundle } from "./fixture-types";
 
 export default async function setup(project: TestProject): Promise<void> {
@@ -38,4 +39,7 @@ export default async function setup(project: TestProject): Promise<void> {
     expectations,
   };
   project.provide("fixtureBundle", fixture);
+  // the same bundle's index split into three item shards, for the tests of the sharded two-tower source
+  const shards = buildItemShardFiles(tables.retrievalItemEmbeddings, tables.manifest.models.retrieval.dim, 3);
+  project.provide("fixtureItemShards", { section: shards.section, files: Object.fromEntries([...shards.files].map(([path, bytes]) => [path, Buffer.from(bytes).toString("base64")])) });
 }

@@ -65,6 +65,8 @@ export interface BundleCacheOptions<T> {
   readonly abandonLoadAfterMs?: number;
   readonly verifyHashes?: boolean;
   readonly now?: () => number;
+  /** Which of a bundle's files this isolate reads (default: all). */
+  readonly files?: (path: string) => boolean;
 }
 
 /**
@@ -187,7 +189,7 @@ export class BundleCache<T> {
 
     this.loadingVersion = version;
     try {
-      const bundle = await loadBundle(kv, version, { verifyHashes: this.options.verifyHashes ?? true, now: this.now });
+      const bundle = await loadBundle(kv, version, { verifyHashes: this.options.verifyHashes ?? true, now: this.now, ...(this.options.files ? { files: this.options.files } : {}) });
       let decoded: T;
       try {
         decoded = await this.options.decode(bundle);

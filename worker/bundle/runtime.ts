@@ -4,6 +4,7 @@ import type { BundleFiles } from "../../core/bundle/store";
 import { openServingBundle, type ServingBundle } from "../../core/serving/serving-bundle";
 import { createWorkerdOrtAdapter } from "../inference/ort-web-workerd";
 import { BundleCache } from "./cache";
+import { SHARD_FILES_PREFIX } from "../../core/shards/layout";
 
 // One onnxruntime-web and one USearch wasm instance per isolate, shared by every bundle version.
 const onnx = createWorkerdOrtAdapter();
@@ -15,5 +16,6 @@ export async function decodeServingBundle(files: BundleFiles): Promise<ServingBu
   return openServingBundle(files.manifest, files.files, onnx, usearch);
 }
 
-/** The isolate's bundle, decoded for serving: module-level, so every request in this isolate shares one copy. */
-export const bundleCache = new BundleCache<ServingBundle>({ decode: decodeServingBundle, release: (bundle) => bundle.release() });
+/** The isolate's bundle, decoded for serving: module-level, so every request in this isolate shares one copy. The item
+ * shards' files are left to the shards' own Durable Objects (worker/shards/item-shard.ts). */
+export const bundleCache = new BundleCache<ServingBundle>({ decode: decodeServingBundle, release: (bundle) => bundle.release(), files: (path) => !path.startsWith(SHARD_FILES_PREFIX) });

@@ -5,6 +5,8 @@ import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { readRealtimeUser, readTrending } from "./realtime";
 import { effectiveConfig } from "./serving-config";
+import { shardedItemIndex, type RemoteItemIndex } from "../../core/shards/fan-out";
+import { itemShardSearches } from "../shards/item-shard";
 
 /** What every feed route asks for, in the caller's ids. */
 export interface FeedInput {
@@ -48,10 +50,23 @@ export async function hydrateFeedRequest(env: Env, bundle: ServingBundle, input:
     if (row !== undefined) exclude.add(row);
   }
   const user = resolveFeedUser(tables, input.userId, realtime.state, config);
+  const itemIndex = itemShardsOf(env, bundle, config);
   return {
-    request: { user, count: input.count, surface: surfaceFor(config), nowMs, exclude, config, ...(trending ? { trending } : {}) },
+    request: { user, count: input.count, surface: surfaceFor(config), nowMs, exclude, config, ...(trending ? { trending } : {}), ...(itemIndex ? { itemIndex } : {}) },
     problems: [...(realtime.problem ? [realtime.problem] : []), ...(configProblem ? [configProblem] : [])],
     realtimeEvents: realtime.state.engagements.length,
     stateMs,
   };
+}
+
+/** How long the fan-out waits for an item shard before serving without it (`ITEM_SHARD_TIMEOUT_MS` overrides). */
+export const ITEM_SHARD_TIMEOUT_MS = 250;
+
+/** The bundle's item shards as the two-tower source's index, when the bundle has shards. */
+function itemShardsOf(env: Env, bundle: ServingBundle, config: ServingConfig): RemoteItemIndex | undefined {
+  const shards = bundle.tables.manifest.models.retrieval.shards;
+  if (shards === undefined) return undefined;
+  const timeout = Number(env.ITEM_SHARD_TIMEOUT_MS ?? ITEM_SHARD_TIMEOUT_MS);
+  const timeoutMs = Number.isFinite(timeout) && timeout > 0 ? timeout : ITEM_SHARD_TIMEOUT_MS;
+  return shardedItemIndex(itemShardSearches(env, shards.count, config.retrieval.exactSearchMaxItemsPerResult), { version: bundle.version, timeoutMs });
 }

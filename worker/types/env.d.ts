@@ -6,6 +6,10 @@ declare namespace Cloudflare {
   interface Env {
     USER_STATE: DurableObjectNamespace<import("../state/user-state").UserState>;
     TRENDING: DurableObjectNamespace<import("../state/trending").Trending>;
+    /** Item shards of a catalogue too large for one isolate (worker/shards/item-shard.ts), used when the bundle has them. */
+    ITEM_SHARDS: DurableObjectNamespace<import("../shards/item-shard").ItemShard>;
+    /** Optional: ms the fan-out waits for an item shard before serving without it (default 250). */
+    ITEM_SHARD_TIMEOUT_MS?: string;
     /** Optional: trending half-life in hours (default 6). */
     TRENDING_HALF_LIFE_HOURS?: string;
     /** Model bundles (core/bundle/kv-layout.ts): versioned files and the `bundle/active` pointer. */
