@@ -18,6 +18,16 @@ export interface FeedState {
   readonly degraded: string[];
   /** Stage timings for Server-Timing. */
   readonly timings: Record<string, number>;
+  /** Set only when someone inspects the request (core/funnel/trace.ts): what stages report about single candidates. */
+  readonly candidateRecorder?: CandidateRecorder;
+}
+
+/** A rule of the page that passes a candidate over at a position (it may still be placed later, or never). */
+export type PassOverRule = "max_per_author" | "no_adjacent_same_author";
+
+/** What stages tell an inspection about single candidates, beyond the counts every trace keeps. */
+export interface CandidateRecorder {
+  passedOver(candidate: Candidate, position: number, rule: PassOverRule): void;
 }
 
 /** One step of a feed: takes the candidates so far, returns the next set. A product may extend the context (`S`). */

@@ -76,13 +76,14 @@ export function tailLogPrior(model: ExploreValueModel, logPrior: number, relativ
   return logPrior - exposureLogTerm(model.exposureExponent, model, relativeExposureOfItem) + exposureLogTerm(tailExposureExponent, model, relativeExposureOfItem);
 }
 
+/** The log prior's affinity term β · affinity(u, i). */
+export function affinityLogTerm(model: Pick<ExploreValueModel, "retrievalExponent">, affinity: number): number {
+  return model.retrievalExponent === 0 ? 0 : model.retrievalExponent * affinity;
+}
+
 /** log prior(u, i): how likely the item is to reach this user at all (see the model's doc). */
 export function exploreLogPrior(model: ExploreValueModel, signals: PriorSignals): number {
-  let value = 0;
-  value += exposureLogTerm(model.exposureExponent, model, signals.relativeExposure);
-  if (model.retrievalExponent !== 0) value += model.retrievalExponent * signals.affinity;
-  value += signals.sourceScore;
-  return value;
+  return exposureLogTerm(model.exposureExponent, model, signals.relativeExposure) + affinityLogTerm(model, signals.affinity) + signals.sourceScore;
 }
 
 /** The value of an impression that happened: EV, floored at a tiny positive value (the prior is spent). */

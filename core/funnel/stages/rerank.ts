@@ -1,12 +1,14 @@
 import type { ServingConfig } from "../../config/serving";
 import type { Candidate } from "../types";
+import { AuthorWindow } from "../author-window";
 import { explorationTail } from "./prior";
-import type { FeedState, Stage } from "../feed-state";
+import type { FeedState, PassOverRule, Stage } from "../feed-state";
 
 /**
  * Final rules: downrank by integrity (score × integrity^k), then fill the page greedily by score while
  * keeping at most `maxPerAuthor` items per author and never two items of one author next to each other; from the
- * exploration tail's first position on, by the tail's score.
+ * exploration tail's first position on, by the tail's score. A later page of a session continues the earlier ones
+ * (`precedingAuthors`): see AuthorWindow for what the author rules mean across a page boundary.
  * Every rule reports what it changed.
  */
 export const rerankStage: Stage = {
@@ -15,7 +17,8 @@ export const rerankStage: Stage = {
     const { request, bundle, trace } = state;
     const { rerank } = request.config;
     const tail = explorationTail(request.config, request.count);
-    const { page, moved, deferred, cappedOut, explored } = rerankPage(candidates, rerank, bundle.tables.items, request.count, tail?.from);
+    const passedOver = state.candidateRecorder?.passedOver.bind(state.candidateRecorder);
+    const { page, moved, deferred, cappedOut, explored } = rerankPage(candidates, rerank, bundle.tables.items, request.count, tail?.from, passedOver);
     trace.rules.push({ rule: "integrity_downrank", moved, details: { exponent: rerank.integrityDownrank } });
     trace.rules.push({ rule: "exploration_tail", moved: explored, details: { from: tail?.from ?? null, exposureExponent: tail?.exposureExponent ?? null } });
     trace.rules.push({ rule: "no_adjacent_same_author", moved: deferred, details: { enabled: rerank.noAdjacentSameAuthor } });
@@ -31,6 +34,7 @@ export function rerankPage(
   items: { readonly integrity: ArrayLike<number>; readonly author: ArrayLike<number> },
   count: number,
   tailFrom?: number,
+  passedOver?: (candidate: Candidate, position: number, rule: PassOverRule) => void,
 ): { page: Candidate[]; moved: number; deferred: number; cappedOut: number; explored: number } {
   const { integrity, author } = items;
   const downrank = (value: number, item: number) => rerank.integrityDownrank > 0 ? value * Math.pow(integrity[item] as number, rerank.integrityDownrank) : value;
@@ -45,14 +49,14 @@ export function rerankPage(
   });
 
   let explored = 0;
-  const { page, remaining, perAuthor, deferred } = fillByAuthorRules(ranked, (candidate) => author[candidate.item] as number, rerank, count, (position, left) => {
+  const beforePick = (position: number, left: Candidate[]) => {
     if (position !== tailFrom) return;
     // the exploration tail: what is left, in the order of the tail's score
     const tailScore = new Map(left.map((candidate) => [candidate, downrank(candidate.tailValue ?? candidate.value ?? candidate.score, candidate.item)]));
     const before = [...left];
     left.sort((a, b) => (tailScore.get(b) as number) - (tailScore.get(a) as number) || a.item - b.item);
     explored = left.slice(0, count - position).filter((candidate, i) => before[i] !== candidate).length;
-  });
+  }, passedOver);
   let cappedOut = 0;
   for (const candidate of remaining) if ((perAuthor.get(author[candidate.item] as number) ?? 0) >= rerank.maxPerAuthor) cappedOut++;
   return { page, moved, deferred, cappedOut, explored };
@@ -60,29 +64,32 @@ export function rerankPage(
 
 /**
  * The author rules on their own: fills a page of up to `count` from `ordered` (best first), each position taking the
- * first entry whose author is under `maxPerAuthor` on the page and, with `noAdjacentSameAuthor`, is not the previous
- * entry's author. The page ends early when nothing left qualifies. `beforePick` may reorder what is left before a
- * position is filled (the exploration tail). Also re-applied to pages served from elsewhere (a precomputed feed
- * with items dropped), so that they keep the rules too.
+ * first entry whose author is under `maxPerAuthor` in the window of `count` items the position closes and, with
+ * `noAdjacentSameAuthor`, is not the previous entry's author (AuthorWindow; `preceding` are the session's earlier
+ * items' authors, oldest first). The page ends early when nothing left qualifies. `beforePick` may reorder what is
+ * left before a position is filled (the exploration tail). Also re-applied to pages served from elsewhere (a
+ * precomputed feed with items dropped), so that they keep the rules too. `perAuthor` counts the authors of the last
+ * `count` items as the page ends: what the cap held back at the end.
  */
 export function fillByAuthorRules<T, Author>(
   ordered: readonly T[],
   authorOf: (entry: T) => Author,
   rules: Pick<ServingConfig["rerank"], "maxPerAuthor" | "noAdjacentSameAuthor">,
   count: number,
-  beforePick?: (position: number, remaining: T[]) => void,
+  options: { readonly preceding?: readonly Author[]; readonly beforePick?: (position: number, remaining: T[]) => void } = {},
 ): { page: T[]; remaining: T[]; perAuthor: Map<Author, number>; deferred: number } {
+  const preceding = options.preceding ?? [];
   const page: T[] = [];
-  const perAuthor = new Map<Author, number>();
+  const window = new AuthorWindow(Math.max(1, count), rules.maxPerAuthor, preceding);
   const remaining = [...ordered];
   let deferred = 0;
   while (page.length < count && remaining.length > 0) {
-    beforePick?.(page.length, remaining);
-    const previousAuthor = page.length > 0 ? authorOf(page[page.length - 1] as T) : undefined;
+    options.beforePick?.(page.length, remaining);
+    const previousAuthor = window.previous;
     let pick = -1;
     for (let i = 0; i < remaining.length; i++) {
       const candidateAuthor = authorOf(remaining[i] as T);
-      if ((perAuthor.get(candidateAuthor) ?? 0) >= rules.maxPerAuthor) continue;
+      if (!window.allows(candidateAuthor)) continue;
       if (rules.noAdjacentSameAuthor && candidateAuthor === previousAuthor) continue;
       pick = i;
       break;
@@ -90,9 +97,10 @@ export function fillByAuthorRules<T, Author>(
     if (pick === -1) break;
     if (pick > 0) deferred++;
     const [chosen] = remaining.splice(pick, 1) as [T];
-    const chosenAuthor = authorOf(chosen);
-    perAuthor.set(chosenAuthor, (perAuthor.get(chosenAuthor) ?? 0) + 1);
+    window.push(authorOf(chosen));
     page.push(chosen);
   }
+  const perAuthor = new Map<Author, number>();
+  for (const author of [...preceding, ...page.map(authorOf)].slice(-count)) perAuthor.set(author, (perAuthor.get(author) ?? 0) + 1);
   return { page, remaining, perAuthor, deferred };
 }
