@@ -35,6 +35,11 @@ export interface FeedRequest {
   readonly nowMs: number;
   /** Item rows the caller asked to leave out. */
   readonly exclude: ReadonlySet<number>;
+  /**
+   * The authors (rows; -1 for one the bundle does not know) of the items the feed session served before this page,
+   * oldest first: the page's author rules continue from them (AuthorWindow).
+   */
+  readonly precedingAuthors?: readonly number[];
   readonly config: ServingConfig;
   /** Real-time trending (item rows, best first), merged over the bundle's own trending list. */
   readonly trending?: { readonly items: Int32Array; readonly scores: Float32Array };

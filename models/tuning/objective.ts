@@ -164,7 +164,7 @@ export function replayFeed(replay: Replay, user: ReplayUser, config: ServingConf
     const tailValue = tailPriors ? expected * Math.exp(tailPriors[k] as number) : undefined;
     candidates.push({ item: user.items[index] as number, sources: [], retrievalScore: retrieval[index] as number, logPrior: priors[k], firstStageScore: firstStage[k], probabilities: undefined, value, tailValue, score: value });
   }
-  const { page } = rerankPage(candidates, config.rerank, replay.items, count, tail?.from);
+  const { page } = rerankPage(candidates, config.rerank, replay.items, count, { tailFrom: tail?.from });
   return Int32Array.from(page, (candidate) => candidate.item);
 }
 

@@ -18,7 +18,7 @@ export const rerankStage: Stage = {
     const { rerank } = request.config;
     const tail = explorationTail(request.config, request.count);
     const passedOver = state.candidateRecorder?.passedOver.bind(state.candidateRecorder);
-    const { page, moved, deferred, cappedOut, explored } = rerankPage(candidates, rerank, bundle.tables.items, request.count, tail?.from, passedOver);
+    const { page, moved, deferred, cappedOut, explored } = rerankPage(candidates, rerank, bundle.tables.items, request.count, { tailFrom: tail?.from, passedOver, precedingAuthors: request.precedingAuthors });
     trace.rules.push({ rule: "integrity_downrank", moved, details: { exponent: rerank.integrityDownrank } });
     trace.rules.push({ rule: "exploration_tail", moved: explored, details: { from: tail?.from ?? null, exposureExponent: tail?.exposureExponent ?? null } });
     trace.rules.push({ rule: "no_adjacent_same_author", moved: deferred, details: { enabled: rerank.noAdjacentSameAuthor } });
@@ -33,9 +33,15 @@ export function rerankPage(
   rerank: ServingConfig["rerank"],
   items: { readonly integrity: ArrayLike<number>; readonly author: ArrayLike<number> },
   count: number,
-  tailFrom?: number,
-  passedOver?: (candidate: Candidate, position: number, rule: PassOverRule) => void,
+  options: {
+    /** The exploration tail's first position. */
+    readonly tailFrom?: number | undefined;
+    readonly passedOver?: ((candidate: Candidate, position: number, rule: PassOverRule) => void) | undefined;
+    /** The session's earlier items' authors, oldest first. */
+    readonly precedingAuthors?: readonly number[] | undefined;
+  } = {},
 ): { page: Candidate[]; moved: number; deferred: number; cappedOut: number; explored: number } {
+  const { tailFrom, passedOver, precedingAuthors } = options;
   const { integrity, author } = items;
   const downrank = (value: number, item: number) => rerank.integrityDownrank > 0 ? value * Math.pow(integrity[item] as number, rerank.integrityDownrank) : value;
   if (rerank.integrityDownrank > 0) {
@@ -56,7 +62,8 @@ export function rerankPage(
     const before = [...left];
     left.sort((a, b) => (tailScore.get(b) as number) - (tailScore.get(a) as number) || a.item - b.item);
     explored = left.slice(0, count - position).filter((candidate, i) => before[i] !== candidate).length;
-  }, passedOver);
+  };
+  const { page, remaining, perAuthor, deferred } = fillByAuthorRules(ranked, (candidate) => author[candidate.item] as number, rerank, count, { preceding: precedingAuthors, beforePick, passedOver });
   let cappedOut = 0;
   for (const candidate of remaining) if ((perAuthor.get(author[candidate.item] as number) ?? 0) >= rerank.maxPerAuthor) cappedOut++;
   return { page, moved, deferred, cappedOut, explored };
@@ -67,7 +74,8 @@ export function rerankPage(
  * first entry whose author is under `maxPerAuthor` in the window of `count` items the position closes and, with
  * `noAdjacentSameAuthor`, is not the previous entry's author (AuthorWindow; `preceding` are the session's earlier
  * items' authors, oldest first). The page ends early when nothing left qualifies. `beforePick` may reorder what is
- * left before a position is filled (the exploration tail). Also re-applied to pages served from elsewhere (a
+ * left before a position is filled (the exploration tail); `passedOver` hears each entry a rule skips at a position
+ * (an inspection). Also re-applied to pages served from elsewhere (a
  * precomputed feed with items dropped), so that they keep the rules too. `perAuthor` counts the authors of the last
  * `count` items as the page ends: what the cap held back at the end.
  */
@@ -76,7 +84,11 @@ export function fillByAuthorRules<T, Author>(
   authorOf: (entry: T) => Author,
   rules: Pick<ServingConfig["rerank"], "maxPerAuthor" | "noAdjacentSameAuthor">,
   count: number,
-  options: { readonly preceding?: readonly Author[]; readonly beforePick?: (position: number, remaining: T[]) => void } = {},
+  options: {
+    readonly preceding?: readonly Author[] | undefined;
+    readonly beforePick?: ((position: number, remaining: T[]) => void) | undefined;
+    readonly passedOver?: ((entry: T, position: number, rule: PassOverRule) => void) | undefined;
+  } = {},
 ): { page: T[]; remaining: T[]; perAuthor: Map<Author, number>; deferred: number } {
   const preceding = options.preceding ?? [];
   const page: T[] = [];
@@ -89,8 +101,14 @@ export function fillByAuthorRules<T, Author>(
     let pick = -1;
     for (let i = 0; i < remaining.length; i++) {
       const candidateAuthor = authorOf(remaining[i] as T);
-      if (!window.allows(candidateAuthor)) continue;
-      if (rules.noAdjacentSameAuthor && candidateAuthor === previousAuthor) continue;
+      if (!window.allows(candidateAuthor)) {
+        options.passedOver?.(remaining[i] as T, page.length, "max_per_author");
+        continue;
+      }
+      if (rules.noAdjacentSameAuthor && candidateAuthor === previousAuthor) {
+        options.passedOver?.(remaining[i] as T, page.length, "no_adjacent_same_author");
+        continue;
+      }
       pick = i;
       break;
     }
