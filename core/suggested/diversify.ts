@@ -1,4 +1,5 @@
 import type { SuggestionSource } from "../config/suggested";
+import { AuthorWindow } from "../funnel/author-window";
 
 /** A ranked suggestion as diversification sees it. */
 export interface SeededItem {
@@ -15,8 +16,8 @@ export interface RoundRobinOptions {
   readonly count: number;
   readonly maxPerSeed: number;
   readonly maxPerAuthor: number;
-  /** Authors already on the page (counted against maxPerAuthor). */
-  readonly authorCounts?: Map<number, number>;
+  /** The authors of the items the feed session served before this page, oldest first (see AuthorWindow). */
+  readonly precedingAuthors?: readonly number[];
 }
 
 /**
@@ -25,10 +26,11 @@ export interface RoundRobinOptions {
  * group's next item in that order. So with the seed types' boosts (`suggested.typeBoost`) high enough, every round
  * starts with the H seeds, then R, then F, then popular; with equal boosts the groups interleave by score. A group
  * gives at most `maxPerSeed` items, an author at most `maxPerAuthor` (an item over its author's cap is skipped and
- * its group offers its next one). Stops at `count`.
+ * its group offers its next one). Stops at `count`. On a later page of a session the author cap holds over every
+ * `count` consecutive items of the session (AuthorWindow); the seed cap is the page's own.
  */
 export function roundRobinBySeed(ranked: readonly SeededItem[], options: RoundRobinOptions): SeededItem[] {
-  const perAuthor = options.authorCounts ?? new Map<number, number>();
+  const authors = new AuthorWindow(Math.max(1, options.count), options.maxPerAuthor, options.precedingAuthors);
   const groups = new Map<string, SeededItem[]>();
   for (const entry of ranked) {
     const key = entry.seedId === undefined ? `item:${entry.item}` : `${entry.seedType}:${entry.seedId}`;
@@ -50,8 +52,8 @@ export function roundRobinBySeed(ranked: readonly SeededItem[], options: RoundRo
       while ((cursors[g] as number) < group.length) {
         const entry = group[cursors[g] as number] as SeededItem;
         cursors[g] = (cursors[g] as number) + 1;
-        if ((perAuthor.get(entry.author) ?? 0) >= options.maxPerAuthor) continue;
-        perAuthor.set(entry.author, (perAuthor.get(entry.author) ?? 0) + 1);
+        if (!authors.allows(entry.author)) continue;
+        authors.push(entry.author);
         taken[g] = (taken[g] as number) + 1;
         page.push(entry);
         progressed = true;

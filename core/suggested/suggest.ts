@@ -238,7 +238,7 @@ const seedRoundRobin: Stage<SuggestedState> = {
   name: "diversify",
   run(state, candidates) {
     const { request, bundle } = state;
-    const page = assembleSuggestions(candidates.map(entryOf), candidates.map((candidate) => candidate.score), bundle.tables.items.author, request.config.suggested, request.count);
+    const page = assembleSuggestions(candidates.map(entryOf), candidates.map((candidate) => candidate.score), bundle.tables.items.author, request.config.suggested, request.count, request.precedingAuthors);
     const byItem = new Map(candidates.map((candidate) => [candidate.item, candidate]));
     return page.map((entry) => ({ ...(byItem.get(entry.item) as Candidate), score: entry.score }));
   },
@@ -291,12 +291,15 @@ export async function suggestPosts(bundle: ServingBundle, request: SuggestedRequ
   };
 }
 
-/** Steps 3–4 on scored candidates (`scores[i]` for `entries[i]`): the type boosts, then the round robin by seed. */
-export function assembleSuggestions(entries: readonly PoolEntry[], scores: ArrayLike<number>, author: Int32Array, settings: SuggestedConfig, count: number): SeededItem[] {
+/**
+ * Steps 3–4 on scored candidates (`scores[i]` for `entries[i]`): the type boosts, then the round robin by seed;
+ * `precedingAuthors` continues a feed session's author cap.
+ */
+export function assembleSuggestions(entries: readonly PoolEntry[], scores: ArrayLike<number>, author: Int32Array, settings: SuggestedConfig, count: number, precedingAuthors?: readonly number[]): SeededItem[] {
   const ranked: SeededItem[] = entries
     .map((entry, i) => ({ ...entry, author: author[entry.item] as number, score: (scores[i] as number) + settings.typeBoost[entry.seedType] }))
     .sort((a, b) => b.score - a.score || a.item - b.item);
-  return roundRobinBySeed(ranked, { count, maxPerSeed: settings.maxPerSeed, maxPerAuthor: settings.maxPerAuthor });
+  return roundRobinBySeed(ranked, { count, maxPerSeed: settings.maxPerSeed, maxPerAuthor: settings.maxPerAuthor, precedingAuthors });
 }
 
 /** The sourcing stages alone: the stores for the request, and every candidate with the seed (and seed type) that found it. */

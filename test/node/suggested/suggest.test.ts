@@ -91,6 +91,14 @@ describe("roundRobinBySeed", () => {
     expect(page.map((entry) => entry.item)).toEqual([1, 2, 4, 5]);
     expect(roundRobinBySeed(ranked, { count: 2, maxPerSeed: 2, maxPerAuthor: 2 })).toHaveLength(2);
   });
+
+  it("on a later page of a session, counts the session's last items against the author cap", () => {
+    // pages of 3, max 2 per author: the previous page ended with author 50 twice, so 50's best item is skipped; its next
+    // comes once the stretch of three has moved past one of them
+    const ranked = [item(1, "H", 1, 0.9, 50), item(2, "H", 2, 0.8), item(3, "H", 3, 0.7, 50), item(4, "H", 4, 0.6)];
+    expect(roundRobinBySeed(ranked, { count: 3, maxPerSeed: 2, maxPerAuthor: 2, precedingAuthors: [50, 50] }).map((entry) => entry.item)).toEqual([2, 3, 4]);
+    expect(roundRobinBySeed(ranked, { count: 3, maxPerSeed: 2, maxPerAuthor: 2 }).map((entry) => entry.item)).toEqual([1, 2, 3]);
+  });
 });
 
 describe("suggestPosts on the fixture bundle", () => {
