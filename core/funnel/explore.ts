@@ -66,5 +66,11 @@ export async function runStages<S extends FeedState>(state: S, stages: readonly 
     state.trace.stages.push({ stage: stage.name, in: before, out: candidates.length, ms });
   }
   state.degraded.push(...state.stores.problems);
+  const shardMs = state.stores.itemShardMs;
+  if (shardMs.length > 0) {
+    // the slowest shard bounds the fan-out; the sum is what the shards cost in CPU
+    state.timings.item_shard_slowest = Math.max(...shardMs);
+    state.timings.item_shards_total = shardMs.reduce((sum, ms) => sum + ms, 0);
+  }
   return { candidates, trace: state.trace, degraded: state.degraded, timings: state.timings };
 }

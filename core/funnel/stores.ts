@@ -43,6 +43,8 @@ export class BundleStores implements QueryStores {
   private readonly probabilities = new Map<number, Float32Array>();
   /** What a store could only half answer (an item shard left out): the feed reports these as `degraded`. */
   readonly problems: string[] = [];
+  /** Each answering item shard's own search time, ms, for Server-Timing. */
+  readonly itemShardMs: number[] = [];
 
   constructor(
     private readonly serving: ServingBundle,
@@ -197,6 +199,7 @@ export class BundleStores implements QueryStores {
       if (n === 0) return [];
       return remote.search(embedding, n).then((result) => {
         this.problems.push(...result.problems);
+        this.itemShardMs.push(...result.shardMs.filter((ms) => !Number.isNaN(ms)));
         return result.hits;
       });
     }
