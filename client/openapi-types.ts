@@ -103,6 +103,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/inspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Why a user's Explore feed is what it is
+         * @description Runs the Explore funnel for the user (never a precomputed feed) with every candidate recorded, and answers what `GET /inspect` shows: the user's recent history, each item's sources, first-stage score, task probabilities, value-model terms and the rules that moved it, each stage's counts and time, and what the first stage cut. The same request with `weights` shows the user under another config.
+         */
+        post: operations["inspect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/config": {
         parameters: {
             query?: never;
@@ -244,6 +264,85 @@ export interface components {
             /** @description Stamped on candidates whose seed has no type of its own. */
             seed_type?: string;
             at_ms?: number;
+        };
+        InspectRequest: {
+            user_id: string | number;
+            /** @default 30 */
+            count?: number;
+            surface?: number;
+            /** @description Overrides of the serving config, as `POST /v1/explore` takes them: inspect the user under another config. */
+            weights?: {
+                sources?: {
+                    two_tower?: {
+                        weight?: number;
+                        quota?: number;
+                    };
+                    history?: {
+                        weight?: number;
+                        quota?: number;
+                    };
+                    cooccurrence?: {
+                        weight?: number;
+                        quota?: number;
+                    };
+                    authors?: {
+                        weight?: number;
+                        quota?: number;
+                    };
+                    trending?: {
+                        weight?: number;
+                        quota?: number;
+                    };
+                    popular?: {
+                        weight?: number;
+                        quota?: number;
+                    };
+                    graph?: {
+                        weight?: number;
+                        quota?: number;
+                    };
+                };
+                value?: {
+                    click?: number;
+                    long_view?: number;
+                    like?: number;
+                    comment?: number;
+                    forward?: number;
+                    follow?: number;
+                    hate?: number;
+                    exposure_exponent?: number;
+                    exposure_prior_share?: number;
+                    retrieval_exponent?: number;
+                    source_weights?: {
+                        two_tower?: number;
+                        history?: number;
+                        cooccurrence?: number;
+                        authors?: number;
+                        trending?: number;
+                        popular?: number;
+                        graph?: number;
+                    };
+                };
+                first_stage_keep?: number;
+                rerank?: {
+                    drop_seen?: boolean;
+                    min_integrity?: number;
+                    integrity_downrank?: number;
+                    no_adjacent_same_author?: boolean;
+                    max_per_author?: number;
+                };
+            };
+            at_ms?: number;
+            /**
+             * @description How many of the items the first stage cut to list, best first (`cut.total` counts them all).
+             * @default 100
+             */
+            cut_limit?: number;
+            /**
+             * @description How many of the user's most recent engagements to list.
+             * @default 20
+             */
+            history_limit?: number;
         };
         ServingConfig: {
             defaultSurface: number;
@@ -938,6 +1037,327 @@ export interface components {
                 field: string;
             };
         } | components["schemas"]["Error"];
+        Inspection: {
+            /** Format: uuid */
+            request_id: string;
+            user_id: string;
+            model_version: string;
+            cold_start: boolean;
+            degraded: boolean;
+            degraded_reasons: string[];
+            user: {
+                /** @description Whether the bundle's user table knows the id. */
+                known: boolean;
+                engaged_items: number;
+                realtime_events: number;
+                seen_items: number;
+                followed_authors: number;
+                /** @description The most recent engagements, newest first. */
+                history: {
+                    item_id: string;
+                    author_id: string;
+                    /** Format: date-time */
+                    at: string;
+                    surface: number;
+                    labels: ("click" | "long_view" | "like" | "comment" | "forward" | "follow" | "hate")[];
+                    /**
+                     * @description The bundle's training history, or an event the Worker received since.
+                     * @enum {string}
+                     */
+                    origin: "bundle" | "realtime";
+                }[];
+            };
+            config: {
+                sources: {
+                    two_tower: {
+                        /**
+                         * @default user
+                         *     .user_nn(n=quota)
+                         */
+                        query: string | string[];
+                        weight: number;
+                        quota: number;
+                        /**
+                         * @default with_features
+                         * @enum {string}
+                         */
+                        coldUsers: "always" | "never" | "with_features";
+                    };
+                    history: {
+                        /**
+                         * @default user
+                         *     .engaged_media(surface=any, max=40)
+                         *     .filter(min_integrity=0.05, exclude_seen=false, exclude_followed_authors=false)
+                         *     .limit(n=20)
+                         *     .position_weight(decay=0.1)
+                         *     .media_nn(k=1000, share=quota, score=product, combine=max, exclude_inputs=true)
+                         *     .top(n=quota)
+                         */
+                        query: string | string[];
+                        weight: number;
+                        quota: number;
+                        /**
+                         * @default never
+                         * @enum {string}
+                         */
+                        coldUsers: "always" | "never" | "with_features";
+                    };
+                    cooccurrence: {
+                        /**
+                         * @default user
+                         *     .engaged_media(surface=any, max=20)
+                         *     .cooccurred(k=1000, combine=sum)
+                         *     .top(n=quota)
+                         */
+                        query: string | string[];
+                        weight: number;
+                        quota: number;
+                        /**
+                         * @default never
+                         * @enum {string}
+                         */
+                        coldUsers: "always" | "never" | "with_features";
+                    };
+                    authors: {
+                        /**
+                         * @default user
+                         *     .author_affinity(max=1000, follow_weight=10)
+                         *     .posted_media(max_media_per_account=5, score=rank, combine=max)
+                         *     .top(n=quota)
+                         */
+                        query: string | string[];
+                        weight: number;
+                        quota: number;
+                        /**
+                         * @default never
+                         * @enum {string}
+                         */
+                        coldUsers: "always" | "never" | "with_features";
+                    };
+                    trending: {
+                        /**
+                         * @default user
+                         *     .trending(n=quota)
+                         */
+                        query: string | string[];
+                        weight: number;
+                        quota: number;
+                        /**
+                         * @default always
+                         * @enum {string}
+                         */
+                        coldUsers: "always" | "never" | "with_features";
+                    };
+                    popular: {
+                        /**
+                         * @default user
+                         *     .popular(n=quota)
+                         */
+                        query: string | string[];
+                        weight: number;
+                        quota: number;
+                        /**
+                         * @default always
+                         * @enum {string}
+                         */
+                        coldUsers: "always" | "never" | "with_features";
+                    };
+                    graph: {
+                        /**
+                         * @default [
+                         *       "user\n.followed_or_liked(max=1000, min_accounts=2)\n.scale(by=2)\n.posted_media(max_media_per_account=5, score=rank, combine=max)",
+                         *       "user\n.followed_or_liked(max=100, min_accounts=2)\n.two_hop(max=1000, combine=sum, exclude_inputs=true)\n.top(n=30)\n.normalize()\n.posted_media(max_media_per_account=5, score=rank, combine=max)"
+                         *     ]
+                         */
+                        query: string | string[];
+                        weight: number;
+                        quota: number;
+                        /**
+                         * @default always
+                         * @enum {string}
+                         */
+                        coldUsers: "always" | "never" | "with_features";
+                    };
+                } & {
+                    [key: string]: {
+                        query: string | string[];
+                        weight: number;
+                        quota: number;
+                        /**
+                         * @default always
+                         * @enum {string}
+                         */
+                        coldUsers: "always" | "never" | "with_features";
+                    };
+                };
+                value_model: {
+                    weights: {
+                        click: number;
+                        long_view: number;
+                        like: number;
+                        comment: number;
+                        forward: number;
+                        follow: number;
+                        hate: number;
+                    };
+                    exposureExponent: number;
+                    exposurePriorShare: number;
+                    retrievalExponent: number;
+                    sourceWeights: {
+                        two_tower: number;
+                        history: number;
+                        cooccurrence: number;
+                        authors: number;
+                        trending: number;
+                        popular: number;
+                        graph: number;
+                    };
+                };
+                first_stage_keep: number;
+                rerank: {
+                    dropSeen: boolean;
+                    minIntegrity: number;
+                    integrityDownrank: number;
+                    noAdjacentSameAuthor: boolean;
+                    maxPerAuthor: number;
+                };
+            };
+            stages: {
+                stage: string;
+                in: number;
+                out: number;
+                ms: number;
+            }[];
+            sources: {
+                [key: string]: {
+                    candidates: number;
+                    ms: number;
+                    note?: string;
+                };
+            };
+            rules: {
+                rule: string;
+                removed?: number;
+                moved?: number;
+            }[];
+            items: {
+                /** @description 1-based place on the page. */
+                position: number;
+                item_id: string;
+                author_id: string;
+                score: number;
+                sources: {
+                    source: string;
+                    /** @description 1-based rank in the source's own list. */
+                    rank: number;
+                    /** @description The source's own score. */
+                    score: number;
+                }[];
+                /** @description The retrieval mix's score. */
+                retrieval_score: number;
+                /** @description Null when the first-stage model is missing (the retrieval score cut). */
+                first_stage: {
+                    /** @description 1-based, among the candidates the first stage scored. */
+                    rank: number;
+                    /** @description estimate + log prior: what the first stage kept by. */
+                    score: number;
+                    /** @description The distilled two-tower's estimate of log EV. */
+                    estimate: number;
+                } | null;
+                /** @description Every task's probability; null when no MTML scored the item. */
+                p: {
+                    [key: string]: number;
+                } | null;
+                value: {
+                    /** @description w · P(task) by task: the expected value's terms (hate's weight is negative). */
+                    expected: {
+                        [key: string]: number;
+                    };
+                    /** @description Σ w · P, floored as the score floors it. */
+                    expected_value: number;
+                    log_prior: {
+                        /** @description α · log(E_i/Ē + π). */
+                        exposure: number;
+                        /** @description β · (cos − 1)/τ of the retrieval two-tower. */
+                        affinity: number;
+                        /** @description Σ_s γ_s · (1 − rank_s/quota_s) over the sources that found the item. */
+                        sources: number;
+                    };
+                    /** @description e^(Σ log-prior terms). */
+                    prior: number;
+                    /** @description expected_value · prior: the second stage's score. */
+                    value: number;
+                    /** @description integrity^k when the rerank downranks by integrity, else 1. */
+                    integrity_factor: number;
+                    /** @description value · integrity_factor: what filled the page (before the exploration tail). */
+                    score: number;
+                } | null;
+                /** @description The value under the exploration tail's prior, when the page has a tail. */
+                tail_value: number | null;
+                /** @description 1-based rank by the value model alone, among what reached the rerank. */
+                value_rank: number;
+                /** @description 1-based rank after integrity downranking. */
+                score_rank: number;
+                /** @description The rules that moved the item. */
+                rules: ({
+                    /** @constant */
+                    rule: "integrity_downrank";
+                    from: number;
+                    to: number;
+                } | {
+                    /** @enum {string} */
+                    rule: "max_per_author" | "no_adjacent_same_author";
+                    positions: number[];
+                } | {
+                    /** @constant */
+                    rule: "exploration_tail";
+                    from: number;
+                })[];
+            }[];
+            /** @description What retrieval found (and the filters let through) that the first stage did not keep, best first. */
+            cut: {
+                total: number;
+                items: {
+                    /** @description 1-based rank by the first stage's score (the retrieval score without the model). */
+                    rank: number;
+                    item_id: string;
+                    author_id: string;
+                    sources: {
+                        source: string;
+                        /** @description 1-based rank in the source's own list. */
+                        rank: number;
+                        /** @description The source's own score. */
+                        score: number;
+                    }[];
+                    retrieval_score: number;
+                    first_stage: {
+                        /** @description estimate + log prior: what the first stage kept by. */
+                        score: number;
+                        /** @description The distilled two-tower's estimate of log EV. */
+                        estimate: number;
+                    } | null;
+                }[];
+            };
+            /** @description What a rule removed: the hard rules before ranking, and the per-author cap on the page. */
+            dropped: {
+                total: number;
+                items: {
+                    item_id: string;
+                    author_id: string;
+                    /** @enum {string} */
+                    stage: "filters" | "rerank";
+                    /** @enum {string} */
+                    rule: "exclude_requested" | "drop_seen" | "min_integrity" | "max_per_author";
+                    sources: {
+                        source: string;
+                        /** @description 1-based rank in the source's own list. */
+                        rank: number;
+                        /** @description The source's own score. */
+                        score: number;
+                    }[];
+                }[];
+            };
+        };
         ServingConfigInEffect: {
             /**
              * @description Whether the config in effect is the bundle's own or the override stored in KV.
@@ -1745,6 +2165,67 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QueryError"];
+                };
+            };
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`); the same request may succeed later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    inspect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Read as JSON whatever the Content-Type. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InspectRequest"];
+            };
+        };
+        responses: {
+            /** @description The inspection. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Inspection"];
+                };
+            };
+            /** @description Malformed JSON or a field that breaks the schema, whatever the Content-Type; `field` names the first offending one. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A missing, malformed or wrong bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unexpected failure; the message says nothing more. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`); the same request may succeed later. */

@@ -6,6 +6,7 @@ import { docsRoutes } from "./routes/docs";
 import { eventsRoutes } from "./routes/events";
 import { exploreRoutes } from "./routes/explore";
 import { healthRoutes } from "./routes/health";
+import { inspectRoutes } from "./routes/inspect";
 import { queryRoutes } from "./routes/query";
 import { suggestedRoutes } from "./routes/suggested";
 
@@ -20,6 +21,7 @@ export function createApp() {
   app.route("/", suggestedRoutes);
   app.route("/", queryRoutes);
   app.route("/", docsRoutes);
+  app.route("/", inspectRoutes);
   app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError(handleError);
   return app;

@@ -98,7 +98,8 @@ describe("GET /openapi.json", () => {
 
   it("documents every route the app serves, with the auth it enforces", async () => {
     const serving = new Set(createApp().routes.filter((route) => route.method !== "ALL").map((route) => `${route.method.toLowerCase()} ${route.path}`));
-    for (const own of ["get /openapi.json", "get /docs", "get /docs/swagger-ui-bundle.js", "get /docs/swagger-ui.css"]) expect(serving.delete(own), own).toBe(true);
+    const pages = ["get /openapi.json", "get /docs", "get /docs/swagger-ui-bundle.js", "get /docs/swagger-ui.css", "get /inspect", "get /inspect/inspector.js", "get /inspect/inspector.css"];
+    for (const own of pages) expect(serving.delete(own), own).toBe(true);
     const documented = new Set(Object.entries(served.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`)));
     expect([...serving].sort()).toEqual([...documented].sort());
     for (const [path, operations] of Object.entries(served.paths)) {
@@ -135,6 +136,7 @@ describe("without a model bundle", () => {
     }
     await expectResult("get", "/v1/admin/config", await admin.GET("/v1/admin/config"), 503);
     await expectResult("post", "/v1/query", await admin.POST("/v1/query", { body: { query: "user.popular(n=5)", user_id: "u1" } }), 503);
+    await expectResult("post", "/v1/inspect", await admin.POST("/v1/inspect", { body: { user_id: "u1" } }), 503);
   });
 });
 
@@ -200,6 +202,19 @@ describe("with a model bundle", () => {
     await expectResult("post", "/v1/query", await api.POST("/v1/query", { body: { query: "user.popular(n=5)", user_id: userId } }), 401);
   });
 
+  it("answers POST /v1/inspect: a warm user, a cold one under an override, and its errors", async () => {
+    const userId = inject("fixtureBundle").expectations[0]?.userId as string;
+    const warm = (await expectResult("post", "/v1/inspect", await admin.POST("/v1/inspect", { body: { user_id: userId, count: 10, cut_limit: 5 } }), 200)) as components["schemas"]["Inspection"];
+    expect(warm.items).toHaveLength(10);
+    expect(warm.cut.items.length).toBeLessThanOrEqual(5);
+    expect(warm.user.history.length).toBeGreaterThan(0);
+    const cold = (await expectResult("post", "/v1/inspect", await admin.POST("/v1/inspect", { body: { user_id: "someone-new", count: 5, weights: { rerank: { max_per_author: 1 } } } }), 200)) as components["schemas"]["Inspection"];
+    expect(cold.cold_start).toBe(true);
+    expect(cold.config.rerank.maxPerAuthor).toBe(1);
+    await expectResult("post", "/v1/inspect", await admin.POST("/v1/inspect", { body: { user_id: userId, weights: { first_stage_keep: 0 } } }), 400);
+    await expectResult("post", "/v1/inspect", await api.POST("/v1/inspect", { body: { user_id: userId } }), 401);
+  });
+
   it("answers the admin config routes, and their errors", async () => {
     const current = (await expectResult("get", "/v1/admin/config", await admin.GET("/v1/admin/config"), 200)) as components["schemas"]["ServingConfigInEffect"];
     await expectResult("put", "/v1/admin/config", await admin.PUT("/v1/admin/config", { body: current.config }), 200);
@@ -221,6 +236,25 @@ describe("with a model bundle", () => {
       Object.entries(operations).flatMap(([method, operation]) => Object.keys(operation?.responses ?? {}).map((status) => `${method} ${path} ${status}`)),
     );
     expect(documented.filter((response) => !checked.has(response) && !response.endsWith(` ${UNPROVOKED_STATUS}`))).toEqual([]);
+  });
+});
+
+describe("GET /inspect", () => {
+  it("serves a page without data, its script and style from the Worker itself, locked to its own origin", async () => {
+    const page = await exports.default.fetch(`${BASE}/inspect`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const html = await page.text();
+    expect(html).toContain('id="token"');
+    for (const [path, type] of [["/inspect/inspector.js", /^text\/javascript/], ["/inspect/inspector.css", /^text\/css/]] as const) {
+      expect(html).toContain(`"${path}"`);
+      const asset = await exports.default.fetch(`${BASE}${path}`);
+      expect(asset.status, path).toBe(200);
+      expect(asset.headers.get("content-type")).toMatch(type);
+      expect((await asset.text()).length).toBeGreaterThan(1_000);
+    }
+    expect(html).not.toMatch(/https?:\/\//);
   });
 });
 

@@ -31,7 +31,7 @@ export interface OpenApiDocument {
 const TOKEN_DESCRIPTIONS: Readonly<Record<TokenSecret, string>> = {
   FEED_TOKEN: "App backends' token for the feed routes; needed only once the deployment sets the FEED_TOKEN secret.",
   INGEST_TOKEN: "The event producers' token (INGEST_TOKEN secret).",
-  ADMIN_TOKEN: "Operators' token (ADMIN_TOKEN secret): the serving config and sourcing queries.",
+  ADMIN_TOKEN: "Operators' token (ADMIN_TOKEN secret): the serving config, sourcing queries and the inspector.",
 };
 
 const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });

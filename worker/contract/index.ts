@@ -4,11 +4,12 @@ import { openApiDocument, type OpenApiDocument } from "./document";
 import { eventsRoute } from "./events";
 import { exploreRoute, suggestedRoute } from "./feeds";
 import { healthRoute } from "./health";
+import { inspectRoute } from "./inspect";
 import { queryRoute } from "./query";
 import type { RouteContract } from "./route";
 
-/** Every route the Worker serves besides the contract's own (`/openapi.json`, `/docs`). */
-export const API_ROUTES: readonly RouteContract[] = [healthRoute, exploreRoute, suggestedRoute, eventsRoute, queryRoute, getConfigRoute, putConfigRoute, deleteConfigRoute];
+/** Every route the Worker serves besides the pages and their assets (`/openapi.json`, `/docs`, `/inspect`). */
+export const API_ROUTES: readonly RouteContract[] = [healthRoute, exploreRoute, suggestedRoute, eventsRoute, queryRoute, inspectRoute, getConfigRoute, putConfigRoute, deleteConfigRoute];
 
 let document: OpenApiDocument | undefined;
 
@@ -24,7 +25,7 @@ export function apiDocument(): OpenApiDocument {
     [
       { name: "feeds", description: "What app backends show their users." },
       { name: "events", description: "What users did, for the real-time state." },
-      { name: "operations", description: "Health and sourcing queries." },
+      { name: "operations", description: "Health, sourcing queries and the inspector." },
       { name: "admin", description: "The serving config." },
     ],
   );

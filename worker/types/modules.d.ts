@@ -14,3 +14,13 @@ declare module "swagger-ui-dist/swagger-ui.css" {
   const source: string;
   export default source;
 }
+
+// The inspector page's script and style (worker/inspector), bundled as Text modules (wrangler.toml [[rules]]).
+declare module "*.browser.js" {
+  const source: string;
+  export default source;
+}
+declare module "*.browser.css" {
+  const source: string;
+  export default source;
+}
