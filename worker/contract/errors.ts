@@ -4,7 +4,7 @@ import type { QueryErrorKind } from "../../core/query";
 /** The one error shape every route answers with: `{"error": {"code", "message", "field"?}}`. */
 export const apiErrorBody = z.strictObject({
   error: z.strictObject({
-    code: z.string().meta({ description: "What went wrong, for programs: invalid_json, invalid_request, unauthorized, not_found, bundle_unavailable, user_state_unavailable, internal, …" }),
+    code: z.string().meta({ description: "What went wrong, for programs: invalid_json, invalid_request, invalid_cursor, cursor_expired, unauthorized, not_found, bundle_unavailable, user_state_unavailable, internal, …" }),
     message: z.string().meta({ description: "What went wrong, for people." }),
     field: z.string().optional().meta({ description: "The offending field's path (`events.3.ts`), or `body` for the body as a whole." }),
   }),

@@ -4,10 +4,22 @@ import { servingConfigSchema } from "../../core/config/serving";
 import { exploreValueModelSchema } from "../../core/config/value-model";
 import { SEED_TYPES } from "../../core/config/suggested";
 import { configOverrideSchema } from "../../core/funnel/overrides";
+import { FEED_SESSION_LIMITS } from "../state/feed-session-limits";
 import { entityId, servingInstant } from "./fields";
 import { errorResponses, queryProblem } from "./errors";
 import { queryTrace } from "./query";
 import type { ResponseOf, RouteContract } from "./route";
+
+/** Both feeds page with a cursor (worker/state/feed-sessions.ts). */
+const cursorField = z
+  .string()
+  .min(1)
+  .max(100)
+  .optional()
+  .meta({
+    description:
+      `The \`cursor\` of the previous page: continues its session. The page repeats nothing the session served (its last ${FEED_SESSION_LIMITS.served} items) and keeps the author rules across the boundary. A session expires ${FEED_SESSION_LIMITS.ttlMs / 60_000} minutes after its last page. Sending a cursor again serves that next page afresh and forgets what followed it. An altered cursor, another user's or another feed's answers 400 \`invalid_cursor\`, an expired one 400 \`cursor_expired\`.`,
+  });
 
 export const exploreRequest = z.strictObject({
   user_id: entityId,
@@ -17,6 +29,7 @@ export const exploreRequest = z.strictObject({
   debug: z.boolean().default(false),
   weights: configOverrideSchema.optional(),
   at_ms: servingInstant.optional(),
+  cursor: cursorField,
 });
 
 export const suggestedRequest = z.strictObject({
@@ -26,6 +39,7 @@ export const suggestedRequest = z.strictObject({
   exclude: z.array(entityId).max(1000).default([]),
   debug: z.boolean().default(false),
   at_ms: servingInstant.optional(),
+  cursor: cursorField,
 });
 
 /** Every task's probability, by label; null where no model scored the item (the popular fallback). */
@@ -94,6 +108,9 @@ const feedResponse = <Item extends z.ZodType, Debug extends z.ZodType>(item: Ite
     cold_start: z.boolean(),
     degraded: z.boolean().meta({ description: "True when part of the funnel could not run as designed, or no bundle is usable (then the items are the popular fallback)." }),
     items: z.array(item),
+    cursor: z.string().nullable().meta({
+      description: "Pass it as `cursor` to get the next page of this session. Null when the page could not be recorded (the user's state store was unreachable; the answer then says degraded).",
+    }),
     debug: debug.optional(),
   });
 
@@ -107,10 +124,10 @@ export const exploreRoute = {
   tag: "feeds",
   summary: "A personalised Explore feed",
   description:
-    "Runs the four-stage funnel for the user (retrieval, first stage, second stage, rerank). Every answer carries a Server-Timing header with each stage's time. Without a usable model bundle it still answers 200, from the popular fallback, with `degraded: true`.",
+    "Runs the four-stage funnel for the user (retrieval, first stage, second stage, rerank). Every answer carries a Server-Timing header with each stage's time. Without a usable model bundle it still answers 200, from the popular fallback, with `degraded: true`. Pages of one session come by `cursor`: see the field.",
   auth: { token: "FEED_TOKEN", optional: true },
   body: { name: "ExploreRequest", schema: exploreRequest },
-  responses: { 200: { description: "The feed.", name: "ExploreResponse", schema: exploreResponse }, ...errorResponses(400, 401, 500) },
+  responses: { 200: { description: "The feed.", name: "ExploreResponse", schema: exploreResponse }, ...errorResponses(400, 401, 500, 503) },
 } satisfies RouteContract;
 
 export const suggestedRoute = {
@@ -120,10 +137,10 @@ export const suggestedRoute = {
   tag: "feeds",
   summary: "Suggested Posts for the end of the Home feed",
   description:
-    "Seeds from Home (H), other surfaces (R) and graph fallback (F), expanded by sourcing queries, merged H >> R >> F, ranked by the log-linear value model and diversified round-robin by seed. Without a usable model bundle it answers 200 from the popular fallback with `degraded: true`.",
+    "Seeds from Home (H), other surfaces (R) and graph fallback (F), expanded by sourcing queries, merged H >> R >> F, ranked by the log-linear value model and diversified round-robin by seed. Without a usable model bundle it answers 200 from the popular fallback with `degraded: true`. Pages of one session come by `cursor`: see the field.",
   auth: { token: "FEED_TOKEN", optional: true },
   body: { name: "SuggestedRequest", schema: suggestedRequest },
-  responses: { 200: { description: "The suggestions.", name: "SuggestedResponse", schema: suggestedResponse }, ...errorResponses(400, 401, 500) },
+  responses: { 200: { description: "The suggestions.", name: "SuggestedResponse", schema: suggestedResponse }, ...errorResponses(400, 401, 500, 503) },
 } satisfies RouteContract;
 
 export type ExploreItem = z.output<typeof exploreItem>;

@@ -13,14 +13,18 @@ import { configFingerprint } from "./serving-config";
 export interface ExploreInput {
   readonly userId: string;
   readonly count: number;
+  /** The caller's exclusions and what the feed session served already. */
   readonly exclude: readonly string[];
+  /** The author ids of the feed session's last items before this page, oldest first. */
+  readonly precedingAuthors: readonly string[];
   readonly surface: number | undefined;
   readonly debug: boolean;
   readonly weights: ConfigOverride | undefined;
 }
 
 export interface ExploreOutput {
-  readonly body: Omit<ExploreResponse, "request_id">;
+  /** The page without its request id and cursor (the route adds those). */
+  readonly body: Omit<ExploreResponse, "request_id" | "cursor">;
   readonly timings: Record<string, number>;
 }
 
@@ -40,7 +44,7 @@ export async function serveExplore(env: Env, bundle: ServingBundle, input: Explo
         return row === undefined || !(exclude.has(row) || (config.rerank.dropSeen && user.seen.has(row)));
       });
       // dropping items can bring two of one author together: the rerank's author rules again, over what is left
-      const { page } = fillByAuthorRules(kept, (item) => item.author_id, config.rerank, input.count);
+      const { page } = fillByAuthorRules(kept, (item) => item.author_id, config.rerank, input.count, { preceding: input.precedingAuthors });
       if (page.length >= input.count) {
         const body: ExploreOutput["body"] = {
           user_id: input.userId,

@@ -12,8 +12,10 @@ import { itemShardSearches } from "../shards/item-shard";
 export interface FeedInput {
   readonly userId: string;
   readonly count: number;
-  /** Item ids the caller leaves out (ids the bundle does not know are ignored). */
+  /** Item ids the caller leaves out, and those the feed session served already (ids the bundle does not know are ignored). */
   readonly exclude: readonly string[];
+  /** The author ids of the feed session's last items before this page, oldest first. */
+  readonly precedingAuthors?: readonly string[];
   /** The experiment's overrides of the serving config, if any. */
   readonly weights?: ConfigOverride | undefined;
 }
@@ -49,10 +51,12 @@ export async function hydrateFeedRequest(env: Env, bundle: ServingBundle, input:
     const row = tables.items.ids.get(id);
     if (row !== undefined) exclude.add(row);
   }
+  // an author the bundle does not know has no candidates: -1 stands for any of them
+  const precedingAuthors = input.precedingAuthors?.map((id) => tables.items.authors.get(id) ?? -1);
   const user = resolveFeedUser(tables, input.userId, realtime.state, config);
   const itemIndex = itemShardsOf(env, bundle, config);
   return {
-    request: { user, count: input.count, surface: surfaceFor(config), nowMs, exclude, config, ...(trending ? { trending } : {}), ...(itemIndex ? { itemIndex } : {}) },
+    request: { user, count: input.count, surface: surfaceFor(config), nowMs, exclude, config, ...(precedingAuthors?.length ? { precedingAuthors } : {}), ...(trending ? { trending } : {}), ...(itemIndex ? { itemIndex } : {}) },
     problems: [...(realtime.problem ? [realtime.problem] : []), ...(configProblem ? [configProblem] : [])],
     realtimeEvents: realtime.state.engagements.length,
     stateMs,

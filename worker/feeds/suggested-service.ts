@@ -8,11 +8,14 @@ import { hydrateFeedRequest } from "./request";
 export interface SuggestedInput {
   readonly userId: string;
   readonly count: number;
+  /** The caller's exclusions and what the feed session served already. */
   readonly exclude: readonly string[];
+  /** The author ids of the feed session's last items before this page, oldest first. */
+  readonly precedingAuthors: readonly string[];
   readonly debug: boolean;
 }
 
-type SuggestedBody = Omit<SuggestedResponse, "request_id">;
+type SuggestedBody = Omit<SuggestedResponse, "request_id" | "cursor">;
 
 /** One Suggested Posts request against a loaded bundle: real-time state, the core, and the response shape. */
 export async function serveSuggested(env: Env, bundle: ServingBundle, input: SuggestedInput, nowMs: number): Promise<{ body: SuggestedBody; timings: Record<string, number> }> {

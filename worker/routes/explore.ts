@@ -6,28 +6,31 @@ import { exploreRequest, exploreRoute, type ExploreResponse } from "../contract/
 import { degradedFeedBody } from "../feeds/degraded-body";
 import { serveExplore } from "../feeds/explore-service";
 import { serveFallback } from "../feeds/fallback";
+import { openFeedPage, withCursor } from "../feeds/session";
 import { bearerFor } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { setStageMetrics } from "../http/stage-timings";
 import { jsonBody } from "../http/validation";
 
-/** POST /v1/explore: a personalised Explore feed from the four-stage funnel, computed in the Worker. */
+/** POST /v1/explore: a personalised Explore feed from the four-stage funnel, computed in the Worker, page by page of a session. */
 export const exploreRoutes = appFactory.createApp().post(exploreRoute.path, bearerFor(exploreRoute.auth), jsonBody(exploreRequest), holdServingBundle, async (c) => {
   const input = c.req.valid("json");
   const requestId = crypto.randomUUID();
   const nowMs = input.at_ms ?? Date.now();
   const { bundle } = c.var;
+  const page = await wrapTime(c, "session", openFeedPage(c.env, input.user_id, "explore", input.cursor, input.count));
+  const exclude = [...input.exclude, ...page.served];
   if (bundle.status !== "ready") {
-    const fallback = await wrapTime(c, "fallback", serveFallback(c.env, input.user_id, input.count, input.exclude, nowMs));
-    return c.json(degradedFeedBody({ requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback) satisfies ExploreResponse);
+    const fallback = await wrapTime(c, "fallback", serveFallback(c.env, input.user_id, input.count, exclude, nowMs));
+    return c.json((await withCursor(page, degradedFeedBody({ requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback))) satisfies ExploreResponse);
   }
   let output;
   try {
-    output = await serveExplore(c.env, bundle.decoded, { userId: input.user_id, count: input.count, exclude: input.exclude, surface: input.surface, debug: input.debug, weights: input.weights }, nowMs);
+    output = await serveExplore(c.env, bundle.decoded, { userId: input.user_id, count: input.count, exclude, precedingAuthors: page.precedingAuthors, surface: input.surface, debug: input.debug, weights: input.weights }, nowMs);
   } catch (error) {
     if (error instanceof ConfigOverrideError) throw new ApiError(400, "invalid_request", error.message, `weights${error.field ? `.${error.field}` : ""}`);
     throw error;
   }
   setStageMetrics(c, output.timings);
-  return c.json({ request_id: requestId, ...output.body } satisfies ExploreResponse);
+  return c.json((await withCursor(page, { request_id: requestId, ...output.body })) satisfies ExploreResponse);
 });

@@ -3,23 +3,25 @@ import { appFactory } from "../http/factory";
 import { holdServingBundle } from "../bundle/hold";
 import { suggestedRequest, suggestedRoute, type SuggestedResponse } from "../contract/feeds";
 import { degradedFeedBody } from "../feeds/degraded-body";
+import { openFeedPage, withCursor } from "../feeds/session";
 import { serveSuggested, serveSuggestedFallback } from "../feeds/suggested-service";
 import { bearerFor } from "../http/auth";
 import { setStageMetrics } from "../http/stage-timings";
 import { jsonBody } from "../http/validation";
 
-/** POST /v1/suggested: Suggested Posts for the end of the Home feed (core/suggested), seeded H >> R >> F. */
+/** POST /v1/suggested: Suggested Posts for the end of the Home feed (core/suggested), seeded H >> R >> F, page by page of a session. */
 export const suggestedRoutes = appFactory.createApp().post(suggestedRoute.path, bearerFor(suggestedRoute.auth), jsonBody(suggestedRequest), holdServingBundle, async (c) => {
   const input = c.req.valid("json");
   const requestId = crypto.randomUUID();
   const nowMs = input.at_ms ?? Date.now();
-  const request = { userId: input.user_id, count: input.count, exclude: input.exclude, debug: input.debug };
+  const page = await wrapTime(c, "session", openFeedPage(c.env, input.user_id, "suggested", input.cursor, input.count));
+  const request = { userId: input.user_id, count: input.count, exclude: [...input.exclude, ...page.served], precedingAuthors: page.precedingAuthors, debug: input.debug };
   const { bundle } = c.var;
   if (bundle.status !== "ready") {
     const fallback = await wrapTime(c, "fallback", serveSuggestedFallback(c.env, request, nowMs));
-    return c.json(degradedFeedBody({ requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback) satisfies SuggestedResponse);
+    return c.json((await withCursor(page, degradedFeedBody({ requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback))) satisfies SuggestedResponse);
   }
   const output = await serveSuggested(c.env, bundle.decoded, request, nowMs);
   setStageMetrics(c, output.timings);
-  return c.json({ request_id: requestId, ...output.body } satisfies SuggestedResponse);
+  return c.json((await withCursor(page, { request_id: requestId, ...output.body })) satisfies SuggestedResponse);
 });

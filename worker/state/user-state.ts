@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { assertUserEvent, type IngestResult, type InteractionType, type SnapshotEvent, type UserEvent, type UserStateSnapshot } from "../../core/realtime/events";
+import { FEED_NAMES, type FeedName } from "./feed-session-limits";
+import { FeedSessions, type PageRecord, type ServedItem, type SessionLookup, type SessionPosition } from "./feed-sessions";
 
 /** How much real-time state one user keeps; the oldest entries go first. */
 export const USER_STATE_LIMITS = {
@@ -61,10 +63,12 @@ export function userStateStub(env: Env, userId: string): DurableObjectStub<UserS
 export class UserState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private schemaReady = false;
+  private readonly feedSessions: FeedSessions;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.feedSessions = new FeedSessions(ctx.storage);
   }
 
   /** Tables are created by the first ingest, not on construction: a group nobody has written to reads nothing. */
@@ -130,6 +134,22 @@ export class UserState extends DurableObject<Env> {
     return { events, seen: itemIds("seen"), followedItems: itemIds("follows") };
   }
 
+  /** The position `cursor` names in one of the user's feed sessions (worker/state/feed-sessions.ts), and what was served up to it. */
+  feedSession(userId: string, feed: FeedName, cursor: string): SessionLookup {
+    assertFeedCall(userId, feed);
+    if (typeof cursor !== "string") throw new TypeError("user state: feedSession takes a cursor");
+    return this.feedSessions.lookup(userId, feed, cursor, Date.now());
+  }
+
+  /** Records a page of a feed session (a new one without `after`) and answers the cursor that continues after it. */
+  recordFeedPage(userId: string, feed: FeedName, after: SessionPosition | undefined, items: readonly ServedItem[]): PageRecord {
+    assertFeedCall(userId, feed);
+    if (!Array.isArray(items as unknown) || !items.every((item) => typeof item?.item_id === "string" && typeof item.author_id === "string")) {
+      throw new TypeError("user state: recordFeedPage takes items of {item_id, author_id}");
+    }
+    return this.feedSessions.record(userId, feed, after, items, Date.now());
+  }
+
   /** Known = received recently, or still held in the recent events (which may outlive the id window). */
   private isKnown(userId: string, eventId: string): boolean {
     return (
@@ -169,4 +189,9 @@ export class UserState extends DurableObject<Env> {
   private setMeta(key: string, value: string): void {
     this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
   }
+}
+
+function assertFeedCall(userId: string, feed: FeedName): void {
+  if (typeof userId !== "string" || userId.length === 0) throw new TypeError("user state: a feed session needs a user id");
+  if (!FEED_NAMES.includes(feed)) throw new TypeError(`user state: no feed ${JSON.stringify(feed)}`);
 }
