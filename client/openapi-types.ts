@@ -34,7 +34,7 @@ export interface paths {
         put?: never;
         /**
          * A personalised Explore feed
-         * @description Runs the four-stage funnel for the user (retrieval, first stage, second stage, rerank). Every answer carries a Server-Timing header with each stage's time. Without a usable model bundle it still answers 200, from the popular fallback, with `degraded: true`.
+         * @description Runs the four-stage funnel for the user (retrieval, first stage, second stage, rerank). Every answer carries a Server-Timing header with each stage's time. Without a usable model bundle it still answers 200, from the popular fallback, with `degraded: true`. Pages of one session come by `cursor`: see the field.
          */
         post: operations["explore"];
         delete?: never;
@@ -54,7 +54,7 @@ export interface paths {
         put?: never;
         /**
          * Suggested Posts for the end of the Home feed
-         * @description Seeds from Home (H), other surfaces (R) and graph fallback (F), expanded by sourcing queries, merged H >> R >> F, ranked by the log-linear value model and diversified round-robin by seed. Without a usable model bundle it answers 200 from the popular fallback with `degraded: true`.
+         * @description Seeds from Home (H), other surfaces (R) and graph fallback (F), expanded by sourcing queries, merged H >> R >> F, ranked by the log-linear value model and diversified round-robin by seed. Without a usable model bundle it answers 200 from the popular fallback with `degraded: true`. Pages of one session come by `cursor`: see the field.
          */
         post: operations["suggested"];
         delete?: never;
@@ -219,6 +219,8 @@ export interface components {
                 };
             };
             at_ms?: number;
+            /** @description The `cursor` of the previous page: continues its session. The page repeats nothing the session served (its last 2000 items) and keeps the author rules across the boundary. A session expires 30 minutes after its last page. Sending a cursor again serves that next page afresh and forgets what followed it. An altered cursor, another user's or another feed's answers 400 `invalid_cursor`, an expired one 400 `cursor_expired`. */
+            cursor?: string;
         };
         SuggestedRequest: {
             user_id: string | number;
@@ -228,6 +230,8 @@ export interface components {
             /** @default false */
             debug?: boolean;
             at_ms?: number;
+            /** @description The `cursor` of the previous page: continues its session. The page repeats nothing the session served (its last 2000 items) and keeps the author rules across the boundary. A session expires 30 minutes after its last page. Sending a cursor again serves that next page afresh and forgets what followed it. An altered cursor, another user's or another feed's answers 400 `invalid_cursor`, an expired one 400 `cursor_expired`. */
+            cursor?: string;
         };
         EventsRequest: {
             events: {
@@ -650,7 +654,7 @@ export interface components {
         };
         Error: {
             error: {
-                /** @description What went wrong, for programs: invalid_json, invalid_request, unauthorized, not_found, bundle_unavailable, user_state_unavailable, internal, … */
+                /** @description What went wrong, for programs: invalid_json, invalid_request, invalid_cursor, cursor_expired, unauthorized, not_found, bundle_unavailable, user_state_unavailable, internal, … */
                 code: string;
                 /** @description What went wrong, for people. */
                 message: string;
@@ -677,6 +681,8 @@ export interface components {
                     [key: string]: number;
                 } | null;
             }[];
+            /** @description Pass it as `cursor` to get the next page of this session. Null when the page could not be recorded (the user's state store was unreachable; the answer then says degraded). */
+            cursor: string | null;
             debug?: {
                 stages: {
                     stage: string;
@@ -902,6 +908,8 @@ export interface components {
                     [key: string]: number;
                 } | null;
             }[];
+            /** @description Pass it as `cursor` to get the next page of this session. Null when the page could not be recorded (the user's state store was unreachable; the answer then says degraded). */
+            cursor: string | null;
             debug?: {
                 queries: {
                     /** @enum {string} */
@@ -2002,6 +2010,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`); the same request may succeed later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     suggested: {
@@ -2047,6 +2064,15 @@ export interface operations {
             };
             /** @description An unexpected failure; the message says nothing more. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`); the same request may succeed later. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
