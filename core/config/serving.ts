@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { exploreValueModelSchema, suggestedValueModelSchema } from "./value-model";
 import { suggestedConfigSchema } from "./suggested";
+import { experimentsSchema } from "./experiments";
 
 import { COLD_USER_RULES, DEFAULT_COLD_USER_RULES, DEFAULT_SOURCE_QUERIES, checkSourceQuery } from "./sources";
 import { SOURCE_NAMES, type SourceName } from "./source-names";
@@ -103,6 +104,8 @@ export const servingConfigSchema = z.strictObject({
   }),
   /** Suggested Posts (`POST /v1/suggested`): Home surfaces, the sourcing queries per seed type, merge and diversification. Defaults when absent. */
   suggested: suggestedConfigSchema,
+  /** A/B experiments: each assigns users to arms that override parts of this config (core/experiments, README "Experiments"). */
+  experiments: experimentsSchema,
 });
 export type ServingConfig = z.infer<typeof servingConfigSchema>;
 

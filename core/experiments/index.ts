@@ -1,0 +1,3 @@
+export * from "./assign";
+export * from "./attribute";
+export * from "./stats";
