@@ -28,6 +28,11 @@ const ingest = createRankerClient({ baseUrl: BASE, fetch: fetchWorker, headers: 
 /** The real app with one binding changed: what a deployment with that setting (FEED_TOKEN) or a failing store answers. */
 const appWith = (bindings: Partial<Env>) => createRankerClient({ baseUrl: BASE, fetch: async (request) => createApp().fetch(request, { ...env, ...bindings }, createExecutionContext()) });
 const raw = (method: string, path: string, body: string, headers: Record<string, string> = {}) => exports.default.fetch(`${BASE}${path}`, { method, body, headers });
+const unreachable = async () => Promise.reject(new Error("overloaded"));
+/** The app while every user state object fails: feeds serve without state (and without a cursor); a cursor cannot be read. */
+const userStateDown = appWith({
+  USER_STATE: { idFromName: (name: string) => env.USER_STATE.idFromName(name), get: () => ({ snapshot: unreachable, feedSession: unreachable, recordFeedPage: unreachable }) } as unknown as Env["USER_STATE"],
+});
 
 const DOCUMENT_ID = "https://ranker.test/openapi.json";
 // what no request can provoke: the unexpected failures
@@ -162,6 +167,13 @@ describe("with a model bundle", () => {
     const precomputed = (await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: heavyUser, count: 5, debug: true } }), 200)) as ExploreResponse;
     expect(precomputed.debug).toHaveProperty("precomputed");
 
+    const next = (await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: heavyUser, count: 5, cursor: precomputed.cursor as string } }), 200)) as ExploreResponse;
+    expect(next.items).toHaveLength(5);
+    await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: "someone-new", cursor: precomputed.cursor as string } }), 400);
+    const stateless = (await expectResult("post", "/v1/explore", await userStateDown.POST("/v1/explore", { body: { user_id: userId, count: 5 } }), 200)) as ExploreResponse;
+    expect(stateless).toMatchObject({ degraded: true, cursor: null });
+    await expectResult("post", "/v1/explore", await userStateDown.POST("/v1/explore", { body: { user_id: userId, cursor: plain.cursor as string } }), 503);
+
     await expectDocumented("post", "/v1/explore", await raw("POST", "/v1/explore", "{user_id:"));
     await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: userId, count: 101 } }), 400);
     await expectResult("post", "/v1/explore", await appWith({ FEED_TOKEN: "feed-secret" }).POST("/v1/explore", { body: { user_id: userId } }), 401);
@@ -169,9 +181,11 @@ describe("with a model bundle", () => {
 
   it("answers POST /v1/suggested: suggestions, their trace, and its errors", async () => {
     const userId = inject("fixtureBundle").expectations[0]?.userId as string;
-    await expectResult("post", "/v1/suggested", await api.POST("/v1/suggested", { body: { user_id: userId, count: 10 } }), 200);
-    const traced = (await expectResult("post", "/v1/suggested", await api.POST("/v1/suggested", { body: { user_id: userId, count: 10, debug: true } }), 200)) as components["schemas"]["SuggestedResponse"];
+    const plain = (await expectResult("post", "/v1/suggested", await api.POST("/v1/suggested", { body: { user_id: userId, count: 10 } }), 200)) as components["schemas"]["SuggestedResponse"];
+    const traced = (await expectResult("post", "/v1/suggested", await api.POST("/v1/suggested", { body: { user_id: userId, count: 10, debug: true, cursor: plain.cursor as string } }), 200)) as components["schemas"]["SuggestedResponse"];
     expect(traced.debug).toHaveProperty("queries");
+    await expectResult("post", "/v1/suggested", await api.POST("/v1/suggested", { body: { user_id: "someone-else", cursor: plain.cursor as string } }), 400);
+    await expectResult("post", "/v1/suggested", await userStateDown.POST("/v1/suggested", { body: { user_id: userId, cursor: plain.cursor as string } }), 503);
     await expectResult("post", "/v1/suggested", await api.POST("/v1/suggested", { body: { user_id: "", count: 10 } }), 400);
     await expectResult("post", "/v1/suggested", await appWith({ FEED_TOKEN: "feed-secret" }).POST("/v1/suggested", { body: { user_id: userId } }), 401);
   });
