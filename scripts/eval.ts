@@ -1,6 +1,6 @@
 /**
  * npm run eval -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD]
- *                 [--bundle <dir> | --no-bundle] [--no-suggested] [--json <file>]
+ *                 [--bundle <dir> | --no-bundle] [--no-suggested] [--json <file>] [--reliability-svg <file>]
  * npm run eval -- --rolling [--windows D1,D2,…] [--test-days N] [--systems bars|all] [--pipeline-args "<args>"] [--json <file>]
  *
  * One split: every system beside the baselines, with both protocols of core/eval. Rolling: for each window D, the
@@ -18,8 +18,9 @@ import { defaultBundleDirectory, ensureBundle } from "./lib/default-bundle";
 import { UsageError, runCli } from "./lib/cli";
 import { DEFAULT_ROLLING_WINDOWS, DEFAULT_TEST_DAYS, barFailures, formatRolling, summariseWindow, type WindowSummary } from "./eval/rolling";
 import { evaluateWindow, type WindowOptions } from "./eval/window";
+import { reliabilitySvg } from "../core/eval/reliability-svg";
 
-const USAGE = "usage: npm run eval -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD] [--bundle <dir> | --no-bundle] [--no-suggested] [--suggested-count <n>] [--systems all|bars] [--json <file>]\n       npm run eval -- --rolling [--windows YYYYMMDD,…] [--test-days N] [--systems bars|all] [--pipeline-args \"<args>\"] [--bundle-root <dir>] [--json <file>]";
+const USAGE = "usage: npm run eval -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD] [--bundle <dir> | --no-bundle] [--no-suggested] [--suggested-count <n>] [--systems all|bars] [--json <file>] [--reliability-svg <file>]\n       npm run eval -- --rolling [--windows YYYYMMDD,…] [--test-days N] [--systems bars|all] [--pipeline-args \"<args>\"] [--bundle-root <dir>] [--json <file>]";
 const DAY_MS = 86_400_000;
 
 await runCli(USAGE, async () => {
@@ -30,6 +31,8 @@ await runCli(USAGE, async () => {
       "test-start": { type: "string", default: "20220504" },
       "test-end": { type: "string" },
       json: { type: "string" },
+      // the reliability plot of the scorers of probabilities (MTML, item rates), one panel per label
+      "reliability-svg": { type: "string" },
       bundle: { type: "string" },
       "no-bundle": { type: "boolean", default: false },
       "fidelity-users": { type: "string", default: "500" },
@@ -77,6 +80,10 @@ await runCli(USAGE, async () => {
     if (values.json) {
       await writeFile(values.json, `${JSON.stringify(result.suggested ? { ...result.report, suggested: result.suggested } : result.report, null, 2)}\n`);
       console.error(`wrote ${values.json}`);
+    }
+    if (values["reliability-svg"]) {
+      await writeFile(values["reliability-svg"], reliabilitySvg(result.report.impressions, dataset.labels));
+      console.error(`wrote ${values["reliability-svg"]}`);
     }
     return;
   }

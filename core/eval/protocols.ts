@@ -3,6 +3,7 @@ import type { Label } from "../data/labels";
 import { createRandom } from "../util/random";
 import { auc, gauc, hitAtK, meanReplayNdcg, ndcgAtK, personalisation, recallAtK } from "./metrics";
 import type { PairBatch, PairScorer, Recommender } from "./types";
+import { reliability, type Reliability } from "./calibration";
 
 export const CATALOGUE_LABELS = ["click", "long_view", "like"] as const satisfies readonly Label[];
 export const RECALL_CUTOFFS = [10, 50, 100, 1000] as const;
@@ -138,6 +139,8 @@ export interface ImpressionMetrics {
   auc: number | null;
   gauc: number | null;
   "replay_ndcg@10": number | null;
+  /** For scorers of probabilities: expected calibration error and the reliability table by decile. */
+  calibration?: Reliability | null;
 }
 
 export type ImpressionResult = Partial<Record<Label, ImpressionMetrics>>;
@@ -147,7 +150,8 @@ const SCORING_BATCH = 2048;
 
 /**
  * Impression protocol: score every test impression (from the state at the end of training) and measure,
- * per label, AUC over all impressions, per-user GAUC, and replay NDCG@10 of each user's impressions.
+ * per label, AUC over all impressions, per-user GAUC, and replay NDCG@10 of each user's impressions; for a scorer of
+ * probabilities, also their calibration (ECE and deciles).
  */
 export async function evaluateImpressions(scorer: PairScorer, test: EventTable, labels: readonly Label[]): Promise<ImpressionResult> {
   const scores = new Map<Label, Float32Array>();
@@ -179,6 +183,7 @@ export async function evaluateImpressions(scorer: PairScorer, test: EventTable, 
       auc: auc(labelScores, labelColumn),
       gauc: gauc(test.user, labelScores, labelColumn),
       "replay_ndcg@10": meanReplayNdcg(test.user, labelScores, labelColumn, 10),
+      ...(scorer.probabilities ? { calibration: reliability(labelScores, labelColumn) } : {}),
     };
   }
   return result;

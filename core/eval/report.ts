@@ -39,6 +39,18 @@ export function formatReport(report: EvaluationReport): string {
   }
   out.push(table(["scorer", "label", "AUC", "GAUC", "replayNDCG@10"], impressionRows));
 
+  const calibrationRows: string[][] = [];
+  for (const [scorer, result] of Object.entries(report.impressions)) {
+    for (const [label, m] of Object.entries(result)) {
+      const c = m?.calibration;
+      if (c) calibrationRows.push([scorer, label, format(c.ece), format(c.meanPredicted), format(c.observedRate), c.bins.map((bin) => `${bin.meanPredicted.toFixed(3)}→${bin.observedRate.toFixed(3)}`).join(" ")]);
+    }
+  }
+  if (calibrationRows.length > 0) {
+    out.push("", "Calibration — the scorers of probabilities: expected calibration error, and by decile of the predicted probability, mean predicted → observed rate");
+    out.push(table(["scorer", "label", "ECE", "predicted", "observed", "deciles"], calibrationRows));
+  }
+
   const measures = Object.entries(report.measures);
   if (measures.length > 0) {
     out.push("", table(["measure", "", "value"], measures.map(([name, value]) => [name, "", format(value)])));

@@ -33,5 +33,7 @@ export type LabelScores = Readonly<Partial<Record<Label, Float32Array>>>;
 /** Scores given pairs: judged by the impression protocol. A scorer omits labels it does not predict. */
 export interface PairScorer {
   readonly name: string;
+  /** The scores are probabilities: the impression protocol also measures how well they are calibrated. */
+  readonly probabilities?: boolean;
   score(batch: PairBatch): LabelScores | Promise<LabelScores>;
 }

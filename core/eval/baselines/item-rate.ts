@@ -9,6 +9,7 @@ import type { LabelScores, PairBatch, PairScorer } from "../types";
  */
 export class ItemRateScorer implements PairScorer {
   readonly name = "item_rate";
+  readonly probabilities = true;
   private readonly rates = new Map<Label, Float32Array>();
 
   constructor(train: TrainingData, options: { priorImpressions?: number } = {}) {

@@ -53,6 +53,7 @@ export class BundleRows {
 /** The second-stage MTML as a pair scorer: per-label probabilities from the served (quantized) ONNX model. */
 export class MtmlPairScorer implements PairScorer {
   readonly name = "mtml";
+  readonly probabilities = true;
   private readonly users = new Map<number, UserContext>();
 
   constructor(private readonly rows: BundleRows, private readonly models: BundleModels) {}
