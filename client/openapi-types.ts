@@ -617,6 +617,79 @@ export interface components {
                 /** @default 50 */
                 cpuBudgetMs?: number;
             };
+            /** @default [] */
+            experiments?: {
+                name: string;
+                arms: {
+                    name: string;
+                    weight: number;
+                    /** @default {} */
+                    override?: {
+                        sources?: {
+                            two_tower?: {
+                                weight?: number;
+                                quota?: number;
+                            };
+                            history?: {
+                                weight?: number;
+                                quota?: number;
+                            };
+                            cooccurrence?: {
+                                weight?: number;
+                                quota?: number;
+                            };
+                            authors?: {
+                                weight?: number;
+                                quota?: number;
+                            };
+                            trending?: {
+                                weight?: number;
+                                quota?: number;
+                            };
+                            popular?: {
+                                weight?: number;
+                                quota?: number;
+                            };
+                            graph?: {
+                                weight?: number;
+                                quota?: number;
+                            };
+                        };
+                        value?: {
+                            click?: number;
+                            long_view?: number;
+                            like?: number;
+                            comment?: number;
+                            forward?: number;
+                            follow?: number;
+                            hate?: number;
+                            exposure_exponent?: number;
+                            exposure_prior_share?: number;
+                            retrieval_exponent?: number;
+                            source_weights?: {
+                                two_tower?: number;
+                                history?: number;
+                                cooccurrence?: number;
+                                authors?: number;
+                                trending?: number;
+                                popular?: number;
+                                graph?: number;
+                            };
+                        };
+                        first_stage_keep?: number;
+                        rerank?: {
+                            drop_seen?: boolean;
+                            min_integrity?: number;
+                            integrity_downrank?: number;
+                            no_adjacent_same_author?: boolean;
+                            max_per_author?: number;
+                        };
+                    };
+                }[];
+                /** @default true */
+                running?: boolean;
+                startMs?: number;
+            }[];
         };
         Health: {
             /**
@@ -1641,6 +1714,79 @@ export interface components {
                     /** @default 50 */
                     cpuBudgetMs: number;
                 };
+                /** @default [] */
+                experiments: {
+                    name: string;
+                    arms: {
+                        name: string;
+                        weight: number;
+                        /** @default {} */
+                        override: {
+                            sources?: {
+                                two_tower?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                                history?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                                cooccurrence?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                                authors?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                                trending?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                                popular?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                                graph?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                            };
+                            value?: {
+                                click?: number;
+                                long_view?: number;
+                                like?: number;
+                                comment?: number;
+                                forward?: number;
+                                follow?: number;
+                                hate?: number;
+                                exposure_exponent?: number;
+                                exposure_prior_share?: number;
+                                retrieval_exponent?: number;
+                                source_weights?: {
+                                    two_tower?: number;
+                                    history?: number;
+                                    cooccurrence?: number;
+                                    authors?: number;
+                                    trending?: number;
+                                    popular?: number;
+                                    graph?: number;
+                                };
+                            };
+                            first_stage_keep?: number;
+                            rerank?: {
+                                drop_seen?: boolean;
+                                min_integrity?: number;
+                                integrity_downrank?: number;
+                                no_adjacent_same_author?: boolean;
+                                max_per_author?: number;
+                            };
+                        };
+                    }[];
+                    /** @default true */
+                    running: boolean;
+                    startMs?: number;
+                }[];
             };
             /** @description Why a stored override is not in effect. */
             problem?: string;
@@ -1916,6 +2062,79 @@ export interface components {
                     /** @default 50 */
                     cpuBudgetMs: number;
                 };
+                /** @default [] */
+                experiments: {
+                    name: string;
+                    arms: {
+                        name: string;
+                        weight: number;
+                        /** @default {} */
+                        override: {
+                            sources?: {
+                                two_tower?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                                history?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                                cooccurrence?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                                authors?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                                trending?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                                popular?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                                graph?: {
+                                    weight?: number;
+                                    quota?: number;
+                                };
+                            };
+                            value?: {
+                                click?: number;
+                                long_view?: number;
+                                like?: number;
+                                comment?: number;
+                                forward?: number;
+                                follow?: number;
+                                hate?: number;
+                                exposure_exponent?: number;
+                                exposure_prior_share?: number;
+                                retrieval_exponent?: number;
+                                source_weights?: {
+                                    two_tower?: number;
+                                    history?: number;
+                                    cooccurrence?: number;
+                                    authors?: number;
+                                    trending?: number;
+                                    popular?: number;
+                                    graph?: number;
+                                };
+                            };
+                            first_stage_keep?: number;
+                            rerank?: {
+                                drop_seen?: boolean;
+                                min_integrity?: number;
+                                integrity_downrank?: number;
+                                no_adjacent_same_author?: boolean;
+                                max_per_author?: number;
+                            };
+                        };
+                    }[];
+                    /** @default true */
+                    running: boolean;
+                    startMs?: number;
+                }[];
             };
         };
         DeletedServingConfig: {
