@@ -11,6 +11,10 @@
 
 // sessionStorage: the token outlives a reload but not the tab
 const TOKEN_KEY = "explore-inspector.admin-token";
+/** How many recent engagements to show: enough to see what the user is into, few enough to keep the feed in view. */
+const HISTORY = 10;
+/** How many of the first stage's cut items to list (the caption says how many it cut in all). */
+const CUT = 50;
 const LABELS = /** @type {const} */ (["click", "long_view", "like", "comment", "forward", "follow", "hate"]);
 const RULE_NAMES = {
   integrity_downrank: "integrity downrank",
@@ -47,7 +51,7 @@ function required(id) {
 function num(value) {
   if (value === 0) return "0";
   const magnitude = Math.abs(value);
-  return magnitude >= 1e-3 && magnitude < 1e5 ? String(Number(value.toPrecision(4))) : value.toExponential(2);
+  return magnitude >= 1e-3 && magnitude < 1e5 ? String(Number(value.toPrecision(4))) : value.toExponential(3);
 }
 
 /** @param {number | undefined} value */
@@ -177,7 +181,7 @@ function feedTable(inspection, otherPositions, select) {
       ...LABELS.map((label) => h("td", { class: label === "hate" ? "n p hate" : "n p" }, optional(item.p?.[label]))),
       h("td", { class: "n" }, item.value ? num(item.value.value) : "—"),
       h("td", { class: "n" }, num(item.score)),
-      h("td", {}, ruleBadges(item)),
+      h("td", { class: "rules" }, ruleBadges(item)),
       positionChange(item, otherPositions),
     );
     row.addEventListener("click", () => select(item));
@@ -271,8 +275,7 @@ function columnView(column, other) {
     { class: "column", "aria-label": column.title },
     h("h2", {}, column.title),
     inspection.degraded ? h("p", { class: "degraded" }, `Degraded: ${inspection.degraded_reasons.join("; ")}`) : null,
-    funnel(inspection),
-    sourcesTable(inspection),
+    h("div", { class: "overview" }, funnel(inspection), sourcesTable(inspection)),
     feedTable(inspection, otherPositions, select),
     detail,
     cutTable(inspection),
@@ -320,7 +323,7 @@ async function onSubmit(/** @type {SubmitEvent} */ event) {
   status.className = "";
   try {
     const weights = parseOverride(/** @type {HTMLTextAreaElement} */ (required("compare")).value);
-    const [served, compared] = await Promise.all([inspect(token, { user_id: userId, count }), weights ? inspect(token, { user_id: userId, count, weights }) : undefined]);
+    const [served, compared] = await Promise.all([inspect(token, { user_id: userId, count, history_limit: HISTORY, cut_limit: CUT }), weights ? inspect(token, { user_id: userId, count, weights, history_limit: 0, cut_limit: CUT }) : undefined]);
     /** @type {Column[]} */
     const columns = [{ title: "Served config", inspection: served }];
     if (compared && weights) columns.push({ title: `With override ${JSON.stringify(weights)}`, inspection: compared });

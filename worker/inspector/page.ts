@@ -33,7 +33,7 @@ export const INSPECTOR_PAGE = `<!doctype html>
   <label>Admin token <input id="token" name="token" type="password" required></label>
   <label>User id <input id="user-id" name="user_id" required></label>
   <label>Items <input id="count" name="count" type="number" min="1" max="100" value="20"></label>
-  <label class="wide">Compare with config override (JSON, as <code>weights</code> on <code>/v1/explore</code>; empty for none)
+  <label class="wide"><span>Compare with config override (JSON, as <code>weights</code> on <code>/v1/explore</code>; empty for none)</span>
     <textarea id="compare" name="compare" rows="2" placeholder='{"value": {"like": 3}, "rerank": {"max_per_author": 1}}'></textarea>
   </label>
   <button id="inspect" type="submit">Inspect</button>
