@@ -338,7 +338,7 @@ export interface components {
             };
             at_ms?: number;
             /**
-             * @description How many of the items the first stage cut to list, best first (`cut.total` counts them all).
+             * @description How many of the items the first stage cut (best first) and of those a rule dropped to list; `cut.total` and `dropped.total` count them all.
              * @default 100
              */
             cut_limit?: number;

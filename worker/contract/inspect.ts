@@ -14,7 +14,7 @@ export const inspectRequest = z.strictObject({
   surface: z.number().int().min(0).max(1000).optional(),
   weights: configOverrideSchema.optional().meta({ description: "Overrides of the serving config, as `POST /v1/explore` takes them: inspect the user under another config." }),
   at_ms: servingInstant.optional(),
-  cut_limit: z.number().int().min(0).max(2000).default(100).meta({ description: "How many of the items the first stage cut to list, best first (`cut.total` counts them all)." }),
+  cut_limit: z.number().int().min(0).max(2000).default(100).meta({ description: "How many of the items the first stage cut (best first) and of those a rule dropped to list; `cut.total` and `dropped.total` count them all." }),
   history_limit: z.number().int().min(0).max(200).default(20).meta({ description: "How many of the user's most recent engagements to list." }),
 });
 
