@@ -13,7 +13,7 @@ export default defineProject({
   test: {
     name: "workerd",
     include: ["test/worker/**/*.test.ts"],
-    globalSetup: ["./test/support/worker-global-setup.ts"],
+    globalSetup: ["./test/support/worker-global-setup.ts", "./test/support/log-slice-setup.ts"],
     testTimeout: 60_000,
   },
 });

@@ -145,6 +145,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/experiments/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An experiment's counts and rates per arm
+         * @description Counted from the events `POST /v1/events` received while the experiment ran: each impression and engagement under the arm its user is assigned to (a stable hash of the experiment and the user id). An engagement with an item served before the experiment began counts under the user's arm too, unless its `ts` is before the experiment's `startMs`.
+         */
+        get: operations["getExperiment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -754,6 +774,11 @@ export interface components {
                     [key: string]: number;
                 } | null;
             }[];
+            /** @description The user's arm in each running experiment of the serving config (empty when none runs, or when no bundle is usable and the popular fallback answered). The arm's override was applied before the request's own `weights`. Events of this user count under these arms (`GET /v1/admin/experiments/{name}`). */
+            experiments: {
+                experiment: string;
+                arm: string;
+            }[];
             /** @description Pass it as `cursor` to get the next page of this session. Null when the page could not be recorded (the user's state store was unreachable; the answer then says degraded). */
             cursor: string | null;
             debug?: {
@@ -981,6 +1006,11 @@ export interface components {
                     [key: string]: number;
                 } | null;
             }[];
+            /** @description The user's arm in each running experiment of the serving config (empty when none runs, or when no bundle is usable and the popular fallback answered). The arm's override was applied before the request's own `weights`. Events of this user count under these arms (`GET /v1/admin/experiments/{name}`). */
+            experiments: {
+                experiment: string;
+                arm: string;
+            }[];
             /** @description Pass it as `cursor` to get the next page of this session. Null when the page could not be recorded (the user's state store was unreachable; the answer then says degraded). */
             cursor: string | null;
             debug?: {
@@ -1059,6 +1089,11 @@ export interface components {
              * @enum {string}
              */
             trending: "ok" | "degraded";
+            /**
+             * @description `degraded` when a running experiment could not count the batch; retrying the whole batch completes its counts without counting anything twice.
+             * @enum {string}
+             */
+            experiments: "ok" | "degraded";
         };
         QueryResponse: {
             /** Format: uuid */
@@ -2141,6 +2176,176 @@ export interface components {
             /** @description The KV key. */
             deleted: string;
         };
+        ExperimentReport: {
+            experiment: string;
+            running: boolean;
+            /** @description Events before it are not counted; null counts every event received while the experiment runs. */
+            start_ms: number | null;
+            /** @description Events counted over all arms (each event_id once). */
+            counted_events: number;
+            arms: {
+                arm: string;
+                /** @description The arm's weight in the config; null for an arm that has counts but is no longer configured. */
+                weight: number | null;
+                /** @description weight / the sum of the experiment's weights: the share of users the arm should get. */
+                share: number | null;
+                override: {
+                    sources?: {
+                        two_tower?: {
+                            weight?: number;
+                            quota?: number;
+                        };
+                        history?: {
+                            weight?: number;
+                            quota?: number;
+                        };
+                        cooccurrence?: {
+                            weight?: number;
+                            quota?: number;
+                        };
+                        authors?: {
+                            weight?: number;
+                            quota?: number;
+                        };
+                        trending?: {
+                            weight?: number;
+                            quota?: number;
+                        };
+                        popular?: {
+                            weight?: number;
+                            quota?: number;
+                        };
+                        graph?: {
+                            weight?: number;
+                            quota?: number;
+                        };
+                    };
+                    value?: {
+                        click?: number;
+                        long_view?: number;
+                        like?: number;
+                        comment?: number;
+                        forward?: number;
+                        follow?: number;
+                        hate?: number;
+                        exposure_exponent?: number;
+                        exposure_prior_share?: number;
+                        retrieval_exponent?: number;
+                        source_weights?: {
+                            two_tower?: number;
+                            history?: number;
+                            cooccurrence?: number;
+                            authors?: number;
+                            trending?: number;
+                            popular?: number;
+                            graph?: number;
+                        };
+                    };
+                    first_stage_keep?: number;
+                    rerank?: {
+                        drop_seen?: boolean;
+                        min_integrity?: number;
+                        integrity_downrank?: number;
+                        no_adjacent_same_author?: boolean;
+                        max_per_author?: number;
+                    };
+                } | null;
+                /** @description Distinct users with at least one counted event. */
+                users: number;
+                impressions: number;
+                /** @description Counted events by type. */
+                events: {
+                    impression: number;
+                    click: number;
+                    long_view: number;
+                    like: number;
+                    comment: number;
+                    forward: number;
+                    follow: number;
+                    hate: number;
+                };
+                /** @description Each engagement per impression (click, like and hate among them). */
+                rates: {
+                    click: {
+                        /** @description Events of this type counted for the arm. */
+                        count: number;
+                        /** @description count / impressions; null without impressions. */
+                        rate: number | null;
+                        /** @description Wilson 95% interval of the rate, treating impressions as independent trials; null without impressions or when count exceeds impressions. */
+                        ci95: [
+                            number,
+                            number
+                        ] | null;
+                    };
+                    long_view: {
+                        /** @description Events of this type counted for the arm. */
+                        count: number;
+                        /** @description count / impressions; null without impressions. */
+                        rate: number | null;
+                        /** @description Wilson 95% interval of the rate, treating impressions as independent trials; null without impressions or when count exceeds impressions. */
+                        ci95: [
+                            number,
+                            number
+                        ] | null;
+                    };
+                    like: {
+                        /** @description Events of this type counted for the arm. */
+                        count: number;
+                        /** @description count / impressions; null without impressions. */
+                        rate: number | null;
+                        /** @description Wilson 95% interval of the rate, treating impressions as independent trials; null without impressions or when count exceeds impressions. */
+                        ci95: [
+                            number,
+                            number
+                        ] | null;
+                    };
+                    comment: {
+                        /** @description Events of this type counted for the arm. */
+                        count: number;
+                        /** @description count / impressions; null without impressions. */
+                        rate: number | null;
+                        /** @description Wilson 95% interval of the rate, treating impressions as independent trials; null without impressions or when count exceeds impressions. */
+                        ci95: [
+                            number,
+                            number
+                        ] | null;
+                    };
+                    forward: {
+                        /** @description Events of this type counted for the arm. */
+                        count: number;
+                        /** @description count / impressions; null without impressions. */
+                        rate: number | null;
+                        /** @description Wilson 95% interval of the rate, treating impressions as independent trials; null without impressions or when count exceeds impressions. */
+                        ci95: [
+                            number,
+                            number
+                        ] | null;
+                    };
+                    follow: {
+                        /** @description Events of this type counted for the arm. */
+                        count: number;
+                        /** @description count / impressions; null without impressions. */
+                        rate: number | null;
+                        /** @description Wilson 95% interval of the rate, treating impressions as independent trials; null without impressions or when count exceeds impressions. */
+                        ci95: [
+                            number,
+                            number
+                        ] | null;
+                    };
+                    hate: {
+                        /** @description Events of this type counted for the arm. */
+                        count: number;
+                        /** @description count / impressions; null without impressions. */
+                        rate: number | null;
+                        /** @description Wilson 95% interval of the rate, treating impressions as independent trials; null without impressions or when count exceeds impressions. */
+                        ci95: [
+                            number,
+                            number
+                        ] | null;
+                    };
+                };
+            }[];
+        };
     };
     responses: never;
     parameters: never;
@@ -2229,7 +2434,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`); the same request may succeed later. */
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2290,7 +2495,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`); the same request may succeed later. */
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2351,7 +2556,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`); the same request may succeed later. */
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2412,7 +2617,7 @@ export interface operations {
                     "application/json": components["schemas"]["QueryError"];
                 };
             };
-            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`); the same request may succeed later. */
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2473,7 +2678,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`); the same request may succeed later. */
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2520,7 +2725,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`); the same request may succeed later. */
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2612,6 +2817,65 @@ export interface operations {
             };
             /** @description An unexpected failure; the message says nothing more. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getExperiment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The experiment's name in the serving config. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Per arm: users, impressions, events and rates with intervals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentReport"];
+                };
+            };
+            /** @description A missing, malformed or wrong bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing goes by the name in the path (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unexpected failure; the message says nothing more. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

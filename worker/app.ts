@@ -4,6 +4,7 @@ import { ApiError, errorResponse, handleError } from "./http/errors";
 import { adminRoutes } from "./routes/admin";
 import { docsRoutes } from "./routes/docs";
 import { eventsRoutes } from "./routes/events";
+import { experimentRoutes } from "./routes/experiments";
 import { exploreRoutes } from "./routes/explore";
 import { healthRoutes } from "./routes/health";
 import { inspectRoutes } from "./routes/inspect";
@@ -18,6 +19,7 @@ export function createApp() {
   app.route("/", eventsRoutes);
   app.route("/", exploreRoutes);
   app.route("/", adminRoutes);
+  app.route("/", experimentRoutes);
   app.route("/", suggestedRoutes);
   app.route("/", queryRoutes);
   app.route("/", docsRoutes);

@@ -5,6 +5,7 @@ import { precomputeFeeds } from "./feeds/precompute";
 export { Trending } from "./state/trending";
 export { UserState } from "./state/user-state";
 export { ItemShard } from "./shards/item-shard";
+export { ExperimentCounter } from "./experiments/counter";
 
 const app = createApp();
 

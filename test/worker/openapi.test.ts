@@ -102,7 +102,8 @@ describe("GET /openapi.json", () => {
   });
 
   it("documents every route the app serves, with the auth it enforces", async () => {
-    const serving = new Set(createApp().routes.filter((route) => route.method !== "ALL").map((route) => `${route.method.toLowerCase()} ${route.path}`));
+    // Hono spells a path parameter `:name`, OpenAPI `{name}`
+    const serving = new Set(createApp().routes.filter((route) => route.method !== "ALL").map((route) => `${route.method.toLowerCase()} ${route.path.replace(/:(\w+)/g, "{$1}")}`));
     const pages = ["get /openapi.json", "get /docs", "get /docs/swagger-ui-bundle.js", "get /docs/swagger-ui.css", "get /inspect", "get /inspect/inspector.js", "get /inspect/inspector.css"];
     for (const own of pages) expect(serving.delete(own), own).toBe(true);
     const documented = new Set(Object.entries(served.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`)));
@@ -237,6 +238,30 @@ describe("with a model bundle", () => {
     await expectResult("get", "/v1/admin/config", await api.GET("/v1/admin/config"), 401);
     await expectResult("put", "/v1/admin/config", await api.PUT("/v1/admin/config", { body: current.config }), 401);
     await expectResult("delete", "/v1/admin/config", await api.DELETE("/v1/admin/config"), 401);
+  });
+
+  it("answers GET /v1/admin/experiments/{name}: an experiment's arms, the arm a feed names, and its errors", async () => {
+    const current = (await expectResult("get", "/v1/admin/config", await admin.GET("/v1/admin/config"), 200)) as components["schemas"]["ServingConfigInEffect"];
+    const control = { name: "control", weight: 1 };
+    const experiment = { name: "contract-test", arms: [control, { name: "cap", weight: 1, override: { rerank: { max_per_author: 1 } } }] };
+    await expectResult("put", "/v1/admin/config", await admin.PUT("/v1/admin/config", { body: { ...current.config, experiments: [experiment] } }), 200);
+    const duplicateArms = { ...experiment, arms: [control, control] };
+    const refused = (await expectResult("put", "/v1/admin/config", await admin.PUT("/v1/admin/config", { body: { ...current.config, experiments: [duplicateArms] } }), 400)) as { error: { field: string } };
+    expect(refused.error.field).toBe("experiments.0.arms.1.name");
+    const userId = inject("fixtureBundle").expectations[0]?.userId as string;
+    const feed = (await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: userId, count: 5 } }), 200)) as ExploreResponse;
+    expect(feed.experiments).toEqual([{ experiment: "contract-test", arm: expect.stringMatching(/^(control|cap)$/) }]);
+    const events = await ingest.POST("/v1/events", { body: { events: [{ event_id: crypto.randomUUID(), user_id: userId, item_id: feed.items[0]?.item_id as string, type: "impression", ts: Date.now() - 1000, surface: 1 }] } });
+    expect(events.data?.experiments).toBe("ok");
+    const path = { params: { path: { name: "contract-test" } } };
+    const report = (await expectResult("get", "/v1/admin/experiments/{name}", await admin.GET("/v1/admin/experiments/{name}", path), 200)) as components["schemas"]["ExperimentReport"];
+    expect(report.arms.map((arm) => arm.arm)).toEqual(["control", "cap"]);
+    expect(report.arms.find((arm) => arm.arm === feed.experiments[0]?.arm)).toMatchObject({ users: 1, impressions: 1 });
+    await expectResult("get", "/v1/admin/experiments/{name}", await admin.GET("/v1/admin/experiments/{name}", { params: { path: { name: "no-such-experiment" } } }), 404);
+    await expectResult("get", "/v1/admin/experiments/{name}", await api.GET("/v1/admin/experiments/{name}", path), 401);
+    const failingCounters = { idFromName: (name: string) => env.EXPERIMENTS.idFromName(name), get: () => ({ counts: unreachable }) } as unknown as Env["EXPERIMENTS"];
+    await expectResult("get", "/v1/admin/experiments/{name}", await appWith({ EXPERIMENTS: failingCounters }).GET("/v1/admin/experiments/{name}", { ...path, headers: { authorization: "Bearer test-admin-token" } }), 503);
+    await expectResult("delete", "/v1/admin/config", await admin.DELETE("/v1/admin/config"), 200);
   });
 
   it("answers an unknown route with the documented error body", async () => {

@@ -13,6 +13,7 @@ export interface OpenApiOperation {
   readonly summary: string;
   readonly description?: string;
   readonly security?: readonly Readonly<Record<string, readonly string[]>>[];
+  readonly parameters?: readonly { readonly name: string; readonly in: "path"; readonly required: true; readonly schema: JsonSchema; readonly description?: string }[];
   readonly requestBody?: { readonly description: string; readonly required: true; readonly content: { readonly "application/json": MediaType } };
   readonly responses: Readonly<Record<string, { readonly description: string; readonly content: { readonly "application/json": MediaType } }>>;
 }
@@ -67,6 +68,12 @@ class ComponentSchemas {
   }
 }
 
+/** A path parameter, its schema inline (it is never shared) and its description lifted to where OpenAPI shows it. */
+function pathParameter(name: string, schema: z.ZodType): NonNullable<OpenApiOperation["parameters"]>[number] {
+  const { $schema: _dialect, description, ...json } = z.toJSONSchema(schema, { target: "draft-2020-12", io: "input", unrepresentable: "throw" });
+  return { name, in: "path", required: true, schema: json, ...(typeof description === "string" ? { description } : {}) };
+}
+
 /** The OpenAPI 3.1 document of the routes, every schema in it converted from the zod schemas the routes use. */
 export function openApiDocument(routes: readonly RouteContract[], info: OpenApiDocument["info"], tags: OpenApiDocument["tags"]): OpenApiDocument {
   const requests = new ComponentSchemas("input");
@@ -84,6 +91,7 @@ export function openApiDocument(routes: readonly RouteContract[], info: OpenApiD
       ...(route.description === undefined ? {} : { description: route.description }),
       // an empty requirement makes the token optional
       ...(route.auth ? { security: route.auth.optional ? [{ [route.auth.token]: [] }, {}] : [{ [route.auth.token]: [] }] } : {}),
+      ...(route.params ? { parameters: Object.entries(route.params).map(([name, schema]) => pathParameter(name, schema)) } : {}),
       ...(route.body
         ? { requestBody: { description: "Read as JSON whatever the Content-Type.", required: true, content: { "application/json": { schema: requests.ref(route.body.name, route.body.schema) } } } }
         : {}),

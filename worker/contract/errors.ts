@@ -35,8 +35,9 @@ export const queryErrorBody = z.strictObject({
 const ERROR_DESCRIPTIONS = {
   400: "Malformed JSON or a field that breaks the schema, whatever the Content-Type; `field` names the first offending one.",
   401: "A missing, malformed or wrong bearer token.",
+  404: "Nothing goes by the name in the path (`not_found`).",
   500: "An unexpected failure; the message says nothing more.",
-  503: "A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`); the same request may succeed later.",
+  503: "A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later.",
 } as const;
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 

@@ -6,6 +6,7 @@ import { SEED_TYPES } from "../../core/config/suggested";
 import { configOverrideSchema } from "../../core/funnel/overrides";
 import { FEED_SESSION_LIMITS } from "../state/feed-session-limits";
 import { entityId, servingInstant } from "./fields";
+import { servedArms } from "./experiments";
 import { errorResponses, queryProblem } from "./errors";
 import { queryTrace } from "./query";
 import type { ResponseOf, RouteContract } from "./route";
@@ -108,6 +109,7 @@ const feedResponse = <Item extends z.ZodType, Debug extends z.ZodType>(item: Ite
     cold_start: z.boolean(),
     degraded: z.boolean().meta({ description: "True when part of the funnel could not run as designed, or no bundle is usable (then the items are the popular fallback)." }),
     items: z.array(item),
+    experiments: servedArms,
     cursor: z.string().nullable().meta({
       description: "Pass it as `cursor` to get the next page of this session. Null when the page could not be recorded (the user's state store was unreachable; the answer then says degraded).",
     }),

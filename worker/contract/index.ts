@@ -2,6 +2,7 @@ import packageJson from "../../package.json";
 import { deleteConfigRoute, getConfigRoute, putConfigRoute } from "./admin";
 import { openApiDocument, type OpenApiDocument } from "./document";
 import { eventsRoute } from "./events";
+import { experimentReportRoute } from "./experiments";
 import { exploreRoute, suggestedRoute } from "./feeds";
 import { healthRoute } from "./health";
 import { inspectRoute } from "./inspect";
@@ -9,7 +10,7 @@ import { queryRoute } from "./query";
 import type { RouteContract } from "./route";
 
 /** Every route the Worker serves besides the pages and their assets (`/openapi.json`, `/docs`, `/inspect`). */
-export const API_ROUTES: readonly RouteContract[] = [healthRoute, exploreRoute, suggestedRoute, eventsRoute, queryRoute, inspectRoute, getConfigRoute, putConfigRoute, deleteConfigRoute];
+export const API_ROUTES: readonly RouteContract[] = [healthRoute, exploreRoute, suggestedRoute, eventsRoute, queryRoute, inspectRoute, getConfigRoute, putConfigRoute, deleteConfigRoute, experimentReportRoute];
 
 let document: OpenApiDocument | undefined;
 
@@ -26,7 +27,7 @@ export function apiDocument(): OpenApiDocument {
       { name: "feeds", description: "What app backends show their users." },
       { name: "events", description: "What users did, for the real-time state." },
       { name: "operations", description: "Health, sourcing queries and the inspector." },
-      { name: "admin", description: "The serving config." },
+      { name: "admin", description: "The serving config and its experiments." },
     ],
   );
   return document;

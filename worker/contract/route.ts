@@ -30,6 +30,8 @@ export interface RouteContract {
   readonly description?: string;
   readonly auth?: RouteAuth;
   readonly body?: { readonly name: string; readonly schema: z.ZodType };
+  /** The path's parameters (`/v1/admin/experiments/{name}`), each a string schema; Hono's path spells them `:name` (`honoPath`). */
+  readonly params?: Readonly<Record<string, z.ZodType<string>>>;
   readonly responses: Readonly<Record<number, ResponseContract>>;
 }
 
@@ -37,3 +39,8 @@ type DeepReadonly<T> = T extends readonly (infer Element)[] ? readonly DeepReado
 
 /** What a handler may answer for a response schema: readonly throughout, so core's readonly data goes out as it is. */
 export type ResponseOf<Schema extends z.ZodType> = DeepReadonly<z.input<Schema>>;
+
+/** A contract's path as Hono routes it: OpenAPI's `{name}` is Hono's `:name`. */
+export function honoPath(path: string): string {
+  return path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, ":$1");
+}

@@ -6,7 +6,7 @@ export function degradedFeedBody<Item>(
   request: { requestId: string; userId: string; debug: boolean },
   bundleReasons: readonly string[],
   fallback: { items: Item[]; reasons: readonly string[] },
-): { request_id: string; user_id: string; model_version: null; cold_start: true; degraded: true; items: Item[]; debug?: { degraded_reasons: string[] } } {
+): { request_id: string; user_id: string; model_version: null; cold_start: true; degraded: true; items: Item[]; experiments: []; debug?: { degraded_reasons: string[] } } {
   return {
     request_id: request.requestId,
     user_id: request.userId,
@@ -14,6 +14,8 @@ export function degradedFeedBody<Item>(
     cold_start: true,
     degraded: true,
     items: fallback.items,
+    // the fallback serves every user alike, so it serves no arm
+    experiments: [],
     ...(request.debug ? { debug: { degraded_reasons: [...bundleReasons, ...fallback.reasons] } } : {}),
   };
 }

@@ -31,7 +31,7 @@ export interface ExploreOutput {
 /** One Explore request against a loaded bundle: real-time state, the funnel, and the response shape. */
 export async function serveExplore(env: Env, bundle: ServingBundle, input: ExploreInput, nowMs: number): Promise<ExploreOutput> {
   const started = performance.now();
-  const { request, problems, realtimeEvents, stateMs } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => input.surface ?? config.defaultSurface);
+  const { request, problems, realtimeEvents, stateMs, arms } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => input.surface ?? config.defaultSurface);
   const { user, config, exclude, surface } = request;
   const { tables } = bundle;
   // a fresh off-peak feed serves plain requests (no experiment overrides) for the surface and config it was computed
@@ -52,6 +52,7 @@ export async function serveExplore(env: Env, bundle: ServingBundle, input: Explo
           cold_start: user.cold,
           degraded: false,
           items: page,
+          experiments: arms,
           ...(input.debug ? { debug: { precomputed: { computed_at: new Date(precomputed.computed_at).toISOString(), stored: precomputed.items.length, after_filters: kept.length } } } : {}),
         };
         return { body, timings: { state: stateMs, precomputed: performance.now() - started - stateMs } };
@@ -66,6 +67,7 @@ export async function serveExplore(env: Env, bundle: ServingBundle, input: Explo
     cold_start: user.cold,
     degraded: degraded.length > 0,
     items: result.candidates.map((candidate) => toItem(bundle, candidate)),
+    experiments: arms,
     ...(input.debug ? { debug: debugTrace(result.trace, degraded, user.cold, user.engagements, realtimeEvents, config) } : {}),
   };
   return { body, timings: { state: stateMs, ...result.timings } };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { experimentServing } from "../../core/experiments/assign";
 import { runFeed } from "../../core/funnel/explore";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
@@ -36,12 +37,13 @@ export async function precomputeFeeds(env: Env, bundle: ServingBundle, nowMs: nu
   const { config } = await effectiveConfig(env, bundle, nowMs);
   const users = mostActiveUsers(bundle, config.precompute.users);
   const ttl = Math.max(60, config.precompute.maxAgeMinutes * 60);
-  const fingerprint = await configFingerprint(config);
   for (const userId of users) {
+    // each user's feed under their experiment arms, so that every arm is served from precomputed feeds alike
+    const served = experimentServing(config, userId).config;
     const realtime = await readRealtimeUser(env, bundle, userId);
-    const user = resolveFeedUser(bundle.tables, userId, realtime.state, config);
-    const result = await runFeed(bundle, { user, count: PRECOMPUTED_PAGE, surface: config.defaultSurface, nowMs, exclude: new Set(), config });
-    const feed: StoredFeed = { version: bundle.tables.version, computed_at: nowMs, surface: config.defaultSurface, config: fingerprint, items: result.candidates.map((candidate) => toItem(bundle, candidate)) };
+    const user = resolveFeedUser(bundle.tables, userId, realtime.state, served);
+    const result = await runFeed(bundle, { user, count: PRECOMPUTED_PAGE, surface: served.defaultSurface, nowMs, exclude: new Set(), config: served });
+    const feed: StoredFeed = { version: bundle.tables.version, computed_at: nowMs, surface: served.defaultSurface, config: await configFingerprint(served), items: result.candidates.map((candidate) => toItem(bundle, candidate)) };
     await env.FEEDS.put(`${PRECOMPUTED_FEED_PREFIX}${userId}`, JSON.stringify(feed), { expirationTtl: ttl });
   }
   await env.FEEDS.put(PRECOMPUTED_INDEX_KEY, JSON.stringify({ version: bundle.tables.version, computed_at: nowMs, users }), { expirationTtl: ttl });

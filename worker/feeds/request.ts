@@ -1,5 +1,6 @@
 import type { ServingConfig } from "../../core/config/serving";
 import { applyOverride, type ConfigOverride } from "../../core/funnel/overrides";
+import { experimentServing, type ServedArm } from "../../core/experiments/assign";
 import type { FeedRequest } from "../../core/funnel/types";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
@@ -29,11 +30,13 @@ export interface HydratedFeedRequest {
   readonly realtimeEvents: number;
   /** Milliseconds spent reading the state. */
   readonly stateMs: number;
+  /** The user's arm in each running experiment, which the response names. */
+  readonly arms: readonly ServedArm[];
 }
 
 /**
  * The per-request setup every feed shares, done once: the user's real-time state, real-time trending and the
- * serving config in effect (read together), the experiment's overrides, the excluded ids as bundle rows, and the
+ * serving config in effect (read together), the user's experiment arms and the request's overrides, the excluded ids as bundle rows, and the
  * user resolved against the bundle. `surfaceFor` picks the surface the request is scored for.
  */
 export async function hydrateFeedRequest(env: Env, bundle: ServingBundle, input: FeedInput, nowMs: number, surfaceFor: (config: ServingConfig) => number): Promise<HydratedFeedRequest> {
@@ -44,7 +47,9 @@ export async function hydrateFeedRequest(env: Env, bundle: ServingBundle, input:
     effectiveConfig(env, bundle, nowMs),
   ]);
   const stateMs = performance.now() - started;
-  const config = applyOverride(stored, input.weights);
+  // the request's own overrides go on top of the user's arms: an explicit `weights` wins
+  const served = experimentServing(stored, input.userId);
+  const config = applyOverride(served.config, input.weights);
   const { tables } = bundle;
   const exclude = new Set<number>();
   for (const id of input.exclude) {
@@ -57,9 +62,10 @@ export async function hydrateFeedRequest(env: Env, bundle: ServingBundle, input:
   const itemIndex = itemShardsOf(env, bundle, config);
   return {
     request: { user, count: input.count, surface: surfaceFor(config), nowMs, exclude, config, ...(precedingAuthors?.length ? { precedingAuthors } : {}), ...(trending ? { trending } : {}), ...(itemIndex ? { itemIndex } : {}) },
-    problems: [...(realtime.problem ? [realtime.problem] : []), ...(configProblem ? [configProblem] : [])],
+    problems: [...(realtime.problem ? [realtime.problem] : []), ...(configProblem ? [configProblem] : []), ...served.problems],
     realtimeEvents: realtime.state.engagements.length,
     stateMs,
+    arms: served.arms,
   };
 }
 

@@ -19,7 +19,7 @@ type SuggestedBody = Omit<SuggestedResponse, "request_id" | "cursor">;
 
 /** One Suggested Posts request against a loaded bundle: real-time state, the core, and the response shape. */
 export async function serveSuggested(env: Env, bundle: ServingBundle, input: SuggestedInput, nowMs: number): Promise<{ body: SuggestedBody; timings: Record<string, number> }> {
-  const { request, problems, realtimeEvents, stateMs } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => config.suggested.homeSurfaces[0] as number);
+  const { request, problems, realtimeEvents, stateMs, arms } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => config.suggested.homeSurfaces[0] as number);
   const { tables } = bundle;
   const feed = await suggestPosts(bundle, request);
   const degraded = [...feed.degraded, ...problems];
@@ -29,6 +29,7 @@ export async function serveSuggested(env: Env, bundle: ServingBundle, input: Sug
     cold_start: feed.cold,
     degraded: degraded.length > 0,
     items: feed.items.map((entry) => toItem(bundle, entry)),
+    experiments: arms,
     ...(input.debug ? { debug: debugTrace(bundle, feed, degraded, request.user.engagements, realtimeEvents) } : {}),
   };
   return { body, timings: { state: stateMs, ...feed.timings } };

@@ -3,6 +3,7 @@ import { appFactory } from "../http/factory";
 import { bundleCache } from "../bundle/runtime";
 import { deleteConfigRoute, getConfigRoute, putConfigRoute, type ConfigResponse, type DeletedConfigResponse, type StoredConfigResponse } from "../contract/admin";
 import { SERVING_CONFIG_KEY, effectiveConfig, resetServingConfigCache } from "../feeds/serving-config";
+import { resetExperimentsCache } from "../experiments/config";
 import { requireBearer } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { jsonBody } from "../http/validation";
@@ -24,10 +25,12 @@ export const adminRoutes = appFactory.createApp()
     const config = parseServingConfig(c.req.valid("json"));
     await c.env.BUNDLES.put(SERVING_CONFIG_KEY, JSON.stringify(config));
     resetServingConfigCache();
+    resetExperimentsCache();
     return c.json({ stored: SERVING_CONFIG_KEY, config } satisfies StoredConfigResponse);
   })
   .delete(deleteConfigRoute.path, async (c) => {
     await c.env.BUNDLES.delete(SERVING_CONFIG_KEY);
     resetServingConfigCache();
+    resetExperimentsCache();
     return c.json({ deleted: SERVING_CONFIG_KEY } satisfies DeletedConfigResponse);
   });

@@ -8,6 +8,8 @@ declare namespace Cloudflare {
     TRENDING: DurableObjectNamespace<import("../state/trending").Trending>;
     /** Item shards of a catalogue too large for one isolate (worker/shards/item-shard.ts), used when the bundle has them. */
     ITEM_SHARDS: DurableObjectNamespace<import("../shards/item-shard").ItemShard>;
+    /** One counter per A/B experiment of the serving config (worker/experiments/counter.ts). */
+    EXPERIMENTS: DurableObjectNamespace<import("../experiments/counter").ExperimentCounter>;
     /** Optional: ms the fan-out waits for an item shard before serving without it (default 250). */
     ITEM_SHARD_TIMEOUT_MS?: string;
     /** Optional: trending half-life in hours (default 6). */

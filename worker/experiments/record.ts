@@ -1,0 +1,29 @@
+import { attributeEvents } from "../../core/experiments/attribute";
+import type { UserEvent } from "../../core/realtime/events";
+import { experimentsInEffect } from "./config";
+import { experimentCounterStub } from "./counter";
+
+/**
+ * Counts a batch of events in every running experiment, each under its user's arm. Sent whole, not only the events
+ * the users' states took as new: the counters recognise repeats themselves, so a batch retried after a failure here
+ * completes the counts. "degraded" when an experiment could not count the batch (or the experiments could not be
+ * read); a retry of the batch is safe and fills the gap.
+ */
+export async function recordExperimentEvents(env: Env, events: readonly UserEvent[], nowMs: number): Promise<"ok" | "degraded"> {
+  let experiments;
+  try {
+    ({ experiments } = await experimentsInEffect(env, nowMs));
+  } catch (error) {
+    console.error("experiments: the serving config could not be read", error);
+    return "degraded";
+  }
+  const outcomes = await Promise.allSettled(
+    experiments.map(async (experiment) => {
+      const counted = attributeEvents(experiment, events);
+      if (counted.length > 0) await experimentCounterStub(env, experiment.name).record(experiment.name, counted);
+    }),
+  );
+  const failed = outcomes.filter((outcome) => outcome.status === "rejected");
+  for (const failure of failed) console.error("experiments: a counter could not take the batch", failure.reason);
+  return failed.length > 0 ? "degraded" : "ok";
+}
