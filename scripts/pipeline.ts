@@ -23,7 +23,7 @@ import { MTML_VARIANTS, buildBundle, type MtmlVariant } from "./pipeline/build-b
 import { DEFAULT_TUNE_STEP, tuneOnHeldOutSlice } from "./pipeline/tune-step";
 import { embeddingFormatSchema } from "../core/serving/embedding-codec";
 
-const USAGE = "usage: npm run pipeline -- [--data <dir>] [--train-end YYYYMMDD] [--out <bundle-dir>] [--seed N] [--quantization fp32|dynamic-int8|dynamic-int8-fp32-dense|qdq-int8] [--embeddings i8-row|f32] [--item-shards N] [--no-tune] [--tune-method bayesian|random|grid] [--tune-prior searched|learned] [--tune-users N] [--tune-trials RETRIEVAL,VALUE,RANKING,SUGGESTED] [--holdout-share S]";
+const USAGE = "usage: npm run pipeline -- [--data <dir>] [--train-end YYYYMMDD] [--out <bundle-dir>] [--seed N] [--quantization fp32|dynamic-int8|dynamic-int8-fp32-dense|qdq-int8] [--embeddings i8-row|f32] [--item-shards N] [--calibration none|fit] [--no-tune] [--tune-method bayesian|random|grid] [--tune-prior searched|learned] [--tune-users N] [--tune-trials RETRIEVAL,VALUE,RANKING,SUGGESTED] [--holdout-share S]";
 
 await runCli(USAGE, async () => {
   const { values } = parseArgs({
@@ -35,6 +35,8 @@ await runCli(USAGE, async () => {
       quantization: { type: "string", default: "dynamic-int8-fp32-dense" },
       embeddings: { type: "string", default: "i8-row" },
       "item-shards": { type: "string", default: "0" },
+      // off unless asked: fitted on the window's last day, it made the next days' calibration worse (models/README.md)
+      calibration: { type: "string", default: "none" },
       "no-tune": { type: "boolean", default: false },
       "tune-method": { type: "string", default: DEFAULT_TUNE_STEP.method },
       "tune-prior": { type: "string", default: DEFAULT_TUNE_STEP.prior },
@@ -51,6 +53,8 @@ await runCli(USAGE, async () => {
   if (!embeddingFormat.success) throw new UsageError(`--embeddings must be one of ${embeddingFormatSchema.options.join(", ")}`);
   const itemShards = Number(values["item-shards"]);
   if (!Number.isSafeInteger(itemShards) || itemShards < 0 || itemShards > 256) throw new UsageError("--item-shards must be an integer in 0..256");
+  if (values.calibration !== "fit" && values.calibration !== "none") throw new UsageError("--calibration must be fit or none");
+  const calibration = values.calibration;
   if (!["bayesian", "random", "grid"].includes(values["tune-method"])) throw new UsageError("--tune-method must be bayesian, random or grid");
   if (!["searched", "learned"].includes(values["tune-prior"])) throw new UsageError("--tune-prior must be searched or learned");
   const tuneUsers = Number(values["tune-users"]);
@@ -97,6 +101,7 @@ await runCli(USAGE, async () => {
       holdoutShare,
       quantization: values.quantization as MtmlVariant,
       embeddingFormat: embeddingFormat.data,
+      calibration,
       log,
     });
     config = step.config;
@@ -112,7 +117,7 @@ await runCli(USAGE, async () => {
   // --- the models on the whole window, with the tuned config's value model ---
   const trained = trainAll(train, { seed, config, log });
   split("training");
-  const bundle = await buildBundle({ dataset, train, trained, config, seed, trainEnd: values["train-end"], quantization: values.quantization as MtmlVariant, embeddingFormat: embeddingFormat.data, itemShards, checks: "full", manifestExtras: { tuning }, log });
+  const bundle = await buildBundle({ dataset, train, trained, config, seed, trainEnd: values["train-end"], quantization: values.quantization as MtmlVariant, embeddingFormat: embeddingFormat.data, itemShards, calibration, checks: "full", manifestExtras: { tuning }, log });
   split("export");
   // the code and the options that shape a bundle: `npm run eval` rebuilds a bundle built by other code or options
   const shaping = process.argv.slice(2).filter((arg, i, args) => !["--data", "--train-end", "--out"].includes(arg) && !["--data", "--train-end", "--out"].includes(args[i - 1] ?? ""));

@@ -5,6 +5,7 @@ import { exploreLogPrior, impressionValue, priorNeedsAffinity } from "../ranking
 import { runMtmlForOneUser, type MtmlSessions } from "../serving/model-runs";
 import type { BundleTables } from "../serving/bundle-tables";
 import { rowDots } from "../util/typed-arrays";
+import { calibrateMtmlRows } from "../ranking/calibration";
 
 /**
  * How one user's items are scored, whoever asks (the second stage, the first stage's prior, the `rank` port of the
@@ -13,7 +14,8 @@ import { rowDots } from "../util/typed-arrays";
 
 /** MTML probabilities [items × labels] for one user's items: the second stage's model run. */
 export async function mtmlProbabilities(tables: BundleTables, mtml: MtmlSessions, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number): Promise<Float32Array> {
-  return runMtmlForOneUser(mtml, mtmlInputsFor(tables, user, items, surface, nowMs));
+  // calibrated per task when the bundle ships calibrators: serving, tuning and the evaluation all read them here
+  return calibrateMtmlRows(tables.manifest.models.mtml.calibration, await runMtmlForOneUser(mtml, mtmlInputsFor(tables, user, items, surface, nowMs)));
 }
 
 /** The MTML's input batch for one user's items: the user's side of the features once per surface, then each item's. */

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { featureSpecSchema } from "../features/spec";
 import { embeddingFormatSchema } from "./embedding-codec";
 import { itemShardsSchema } from "../shards/layout";
+import { mtmlCalibrationSchema } from "../ranking/calibration";
 
 /**
  * The part of a bundle's manifest.json that serving reads (the bundle store validates the rest). Written by
@@ -13,7 +14,8 @@ export const servingManifestSchema = z.looseObject({
   feature_spec: featureSpecSchema,
   models: z.looseObject({
     /** `one_user_file`: the serving variant for one user's batch (models/README.md); bundles from before it lack it. */
-    mtml: z.looseObject({ file: z.string(), fp32_file: z.string(), quantization: z.string(), one_user_file: z.string().optional() }),
+    /** `calibration`: a calibrator per task (core/ranking/calibration.ts); bundles from before it lack it. */
+    mtml: z.looseObject({ file: z.string(), fp32_file: z.string(), quantization: z.string(), one_user_file: z.string().optional(), calibration: mtmlCalibrationSchema.optional() }),
     /**
      * `item_embeddings_format` (and the accounts' `embeddings_format`): core/serving/embedding-codec.ts; older bundles
      * stored f32. `shards`: the item shards' index files, when the pipeline wrote them (core/shards/layout.ts).

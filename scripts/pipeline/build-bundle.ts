@@ -23,6 +23,12 @@ import packageJson from "../../package.json";
 import { buildAnnIndexNative } from "../ann/native";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
 import { buildItemShardFiles } from "./item-shards";
+import { LABELS, type Label } from "../../core/data/labels";
+import type { MtmlInputs } from "../../core/features/mtml-features";
+import type { OnnxRuntimeAdapter } from "../../core/inference/types";
+import type { Calibrator, MtmlCalibration } from "../../core/ranking/calibration";
+import { runMtml } from "../../core/serving/model-runs";
+import { chooseCalibrator, type CalibratorChoice } from "../../models/calibration/fit";
 import { MTML_VARIANTS, buildOneUserMtml, checkMtmlParity, checkTowerParity, measureMtmlVariants, quantizeMtml, type MtmlVariant } from "./export-models";
 
 export const MODEL_FILES = {
@@ -55,6 +61,8 @@ export interface BuildBundleOptions {
   readonly embeddingFormat?: EmbeddingFormat;
   /** Item shards to write besides the whole index (core/shards/layout.ts); none unless asked. */
   readonly itemShards?: number;
+  /** "fit" fits a calibrator per MTML task on the held-out check rows; "none" (the default) ships none. */
+  readonly calibration?: "fit" | "none";
   /**
    * "full" measures every quantized MTML variant on the check rows and serves the preferred one only if it passes;
    * "quick" quantizes the preferred variant without measuring (the tuner's throwaway bundle).
@@ -101,6 +109,9 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
     files.set(MODEL_FILES.mtmlOneUser, oneUser.bytes);
     if (options.checks === "full") log(`mtml one-user variant: fp32 parity ${oneUser.parityMaxAbs.toExponential(2)}, max |Δp| vs served ${oneUser.maxAbsErrorVsServed.toExponential(2)}, ${oneUser.medianMs.toFixed(3)} vs ${oneUser.perRowMedianMs.toFixed(3)} ms per batch of 100`);
   }
+
+  const calibration = options.calibration === "fit" ? await fitMtmlCalibration(runtime, served.bytes, trained.checkRows) : undefined;
+  if (calibration && options.checks === "full") log(`mtml calibration (held-out log loss none / platt / isotonic → kept): ${LABELS.map((label) => { const c = calibration.choices[label]; return c ? `${label} ${c.heldOutLogLoss.none.toFixed(4)}/${c.heldOutLogLoss.platt.toFixed(4)}/${c.heldOutLogLoss.isotonic.toFixed(4)} → ${c.calibrator.method}` : `${label} —`; }).join(", ")}`);
 
   const context = featureContext(train, fitted, spec, finalState);
   const sampleUsers = [...finalState.activities.keys()].slice(0, 200);
@@ -161,7 +172,7 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
     seed,
     feature_spec: spec,
     models: {
-      mtml: { file: MODEL_FILES.mtml, fp32_file: MODEL_FILES.mtmlFp32, ...mtmlSection, parity_max_abs: mtmlParity, ...(oneUser ? { one_user_file: MODEL_FILES.mtmlOneUser, one_user: { bytes: oneUser.bytes.byteLength, parity_max_abs: oneUser.parityMaxAbs, max_abs_error_vs_served: oneUser.maxAbsErrorVsServed, median_ms_batch100: round(oneUser.medianMs), per_row_median_ms_batch100: round(oneUser.perRowMedianMs) } } : {}) },
+      mtml: { file: MODEL_FILES.mtml, fp32_file: MODEL_FILES.mtmlFp32, ...mtmlSection, ...(calibration ? { calibration: calibration.calibrators } : {}), parity_max_abs: mtmlParity, ...(oneUser ? { one_user_file: MODEL_FILES.mtmlOneUser, one_user: { bytes: oneUser.bytes.byteLength, parity_max_abs: oneUser.parityMaxAbs, max_abs_error_vs_served: oneUser.maxAbsErrorVsServed, median_ms_batch100: round(oneUser.medianMs), per_row_median_ms_batch100: round(oneUser.perRowMedianMs) } } : {}) },
       retrieval: { user_tower: MODEL_FILES.retrievalUserTower, item_tower: MODEL_FILES.retrievalItemTower, item_embeddings: paths.retrievalItems, item_embeddings_format: embeddingFormat, index: MODEL_FILES.retrievalIndex, ...(itemShards ? { shards: itemShards.section } : {}), dim, metric: "ip", temperature: DEFAULT_RETRIEVAL_TRAINING.temperature, parity_max_abs: towerParity.retrieval },
       accounts: { embeddings: paths.accounts, embeddings_format: embeddingFormat, dim: accounts.dim, method: accounts.method },
       first_stage: { user_tower: MODEL_FILES.firstStageUserTower, item_tower: MODEL_FILES.firstStageItemTower, item_embeddings: paths.firstStageItems, item_embeddings_format: embeddingFormat, dim: trained.firstStage.architecture.outputDim, temperature: DEFAULT_FIRST_STAGE_TRAINING.temperature, target: "log expected value (the prior is added at serving)", parity_max_abs: towerParity.first_stage },
@@ -183,4 +194,23 @@ function embeddingPaths(format: EmbeddingFormat): { retrievalItems: string; firs
 
 function round(value: number): number {
   return Number(value.toFixed(4));
+}
+
+/** A calibrator per task, fitted on the served MTML's probabilities for the check rows (models/calibration/fit.ts). */
+async function fitMtmlCalibration(runtime: OnnxRuntimeAdapter, servedBytes: Uint8Array, check: { inputs: MtmlInputs; labels: Float32Array }): Promise<{ calibrators: MtmlCalibration; choices: Partial<Record<Label, CalibratorChoice>> }> {
+  const session = await runtime.createSession(servedBytes);
+  try {
+    const probabilities = await runMtml(session, check.inputs);
+    const calibrators: Partial<Record<Label, Calibrator>> = {};
+    const choices: Partial<Record<Label, CalibratorChoice>> = {};
+    LABELS.forEach((label, l) => {
+      const column = (matrix: Float32Array) => Float32Array.from({ length: check.inputs.size }, (_, r) => matrix[r * LABELS.length + l] as number);
+      const choice = chooseCalibrator(column(probabilities), column(check.labels));
+      choices[label] = choice;
+      calibrators[label] = choice.calibrator;
+    });
+    return { calibrators, choices };
+  } finally {
+    await session.release();
+  }
 }

@@ -37,6 +37,8 @@ export interface TuneStepOptions {
   readonly quantization: MtmlVariant;
   /** How the quick bundle stores its embeddings: as the final bundle will, so tuning sees what serving sees. */
   readonly embeddingFormat?: EmbeddingFormat;
+  /** Whether the quick bundle fits MTML calibrators, as the final bundle will. */
+  readonly calibration?: "fit" | "none";
   readonly log: (line: string) => void;
 }
 
@@ -93,7 +95,7 @@ export async function replayHeldOutSlice(dataset: Dataset, train: TrainingData, 
   const prefixLog = (line: string) => log(`  fit: ${line}`);
   // the replay reads the first stage only through its cut (the prior does most of the work): half the distillation users
   const trained = trainAll(fit, { seed: options.seed, config: base, log: prefixLog, skipValidation: true, distillationUsers: 500 });
-  const bundleFiles = await buildBundle({ dataset, train: fit, trained, config: base, seed: options.seed, trainEnd: `fit-${localDay(holdout.cutMs - 1, dataset.timezoneOffsetMinutes)}`, quantization: options.quantization, ...(options.embeddingFormat ? { embeddingFormat: options.embeddingFormat } : {}), checks: "quick", log: prefixLog });
+  const bundleFiles = await buildBundle({ dataset, train: fit, trained, config: base, seed: options.seed, trainEnd: `fit-${localDay(holdout.cutMs - 1, dataset.timezoneOffsetMinutes)}`, quantization: options.quantization, ...(options.embeddingFormat ? { embeddingFormat: options.embeddingFormat } : {}), ...(options.calibration ? { calibration: options.calibration } : {}), checks: "quick", log: prefixLog });
   // onnxruntime-node rather than the Worker's onnxruntime-web: the same models, 2–3× faster on the replay's ~10⁶ rows
   const bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createOnnxruntimeNodeAdapter(), createNodeUsearchRuntime());
   const release = async () => {

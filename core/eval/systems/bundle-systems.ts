@@ -10,6 +10,7 @@ import { embedUser, type BundleModels } from "../../serving/bundle-models";
 import { topK } from "../../util/top-k";
 import type { LabelScores, PairBatch, PairScorer, RankedItems, RecommendRequest, Recommender } from "../types";
 import { logPriors } from "../../funnel/scoring";
+import { calibrateMtmlRows } from "../../ranking/calibration";
 
 /**
  * Row maps between an evaluation data set and a bundle: the same external ids may sit in different rows,
@@ -67,7 +68,8 @@ export class MtmlPairScorer implements PairScorer {
     known.forEach((i, r) => {
       writeMtmlRow(context, this.rows.userContext(batch.user[i] as number, this.users), this.rows.itemToBundle[batch.item[i] as number] as number, batch.surface[i] as number, tables.asOfMs, inputs, r);
     });
-    const probabilities = await runMtml(this.models.mtml, inputs);
+    // calibrated as serving calibrates them (mtmlProbabilities), so the calibration measured is the one served
+    const probabilities = calibrateMtmlRows(tables.manifest.models.mtml.calibration, await runMtml(this.models.mtml, inputs));
     const result: Partial<Record<Label, Float32Array>> = {};
     LABELS.forEach((label, l) => {
       const column = new Float32Array(batch.size);
