@@ -1,3 +1,4 @@
 export * from "./assign";
 export * from "./attribute";
+export * from "./serve";
 export * from "./stats";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { experimentServing } from "../../core/experiments/assign";
+import { experimentServing } from "../../core/experiments/serve";
 import { runFeed } from "../../core/funnel/explore";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";

@@ -1,6 +1,6 @@
 import type { ServingConfig } from "../../core/config/serving";
 import { applyOverride, type ConfigOverride } from "../../core/funnel/overrides";
-import { experimentServing, type ServedArm } from "../../core/experiments/assign";
+import { experimentServing, type ServedArm } from "../../core/experiments/serve";
 import type { FeedRequest } from "../../core/funnel/types";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
