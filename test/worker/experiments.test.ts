@@ -2,7 +2,8 @@
 // through the project's loader in Node) replayed through POST /v1/events under a two-arm experiment, and the per-arm
 // counts of GET /v1/admin/experiments/:name checked exactly against what the log's rows imply under the same
 // assignment function; the feeds name the arm a user is served under.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { experimentSchema } from "../../core/config/experiments";
 import { LABELS, type Label } from "../../core/data/labels";
@@ -10,6 +11,8 @@ import { assignArm } from "../../core/experiments/assign";
 import { wilsonInterval } from "../../core/experiments/stats";
 import type { InteractionType } from "../../core/realtime/events";
 import type { ExperimentReport } from "../../worker/contract/experiments";
+import { PRECOMPUTED_INDEX_KEY } from "../../worker/feeds/precompute";
+import worker from "../../worker/index";
 import "../support/fixture-types";
 import "../support/log-slice-setup";
 import { seedFixtureBundle } from "./setup/seed-bundle";
@@ -104,6 +107,21 @@ describe("an experiment over a replayed slice of the real log", () => {
       }
     }
     expect(arms.size).toBe(2);
+  }, 120_000);
+
+  it("precomputes each heavy user's feed under their arm, so that both arms serve precomputed feeds", async () => {
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "0 19 * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const heavy = ((await env.FEEDS.get(PRECOMPUTED_INDEX_KEY, "json")) as { users: string[] }).users;
+    const byArm = new Map<string, string>();
+    for (const userId of heavy) byArm.set(assignArm(EXPERIMENT, userId).name, userId);
+    expect([...byArm.keys()].sort()).toEqual(["control", "fewer-per-author"]);
+    for (const [arm, userId] of byArm) {
+      const body = (await (await send("POST", "/v1/explore", { user_id: userId, count: 5, debug: true }, {})).json()) as { experiments: unknown; debug: { precomputed?: unknown } };
+      expect(body.experiments).toEqual([{ experiment: EXPERIMENT.name, arm }]);
+      expect(body.debug.precomputed, arm).toBeDefined();
+    }
   }, 120_000);
 
   it("refuses a config whose experiments cannot split traffic, naming the field", async () => {
