@@ -3,27 +3,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import "../support/fixture-types";
 import { seedFixtureBundle } from "./setup/seed-bundle";
+import type { components } from "../../client";
 
-interface QueryBody {
-  model_version: string;
-  user_id: string;
-  query: string;
-  total: number;
-  candidates: {
-    item_id: string;
-    author_id: string;
-    score: number;
-    seed_id: string | number | null;
-    seed_type: string | null;
-    attributes: Record<string, unknown>;
-    path: { operator: string; kind: string; id: string; score: number }[];
-    p: Record<string, number> | null;
-  }[];
-  trace: { steps: { operator: string; line: number; column: number; countIn: number; countOut: number; elapsedMs: number }[]; total_ms: number };
-}
-interface QueryErrorBody {
-  error: { kind: string; code: string; message: string; field: string; line: number; column: number; offset: number; length: number; limit?: string };
-}
+// the answers' shapes as the contract documents them (client/openapi-types.ts, generated from worker/contract)
+type QueryBody = components["schemas"]["QueryResponse"];
+type QueryErrorBody = components["schemas"]["QueryError"];
 
 const query = (body: unknown, token: string | null = "test-admin-token") =>
   exports.default.fetch("http://ranker.test/v1/query", { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body), headers: token === null ? {} : { authorization: `Bearer ${token}` } });

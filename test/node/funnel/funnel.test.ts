@@ -7,7 +7,7 @@ import { firstStage } from "../../../core/funnel/stages/first-stage";
 import { rerankStage } from "../../../core/funnel/stages/rerank";
 import { byRetrievalScore, retrievalStage, runSource } from "../../../core/funnel/stages/retrieval";
 import { secondStage } from "../../../core/funnel/stages/second-stage";
-import { NO_REALTIME_STATE, type Candidate, type FeedRequest, type RealtimeUserState } from "../../../core/funnel/types";
+import { NO_REALTIME_STATE, type Candidate, type FeedRequest } from "../../../core/funnel/types";
 import type { ServingBundle } from "../../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../../core/funnel/user";
 import { exploreLogPrior, exploreScore, priorSourceScore, retrievalAffinity } from "../../../core/ranking/value-model";
@@ -15,33 +15,17 @@ import type { AnnIndex, AnnSearchOptions } from "../../../core/ann";
 import type { ModelSession } from "../../../core/inference/types";
 import { embedUser } from "../../../core/serving/bundle-models";
 import { neighboursOf } from "../../../core/serving/serving-index";
-import { fixtureServingBundle } from "./serving-bundle-fixture";
+import { fixtureFeedRequest, fixtureServingBundle, mostActiveUser, type FixtureRequestOptions } from "./serving-bundle-fixture";
 import type { FeedState } from "../../../core/funnel/feed-state";
 
 let bundle: ServingBundle;
 let warmUser: string;
 beforeAll(async () => {
   bundle = await fixtureServingBundle();
-  const { histories, users } = bundle.tables;
-  let best = 0;
-  for (let row = 0; row < users.ids.size; row++) {
-    const events = (histories.offsets[row + 1] as number) - (histories.offsets[row] as number);
-    if (events > best) [best, warmUser] = [events, users.ids.id(row)];
-  }
+  warmUser = mostActiveUser(bundle);
 }, 300_000);
 
-function request(userId: string, overrides: { config?: Partial<ServingConfig>; realtime?: RealtimeUserState; exclude?: Set<number>; count?: number; trending?: FeedRequest["trending"] } = {}): FeedRequest {
-  const config = { ...bundle.tables.config, ...overrides.config };
-  return {
-    user: resolveFeedUser(bundle.tables, userId, overrides.realtime ?? NO_REALTIME_STATE, config),
-    count: overrides.count ?? 20,
-    surface: config.defaultSurface,
-    nowMs: bundle.tables.asOfMs,
-    exclude: overrides.exclude ?? new Set(),
-    config,
-    ...(overrides.trending ? { trending: overrides.trending } : {}),
-  };
-}
+const request = (userId: string, options: FixtureRequestOptions = {}): FeedRequest => fixtureFeedRequest(bundle, userId, options);
 
 function state(req: FeedRequest, models: ServingBundle["models"] = bundle.models): Promise<FeedState> {
   return createFeedState({ ...bundle, models, problems: [] }, req);

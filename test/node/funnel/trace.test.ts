@@ -1,39 +1,22 @@
 // The inspection's trace (core/funnel/trace.ts) and what it explains (core/funnel/explain.ts), on the fixture bundle:
 // recording changes nothing, the cut is what the first stage left, and each item's terms add up to its score.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ServingConfig } from "../../../core/config/serving";
 import { ENGAGED_BITS } from "../../../core/features/engagement";
 import { runFeed } from "../../../core/funnel/explore";
 import { explainFeed, recentHistory } from "../../../core/funnel/explain";
 import { runTracedFeed } from "../../../core/funnel/trace";
-import { NO_REALTIME_STATE, type FeedRequest, type RealtimeUserState } from "../../../core/funnel/types";
-import { resolveFeedUser } from "../../../core/funnel/user";
+import { NO_REALTIME_STATE, type FeedRequest } from "../../../core/funnel/types";
 import type { ServingBundle } from "../../../core/serving/serving-bundle";
-import { fixtureServingBundle } from "./serving-bundle-fixture";
+import { fixtureFeedRequest, fixtureServingBundle, mostActiveUser, type FixtureRequestOptions } from "./serving-bundle-fixture";
 
 let bundle: ServingBundle;
 let warmUser: string;
 beforeAll(async () => {
   bundle = await fixtureServingBundle();
-  const { histories, users } = bundle.tables;
-  let best = 0;
-  for (let row = 0; row < users.ids.size; row++) {
-    const events = (histories.offsets[row + 1] as number) - (histories.offsets[row] as number);
-    if (events > best) [best, warmUser] = [events, users.ids.id(row)];
-  }
+  warmUser = mostActiveUser(bundle);
 }, 300_000);
 
-function request(userId: string, options: { config?: Partial<ServingConfig>; exclude?: Set<number>; realtime?: RealtimeUserState; count?: number } = {}): FeedRequest {
-  const config = { ...bundle.tables.config, ...options.config };
-  return {
-    user: resolveFeedUser(bundle.tables, userId, options.realtime ?? NO_REALTIME_STATE, config),
-    count: options.count ?? 20,
-    surface: config.defaultSurface,
-    nowMs: bundle.tables.asOfMs,
-    exclude: options.exclude ?? new Set(),
-    config,
-  };
-}
+const request = (userId: string, options: FixtureRequestOptions = {}): FeedRequest => fixtureFeedRequest(bundle, userId, options);
 
 const relative = (actual: number, expected: number) => Math.abs(actual - expected) / Math.max(1e-12, Math.abs(expected));
 
