@@ -51,23 +51,24 @@ process.on("exit", () => {
  * Starts `wrangler dev` against `persistTo` (where the bundle was published) and waits until the Worker answers a
  * request that touches no bundle (a 404 route), so the first real request afterwards pays the bundle load.
  */
-export async function startDevServer(persistTo: string, timeoutMs = 90_000, extraArgs: readonly string[] = []): Promise<DevServer> {
+/** `checkout`: the working tree whose Worker to serve (another checkout's, to compare two versions side by side). */
+export async function startDevServer(persistTo: string, timeoutMs = 90_000, extraArgs: readonly string[] = [], checkout = REPO_ROOT): Promise<DevServer> {
   // a port found free can be taken by someone else before wrangler binds it: pick again a few times
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startDevServerOnce(persistTo, timeoutMs, extraArgs);
+      return await startDevServerOnce(persistTo, timeoutMs, extraArgs, checkout);
     } catch (error) {
       if (attempt >= 4 || !/Address already in use/i.test((error as Error).message)) throw error;
     }
   }
 }
 
-async function startDevServerOnce(persistTo: string, timeoutMs: number, extraArgs: readonly string[]): Promise<DevServer> {
+async function startDevServerOnce(persistTo: string, timeoutMs: number, extraArgs: readonly string[], checkout: string): Promise<DevServer> {
   const port = await freePort();
   const inspectorPort = await freePort();
   const started = performance.now();
   const child = spawn(process.execPath, [WRANGLER_BIN, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn", ...extraArgs], {
-    cwd: REPO_ROOT,
+    cwd: checkout,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
     // its own process group, so stopping it stops the workerd processes it starts (a SIGTERM to wrangler alone has

@@ -1,16 +1,17 @@
 /**
- * npm run bench:shards -- --bundle <bundle with item shards> --other-bundle <the same models without shards>
- *                         [--rounds 3] [--seconds 10] [--connections 1,8] [--users 300] [--json <file>]
+ * npm run bench:ab -- --bundle <dir> [--checkout <dir>] --other-bundle <dir> [--other-checkout <dir>]
+ *                     [--rounds 3] [--seconds 10] [--connections 1,8] [--users 300] [--json <file>]
  *
- * What serving the two-tower source from item shards (Durable Objects, worker/shards/item-shard.ts) costs in
- * `wrangler dev`, against the Worker's own index: both bundles are published to their own fresh local KV and served
- * by two `wrangler dev` at once; warm users' /v1/explore alternates between them, phase by phase, so the shared
- * host's noise falls on both alike. Prints, per connection count, each side's server p50/p99 (Server-Timing total),
- * requests per second, the slowest shard's and all shards' search time per request, and the ratio of the medians.
+ * Two Workers side by side over HTTP: each side is a checkout (this one unless told; another is a worktree of an
+ * earlier commit) serving a bundle, published to its own fresh local KV and run by its own `wrangler dev`, both at
+ * once. Warm users' /v1/explore alternates between them phase by phase, so the shared host's noise falls on both
+ * alike. Prints, per connection count, each side's server p50/p99 (Server-Timing total), client p50, requests per
+ * second, and with item shards the slowest shard's and all shards' search time, then the ratio of the medians.
+ * Compares, for example, a sharded bundle with the same models on one index, or this code with an earlier commit.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BundleTables } from "../../core/serving/bundle-tables";
 import { UsageError, runCli } from "../lib/cli";
@@ -20,7 +21,7 @@ import { phase, type BodyFor } from "./http";
 import { log, percentiles } from "./measure";
 import { REPO_ROOT, startDevServer, type DevServer } from "./wrangler";
 
-const USAGE = "usage: npm run bench:shards -- --bundle <sharded bundle> --other-bundle <unsharded bundle> [--rounds 3] [--seconds 10] [--connections 1,8] [--users 300] [--json <file>]";
+const USAGE = "usage: npm run bench:ab -- --bundle <dir> [--checkout <dir>] --other-bundle <dir> [--other-checkout <dir>] [--rounds 3] [--seconds 10] [--connections 1,8] [--users 300] [--json <file>]";
 
 interface Side {
   readonly name: string;
@@ -36,7 +37,9 @@ await runCli(USAGE, async () => {
   const { values } = parseArgs({
     options: {
       bundle: { type: "string" },
+      checkout: { type: "string" },
       "other-bundle": { type: "string" },
+      "other-checkout": { type: "string" },
       rounds: { type: "string", default: "3" },
       seconds: { type: "string", default: "10" },
       connections: { type: "string", default: "1,8" },
@@ -56,23 +59,27 @@ await runCli(USAGE, async () => {
   const userCount = count(values.users, "users", 10_000);
   const connections = values.connections.split(",").map((c) => count(c, "connections", 64));
 
-  const shardedDirectory = resolve(values.bundle);
-  const files = await loadBundleWithRetry(shardedDirectory);
+  const directory = resolve(values.bundle);
+  const files = await loadBundleWithRetry(directory);
   const tables = BundleTables.decode(files.manifest, files.files);
-  const shards = tables.manifest.models.retrieval.shards;
-  if (shards === undefined) throw new UsageError(`${shardedDirectory}: the bundle has no item shards (build it with npm run pipeline -- --item-shards N)`);
   const users: string[] = [];
   for (let row = 0; row < tables.users.ids.size && users.length < userCount; row++) {
     if ((tables.histories.offsets[row + 1] as number) > (tables.histories.offsets[row] as number)) users.push(tables.users.ids.id(row));
   }
+  const describe = (bundle: string, checkout: string | undefined) => `${basename(bundle)}${checkout ? ` @ ${basename(resolve(checkout))}` : ""}`;
   const body: BodyFor = (n) => ({ user_id: users[n % users.length], count: 20 });
 
   const sides: Side[] = [];
   try {
-    for (const [name, directory] of [[`${shards.count} item shards`, shardedDirectory], ["one index", resolve(values["other-bundle"])]] as const) {
-      const persistTo = mkdtempSync(join(tmpdir(), "bench-shards-"));
-      await publishDirectory(directory, { kind: "local", configPath: join(REPO_ROOT, "wrangler.toml"), binding: "BUNDLES", persistTo }, { log: () => {} });
-      const dev = await startDevServer(persistTo);
+    const otherBundle = resolve(values["other-bundle"]);
+    const plan = [
+      { name: describe(directory, values.checkout), bundle: directory, checkout: resolve(values.checkout ?? REPO_ROOT) },
+      { name: describe(otherBundle, values["other-checkout"]), bundle: otherBundle, checkout: resolve(values["other-checkout"] ?? REPO_ROOT) },
+    ];
+    for (const { name, bundle, checkout } of plan) {
+      const persistTo = mkdtempSync(join(tmpdir(), "bench-ab-"));
+      await publishDirectory(bundle, { kind: "local", configPath: join(checkout, "wrangler.toml"), binding: "BUNDLES", persistTo }, { log: () => {} });
+      const dev = await startDevServer(persistTo, 90_000, [], checkout);
       sides.push({ name, dev, persistTo, serverMs: [], rps: [], clientP50: [], timings: new Map() });
       // every warm user once: the bundle, the shards' slices and the users' state objects are loaded before timing
       await phase(dev.url, "/v1/explore", body, 4, Math.max(3, Math.ceil(users.length / 100)));
@@ -115,10 +122,12 @@ await runCli(USAGE, async () => {
       report.push(...rows);
       console.log(`\n/v1/explore, warm users, ${conns} connection(s), ${rounds} interleaved rounds of ${seconds} s:`);
       for (const row of rows) {
-        console.log(`  ${row.side.padEnd(16)} server p50 ${fmt(row.server_p50_ms)} / p99 ${fmt(row.server_p99_ms)} ms, client p50 ${fmt(row.client_p50_ms)} ms, ${fmt(row.rps_median, 0)} req/s, retrieval p50 ${fmt(row.retrieval_p50_ms)} ms${row.slowest_shard_p50_ms === undefined ? "" : `, slowest shard p50 ${fmt(row.slowest_shard_p50_ms)} ms, all shards p50 ${fmt(row.shards_total_p50_ms)} ms of search per request`}`);
+        console.log(`  ${row.side.padEnd(30)} server p50 ${fmt(row.server_p50_ms)} / p99 ${fmt(row.server_p99_ms)} ms, client p50 ${fmt(row.client_p50_ms)} ms, ${fmt(row.rps_median, 0)} req/s, retrieval p50 ${fmt(row.retrieval_p50_ms)} ms${row.slowest_shard_p50_ms === undefined ? "" : `, slowest shard p50 ${fmt(row.slowest_shard_p50_ms)} ms, all shards p50 ${fmt(row.shards_total_p50_ms)} ms of search per request`}`);
       }
-      const [sharded, whole] = rows;
-      if (sharded?.rps_median !== undefined && whole?.rps_median !== undefined) console.log(`  sharded / one index: req/s ${(sharded.rps_median / whole.rps_median).toFixed(2)}×`);
+      const [first, second] = rows;
+      if (first?.rps_median !== undefined && second?.rps_median !== undefined && first.server_p50_ms !== undefined && second.server_p50_ms !== undefined) {
+        console.log(`  first / second: req/s ${(first.rps_median / second.rps_median).toFixed(2)}×, server p50 ${(first.server_p50_ms / second.server_p50_ms).toFixed(2)}×`);
+      }
     }
     if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
   } finally {
