@@ -11,6 +11,7 @@ import { CATALOGUE_LABELS, testPositives } from "../../core/eval/protocols";
 import { BundleRows, FirstStageRecommender, MtmlPairScorer, TwoTowerRecommender } from "../../core/eval/systems/bundle-systems";
 import { ExploreSystems } from "../../core/eval/systems/funnel-systems";
 import { SuggestedSystems, type SuggestedMeasures } from "../../core/eval/systems/suggested-systems";
+import type { HomeLikeness } from "../../core/eval/home-likeness";
 import { SOURCE_NAMES } from "../../core/config/serving";
 import { openServingBundle } from "../../core/serving/serving-bundle";
 import { BundleTables } from "../../core/serving/bundle-tables";
@@ -97,7 +98,9 @@ export async function evaluateWindow(dataset: Dataset, split: TimeSplit, options
     if (suggested) {
       const suggestedStarted = performance.now();
       const popularity = baselines.recommenders.find((system): system is DecayedPopularity => system instanceof DecayedPopularity) ?? new DecayedPopularity(train);
-      suggestedMeasures = await suggested.measures(train, split.test, popularity.order);
+      // the Explore feed's Home-likeness beside the suggestions' (dataset item ids, as the harness sees them)
+      const exploreFeed = explore.explore();
+      suggestedMeasures = await suggested.measures(train, split.test, popularity.order, async (user) => (await exploreFeed.recommend({ user, atMs: train.endMs, count: options.suggestedCount })).items.subarray(0, options.suggestedCount));
       Object.assign(report.measures, flattenSuggestedMeasures(suggestedMeasures));
       log(`  suggested measures over ${suggestedMeasures.users} users: ${((performance.now() - suggestedStarted) / 1000).toFixed(1)} s`);
     }
@@ -122,5 +125,8 @@ export function flattenSuggestedMeasures(m: SuggestedMeasures): Record<string, n
   out.popularity_home_neighbour_fraction = m.popularity_home_neighbour_fraction;
   out.suggested_home_neighbour_users = m.home_neighbour_users;
   for (const [source, share] of Object.entries(m.share)) out[`suggested_share_${source}`] = share;
+  for (const [system, likeness] of Object.entries(m.home_likeness)) {
+    for (const [name, value] of Object.entries(likeness as HomeLikeness)) out[`home_likeness_${system}_${name}`] = value;
+  }
   return out;
 }

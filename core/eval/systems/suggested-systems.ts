@@ -12,6 +12,7 @@ import { SEED_ENGAGED_BITS, UserEngagementLog } from "../../funnel/user-log";
 import { recallAtK } from "../metrics";
 import type { RankedItems, Recommender } from "../types";
 import type { BundleRows } from "./bundle-systems";
+import { homeLikeness, type HomeLikeness, type UserList } from "../home-likeness";
 
 /** Home seeds and neighbours for `home_neighbour_fraction`: the design's "author embeddings measure the similarity to Home accounts". */
 export const HOME_SEEDS = 20;
@@ -53,6 +54,8 @@ export interface SuggestedMeasures {
   readonly home_neighbour_users: number;
   /** Share of all suggestions by seed type. */
   readonly share: Record<SuggestionSource, number>;
+  /** How Home-like each list is against the user's own Home (core/eval/home-likeness.ts): the suggestions, restricted popularity and, when given, the Explore feed, for the same users. */
+  readonly home_likeness: { readonly suggested: HomeLikeness; readonly popularity: HomeLikeness; readonly explore?: HomeLikeness };
   /** Users whose suggestions came back degraded (a query failing, a model missing). */
   readonly degraded_users: number;
 }
@@ -112,7 +115,7 @@ export class SuggestedSystems {
    * the suggestions and for decayed popularity restricted the same way (no followed author, nothing seen in
    * training), each cut to the same length per user; and the Home-neighbour fraction.
    */
-  async measures(train: TrainingData, test: EventTable, popularityOrder: Int32Array): Promise<SuggestedMeasures> {
+  async measures(train: TrainingData, test: EventTable, popularityOrder: Int32Array, exploreFeed?: (user: number) => Promise<ArrayLike<number>>): Promise<SuggestedMeasures> {
     const followed = followsByUser(train);
     const seenByUser = seenItemsByUser(train.events);
     const author = train.items.author;
@@ -175,6 +178,23 @@ export class SuggestedSystems {
       total += sources.length;
     }
     for (const key of Object.keys(share) as SuggestionSource[]) share[key] = total === 0 ? 0 : share[key] / total;
+    const bundleLists = async (list: (user: number) => Promise<ArrayLike<number>>): Promise<UserList[]> => {
+      const out: UserList[] = [];
+      for (const user of users) {
+        const userRow = this.rows.userToBundle[user] as number;
+        if (userRow < 0) continue;
+        const items = Array.from(await list(user), (item) => this.rows.itemToBundle[item] as number).filter((row) => row >= 0);
+        out.push({ userRow, items });
+      }
+      return out;
+    };
+    const homeSurfaces = this.config.suggested.homeSurfaces;
+    const likeness = async (list: (user: number) => Promise<ArrayLike<number>>) => homeLikeness(this.bundle.tables, homeSurfaces, await bundleLists(list));
+    const home_likeness = {
+      suggested: await likeness(async (user) => (lists.get(user) as { suggested: Int32Array }).suggested),
+      popularity: await likeness(async (user) => (lists.get(user) as { popularity: Int32Array }).popularity),
+      ...(exploreFeed ? { explore: await likeness(exploreFeed) } : {}),
+    };
     return {
       users: users.length,
       mean_list_length: users.length === 0 ? 0 : lengthSum / users.length,
@@ -183,6 +203,7 @@ export class SuggestedSystems {
       popularity_home_neighbour_fraction: home.popularity,
       home_neighbour_users: home.users,
       share,
+      home_likeness,
       degraded_users: degradedUsers,
     };
   }

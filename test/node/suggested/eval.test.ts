@@ -83,5 +83,14 @@ describe("SuggestedSystems on the fixture data", () => {
     expect(measures.home_neighbour_fraction).toBeLessThanOrEqual(1);
     const shares = Object.values(measures.share);
     expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 10);
+    // Home-likeness of the suggestions and of restricted popularity, for the same users (no Explore feed given here)
+    for (const likeness of [measures.home_likeness.suggested, measures.home_likeness.popularity]) {
+      expect(likeness.users).toBeGreaterThan(0);
+      expect(likeness.users).toBeLessThanOrEqual(measures.users);
+      expect(likeness.type_mix_tv).toBeGreaterThanOrEqual(0);
+      expect(likeness.type_mix_tv).toBeLessThanOrEqual(1);
+      expect(likeness.age_gap_hours).toBeGreaterThanOrEqual(0);
+    }
+    expect(measures.home_likeness.explore).toBeUndefined();
   });
 });

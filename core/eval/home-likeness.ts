@@ -1,0 +1,119 @@
+import { isKnown } from "../data/dataset";
+import { ENGAGED_BITS } from "../features/engagement";
+import { historyOf } from "../serving/assets";
+import type { BundleTables } from "../serving/bundle-tables";
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * How much a list looks like the user's Home (the Suggested Posts design's "feels like Home"), averaged over users
+ * who engaged with something on a Home surface in training: the list's media-type mix against Home's, the age of
+ * what it shows against the age at which the user engaged on Home, and how close its authors are to the user's
+ * Home authors in the account embeddings.
+ */
+export interface HomeLikeness {
+  /** Users with a Home engagement in training (the others have no Home to compare with). */
+  readonly users: number;
+  /** Mean total variation distance between the list's media-type mix and the user's Home mix: 0 = the same mix, 1 = disjoint. */
+  readonly type_mix_tv: number;
+  /** Mean over users of the list items' median age at the end of training, hours (items of unknown age left out). */
+  readonly list_median_age_hours: number;
+  /** Mean over users of the median age of what they engaged with on Home, at the time they engaged, hours. */
+  readonly home_median_age_hours: number;
+  /** Mean over users of |list median age − Home median age|, hours. */
+  readonly age_gap_hours: number;
+  /** Mean cosine between a listed item's author and the centroid of the user's Home authors (account embeddings; NaN without them). */
+  readonly author_similarity: number;
+}
+
+/** One user's list: the user's bundle row and the listed items as bundle rows, best first. */
+export interface UserList {
+  readonly userRow: number;
+  readonly items: ArrayLike<number>;
+}
+
+export function homeLikeness(tables: BundleTables, homeSurfaces: readonly number[], lists: Iterable<UserList>): HomeLikeness {
+  const home = new Set(homeSurfaces);
+  const { type, createdAt, author } = tables.items;
+  const accounts = tables.accountEmbeddings;
+  const sums = { tv: 0, listAge: 0, homeAge: 0, gap: 0, ageUsers: 0, similarity: 0, similarityUsers: 0 };
+  let users = 0;
+  for (const { userRow, items } of lists) {
+    const engaged = historyOf(tables.histories, userRow).filter((event) => home.has(event.surface) && (event.labels & ENGAGED_BITS) !== 0);
+    if (engaged.length === 0 || items.length === 0) continue;
+    users++;
+    sums.tv += totalVariation(mix(engaged.map((event) => type[event.item] as number)), mix(Array.from(items, (item) => type[item] as number)));
+    const homeAges = engaged.filter((event) => isKnown(createdAt[event.item] as number)).map((event) => (event.ts - (createdAt[event.item] as number)) / HOUR_MS);
+    const listAges = Array.from(items).filter((item) => isKnown(createdAt[item] as number)).map((item) => (tables.asOfMs - (createdAt[item] as number)) / HOUR_MS);
+    if (homeAges.length > 0 && listAges.length > 0) {
+      const homeMedian = median(homeAges);
+      const listMedian = median(listAges);
+      sums.homeAge += homeMedian;
+      sums.listAge += listMedian;
+      sums.gap += Math.abs(listMedian - homeMedian);
+      sums.ageUsers++;
+    }
+    if (accounts) {
+      const centroid = new Float64Array(accounts.dim);
+      for (const event of engaged) addRow(centroid, accounts.vectors, author[event.item] as number, accounts.dim);
+      const centroidNorm = Math.hypot(...centroid);
+      if (centroidNorm > 0) {
+        let total = 0;
+        let counted = 0;
+        for (const item of Array.from(items)) {
+          const cosine = cosineToCentroid(accounts.vectors, author[item] as number, accounts.dim, centroid, centroidNorm);
+          if (cosine === undefined) continue;
+          total += cosine;
+          counted++;
+        }
+        if (counted > 0) {
+          sums.similarity += total / counted;
+          sums.similarityUsers++;
+        }
+      }
+    }
+  }
+  const mean = (sum: number, n: number) => (n === 0 ? Number.NaN : sum / n);
+  return {
+    users,
+    type_mix_tv: mean(sums.tv, users),
+    list_median_age_hours: mean(sums.listAge, sums.ageUsers),
+    home_median_age_hours: mean(sums.homeAge, sums.ageUsers),
+    age_gap_hours: mean(sums.gap, sums.ageUsers),
+    author_similarity: mean(sums.similarity, sums.similarityUsers),
+  };
+}
+
+function mix(values: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const value of values) out.set(value, (out.get(value) ?? 0) + 1 / values.length);
+  return out;
+}
+
+/** ½ Σ |p − q| over the union of both supports. */
+export function totalVariation(p: ReadonlyMap<number, number>, q: ReadonlyMap<number, number>): number {
+  let sum = 0;
+  for (const key of new Set([...p.keys(), ...q.keys()])) sum += Math.abs((p.get(key) ?? 0) - (q.get(key) ?? 0));
+  return sum / 2;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+function addRow(into: Float64Array, vectors: Float32Array, row: number, dim: number): void {
+  for (let d = 0; d < dim; d++) into[d] = (into[d] as number) + (vectors[row * dim + d] as number);
+}
+
+function cosineToCentroid(vectors: Float32Array, row: number, dim: number, centroid: Float64Array, centroidNorm: number): number | undefined {
+  let dot = 0;
+  let norm = 0;
+  for (let d = 0; d < dim; d++) {
+    const v = vectors[row * dim + d] as number;
+    dot += v * (centroid[d] as number);
+    norm += v * v;
+  }
+  return norm === 0 ? undefined : dot / (Math.sqrt(norm) * centroidNorm);
+}
