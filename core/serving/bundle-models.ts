@@ -23,16 +23,14 @@ export interface BundleModelsLoad {
   readonly problems: readonly string[];
   /** ms per step, in load order (the first session's time includes the ONNX runtime's own start). */
   readonly stepMs: Readonly<Partial<Record<keyof BundleModels, number>>>;
-  /** The first failure as thrown, for callers that want everything or nothing. */
-  readonly firstError?: unknown;
 }
 
 /**
  * Loads the models one step after another (one thread runs them all in an isolate, so parallel creation would not be
- * faster) and times each step. With `stopAtFirstFailure`, the first failure ends the load; otherwise a broken model
- * only removes the stage that needs it.
+ * faster) and times each step. A model that fails is named in `problems` and only removes the stage that needs it;
+ * what did load is the caller's to release (`releaseBundleModels`), since wasm memory is not garbage collected.
  */
-export async function loadBundleModelsStepByStep(tables: BundleTables, onnx: OnnxRuntimeAdapter, usearch: UsearchRuntime, options: { stopAtFirstFailure?: boolean } = {}): Promise<BundleModelsLoad> {
+export async function loadBundleModels(tables: BundleTables, onnx: OnnxRuntimeAdapter, usearch: UsearchRuntime): Promise<BundleModelsLoad> {
   const { models: files } = tables.manifest;
   const oneUserFile = files.mtml.one_user_file;
   const steps: [keyof BundleModels, () => Promise<BundleModels[keyof BundleModels]> | BundleModels[keyof BundleModels]][] = [
@@ -45,34 +43,17 @@ export async function loadBundleModelsStepByStep(tables: BundleTables, onnx: Onn
   const models: { -readonly [K in keyof BundleModels]?: BundleModels[K] } = {};
   const problems: string[] = [];
   const stepMs: Partial<Record<keyof BundleModels, number>> = {};
-  let firstError: unknown;
   for (const [key, load] of steps) {
     const started = performance.now();
     try {
       (models as Record<string, unknown>)[key] = await load();
     } catch (error) {
       problems.push(`model ${key} unavailable: ${(error as Error).message}`);
-      firstError ??= error;
-      if (options.stopAtFirstFailure) break;
     } finally {
       stepMs[key] = performance.now() - started;
     }
   }
-  return { models, problems, stepMs, ...(firstError === undefined ? {} : { firstError }) };
-}
-
-/**
- * Loads every model or none: when one fails, the sessions (and the index) that did load are released before the
- * error is rethrown, since their wasm memory is not garbage collected.
- */
-export async function loadBundleModels(tables: BundleTables, onnx: OnnxRuntimeAdapter, usearch: UsearchRuntime): Promise<BundleModels> {
-  const load = await loadBundleModelsStepByStep(tables, onnx, usearch, { stopAtFirstFailure: true });
-  const { mtml, retrievalUserTower, firstStageUserTower, retrievalIndex } = load.models;
-  if (load.problems.length > 0 || mtml === undefined || retrievalUserTower === undefined || firstStageUserTower === undefined || retrievalIndex === undefined) {
-    await releaseBundleModels(load.models);
-    throw load.firstError ?? new Error("a model of the bundle did not load");
-  }
-  return { ...load.models, mtml, retrievalUserTower, firstStageUserTower, retrievalIndex };
+  return { models, problems, stepMs };
 }
 
 /** Releases whatever of the models is present (a degraded bundle lacks some); every release is attempted. */

@@ -1,6 +1,6 @@
 import type { UsearchRuntime } from "../ann/runtime";
 import type { OnnxRuntimeAdapter } from "../inference/types";
-import { loadBundleModelsStepByStep, releaseBundleModels, type BundleModels } from "./bundle-models";
+import { loadBundleModels, releaseBundleModels, type BundleModels } from "./bundle-models";
 import { BundleTables } from "./bundle-tables";
 import { buildServingIndex, type ServingIndex } from "./serving-index";
 
@@ -38,7 +38,7 @@ export async function openServingBundle(manifest: unknown, files: ReadonlyMap<st
   const decoded = performance.now();
   const index = buildServingIndex(tables);
   const indexed = performance.now();
-  const { models, problems, stepMs } = await loadBundleModelsStepByStep(tables, onnx, usearch);
+  const { models, problems, stepMs } = await loadBundleModels(tables, onnx, usearch);
   const openMs = { tables: decoded - started, index: indexed - decoded, models: performance.now() - indexed, modelSteps: stepMs };
   return { version: tables.version, tables, index, models, problems, openMs, release: () => releaseBundleModels(models) };
 }

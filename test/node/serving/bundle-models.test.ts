@@ -44,34 +44,44 @@ function withFile(tables: BundleTables, path: string, bytes: Uint8Array): Bundle
 }
 
 describe("loadBundleModels", () => {
-  it("releases the sessions that loaded when another model fails, then rethrows", async () => {
+  it("names a model that fails and loads the others, and every session that loaded is released with the rest", async () => {
     const { tables } = await fixtureServingBundle();
     const { adapter, counts } = countingAdapter(tables.file(tables.manifest.models.first_stage.user_tower));
     const usearch = createNodeUsearchRuntime();
-    await expect(loadBundleModels(tables, adapter, usearch)).rejects.toThrow("refused on purpose");
+    const load = await loadBundleModels(tables, adapter, usearch);
+    expect(load.problems).toHaveLength(1);
+    expect(load.problems[0]).toMatch(/^model firstStageUserTower unavailable: .*refused on purpose/);
+    expect(load.models.firstStageUserTower).toBeUndefined();
+    expect(load.models.retrievalIndex).toBeDefined();
     expect(counts.created).toBeGreaterThanOrEqual(2);
+    await releaseBundleModels(load.models);
     expect(counts.released).toBe(counts.created);
     expect(usearch.stats().liveIndexes).toBe(0);
   });
 
-  it("releases every session when the ANN index cannot be loaded", async () => {
+  it("names an ANN index that cannot be loaded, and every session is released with the rest", async () => {
     const { tables } = await fixtureServingBundle();
     const { adapter, counts } = countingAdapter(undefined);
     const usearch = createNodeUsearchRuntime();
     const broken = withFile(tables, tables.manifest.models.retrieval.index, new Uint8Array(64));
-    await expect(loadBundleModels(broken, adapter, usearch)).rejects.toThrow();
+    const load = await loadBundleModels(broken, adapter, usearch);
+    expect(load.problems).toHaveLength(1);
+    expect(load.problems[0]).toMatch(/^model retrievalIndex unavailable: /);
     expect(counts.created).toBeGreaterThanOrEqual(3);
+    await releaseBundleModels(load.models);
     expect(counts.released).toBe(counts.created);
     expect(usearch.stats().liveIndexes).toBe(0);
   });
 
-  it("releases everything it loaded, and the index, through releaseBundleModels", async () => {
+  it("releases everything it loaded, and the index, through releaseBundleModels, and times every step", async () => {
     const { tables } = await fixtureServingBundle();
     const { adapter, counts } = countingAdapter(undefined);
     const usearch = createNodeUsearchRuntime();
-    const models = await loadBundleModels(tables, adapter, usearch);
+    const load = await loadBundleModels(tables, adapter, usearch);
+    expect(load.problems).toEqual([]);
+    expect(Object.keys(load.stepMs).sort()).toEqual(Object.keys(load.models).sort());
     expect(usearch.stats().liveIndexes).toBe(1);
-    await releaseBundleModels(models);
+    await releaseBundleModels(load.models);
     expect(counts.released).toBe(counts.created);
     expect(usearch.stats().liveIndexes).toBe(0);
   });
