@@ -2,6 +2,7 @@ import { isKnown } from "../data/dataset";
 import { ENGAGED_BITS } from "../features/engagement";
 import { historyOf } from "../serving/assets";
 import type { BundleTables } from "../serving/bundle-tables";
+import { rowDot } from "../util/typed-arrays";
 
 const HOUR_MS = 3_600_000;
 
@@ -108,12 +109,6 @@ function addRow(into: Float64Array, vectors: Float32Array, row: number, dim: num
 }
 
 function cosineToCentroid(vectors: Float32Array, row: number, dim: number, centroid: Float64Array, centroidNorm: number): number | undefined {
-  let dot = 0;
-  let norm = 0;
-  for (let d = 0; d < dim; d++) {
-    const v = vectors[row * dim + d] as number;
-    dot += v * (centroid[d] as number);
-    norm += v * v;
-  }
-  return norm === 0 ? undefined : dot / (Math.sqrt(norm) * centroidNorm);
+  const norm = Math.sqrt(rowDot(vectors, dim, vectors.subarray(row * dim, (row + 1) * dim), row));
+  return norm === 0 ? undefined : rowDot(vectors, dim, centroid, row) / (norm * centroidNorm);
 }
