@@ -143,7 +143,9 @@ describe("limits", () => {
       await executeQuery({ ...plan, limits: { ...plan.limits, cpuBudgetMs: 10_000 } }, stores, { userId: ALICE });
       // The best of five: a GC pause or a busy machine must not fail the test, a slow executor must.
       const times: number[] = [];
-      for (let i = 0; i < 5; i++) times.push((await executeQuery(plan, stores, { userId: ALICE }, { clock: () => performance.now() })).trace.totalMs);
+      // Each run gets a loose budget so that one slow run is measured rather than thrown; the best of them is held to the default.
+      const measured = { ...plan, limits: { ...plan.limits, cpuBudgetMs: 10_000 } };
+      for (let i = 0; i < 5; i++) times.push((await executeQuery(measured, stores, { userId: ALICE }, { clock: () => performance.now() })).trace.totalMs);
       expect(Math.min(...times)).toBeLessThan(DEFAULT_QUERY_LIMITS.cpuBudgetMs);
     });
   });
