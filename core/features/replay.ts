@@ -12,6 +12,12 @@ export function eventLabelBits(events: EventTable, row: number): LabelBits {
   return bits;
 }
 
+/** Local midnight at or before `ms` in a time zone `timezoneOffsetMinutes` ahead of UTC: where the replay's days start. */
+export function localDayStart(ms: number, timezoneOffsetMinutes: number): number {
+  const offset = timezoneOffsetMinutes * 60_000;
+  return Math.floor((ms + offset) / DAY_MS) * DAY_MS - offset;
+}
+
 export function eventAt(events: EventTable, row: number): Engagement {
   return { item: events.item[row] as number, ts: events.ts[row] as number, surface: events.surface[row] as number, labels: eventLabelBits(events, row) };
 }
@@ -47,8 +53,7 @@ export class DayByDayReplay {
 
   /** Local midnight at or before `ms`. */
   dayStart(ms: number): number {
-    const offset = this.timezoneOffsetMinutes * 60_000;
-    return Math.floor((ms + offset) / DAY_MS) * DAY_MS - offset;
+    return localDayStart(ms, this.timezoneOffsetMinutes);
   }
 
   /** Visits each day's rows [from, to) with the state of the days before, then adds that day. */

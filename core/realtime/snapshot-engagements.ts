@@ -28,6 +28,31 @@ interface OpenImpression {
   hasImpression: boolean;
 }
 
+/** What the merge keeps of an impression still open to the user's later events on its item. */
+export interface OpenImpressionState {
+  readonly ts: number;
+  readonly surface: number;
+  labels: LabelBits;
+  hasImpression: boolean;
+}
+
+/**
+ * The merge rule for one event of a user on an item whose latest impression is `open` (see snapshotEngagements):
+ * returns true when the event joins it (an engagement adds its label, an impression completes an implied one) and
+ * false when the event opens an impression of its own. The real-time counters build their rows with the same rule.
+ */
+export function joinOpenImpression(open: OpenImpressionState | undefined, event: Pick<SnapshotEvent, "ts" | "surface" | "type">, windowMs: number): boolean {
+  if (open === undefined || !(event.ts - open.ts <= windowMs && event.surface === open.surface)) return false;
+  const label = interactionLabel(event.type);
+  if (label === null) {
+    if (open.hasImpression) return false;
+    open.hasImpression = true;
+    return true;
+  }
+  open.labels |= LABEL_BIT[label];
+  return true;
+}
+
 /**
  * Turns a user's real-time events into Engagement records, one per impression with the labels of everything
  * the user did with that impression: an impression and the later click and like of the same item become ONE
@@ -66,17 +91,7 @@ export function snapshotEngagements(
       continue;
     }
     const label = interactionLabel(event.type);
-    const open = openByItem.get(item);
-    const joinable = open !== undefined && event.ts - open.ts <= windowMs && event.surface === open.surface;
-    if (label === null) {
-      if (joinable && !open.hasImpression) {
-        open.hasImpression = true;
-        continue;
-      }
-    } else if (joinable) {
-      open.labels |= LABEL_BIT[label];
-      continue;
-    }
+    if (joinOpenImpression(openByItem.get(item), event, windowMs)) continue;
     const opened: OpenImpression = { item, ts: event.ts, surface: event.surface, labels: label === null ? 0 : LABEL_BIT[label], hasImpression: label === null };
     impressions.push(opened);
     openByItem.set(item, opened);
