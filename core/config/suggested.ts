@@ -53,6 +53,14 @@ export const DEFAULT_SUGGESTED_QUERIES: Readonly<Record<SeedType | "popular", re
 
 const queryText = z.string().min(1).max(4096);
 
+const homeFreshnessSchema = z
+  .strictObject({
+    lnAgeHours: z.array(z.number().finite()).max(512),
+    logDensity: z.array(z.number().finite()).max(512),
+  })
+  .refine((table) => table.lnAgeHours.length === table.logDensity.length, { message: "lnAgeHours and logDensity must have the same length", path: ["logDensity"] })
+  .refine((table) => table.lnAgeHours.every((x, i) => i === 0 || x > (table.lnAgeHours[i - 1] as number)), { message: "lnAgeHours must increase", path: ["lnAgeHours"] });
+
 const suggestedObject = z.strictObject({
   /** Surfaces whose engagements make H seeds (`engaged(surface=home)`); every other surface makes R seeds. KuaiRand: tab 1. */
   homeSurfaces: z.array(z.number().int().min(0).max(1000)).min(1).max(100).default([1]),
@@ -88,6 +96,19 @@ const suggestedObject = z.strictObject({
    * time and the platform's CPU limit bounds the rest: this guards against runaway queries, it does not meter CPU.
    */
   cpuBudgetMs: z.number().positive().max(10_000).default(50),
+  /** How Home-like a page is made (core/suggested/home-like.ts); the defaults leave the ranking as it is. */
+  home: z
+    .strictObject({
+      /** λ in score += λ · log p_Home(age): how strongly the page follows Home's freshness (the age at which the user's Home engagements happened). */
+      freshnessWeight: z.number().min(0).max(10).default(0),
+      /** Home's freshness, learned by the pipeline: log density of ln(1 + age in hours) at Home engagements, on a grid, 0 at Home's median age. Empty = no rule. */
+      freshness: homeFreshnessSchema.default({ lnAgeHours: [], logDensity: [] }),
+      /** Each media type may fill at most (its share of the user's Home engagements + this) of a page; 1 turns the rule off. */
+      maxTypeExcess: z.number().min(0).max(1).default(1),
+      /** γ in score += γ · cosine(author, the user's Home authors' centroid) in the account embeddings. */
+      authorSimilarityWeight: z.number().min(0).max(10).default(0),
+    })
+    .prefault({}),
 });
 
 export type SuggestedConfig = z.output<typeof suggestedObject>;

@@ -33,45 +33,62 @@ export interface UserList {
   readonly items: ArrayLike<number>;
 }
 
-export function homeLikeness(tables: BundleTables, homeSurfaces: readonly number[], lists: Iterable<UserList>): HomeLikeness {
-  const home = new Set(homeSurfaces);
+/** One user's list against their Home; undefined when the user has no Home engagement in training or the list is empty. */
+export interface UserHomeLikeness {
+  readonly typeMixTv: number;
+  /** Median age of the list at the end of training, and of what the user engaged with on Home when they did (hours); undefined without known ages. */
+  readonly ages: { readonly list: number; readonly home: number } | undefined;
+  /** Mean cosine of the listed authors to the Home authors' centroid; undefined without account embeddings. */
+  readonly authorSimilarity: number | undefined;
+}
+
+export function userHomeLikeness(tables: BundleTables, home: ReadonlySet<number>, { userRow, items }: UserList): UserHomeLikeness | undefined {
   const { type, createdAt, author } = tables.items;
   const accounts = tables.accountEmbeddings;
+  const engaged = historyOf(tables.histories, userRow).filter((event) => home.has(event.surface) && (event.labels & ENGAGED_BITS) !== 0);
+  if (engaged.length === 0 || items.length === 0) return undefined;
+  const typeMixTv = totalVariation(mix(engaged.map((event) => type[event.item] as number)), mix(Array.from(items, (item) => type[item] as number)));
+  const homeAges = engaged.filter((event) => isKnown(createdAt[event.item] as number)).map((event) => (event.ts - (createdAt[event.item] as number)) / HOUR_MS);
+  const listAges = Array.from(items).filter((item) => isKnown(createdAt[item] as number)).map((item) => (tables.asOfMs - (createdAt[item] as number)) / HOUR_MS);
+  const ages = homeAges.length > 0 && listAges.length > 0 ? { list: median(listAges), home: median(homeAges) } : undefined;
+  let authorSimilarity: number | undefined;
+  if (accounts) {
+    const centroid = new Float64Array(accounts.dim);
+    for (const event of engaged) addRow(centroid, accounts.vectors, author[event.item] as number, accounts.dim);
+    const centroidNorm = Math.hypot(...centroid);
+    if (centroidNorm > 0) {
+      let total = 0;
+      let counted = 0;
+      for (const item of Array.from(items)) {
+        const cosine = cosineToCentroid(accounts.vectors, author[item] as number, accounts.dim, centroid, centroidNorm);
+        if (cosine === undefined) continue;
+        total += cosine;
+        counted++;
+      }
+      if (counted > 0) authorSimilarity = total / counted;
+    }
+  }
+  return { typeMixTv, ages, authorSimilarity };
+}
+
+export function homeLikeness(tables: BundleTables, homeSurfaces: readonly number[], lists: Iterable<UserList>): HomeLikeness {
+  const home = new Set(homeSurfaces);
   const sums = { tv: 0, listAge: 0, homeAge: 0, gap: 0, ageUsers: 0, similarity: 0, similarityUsers: 0 };
   let users = 0;
-  for (const { userRow, items } of lists) {
-    const engaged = historyOf(tables.histories, userRow).filter((event) => home.has(event.surface) && (event.labels & ENGAGED_BITS) !== 0);
-    if (engaged.length === 0 || items.length === 0) continue;
+  for (const list of lists) {
+    const user = userHomeLikeness(tables, home, list);
+    if (!user) continue;
     users++;
-    sums.tv += totalVariation(mix(engaged.map((event) => type[event.item] as number)), mix(Array.from(items, (item) => type[item] as number)));
-    const homeAges = engaged.filter((event) => isKnown(createdAt[event.item] as number)).map((event) => (event.ts - (createdAt[event.item] as number)) / HOUR_MS);
-    const listAges = Array.from(items).filter((item) => isKnown(createdAt[item] as number)).map((item) => (tables.asOfMs - (createdAt[item] as number)) / HOUR_MS);
-    if (homeAges.length > 0 && listAges.length > 0) {
-      const homeMedian = median(homeAges);
-      const listMedian = median(listAges);
-      sums.homeAge += homeMedian;
-      sums.listAge += listMedian;
-      sums.gap += Math.abs(listMedian - homeMedian);
+    sums.tv += user.typeMixTv;
+    if (user.ages) {
+      sums.homeAge += user.ages.home;
+      sums.listAge += user.ages.list;
+      sums.gap += Math.abs(user.ages.list - user.ages.home);
       sums.ageUsers++;
     }
-    if (accounts) {
-      const centroid = new Float64Array(accounts.dim);
-      for (const event of engaged) addRow(centroid, accounts.vectors, author[event.item] as number, accounts.dim);
-      const centroidNorm = Math.hypot(...centroid);
-      if (centroidNorm > 0) {
-        let total = 0;
-        let counted = 0;
-        for (const item of Array.from(items)) {
-          const cosine = cosineToCentroid(accounts.vectors, author[item] as number, accounts.dim, centroid, centroidNorm);
-          if (cosine === undefined) continue;
-          total += cosine;
-          counted++;
-        }
-        if (counted > 0) {
-          sums.similarity += total / counted;
-          sums.similarityUsers++;
-        }
-      }
+    if (user.authorSimilarity !== undefined) {
+      sums.similarity += user.authorSimilarity;
+      sums.similarityUsers++;
     }
   }
   const mean = (sum: number, n: number) => (n === 0 ? Number.NaN : sum / n);

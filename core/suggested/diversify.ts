@@ -18,6 +18,11 @@ export interface RoundRobinOptions {
   readonly maxPerAuthor: number;
   /** The authors of the items the feed session served before this page, oldest first (see AuthorWindow). */
   readonly precedingAuthors?: readonly number[];
+  /**
+   * A rule of the page (Home's media-type mix, say): an item it refuses is passed over like one over its author's
+   * cap; when the groups run out before `count`, the refused items fill the page in the order they were refused.
+   */
+  readonly admits?: (entry: SeededItem, page: readonly SeededItem[]) => boolean;
 }
 
 /**
@@ -43,6 +48,7 @@ export function roundRobinBySeed(ranked: readonly SeededItem[], options: RoundRo
   const cursors = ordered.map(() => 0);
   const taken = ordered.map(() => 0);
   const page: SeededItem[] = [];
+  const refused: { entry: SeededItem; group: number }[] = [];
   let progressed = true;
   while (page.length < options.count && progressed) {
     progressed = false;
@@ -53,6 +59,10 @@ export function roundRobinBySeed(ranked: readonly SeededItem[], options: RoundRo
         const entry = group[cursors[g] as number] as SeededItem;
         cursors[g] = (cursors[g] as number) + 1;
         if (!authors.allows(entry.author)) continue;
+        if (options.admits && !options.admits(entry, page)) {
+          refused.push({ entry, group: g });
+          continue;
+        }
         authors.push(entry.author);
         taken[g] = (taken[g] as number) + 1;
         page.push(entry);
@@ -60,6 +70,13 @@ export function roundRobinBySeed(ranked: readonly SeededItem[], options: RoundRo
         break;
       }
     }
+  }
+  for (const { entry, group } of refused) {
+    if (page.length >= options.count) break;
+    if ((taken[group] as number) >= options.maxPerSeed || !authors.allows(entry.author)) continue;
+    authors.push(entry.author);
+    taken[group] = (taken[group] as number) + 1;
+    page.push(entry);
   }
   return page;
 }

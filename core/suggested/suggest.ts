@@ -7,6 +7,7 @@ import type { ServingBundle } from "../serving/serving-bundle";
 import { executeQuery, isQueryError, planQuery, type ExecutionTrace, type QueryErrorJson, type QueryPlan } from "../query";
 import { priorNeedsAffinity } from "../ranking/value-model";
 import { roundRobinBySeed, type SeededItem } from "./diversify";
+import { authorSimilarity, freshnessLogDensity, homeProfile, homeScoreTerm, typeMixRule, type HomeFreshness, type HomeProfile } from "./home-like";
 
 /** A Suggested Posts request: a feed request without a surface (suggestions are scored for Home, `suggested.homeSurfaces[0]`). */
 export type SuggestedRequest = Omit<FeedRequest, "surface">;
@@ -48,7 +49,25 @@ export interface SuggestedFeed {
   /** Whether F (graph exploration) ran, and why. */
   readonly fallback: { readonly ran: boolean; readonly reason: string };
   readonly timings: Record<string, number>;
+  /** The Home terms (core/suggested/home-like.ts): the user's Home media-type mix, and each page item's terms. */
+  readonly home: SuggestedHomeTrace;
 }
+
+export interface SuggestedHomeTrace {
+  /** Share of each media type (catalogue type row) among the user's Home engagements. */
+  readonly typeMix: ReadonlyMap<number, number>;
+  /** Per page item, in page order: log p_Home(age) and the author's cosine to the Home authors. */
+  readonly terms: readonly HomeTerms[];
+}
+
+/** The Home terms of one candidate, before their weights (`suggested.home`). */
+export interface HomeTerms {
+  readonly logFreshness: number;
+  readonly authorSimilarity: number;
+}
+
+/** How many of the user's most recent Home-engaged items make the Home profile. */
+export const HOME_PROFILE_ITEMS = 200;
 
 type SuggestedPlans = Record<SuggestionSource, QueryPlan[]>;
 const planCache = new WeakMap<SuggestedConfig, { warm: SuggestedPlans; cold: SuggestedPlans }>();
@@ -104,6 +123,8 @@ export interface SuggestedRun {
   /** Candidates the rank stage scores: the seeded ones kept, then the popular fill. */
   ranked: number;
   fallback: { readonly ran: boolean; readonly reason: string };
+  /** Set by the page stage: the user's Home profile and the Home terms of what it placed. */
+  home?: SuggestedHomeTrace;
 }
 
 /** The request context of Suggested Posts: Explore's, plus what its stages record. */
@@ -233,16 +254,32 @@ const suggestedRank: Stage<SuggestedState> = {
   },
 };
 
-/** The page: the seed types' boosts, then the round robin by seed, capped per seed and per author. */
+/**
+ * The page: the seed types' boosts and the Home terms (freshness, author similarity), then the round robin by seed,
+ * capped per seed and per author and held to the user's Home media-type mix.
+ */
 const seedRoundRobin: Stage<SuggestedState> = {
   name: "diversify",
   run(state, candidates) {
-    const { request, bundle } = state;
-    const page = assembleSuggestions(candidates.map(entryOf), candidates.map((candidate) => candidate.score), bundle.tables.items.author, request.config.suggested, request.count, request.precedingAuthors);
-    const byItem = new Map(candidates.map((candidate) => [candidate.item, candidate]));
-    return page.map((entry) => ({ ...(byItem.get(entry.item) as Candidate), score: entry.score }));
+    const { request, bundle, stores, suggested } = state;
+    const { items, accountEmbeddings } = bundle.tables;
+    const profile = homeProfile(stores.engagedMedia(stores.userId, "home", HOME_PROFILE_ITEMS), items.type, items.author, accountEmbeddings);
+    const terms = candidates.map((candidate) => homeTermsOf(bundle, request.config.suggested.home.freshness, profile, candidate.item, request.nowMs));
+    const page = assembleSuggestions(candidates.map(entryOf), candidates.map((candidate) => candidate.score), items.author, request.config.suggested, request.count, request.precedingAuthors, { terms, profile, typeOf: items.type });
+    const byItem = new Map(candidates.map((candidate, i) => [candidate.item, { candidate, terms: terms[i] as HomeTerms }]));
+    suggested.home = { typeMix: profile.typeMix, terms: page.map((entry) => (byItem.get(entry.item) as { terms: HomeTerms }).terms) };
+    return page.map((entry) => ({ ...(byItem.get(entry.item) as { candidate: Candidate }).candidate, score: entry.score }));
   },
 };
+
+/** One candidate's Home terms, before their weights. */
+export function homeTermsOf(bundle: ServingBundle, freshness: HomeFreshness, profile: HomeProfile, item: number, nowMs: number): HomeTerms {
+  const { items, accountEmbeddings } = bundle.tables;
+  return {
+    logFreshness: freshnessLogDensity(freshness, items.createdAt[item] as number, nowMs),
+    authorSimilarity: authorSimilarity(profile, accountEmbeddings, items.author[item] as number),
+  };
+}
 
 /**
  * Suggested Posts at the end of the feed, as a list of stages over the request context Explore builds too (the
@@ -288,18 +325,31 @@ export async function suggestPosts(bundle: ServingBundle, request: SuggestedRequ
     counts: { merged: suggested.merged, ranked: suggested.ranked, popular: suggested.popular, page: onPage },
     fallback: suggested.fallback,
     timings: result.timings,
+    home: suggested.home ?? { typeMix: new Map(), terms: [] },
   };
+}
+
+/** The Home side of the page's assembly: each entry's Home terms, the user's Home profile, the catalogue's media types. */
+export interface HomeAssembly {
+  readonly terms: readonly HomeTerms[];
+  readonly profile: HomeProfile;
+  readonly typeOf: ArrayLike<number>;
 }
 
 /**
  * Steps 3–4 on scored candidates (`scores[i]` for `entries[i]`): the type boosts, then the round robin by seed;
  * `precedingAuthors` continues a feed session's author cap.
  */
-export function assembleSuggestions(entries: readonly PoolEntry[], scores: ArrayLike<number>, author: Int32Array, settings: SuggestedConfig, count: number, precedingAuthors?: readonly number[]): SeededItem[] {
+export function assembleSuggestions(entries: readonly PoolEntry[], scores: ArrayLike<number>, author: Int32Array, settings: SuggestedConfig, count: number, precedingAuthors?: readonly number[], home?: HomeAssembly): SeededItem[] {
+  const homeTerm = (i: number) => {
+    const terms = home?.terms[i];
+    return terms ? homeScoreTerm(settings.home, terms.logFreshness, terms.authorSimilarity) : 0;
+  };
   const ranked: SeededItem[] = entries
-    .map((entry, i) => ({ ...entry, author: author[entry.item] as number, score: (scores[i] as number) + settings.typeBoost[entry.seedType] }))
+    .map((entry, i) => ({ ...entry, author: author[entry.item] as number, score: (scores[i] as number) + settings.typeBoost[entry.seedType] + homeTerm(i) }))
     .sort((a, b) => b.score - a.score || a.item - b.item);
-  return roundRobinBySeed(ranked, { count, maxPerSeed: settings.maxPerSeed, maxPerAuthor: settings.maxPerAuthor, precedingAuthors });
+  const admits = home ? typeMixRule(home.profile, home.typeOf, settings.home.maxTypeExcess, count) : undefined;
+  return roundRobinBySeed(ranked, { count, maxPerSeed: settings.maxPerSeed, maxPerAuthor: settings.maxPerAuthor, precedingAuthors, ...(admits ? { admits } : {}) });
 }
 
 /** The sourcing stages alone: the stores for the request, and every candidate with the seed (and seed type) that found it. */

@@ -7,7 +7,10 @@ import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { suggestedLogValue } from "../../core/ranking/value-model";
 import { embedUser } from "../../core/serving/bundle-models";
-import { assembleSuggestions, gatherSuggestionCandidates, type PoolEntry } from "../../core/suggested/suggest";
+import { assembleSuggestions, gatherSuggestionCandidates, HOME_PROFILE_ITEMS, homeTermsOf, type HomeTerms, type PoolEntry } from "../../core/suggested/suggest";
+import { homeProfile, type HomeProfile } from "../../core/suggested/home-like";
+import { userHomeLikeness, type UserHomeLikeness } from "../../core/eval/home-likeness";
+import type { BundleTables } from "../../core/serving/bundle-tables";
 import { heldOutClicks, shuffledUsers } from "./replay";
 import { mtmlProbabilities } from "../../core/funnel/scoring";
 
@@ -26,11 +29,20 @@ export interface SuggestedReplayUser {
   readonly positives: ReadonlySet<number>;
   /** Restricted popularity (no followed author, nothing seen), cut to SUGGESTED_LIST. */
   readonly popularity: Int32Array;
+  /** The user's bundle row (-1 for a user the bundle does not know), for the Home-likeness measures. */
+  readonly userRow: number;
+  /** The user's Home profile and each entry's Home terms, before their weights. */
+  readonly homeProfile: HomeProfile;
+  readonly homeTerms: readonly HomeTerms[];
+  /** Restricted popularity's list (SUGGESTED_LIST) against the user's Home, as the evaluation measures it; undefined without Home engagements. */
+  readonly popularityHomeLikeness: UserHomeLikeness | undefined;
 }
 
 export interface SuggestedReplay {
   readonly users: readonly SuggestedReplayUser[];
   readonly author: Int32Array;
+  readonly tables: BundleTables;
+  readonly homeSurfaces: ReadonlySet<number>;
 }
 
 export interface SuggestedMeasuresOnReplay {
@@ -38,6 +50,11 @@ export interface SuggestedMeasuresOnReplay {
   readonly popularityRecall20: number;
   readonly recallList: number;
   readonly popularityRecallList: number;
+  /** The list's (SUGGESTED_LIST) Home-likeness, as the evaluation measures it, beside restricted popularity's, over the users with Home engagements: media-type mix TV, and |list − Home median age| in hours. */
+  readonly typeMixTv: number;
+  readonly popularityTypeMixTv: number;
+  readonly ageGapHours: number;
+  readonly popularityAgeGapHours: number;
 }
 
 /**
@@ -57,6 +74,7 @@ export async function buildSuggestedReplay(
   const sessions = { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser };
   const author = tables.items.author;
   const config: ServingConfig = { ...base, suggested: { ...base.suggested, cpuBudgetMs: 1000 } };
+  const homeSurfaces = new Set(config.suggested.homeSurfaces);
   const clicks = heldOutClicks(heldOut, rows);
   const candidates = shuffledUsers(clicks, options.seed + 1);
   const users: SuggestedReplayUser[] = [];
@@ -73,31 +91,62 @@ export async function buildSuggestedReplay(
     // the search weighs affinity even when the base config does not
     const tower = bundle.models.retrievalUserTower;
     const embedding = found.stores.retrievalEmbedding ?? (tower ? await embedUser(tower, tables, feedUser.context) : undefined);
+    const profile = homeProfile(found.stores.engagedMedia(found.stores.userId, "home", HOME_PROFILE_ITEMS), tables.items.type, author, tables.accountEmbeddings);
+    const popularityList = restrictedPopularity(popularity, SUGGESTED_LIST, feedUser.followedAuthors, feedUser.seen, author);
     users.push({
       entries: found.entries,
       probabilities: await mtmlProbabilities(tables, sessions, feedUser.context, items, config.suggested.homeSurfaces[0] as number, tables.asOfMs),
       relativeExposure: Float64Array.from(items, (item) => tables.relativeExposure(item)),
       affinity: found.stores.affinities(items, embedding),
       positives,
-      popularity: restrictedPopularity(popularity, SUGGESTED_LIST, feedUser.followedAuthors, feedUser.seen, author),
+      popularity: popularityList,
+      userRow: bundleUser,
+      homeProfile: profile,
+      homeTerms: items.map((item) => homeTermsOf(bundle, config.suggested.home.freshness, profile, item, tables.asOfMs)),
+      popularityHomeLikeness: bundleUser >= 0 ? userHomeLikeness(tables, homeSurfaces, { userRow: bundleUser, items: popularityList }) : undefined,
     });
   }
-  return { users, author };
+  return { users, author, tables, homeSurfaces };
 }
 
 /** Suggested Posts' recall on the replay under `config`, beside restricted popularity's. */
 export function measureSuggested(replay: SuggestedReplay, config: ServingConfig): SuggestedMeasuresOnReplay {
   const sums = { recall20: 0, popularityRecall20: 0, recallList: 0, popularityRecallList: 0 };
+  const home = { users: 0, tv: 0, popularityTv: 0, ageUsers: 0, gap: 0, popularityGap: 0 };
   const model = config.suggestedValueModel;
+  const typeOf = replay.tables.items.type;
   for (const user of replay.users) {
     const scores = Float64Array.from(user.entries, (_, r) => suggestedLogValue(model, user.probabilities, r, user.relativeExposure[r] as number, user.affinity[r] as number));
-    const page = Int32Array.from(assembleSuggestions(user.entries, scores, replay.author, config.suggested, SUGGESTED_LIST), (entry) => entry.item);
+    const assembly = { terms: user.homeTerms, profile: user.homeProfile, typeOf };
+    const page = Int32Array.from(assembleSuggestions(user.entries, scores, replay.author, config.suggested, SUGGESTED_LIST, undefined, assembly), (entry) => entry.item);
     const popularity = user.popularity.subarray(0, page.length);
     sums.recall20 += recallAtK(page, user.positives, SUGGESTED_PAGE);
     sums.popularityRecall20 += recallAtK(popularity, user.positives, SUGGESTED_PAGE);
     sums.recallList += recallAtK(page, user.positives, page.length);
     sums.popularityRecallList += recallAtK(popularity, user.positives, popularity.length);
+    const popularityLikeness = user.popularityHomeLikeness;
+    if (!popularityLikeness) continue;
+    const likeness = userHomeLikeness(replay.tables, replay.homeSurfaces, { userRow: user.userRow, items: page });
+    if (!likeness) continue;
+    home.users++;
+    home.tv += likeness.typeMixTv;
+    home.popularityTv += popularityLikeness.typeMixTv;
+    if (likeness.ages && popularityLikeness.ages) {
+      home.ageUsers++;
+      home.gap += Math.abs(likeness.ages.list - likeness.ages.home);
+      home.popularityGap += Math.abs(popularityLikeness.ages.list - popularityLikeness.ages.home);
+    }
   }
   const n = Math.max(1, replay.users.length);
-  return { recall20: sums.recall20 / n, popularityRecall20: sums.popularityRecall20 / n, recallList: sums.recallList / n, popularityRecallList: sums.popularityRecallList / n };
+  const perUser = (sum: number, users: number) => (users === 0 ? 0 : sum / users);
+  return {
+    recall20: sums.recall20 / n,
+    popularityRecall20: sums.popularityRecall20 / n,
+    recallList: sums.recallList / n,
+    popularityRecallList: sums.popularityRecallList / n,
+    typeMixTv: perUser(home.tv, home.users),
+    popularityTypeMixTv: perUser(home.popularityTv, home.users),
+    ageGapHours: perUser(home.gap, home.ageUsers),
+    popularityAgeGapHours: perUser(home.popularityGap, home.ageUsers),
+  };
 }

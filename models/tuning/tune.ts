@@ -144,6 +144,8 @@ export async function tuneServingConfig(replays: { readonly explore: Replay; rea
     config = applyPoint(ranked, space.suggested, suggestedPhase.best.point);
     suggestedReport = { users: suggestedReplay.users.length, at_defaults: measureSuggested(suggestedReplay, base), tuned: measureSuggested(suggestedReplay, config) };
     log(`suggested: recall@20 ${suggestedReport.tuned.recall20.toFixed(4)} (restricted popularity ${suggestedReport.tuned.popularityRecall20.toFixed(4)}, defaults ${suggestedReport.at_defaults.recall20.toFixed(4)}), recall@${SUGGESTED_LIST} ${suggestedReport.tuned.recallList.toFixed(4)} (popularity ${suggestedReport.tuned.popularityRecallList.toFixed(4)})`);
+    const { tuned, at_defaults } = suggestedReport;
+    log(`suggested Home-likeness: media-type TV ${tuned.typeMixTv.toFixed(4)} (popularity ${tuned.popularityTypeMixTv.toFixed(4)}, defaults ${at_defaults.typeMixTv.toFixed(4)}), age gap ${tuned.ageGapHours.toFixed(1)} h (popularity ${tuned.popularityAgeGapHours.toFixed(1)}, defaults ${at_defaults.ageGapHours.toFixed(1)})`);
   }
 
   const warm = replay.users.filter((user) => user.warm).length;
@@ -164,7 +166,7 @@ export async function tuneServingConfig(replays: { readonly explore: Replay; rea
         phaseReport("retrieval", "merged candidates' Recall@1000 of held-out clicks", retrieval),
         phaseReport("value", "the like GAUC's margin over its rail + 10 × the click and long-view rails' shortfalls", value),
         phaseReport("ranking", "feed NDCG@10 ÷ popularity's + 0.1 × feed Recall@100 ÷ popularity's − 10 × the personalisation and coverage rails' shortfall", ranking),
-        ...(suggestedPhase ? [phaseReport("suggested", "Suggested Posts' recall@20 ÷ restricted popularity's − 10 × the shortfall of recall@100 under popularity's", suggestedPhase)] : []),
+        ...(suggestedPhase ? [phaseReport("suggested", "Suggested Posts' recall@20 ÷ restricted popularity's − 10 × the shortfall of recall@100 under popularity's + 0.1 × its Home-likeness gains over popularity's (media-type TV, age gap) − 10 × any loss", suggestedPhase)] : []),
       ],
       ...(suggestedReport ? { suggested: suggestedReport } : {}),
       measures_at_defaults: defaults,
@@ -192,11 +194,25 @@ function formatGaucs(gaucs: Readonly<Partial<Record<Label, number>>>): string {
   return Object.entries(gaucs).map(([label, value]) => `${label} ${value >= 0 ? "+" : ""}${value.toFixed(4)}`).join(", ");
 }
 
-/** The Suggested Posts phase's objective: recall@20 over restricted popularity's, minus 10× the page's recall shortfall at the whole list. */
+/**
+ * How much the Suggested Posts phase rewards a list more Home-like than restricted popularity's (its media-type mix
+ * and its age, each as a relative gain), beside recall: little, so recall decides, but enough to choose among points
+ * that recall alike the one that feels more like Home.
+ */
+export const HOME_LIKENESS_WEIGHT = 0.1;
+
+/**
+ * The Suggested Posts phase's objective: recall@20 over restricted popularity's, minus 10× the page's recall shortfall
+ * at the whole list, plus HOME_LIKENESS_WEIGHT × the list's Home-likeness gains over popularity's, minus 10× any loss
+ * (a list less Home-like than popularity's is a rail, like the recall at the whole list).
+ */
 export function suggestedObjective(measures: SuggestedMeasuresOnReplay): number {
   const page = measures.recall20 / Math.max(measures.popularityRecall20, 1e-9);
   const listShortfall = Math.max(0, measures.popularityRecallList - measures.recallList) / Math.max(measures.popularityRecallList, 1e-9);
-  return page - 10 * listShortfall;
+  const gain = (ours: number, popularity: number) => (popularity > 0 ? (popularity - ours) / popularity : 0);
+  const typeMix = gain(measures.typeMixTv, measures.popularityTypeMixTv);
+  const age = gain(measures.ageGapHours, measures.popularityAgeGapHours);
+  return page - 10 * listShortfall + HOME_LIKENESS_WEIGHT * (typeMix + age) + 10 * Math.min(0, typeMix) + 10 * Math.min(0, age);
 }
 
 /**

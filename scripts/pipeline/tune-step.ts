@@ -16,6 +16,7 @@ import { trainAll } from "../../models/pipeline/train-all";
 import { DEFAULT_HOLDOUT, chooseHoldout, type Holdout } from "../../models/tuning/holdout";
 import { buildReplay, type Replay } from "../../models/tuning/replay";
 import { buildSuggestedReplay, type SuggestedReplay } from "../../models/tuning/suggested-replay";
+import { withHomeFreshness } from "../../core/suggested/home-like";
 import { checkSearchSpace, tuneServingConfig, type PriorMethod, type TuningMethod, type TuningPhase, type TuningReport, type TuningSearchSpace } from "../../models/tuning/tune";
 import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
 import { createOnnxruntimeNodeAdapter } from "../onnx/ort-node";
@@ -92,6 +93,8 @@ export async function replayHeldOutSlice(dataset: Dataset, train: TrainingData, 
   log(`tuning: ${holdout.describe}; training the models on the ${holdout.fit.size} events before it`);
 
   const fit: TrainingData = { ...dataset, events: holdout.fit, endMs: holdout.cutMs };
+  // Home's freshness as the replayed bundle would know it: from the events before the slice
+  base = withHomeFreshness(base, holdout.fit, dataset.items.createdAt);
   const prefixLog = (line: string) => log(`  fit: ${line}`);
   // the replay reads the first stage only through its cut (the prior does most of the work): half the distillation users
   const trained = trainAll(fit, { seed: options.seed, config: base, log: prefixLog, skipValidation: true, distillationUsers: 500 });
