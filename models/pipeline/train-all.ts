@@ -168,7 +168,7 @@ export function trainAll(train: TrainingData, options: TrainAllOptions): Trained
   return { fitted, spec, mtml, retrieval, firstStage, finalState, retrievalItemEmbeddings, firstStageItemEmbeddings, catalogueItemInputs: itemInputs, checkRows, metrics };
 }
 
-function buildDistillation(
+export function buildDistillation(
   train: TrainingData,
   fitted: FittedFeatures,
   spec: FeatureSpec,

@@ -29,6 +29,7 @@ import type { OnnxRuntimeAdapter } from "../../core/inference/types";
 import type { Calibrator, MtmlCalibration } from "../../core/ranking/calibration";
 import { runMtml } from "../../core/serving/model-runs";
 import { chooseCalibrator, type CalibratorChoice } from "../../models/calibration/fit";
+import { encodeModelWeights } from "../../models/finetune/weights";
 import { MTML_VARIANTS, buildOneUserMtml, checkMtmlParity, checkTowerParity, measureMtmlVariants, quantizeMtml, type MtmlVariant } from "./export-models";
 
 export const MODEL_FILES = {
@@ -44,6 +45,13 @@ export const MODEL_FILES = {
   retrievalIndex: "index/retrieval.usearch",
   accountEmbeddings: "embeddings/accounts.i8",
   servingConfig: "config/serving.json",
+} as const;
+
+/** The trainer's weights of each model, for a later fine-tune's warm start (models/finetune/weights.ts); offline only. */
+export const WARM_START_FILES = {
+  mtml: "models/weights/mtml.epak",
+  retrieval: "models/weights/retrieval.epak",
+  first_stage: "models/weights/first-stage.epak",
 } as const;
 
 export { MTML_VARIANTS, type MtmlVariant };
@@ -129,6 +137,9 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
     files.set(userFile, userBytes);
     files.set(itemFile, itemBytes);
   }
+  files.set(WARM_START_FILES.mtml, encodeModelWeights("mtml", trained.mtml, { ...trained.mtml.architecture, hidden: [...trained.mtml.architecture.hidden] }));
+  files.set(WARM_START_FILES.retrieval, encodeModelWeights("retrieval", trained.retrieval, { ...trained.retrieval.architecture, hidden: [...trained.retrieval.architecture.hidden] }));
+  files.set(WARM_START_FILES.first_stage, encodeModelWeights("first_stage", trained.firstStage, { ...trained.firstStage.architecture, hidden: [...trained.firstStage.architecture.hidden] }));
   if (options.checks === "full") log(`towers: fp32 parity ${Object.entries(towerParity).map(([name, diff]) => `${name} ${diff.toExponential(2)}`).join(", ")}`);
 
   // --- embeddings and the ANN index ---
@@ -175,6 +186,7 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
       mtml: { file: MODEL_FILES.mtml, fp32_file: MODEL_FILES.mtmlFp32, ...mtmlSection, ...(calibration ? { calibration: calibration.calibrators } : {}), parity_max_abs: mtmlParity, ...(oneUser ? { one_user_file: MODEL_FILES.mtmlOneUser, one_user: { bytes: oneUser.bytes.byteLength, parity_max_abs: oneUser.parityMaxAbs, max_abs_error_vs_served: oneUser.maxAbsErrorVsServed, median_ms_batch100: round(oneUser.medianMs), per_row_median_ms_batch100: round(oneUser.perRowMedianMs) } } : {}) },
       retrieval: { user_tower: MODEL_FILES.retrievalUserTower, item_tower: MODEL_FILES.retrievalItemTower, item_embeddings: paths.retrievalItems, item_embeddings_format: embeddingFormat, index: MODEL_FILES.retrievalIndex, ...(itemShards ? { shards: itemShards.section } : {}), dim, metric: "ip", temperature: DEFAULT_RETRIEVAL_TRAINING.temperature, parity_max_abs: towerParity.retrieval },
       accounts: { embeddings: paths.accounts, embeddings_format: embeddingFormat, dim: accounts.dim, method: accounts.method },
+      warm_start: WARM_START_FILES,
       first_stage: { user_tower: MODEL_FILES.firstStageUserTower, item_tower: MODEL_FILES.firstStageItemTower, item_embeddings: paths.firstStageItems, item_embeddings_format: embeddingFormat, dim: trained.firstStage.architecture.outputDim, temperature: DEFAULT_FIRST_STAGE_TRAINING.temperature, target: "log expected value (the prior is added at serving)", parity_max_abs: towerParity.first_stage },
     },
     tables: ASSET_FILES,
