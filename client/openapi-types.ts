@@ -636,6 +636,25 @@ export interface components {
                 };
                 /** @default 50 */
                 cpuBudgetMs?: number;
+                /** @default {} */
+                home?: {
+                    /** @default 0 */
+                    freshnessWeight?: number;
+                    /**
+                     * @default {
+                     *       "lnAgeHours": [],
+                     *       "logDensity": []
+                     *     }
+                     */
+                    freshness?: {
+                        lnAgeHours: number[];
+                        logDensity: number[];
+                    };
+                    /** @default 1 */
+                    maxTypeExcess?: number;
+                    /** @default 0 */
+                    authorSimilarityWeight?: number;
+                };
             };
             /** @default [] */
             experiments?: {
@@ -1161,6 +1180,19 @@ export interface components {
             cold_start: boolean;
             degraded: boolean;
             degraded_reasons: string[];
+            /** @description Where the item and author counters that features and the value model read come from. */
+            counters: {
+                /**
+                 * Format: date-time
+                 * @description The instant the item and author counters describe: the start of the request's local day (as training computes a row's counters), never before the bundle's snapshot.
+                 */
+                as_of: string;
+                /** @description Impressions that POST /v1/events took after the bundle's snapshot and before `as_of`, added to the bundle's counters. */
+                realtime_impressions: number;
+                realtime_items: number;
+                /** @description Items of those impressions the bundle does not know (their counts wait for the next bundle). */
+                unknown_items: number;
+            };
             user: {
                 /** @description Whether the bundle's user table knows the id. */
                 known: boolean;
@@ -1429,6 +1461,14 @@ export interface components {
                     rule: "exploration_tail";
                     from: number;
                 })[];
+                /** @description The item's counters as of `counters.as_of`, as its features and the prior read them. */
+                item_counters: {
+                    impressions: number;
+                    decayed_impressions: number;
+                    decayed_clicks: number;
+                    /** @description E_i/Ē: decayed impressions over the catalogue's mean, what the prior's exposure term reads. */
+                    relative_exposure: number;
+                };
             }[];
             /** @description What retrieval found (and the filters let through) that the first stage did not keep, best first. */
             cut: {
@@ -1748,6 +1788,24 @@ export interface components {
                     };
                     /** @default 50 */
                     cpuBudgetMs: number;
+                    home: {
+                        /** @default 0 */
+                        freshnessWeight: number;
+                        /**
+                         * @default {
+                         *       "lnAgeHours": [],
+                         *       "logDensity": []
+                         *     }
+                         */
+                        freshness: {
+                            lnAgeHours: number[];
+                            logDensity: number[];
+                        };
+                        /** @default 1 */
+                        maxTypeExcess: number;
+                        /** @default 0 */
+                        authorSimilarityWeight: number;
+                    };
                 };
                 /** @default [] */
                 experiments: {
@@ -2096,6 +2154,24 @@ export interface components {
                     };
                     /** @default 50 */
                     cpuBudgetMs: number;
+                    home: {
+                        /** @default 0 */
+                        freshnessWeight: number;
+                        /**
+                         * @default {
+                         *       "lnAgeHours": [],
+                         *       "logDensity": []
+                         *     }
+                         */
+                        freshness: {
+                            lnAgeHours: number[];
+                            logDensity: number[];
+                        };
+                        /** @default 1 */
+                        maxTypeExcess: number;
+                        /** @default 0 */
+                        authorSimilarityWeight: number;
+                    };
                 };
                 /** @default [] */
                 experiments: {

@@ -134,6 +134,36 @@ export class BundleTables {
   }
 
   /**
+   * These tables with other item and author counters (the bundle's advanced to a request's day, with the real-time
+   * impressions since: core/features/live-counters.ts); everything else is shared, and the exposure mean is taken
+   * over the new counters, so a share stays a share of the same instant.
+   */
+  withCounters(itemCounters: EngagementCounters, authorCounters: EngagementCounters): BundleTables {
+    if (itemCounters.size !== this.itemCounters.size || authorCounters.size !== this.authorCounters.size) {
+      throw new Error(`bundle ${this.version}: counters for ${itemCounters.size} items and ${authorCounters.size} authors do not fit ${this.itemCounters.size} and ${this.authorCounters.size}`);
+    }
+    return new BundleTables(
+      this.manifest,
+      this.spec,
+      this.config,
+      this.items,
+      this.users,
+      this.itemEmbeddingRow,
+      this.authorEmbeddingRow,
+      this.userEmbeddingRow,
+      this.histories,
+      itemCounters,
+      authorCounters,
+      this.popular,
+      this.cooccurrence,
+      this.retrievalItemEmbeddings,
+      this.firstStageItemEmbeddings,
+      this.accountEmbeddings,
+      this.files,
+    );
+  }
+
+  /**
    * A user as feature code sees them: their features and training history from the bundle (when known),
    * followed by `recent` real-time engagements (time-ordered, after the bundle's window).
    */

@@ -62,6 +62,14 @@ export const inspectedItem = z.strictObject({
   value_rank: int.meta({ description: "1-based rank by the value model alone, among what reached the rerank." }),
   score_rank: int.meta({ description: "1-based rank after integrity downranking." }),
   rules: z.array(ruleEffect).meta({ description: "The rules that moved the item." }),
+  item_counters: z
+    .strictObject({
+      impressions: z.number(),
+      decayed_impressions: z.number(),
+      decayed_clicks: z.number(),
+      relative_exposure: z.number().meta({ description: "E_i/Ē: decayed impressions over the catalogue's mean, what the prior's exposure term reads." }),
+    })
+    .meta({ description: "The item's counters as of `counters.as_of`, as its features and the prior read them." }),
 });
 
 const cutItem = z.strictObject({
@@ -99,6 +107,14 @@ export const inspection = z.strictObject({
   cold_start: z.boolean(),
   degraded: z.boolean(),
   degraded_reasons: z.array(z.string()),
+  counters: z
+    .strictObject({
+      as_of: z.iso.datetime().meta({ description: "The instant the item and author counters describe: the start of the request's local day (as training computes a row's counters), never before the bundle's snapshot." }),
+      realtime_impressions: int.meta({ description: "Impressions that POST /v1/events took after the bundle's snapshot and before `as_of`, added to the bundle's counters." }),
+      realtime_items: int,
+      unknown_items: int.meta({ description: "Items of those impressions the bundle does not know (their counts wait for the next bundle)." }),
+    })
+    .meta({ description: "Where the item and author counters that features and the value model read come from." }),
   user: z.strictObject({
     known: z.boolean().meta({ description: "Whether the bundle's user table knows the id." }),
     engaged_items: int,

@@ -31,7 +31,7 @@ export interface ExploreOutput {
 /** One Explore request against a loaded bundle: real-time state, the funnel, and the response shape. */
 export async function serveExplore(env: Env, bundle: ServingBundle, input: ExploreInput, nowMs: number): Promise<ExploreOutput> {
   const started = performance.now();
-  const { request, problems, realtimeEvents, stateMs, arms } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => input.surface ?? config.defaultSurface);
+  const { request, bundle: served, problems, realtimeEvents, stateMs, arms } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => input.surface ?? config.defaultSurface);
   const { user, config, exclude, surface } = request;
   const { tables } = bundle;
   // a fresh off-peak feed serves plain requests (no experiment overrides) for the surface and config it was computed
@@ -59,7 +59,8 @@ export async function serveExplore(env: Env, bundle: ServingBundle, input: Explo
       }
     }
   }
-  const result = await runFeed(bundle, request);
+  // `served` is the bundle with its counters advanced to the request's day (worker/feeds/live-counters.ts)
+  const result = await runFeed(served, request);
   const degraded = [...result.degraded, ...problems];
   const body: ExploreOutput["body"] = {
     user_id: input.userId,

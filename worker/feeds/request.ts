@@ -4,6 +4,7 @@ import { experimentServing, type ServedArm } from "../../core/experiments/serve"
 import type { FeedRequest } from "../../core/funnel/types";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
+import { readLiveCounters, type LiveCounters } from "./live-counters";
 import { readRealtimeUser, readTrending } from "./realtime";
 import { effectiveConfig } from "./serving-config";
 import { shardedItemIndex, type RemoteItemIndex } from "../../core/shards/fan-out";
@@ -24,6 +25,10 @@ export interface FeedInput {
 /** A request hydrated from the Worker's state, ready for the core's pipeline. */
 export interface HydratedFeedRequest {
   readonly request: FeedRequest;
+  /** The bundle to run the request on: its counters advanced to the request's day, with the real-time impressions. */
+  readonly bundle: ServingBundle;
+  /** Where those counters come from. */
+  readonly counters: LiveCounters;
   /** Why the state is partial (real-time store or stored config unreadable): the response says degraded. */
   readonly problems: readonly string[];
   /** The user's real-time events, for the debug trace. */
@@ -35,15 +40,16 @@ export interface HydratedFeedRequest {
 }
 
 /**
- * The per-request setup every feed shares, done once: the user's real-time state, real-time trending and the
- * serving config in effect (read together), the user's experiment arms and the request's overrides, the excluded ids as bundle rows, and the
+ * The per-request setup every feed shares, done once: the user's real-time state, real-time trending, the item and
+ * author counters as of the request's day and the serving config in effect (read together), the user's experiment arms and the request's overrides, the excluded ids as bundle rows, and the
  * user resolved against the bundle. `surfaceFor` picks the surface the request is scored for.
  */
 export async function hydrateFeedRequest(env: Env, bundle: ServingBundle, input: FeedInput, nowMs: number, surfaceFor: (config: ServingConfig) => number): Promise<HydratedFeedRequest> {
   const started = performance.now();
-  const [realtime, trending, { config: stored, problem: configProblem }] = await Promise.all([
+  const [realtime, trending, counters, { config: stored, problem: configProblem }] = await Promise.all([
     readRealtimeUser(env, bundle, input.userId),
     readTrending(env, bundle, nowMs),
+    readLiveCounters(env, bundle, nowMs),
     effectiveConfig(env, bundle, nowMs),
   ]);
   const stateMs = performance.now() - started;
@@ -62,7 +68,9 @@ export async function hydrateFeedRequest(env: Env, bundle: ServingBundle, input:
   const itemIndex = itemShardsOf(env, bundle, config);
   return {
     request: { user, count: input.count, surface: surfaceFor(config), nowMs, exclude, config, ...(precedingAuthors?.length ? { precedingAuthors } : {}), ...(trending ? { trending } : {}), ...(itemIndex ? { itemIndex } : {}) },
-    problems: [...(realtime.problem ? [realtime.problem] : []), ...(configProblem ? [configProblem] : []), ...served.problems],
+    bundle: counters.bundle,
+    counters,
+    problems: [...(realtime.problem ? [realtime.problem] : []), ...(counters.problem ? [counters.problem] : []), ...(configProblem ? [configProblem] : []), ...served.problems],
     realtimeEvents: realtime.state.engagements.length,
     stateMs,
     arms: served.arms,

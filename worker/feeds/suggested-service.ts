@@ -19,9 +19,10 @@ type SuggestedBody = Omit<SuggestedResponse, "request_id" | "cursor">;
 
 /** One Suggested Posts request against a loaded bundle: real-time state, the core, and the response shape. */
 export async function serveSuggested(env: Env, bundle: ServingBundle, input: SuggestedInput, nowMs: number): Promise<{ body: SuggestedBody; timings: Record<string, number> }> {
-  const { request, problems, realtimeEvents, stateMs, arms } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => config.suggested.homeSurfaces[0] as number);
+  const { request, bundle: served, problems, realtimeEvents, stateMs, arms } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => config.suggested.homeSurfaces[0] as number);
   const { tables } = bundle;
-  const feed = await suggestPosts(bundle, request);
+  // `served` is the bundle with its counters advanced to the request's day (worker/feeds/live-counters.ts)
+  const feed = await suggestPosts(served, request);
   const degraded = [...feed.degraded, ...problems];
   const body: SuggestedBody = {
     user_id: input.userId,

@@ -4,6 +4,7 @@ import { explainFeed, recentHistory, type ItemExplanation, type RuleEffect, type
 import type { ConfigOverride } from "../../core/funnel/overrides";
 import { runTracedFeed } from "../../core/funnel/trace";
 import type { Candidate } from "../../core/funnel/types";
+import type { BundleTables } from "../../core/serving/bundle-tables";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import type { InspectedItem, Inspection } from "../contract/inspect";
 import { probabilitiesByLabel, round } from "../feeds/explore-items";
@@ -23,11 +24,12 @@ export interface InspectInput {
  * overrides), the Explore funnel run with every candidate recorded, and the answer in the caller's ids.
  */
 export async function inspectUser(env: Env, bundle: ServingBundle, input: InspectInput, nowMs: number): Promise<Omit<Inspection, "request_id">> {
-  const { request, problems, realtimeEvents } = await hydrateFeedRequest(env, bundle, { userId: input.userId, count: input.count, exclude: [], weights: input.weights }, nowMs, (config) => input.surface ?? config.defaultSurface);
-  const traced = await runTracedFeed(bundle, request);
+  const { request, bundle: served, counters, problems, realtimeEvents } = await hydrateFeedRequest(env, bundle, { userId: input.userId, count: input.count, exclude: [], weights: input.weights }, nowMs, (config) => input.surface ?? config.defaultSurface);
+  // `served` is the bundle with its counters advanced to the request's day (worker/feeds/live-counters.ts)
+  const traced = await runTracedFeed(served, request);
   const { items, cut, dropped } = explainFeed(traced);
   const { user, config } = request;
-  const { tables } = bundle;
+  const { tables } = served;
   const ids = tables.items.ids;
   const authorOf = (item: number) => tables.items.authors.id(tables.items.author[item] as number);
   const sourcesOf = (candidate: Candidate) => candidate.sources.map((hit) => ({ source: hit.source, rank: hit.rank + 1, score: sig(hit.score) }));
@@ -38,6 +40,7 @@ export async function inspectUser(env: Env, bundle: ServingBundle, input: Inspec
     cold_start: user.cold,
     degraded: degraded.length > 0,
     degraded_reasons: degraded,
+    counters: { as_of: new Date(counters.asOfMs).toISOString(), realtime_impressions: counters.realtimeImpressions, realtime_items: counters.realtimeItems, unknown_items: counters.unknownItems },
     user: {
       known: user.row !== undefined,
       engaged_items: user.engagements,
@@ -57,7 +60,7 @@ export async function inspectUser(env: Env, bundle: ServingBundle, input: Inspec
     stages: traced.result.trace.stages.map((stage) => ({ stage: stage.stage, in: stage.in, out: stage.out, ms: round(stage.ms) })),
     sources: Object.fromEntries(Object.entries(traced.result.trace.sources).map(([name, source]) => [name, { candidates: source.candidates, ms: round(source.ms), ...(source.note ? { note: source.note } : {}) }])),
     rules: traced.result.trace.rules.map(({ rule, removed, moved }) => ({ rule, ...(removed === undefined ? {} : { removed }), ...(moved === undefined ? {} : { moved }) })),
-    items: items.map((explained) => inspectedItem(explained, ids.id(explained.candidate.item), authorOf(explained.candidate.item), sourcesOf(explained.candidate))),
+    items: items.map((explained) => inspectedItem(explained, ids.id(explained.candidate.item), authorOf(explained.candidate.item), sourcesOf(explained.candidate), itemCountersOf(tables, explained.candidate.item))),
     cut: {
       total: cut.length,
       items: cut.slice(0, input.cutLimit).map(({ candidate, rank, firstStageEstimate }) => ({
@@ -81,7 +84,12 @@ function sig(value: number): number {
   return Number(value.toPrecision(6));
 }
 
-function inspectedItem(explained: ItemExplanation, itemId: string, authorId: string, sources: InspectedItem["sources"]): InspectedItem {
+function itemCountersOf(tables: BundleTables, item: number): InspectedItem["item_counters"] {
+  const counters = tables.itemCounters;
+  return { impressions: counters.impressions[item] as number, decayed_impressions: sig(counters.decayedImpressions[item] as number), decayed_clicks: sig(counters.decayedClicks[item] as number), relative_exposure: sig(tables.relativeExposure(item)) };
+}
+
+function inspectedItem(explained: ItemExplanation, itemId: string, authorId: string, sources: InspectedItem["sources"], itemCounters: InspectedItem["item_counters"]): InspectedItem {
   const { candidate } = explained;
   return {
     position: explained.position + 1,
@@ -100,6 +108,7 @@ function inspectedItem(explained: ItemExplanation, itemId: string, authorId: str
     value_rank: explained.valueRank,
     score_rank: explained.scoreRank,
     rules: explained.rules.map(ruleEffectBody),
+    item_counters: itemCounters,
   };
 }
 

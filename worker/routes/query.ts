@@ -51,10 +51,10 @@ export const queryRoutes = appFactory.createApp().post(queryRoute.path, bearerFo
   const seedAccounts = input.seed_accounts?.map((seed, i) => toSeed(seed, i, "seed_accounts", (id) => tables.items.authors.get(id)));
   const seedMedia = input.seed_media?.map((seed, i) => toSeed(seed, i, "seed_media", (id) => tables.items.ids.get(id)));
 
-  const { request, problems } = await wrapTime(c, "state", hydrateFeedRequest(c.env, serving, { userId: input.user_id, count: 0, exclude: [] }, nowMs, (config) => config.suggested.homeSurfaces[0] as number), undefined, 2);
+  const { request, bundle: served, problems } = await wrapTime(c, "state", hydrateFeedRequest(c.env, serving, { userId: input.user_id, count: 0, exclude: [] }, nowMs, (config) => config.suggested.homeSurfaces[0] as number), undefined, 2);
   // the query may search with the user's retrieval embedding (user_nn) or rank with a model that weighs it
   const needsEmbedding = () => planReads(plan, (port) => port === "userNeighbours" || port === "rank");
-  const { stores } = await createFeedState(serving, request, needsEmbedding);
+  const { stores } = await createFeedState(served, request, needsEmbedding);
   let result;
   try {
     result = await executeQuery(plan, stores, {

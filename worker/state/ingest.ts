@@ -1,13 +1,12 @@
 import type { UserEvent } from "../../core/realtime/events";
 import { groupByUser } from "../../core/realtime/ingest-batch";
-import { DEFAULT_TRENDING_WEIGHTS } from "../../core/realtime/trending-weights";
-import { trendingStub, type TrendingEvent } from "./trending";
+import { trendingStub } from "./trending";
 import { userStateStub } from "./user-state";
 
 export interface IngestBatchResult {
   readonly accepted: number;
   readonly duplicates: number;
-  /** "degraded" when the trending counter could not take this batch; the user states have it regardless. */
+  /** "degraded" when the trending object (trending and the feature counters' rows) could not take this batch; the user states have it regardless. */
   readonly trending: "ok" | "degraded";
   /** Users whose state store failed: none of their events were stored (each store applies a batch atomically). */
   readonly failedUsers: readonly string[];
@@ -39,16 +38,12 @@ export async function ingestBatch(env: Env, events: readonly UserEvent[]): Promi
     for (const eventId of outcome.value.acceptedEventIds) acceptedEventIds.add(eventId);
   });
 
-  const trendingEvents: TrendingEvent[] = [];
-  for (const [, userEvents] of users) {
-    for (const { event_id, item_id, type, ts } of userEvents) {
-      if (acceptedEventIds.has(event_id) && DEFAULT_TRENDING_WEIGHTS[type] > 0) trendingEvents.push({ item_id, type, ts });
-    }
-  }
+  // every new event: engagements for trending, and impressions too for the feature counters (worker/state/engagement-counts.ts)
+  const acceptedEvents = users.flatMap(([, userEvents]) => userEvents.filter((event) => acceptedEventIds.has(event.event_id)));
   let trending: IngestBatchResult["trending"] = "ok";
-  if (trendingEvents.length > 0) {
+  if (acceptedEvents.length > 0) {
     try {
-      await trendingStub(env).record(trendingEvents);
+      await trendingStub(env).recordEvents(acceptedEvents);
     } catch (error) {
       console.error("ingest: trending could not record the batch", error);
       trending = "degraded";

@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { DecayedCounter, DEFAULT_DECAYED_COUNTER_OPTIONS, HOUR_MS, type DecayedCounterOptions } from "../../core/realtime/decayed-counter";
-import { isInteractionType, type InteractionType } from "../../core/realtime/events";
+import { assertUserEvent, isInteractionType, type InteractionType, type UserEvent } from "../../core/realtime/events";
 import { DEFAULT_TRENDING_WEIGHTS } from "../../core/realtime/trending-weights";
+import { EngagementCountStore, type EngagementCountsAnswer, type EngagementCountsQuery } from "./engagement-counts";
 
 /** Trending is one global counter: the name of its single instance. */
 export const TRENDING_INSTANCE_NAME = "global";
@@ -51,16 +52,20 @@ const SCHEMA = `
 /**
  * Real-time trending: decayed engagement counts per item (core/realtime/decayed-counter.ts). The counter
  * lives in memory and every change is written through to SQLite, so an evicted object comes back as it was.
+ * The same global object keeps every impression since, as training rows (engagement-counts.ts), for the item and
+ * author counters that features read: one call per ingested batch feeds both.
  */
 export class Trending extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly counter: DecayedCounter;
+  private readonly engagementCounts: EngagementCountStore;
   private lastPruneMs = -Infinity;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
+    this.engagementCounts = new EngagementCountStore(this.sql);
     const options = trendingOptions(env);
     const meta = new Map(this.sql.exec<{ key: string; value: number }>("SELECT key, value FROM meta").toArray().map((row) => [row.key, row.value]));
     const halfLifeMs = meta.get("half_life_ms");
@@ -100,6 +105,23 @@ export class Trending extends DurableObject<Env> {
     }
     this.persist();
     return { counted, trackedItems: this.counter.size };
+  }
+
+  /**
+   * Every new event of an ingested batch (never a retry): engagements count toward trending, and every event goes
+   * into the impression rows behind the feature counters.
+   */
+  recordEvents(events: readonly UserEvent[]): RecordResult {
+    if (!Array.isArray(events as unknown)) throw new TypeError("trending: recordEvents takes an array of events");
+    if (events.length > TRENDING_LIMITS.record) throw new RangeError(`trending: at most ${TRENDING_LIMITS.record} events per call, got ${events.length}`);
+    events.forEach((event, i) => assertUserEvent(event, `trending: recordEvents[${i}]`));
+    this.ctx.storage.transactionSync(() => this.engagementCounts.record(events, Date.now()));
+    return this.record(events.filter((event) => DEFAULT_TRENDING_WEIGHTS[event.type] > 0).map(({ item_id, type, ts }) => ({ item_id, type, ts })));
+  }
+
+  /** The counters of the impressions in [fromMs, beforeMs) as of `beforeMs` (EngagementCountStore.counts). */
+  countsBetween(query: EngagementCountsQuery): EngagementCountsAnswer {
+    return this.engagementCounts.counts(query);
   }
 
   /** The `n` items with the highest decayed score at `asOfMs` (default: now), best first. */
