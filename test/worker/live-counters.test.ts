@@ -9,6 +9,7 @@ import { LABEL_BIT } from "../../core/features/engagement";
 import { localDayStart } from "../../core/features/replay";
 import { decodeCatalogue, decodeCounters, ASSET_FILES } from "../../core/serving/assets";
 import { createApp } from "../../worker/app";
+import { trendingStub } from "../../worker/state/trending";
 import "../support/fixture-types";
 import { fixtureFiles, seedFixtureBundle } from "./setup/seed-bundle";
 
@@ -96,6 +97,21 @@ describe("item counters at serving time", () => {
     // a day later still, the impression of day two counts too
     const dayThreeRead = await inspection({ user_id: userId, count: 10, at_ms: asOfMs + 2 * DAY + HOUR });
     expect(dayThreeRead.counters.realtime_impressions).toBe(5);
+  });
+
+  it("are answered 'unchanged' until a row before the asked day changes: that day's own events change nothing", async () => {
+    const query = { fromMs: asOfMs + 8 * DAY, beforeMs: asOfMs + 10 * DAY, halfLifeMs: DAY };
+    const impressionAt = (id: string, ts: number) => ({ event_id: id, user_id: "revision-viewer", item_id: "revision-item", type: "impression", ts, surface: 1 });
+    await postEvents([impressionAt("revision-1", asOfMs + 9 * DAY)]);
+    const first = await trendingStub(env).countsBetween(query);
+    expect(first.unchanged).toBe(false);
+    expect((await trendingStub(env).countsBetween({ ...query, knownRevision: first.revision })).unchanged).toBe(true);
+    await postEvents([impressionAt("revision-today", asOfMs + 10 * DAY)]);
+    expect((await trendingStub(env).countsBetween({ ...query, knownRevision: first.revision })).unchanged).toBe(true);
+    await postEvents([impressionAt("revision-late", asOfMs + 9 * DAY + 2 * HOUR)]);
+    const changed = await trendingStub(env).countsBetween({ ...query, knownRevision: first.revision });
+    expect(changed.unchanged).toBe(false);
+    if (!changed.unchanged) expect(Array.from(changed.counters.impressions)).toEqual([2]);
   });
 
   it("says degraded when the real-time counts cannot be read, and serves the bundle's counters advanced", async () => {

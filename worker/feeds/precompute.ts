@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { experimentServing } from "../../core/experiments/serve";
 import { runFeed } from "../../core/funnel/explore";
+import { readLiveCounters } from "./live-counters";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { exploreItem } from "../contract/feeds";
@@ -35,6 +36,8 @@ export function mostActiveUsers(bundle: ServingBundle, count: number): string[] 
 export async function precomputeFeeds(env: Env, bundle: ServingBundle, nowMs: number): Promise<{ users: number; ms: number }> {
   const started = performance.now();
   const { config } = await effectiveConfig(env, bundle, nowMs);
+  // the item counters of the day the feeds are computed on, as that day's requests read them
+  const counted = (await readLiveCounters(env, bundle, nowMs)).bundle;
   const users = mostActiveUsers(bundle, config.precompute.users);
   const ttl = Math.max(60, config.precompute.maxAgeMinutes * 60);
   for (const userId of users) {
@@ -42,7 +45,7 @@ export async function precomputeFeeds(env: Env, bundle: ServingBundle, nowMs: nu
     const served = experimentServing(config, userId).config;
     const realtime = await readRealtimeUser(env, bundle, userId);
     const user = resolveFeedUser(bundle.tables, userId, realtime.state, served);
-    const result = await runFeed(bundle, { user, count: PRECOMPUTED_PAGE, surface: served.defaultSurface, nowMs, exclude: new Set(), config: served });
+    const result = await runFeed(counted, { user, count: PRECOMPUTED_PAGE, surface: served.defaultSurface, nowMs, exclude: new Set(), config: served });
     const feed: StoredFeed = { version: bundle.tables.version, computed_at: nowMs, surface: served.defaultSurface, config: await configFingerprint(served), items: result.candidates.map((candidate) => toItem(bundle, candidate)) };
     await env.FEEDS.put(`${PRECOMPUTED_FEED_PREFIX}${userId}`, JSON.stringify(feed), { expirationTtl: ttl });
   }

@@ -99,8 +99,9 @@ export class EngagementCountStore {
     const { fromMs, beforeMs, halfLifeMs } = query;
     if (!(Number.isFinite(fromMs) && Number.isFinite(beforeMs) && fromMs <= beforeMs)) throw new RangeError(`engagement counts: need finite fromMs ≤ beforeMs, got ${fromMs}, ${beforeMs}`);
     if (!(Number.isFinite(halfLifeMs) && halfLifeMs > 0)) throw new RangeError(`engagement counts: halfLifeMs must be a positive number, got ${halfLifeMs}`);
+    // the hours that hold any ts in [fromMs, beforeMs): today's events, in the hours from beforeMs on, change nothing here
     const revision =
-      this.sql.exec<{ change: number | null }>("SELECT MAX(change) AS change FROM impression_hour_changes WHERE hour >= ? AND hour <= ?", Math.floor(fromMs / HOUR_MS), Math.floor(beforeMs / HOUR_MS)).one().change ?? 0;
+      this.sql.exec<{ change: number | null }>("SELECT MAX(change) AS change FROM impression_hour_changes WHERE hour >= ? AND hour <= ?", Math.floor(fromMs / HOUR_MS), Math.floor((beforeMs - 1) / HOUR_MS)).one().change ?? 0;
     if (query.knownRevision === revision) return { revision, unchanged: true };
     const key = `${fromMs}|${beforeMs}|${halfLifeMs}`;
     let aggregate = this.aggregates.get(key);
