@@ -74,7 +74,7 @@ export interface paths {
         put?: never;
         /**
          * Ingest a batch of interaction events
-         * @description Each user's events go to their real-time state atomically; retrying a batch is safe.
+         * @description Each user's events go to their real-time state atomically, and the accepted ones to the event log exactly once; retrying a batch is safe.
          */
         post: operations["ingestEvents"];
         delete?: never;
@@ -1113,6 +1113,11 @@ export interface components {
              * @enum {string}
              */
             experiments: "ok" | "degraded";
+            /**
+             * @description The durable event log (R2, `events/v1/hour=…`): `ok` when the accepted events are on their way (written within about 10 s); `pending` when they wait in the outbox because the log is unbound, failing or behind. Pending events are retried, never lost; past a bound per state object the batch is refused with 503 `event_log_backlog` and `Retry-After`.
+             * @enum {string}
+             */
+            log: "ok" | "pending";
         };
         QueryResponse: {
             /** Format: uuid */

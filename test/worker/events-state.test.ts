@@ -138,8 +138,8 @@ describe("UserState ingestion", () => {
   it("reports accepted ids, counts duplicates within and across calls, and sorts by ts with ties in arrival order", async () => {
     const { userId, stub } = freshUser();
     const batch = events(userId, 3, (i) => ({ ts: T0 + (2 - i) * 10 }));
-    expect(await stub.ingest(userId, [...batch, batch[0] as UserEvent])).toEqual({ accepted: 3, duplicates: 1, acceptedEventIds: ["e0", "e1", "e2"] });
-    expect(await stub.ingest(userId, batch)).toEqual({ accepted: 0, duplicates: 3, acceptedEventIds: [] });
+    expect(await stub.ingest(userId, [...batch, batch[0] as UserEvent])).toEqual({ accepted: 3, duplicates: 1, acceptedEventIds: ["e0", "e1", "e2"], log: "ok" });
+    expect(await stub.ingest(userId, batch)).toEqual({ accepted: 0, duplicates: 3, acceptedEventIds: [], log: "ok" });
     await stub.ingest(userId, [{ event_id: "tie", user_id: userId, item_id: "tied", type: "click", ts: T0 + 10, surface: 3 }]);
     const { events: stored } = await stub.snapshot(userId);
     expect(stored).toEqual([

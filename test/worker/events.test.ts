@@ -110,7 +110,7 @@ describe("POST /v1/events validation", () => {
 describe("POST /v1/events with Content-Type: application/json", () => {
   it("accepts a valid body", async () => {
     const response = await exports.default.fetch(request({ events: [wireEvent({ user_id: uid("u") })] }, TOKEN, "application/json"));
-    expect(await response.json()).toEqual({ accepted: 1, duplicates: 0, trending: "ok", experiments: "ok" });
+    expect(await response.json()).toEqual({ accepted: 1, duplicates: 0, trending: "ok", experiments: "ok", log: "ok" });
   });
 
   it("answers malformed JSON with a 400 naming the body", async () => {
@@ -131,7 +131,7 @@ describe("POST /v1/events ingestion", () => {
       ],
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ accepted: 2, duplicates: 0, trending: "ok", experiments: "ok" });
+    expect(await response.json()).toEqual({ accepted: 2, duplicates: 0, trending: "ok", experiments: "ok", log: "ok" });
     const snapshot = await userStateStub(env, String(userNumber)).snapshot(String(userNumber));
     expect(snapshot).toEqual({
       events: [
@@ -148,8 +148,8 @@ describe("POST /v1/events ingestion", () => {
     const item = uid("v");
     const ts = Date.now() - 5_000;
     const events = [wireEvent({ user_id: user, item_id: item, ts }), wireEvent({ user_id: user, item_id: item, type: "like", ts }), wireEvent({ user_id: uid("u"), item_id: item, ts })];
-    expect(await (await post({ events })).json()).toEqual({ accepted: 3, duplicates: 0, trending: "ok", experiments: "ok" });
-    expect(await (await post({ events })).json()).toEqual({ accepted: 0, duplicates: 3, trending: "ok", experiments: "ok" });
+    expect(await (await post({ events })).json()).toEqual({ accepted: 3, duplicates: 0, trending: "ok", experiments: "ok", log: "ok" });
+    expect(await (await post({ events })).json()).toEqual({ accepted: 0, duplicates: 3, trending: "ok", experiments: "ok", log: "ok" });
     expect((await userStateStub(env, user).snapshot(user)).events).toHaveLength(2);
     expect((await trendingScores([item], ts)).get(item)).toBeCloseTo(3, 9);
   });
@@ -158,7 +158,7 @@ describe("POST /v1/events ingestion", () => {
     const user = uid("u");
     const repeated = wireEvent({ user_id: user });
     const response = await post({ events: [repeated, wireEvent({ user_id: user }), repeated, { ...repeated, user_id: uid("u") }] });
-    expect(await response.json()).toEqual({ accepted: 2, duplicates: 2, trending: "ok", experiments: "ok" });
+    expect(await response.json()).toEqual({ accepted: 2, duplicates: 2, trending: "ok", experiments: "ok", log: "ok" });
     expect((await userStateStub(env, user).snapshot(user)).events).toHaveLength(2);
   });
 
@@ -211,7 +211,7 @@ describe("POST /v1/events when a dependency fails", () => {
     const user = uid("u");
     const response = await createApp().fetch(request({ events: [wireEvent({ user_id: user }), wireEvent({ user_id: user, type: "like" })] }), { ...env, TRENDING: brokenTrending });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ accepted: 2, duplicates: 0, trending: "degraded", experiments: "ok" });
+    expect(await response.json()).toEqual({ accepted: 2, duplicates: 0, trending: "degraded", experiments: "ok", log: "ok" });
     expect((await userStateStub(env, user).snapshot(user)).events).toHaveLength(2);
   });
 
@@ -233,7 +233,7 @@ describe("POST /v1/events when a dependency fails", () => {
     expect((await userStateStub(env, healthyUser).snapshot(healthyUser)).events).toHaveLength(1);
 
     const retried = await post({ events });
-    expect(await retried.json()).toEqual({ accepted: 2, duplicates: 1, trending: "ok", experiments: "ok" });
+    expect(await retried.json()).toEqual({ accepted: 2, duplicates: 1, trending: "ok", experiments: "ok", log: "ok" });
     expect((await userStateStub(env, failingUser).snapshot(failingUser)).events).toHaveLength(2);
   });
 });

@@ -32,6 +32,10 @@ export const eventsResponse = z.strictObject({
   duplicates: z.number().int().meta({ description: "Events already stored (by `event_id`), in this batch or before." }),
   trending: z.enum(["ok", "degraded"]).meta({ description: "`degraded` when the trending counter could not take the batch; the users' states have it regardless." }),
   experiments: z.enum(["ok", "degraded"]).meta({ description: "`degraded` when a running experiment could not count the batch; retrying the whole batch completes its counts without counting anything twice." }),
+  log: z.enum(["ok", "pending"]).meta({
+    description:
+      "The durable event log (R2, `events/v1/hour=…`): `ok` when the accepted events are on their way (written within about 10 s); `pending` when they wait in the outbox because the log is unbound, failing or behind. Pending events are retried, never lost; past a bound per state object the batch is refused with 503 `event_log_backlog` and `Retry-After`.",
+  }),
 });
 
 export const eventsRoute = {
@@ -40,7 +44,7 @@ export const eventsRoute = {
   path: "/v1/events",
   tag: "events",
   summary: "Ingest a batch of interaction events",
-  description: "Each user's events go to their real-time state atomically; retrying a batch is safe.",
+  description: "Each user's events go to their real-time state atomically, and the accepted ones to the event log exactly once; retrying a batch is safe.",
   auth: { token: "INGEST_TOKEN" },
   body: { name: "EventsRequest", schema: eventsRequest },
   responses: { 200: { description: "What the batch changed.", name: "EventsResponse", schema: eventsResponse }, ...errorResponses(400, 401, 500, 503) },

@@ -1,9 +1,9 @@
 import { eventsRequest, eventsRoute, type EventsResponse } from "../contract/events";
 import { appFactory } from "../http/factory";
 import { bearerFor } from "../http/auth";
-import { ApiError } from "../http/errors";
+import { ApiError, errorResponse } from "../http/errors";
 import { jsonBody } from "../http/validation";
-import { ingestBatch } from "../state/ingest";
+import { EVENT_LOG_RETRY_AFTER_SECONDS, ingestBatch } from "../state/ingest";
 import { recordExperimentEvents } from "../experiments/record";
 
 export const eventsRoutes = appFactory.createApp().post(eventsRoute.path, bearerFor(eventsRoute.auth), jsonBody(eventsRequest), async (c) => {
@@ -17,5 +17,13 @@ export const eventsRoutes = appFactory.createApp().post(eventsRoute.path, bearer
       `the state of ${result.failedUsers.length} of the batch's users could not be updated; retry the batch (accepted events are deduplicated)`,
     );
   }
-  return c.json({ accepted: result.accepted, duplicates: result.duplicates, trending: result.trending, experiments } satisfies EventsResponse);
+  if (result.logFullUsers.length > 0) {
+    // the log has been failing long enough to fill an outbox: refuse rather than grow storage without end
+    c.header("Retry-After", String(EVENT_LOG_RETRY_AFTER_SECONDS));
+    return errorResponse(
+      c,
+      new ApiError(503, "event_log_backlog", `the event log is behind for ${result.logFullUsers.length} of the batch's users and their events were not stored; retry the batch later (accepted events are deduplicated)`),
+    );
+  }
+  return c.json({ accepted: result.accepted, duplicates: result.duplicates, trending: result.trending, experiments, log: result.log } satisfies EventsResponse);
 });

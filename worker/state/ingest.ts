@@ -3,6 +3,9 @@ import { groupByUser } from "../../core/realtime/ingest-batch";
 import { trendingStub } from "./trending";
 import { userStateStub } from "./user-state";
 
+/** What a 503 for a full event-log outbox asks the client to wait: a few alarm periods of a recovering log. */
+export const EVENT_LOG_RETRY_AFTER_SECONDS = 60;
+
 export interface IngestBatchResult {
   readonly accepted: number;
   readonly duplicates: number;
@@ -10,6 +13,10 @@ export interface IngestBatchResult {
   readonly trending: "ok" | "degraded";
   /** Users whose state store failed: none of their events were stored (each store applies a batch atomically). */
   readonly failedUsers: readonly string[];
+  /** "pending" when an object of the batch holds events the event log has not taken yet beyond its usual batching (worker/state/event-outbox.ts). */
+  readonly log: "ok" | "pending";
+  /** Users whose object refused the batch because its event-log outbox is full: none of their events were stored. */
+  readonly logFullUsers: readonly string[];
 }
 
 /**
@@ -26,6 +33,8 @@ export async function ingestBatch(env: Env, events: readonly UserEvent[]): Promi
   let duplicates = repeatedInBatch;
   const acceptedEventIds = new Set<string>();
   const failedUsers: string[] = [];
+  const logFullUsers: string[] = [];
+  let log: IngestBatchResult["log"] = "ok";
   outcomes.forEach((outcome, i) => {
     const userId = (users[i] as [string, UserEvent[]])[0];
     if (outcome.status === "rejected") {
@@ -33,6 +42,8 @@ export async function ingestBatch(env: Env, events: readonly UserEvent[]): Promi
       failedUsers.push(userId);
       return;
     }
+    if (outcome.value.log === "full") logFullUsers.push(userId);
+    else if (outcome.value.log === "pending") log = "pending";
     accepted += outcome.value.accepted;
     duplicates += outcome.value.duplicates;
     for (const eventId of outcome.value.acceptedEventIds) acceptedEventIds.add(eventId);
@@ -49,5 +60,5 @@ export async function ingestBatch(env: Env, events: readonly UserEvent[]): Promi
       trending = "degraded";
     }
   }
-  return { accepted, duplicates, trending, failedUsers };
+  return { accepted, duplicates, trending, failedUsers, log: logFullUsers.length > 0 ? "pending" : log, logFullUsers };
 }

@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { assertUserEvent, type IngestResult, type InteractionType, type SnapshotEvent, type UserEvent, type UserStateSnapshot } from "../../core/realtime/events";
+import { eventLogStore } from "../event-log/store";
+import { EVENT_OUTBOX_LIMITS, EventOutbox, type EventLogStatus } from "./event-outbox";
 import { FEED_NAMES, type FeedName } from "./feed-session-limits";
 import { FeedSessions, type PageRecord, type ServedItem, type SessionLookup, type SessionPosition } from "./feed-sessions";
 
@@ -49,6 +51,15 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS follows_by_time ON follows (user_id, last_ts, seq);
 `;
 
+/** What one object's ingest did, and where the event log stands in it. */
+export interface UserStateIngestResult extends IngestResult {
+  /**
+   * The event log's outbox in this object after the batch (worker/state/event-outbox.ts): `ok` or `pending`, or
+   * `full` when the outbox is at its bound and the batch was refused, nothing stored (retry later).
+   */
+  readonly log: EventLogStatus | "full";
+}
+
 /** The object that holds the state of the user named `userId` (and of the other users of its group). */
 export function userStateStub(env: Env, userId: string): DurableObjectStub<UserState> {
   return env.USER_STATE.get(env.USER_STATE.idFromName(`group-${userStateGroup(userId)}`));
@@ -64,11 +75,16 @@ export class UserState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private schemaReady = false;
   private readonly feedSessions: FeedSessions;
+  /** Accepted events on their way to the event log (R2); public so tests can swap its store on a live instance. */
+  readonly eventLog: EventOutbox;
+  /** Whether this instance has set the alarm that flushes the outbox (an alarm left by an earlier instance is simply moved). */
+  private alarmArmed = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.feedSessions = new FeedSessions(ctx.storage);
+    this.eventLog = new EventOutbox(ctx.storage, eventLogStore(env), () => this.writerName());
   }
 
   /** Tables are created by the first ingest, not on construction: a group nobody has written to reads nothing. */
@@ -78,21 +94,25 @@ export class UserState extends DurableObject<Env> {
   }
 
   /** Stores the events of `userId` that are new by event_id; every event of the batch must be that user's. */
-  ingest(userId: string, events: readonly UserEvent[]): IngestResult {
+  ingest(userId: string, events: readonly UserEvent[]): UserStateIngestResult {
     if (typeof userId !== "string" || userId.length === 0) throw new TypeError("user state: ingest takes a user id");
     if (!Array.isArray(events as unknown)) throw new TypeError("user state: ingest takes an array of events");
     if (events.length > USER_STATE_LIMITS.batch) throw new RangeError(`user state: a batch holds at most ${USER_STATE_LIMITS.batch} events, got ${events.length}`);
     events.forEach((event, i) => assertUserEvent(event, `user state: ingest[${i}]`));
     const stranger = events.find((event) => event.user_id !== userId);
     if (stranger) throw new Error(`user state: a batch for user ${JSON.stringify(userId)} holds an event of user ${JSON.stringify(stranger.user_id)}`);
-    if (events.length === 0) return { accepted: 0, duplicates: 0, acceptedEventIds: [] };
+    const nowMs = Date.now();
+    if (events.length === 0) return { accepted: 0, duplicates: 0, acceptedEventIds: [], log: this.eventLog.state(nowMs).status };
 
     // outside the transaction, so a batch that rolls back never takes the tables with it
     if (!this.hasSchema()) {
       this.sql.exec(SCHEMA);
       this.schemaReady = true;
     }
-    return this.ctx.storage.transactionSync(() => {
+    this.eventLog.ensureSchema();
+    // bounded, so an outage of the log cannot grow storage without end: the caller answers 503 and the client retries
+    if (!this.eventLog.hasRoomFor(events.length)) return { accepted: 0, duplicates: 0, acceptedEventIds: [], log: "full" };
+    const result = this.ctx.storage.transactionSync(() => {
       this.claimGroup(userId);
       let seq = Number(this.meta("next_seq") ?? "1");
       const acceptedEventIds: string[] = [];
@@ -107,6 +127,8 @@ export class UserState extends DurableObject<Env> {
           "INSERT INTO events (user_id, seq, event_id, item_id, type, ts, surface) VALUES (?, ?, ?, ?, ?, ?, ?)",
           userId, seq, event.event_id, event.item_id, event.type, event.ts, event.surface,
         );
+        // the outbox row commits with the event or not at all: a crash after this transaction cannot lose it from the log
+        this.eventLog.append(seq, event, nowMs);
         this.touch("seen", userId, event.item_id, event.ts, seq);
         if (event.type === "follow") this.touch("follows", userId, event.item_id, event.ts, seq);
         acceptedEventIds.push(event.event_id);
@@ -119,6 +141,39 @@ export class UserState extends DurableObject<Env> {
       this.keepNewest("received_event_ids", userId, "seq DESC", USER_STATE_LIMITS.receivedEventIds);
       return { accepted: acceptedEventIds.length, duplicates, acceptedEventIds };
     });
+    if (result.accepted > 0) this.scheduleLogFlush(nowMs);
+    return { ...result, log: this.eventLog.state(nowMs).status };
+  }
+
+  /** The safety net of the event log: ships what ingest left in the outbox, and comes back while rows remain. */
+  override async alarm(): Promise<void> {
+    this.alarmArmed = false;
+    const outcome = await this.eventLog.flush();
+    if (outcome.error !== null) console.warn(`event log: ${outcome.pendingRows} rows wait in ${this.writerName()}: ${outcome.error}`);
+    const next = this.eventLog.nextAlarmMs(Date.now());
+    if (next !== null && !this.alarmArmed) {
+      await this.ctx.storage.setAlarm(next);
+      this.alarmArmed = true;
+    }
+  }
+
+  /** Arms the alarm for the new rows, and flushes at once when a flight's worth waits (without making ingest wait for R2). */
+  private scheduleLogFlush(nowMs: number): void {
+    if (!this.alarmArmed) {
+      // not awaited: the write is ordered with the transaction before it, and the output gate holds the reply until both are durable
+      void this.ctx.storage.setAlarm(nowMs + EVENT_OUTBOX_LIMITS.flushIntervalMs);
+      this.alarmArmed = true;
+    }
+    if (this.eventLog.isDue(nowMs)) {
+      this.eventLog.flush().catch((error: unknown) => console.error(`event log: flush of ${this.writerName()} failed`, error));
+    }
+  }
+
+  /** The outbox's writer in log keys: the group, stored by the first ingest (claimGroup), so stable across restarts. */
+  private writerName(): string {
+    const group = this.meta("group");
+    if (group === undefined) throw new Error("user state: the event log has rows but the object has no group yet");
+    return `group_${group}`;
   }
 
   /** What the ranker reads for `userId`: events by ts (ties in arrival order), seen items and follows oldest first. */

@@ -18,6 +18,8 @@ declare namespace Cloudflare {
     BUNDLES: KVNamespace;
     /** Precomputed feeds of the most active users, written by the Cron Trigger. */
     FEEDS: KVNamespace;
+    /** The event log: accepted events as CSV objects by UTC hour (worker/state/event-outbox.ts). Without it events wait in the outboxes. */
+    EVENT_LOG?: R2Bucket;
     /** Optional: seconds between reads of `bundle/active` (default 30). */
     BUNDLE_REFRESH_SECONDS?: string;
     /** Secret: the bearer token of POST /v1/events (every request is refused while it is unset). */
