@@ -20,7 +20,7 @@ import { DEFAULT_ROLLING_WINDOWS, DEFAULT_TEST_DAYS, barFailures, formatRolling,
 import { evaluateWindow, type WindowOptions } from "./eval/window";
 import { reliabilitySvg } from "../core/eval/reliability-svg";
 
-const USAGE = "usage: npm run eval -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD] [--bundle <dir> | --no-bundle] [--no-suggested] [--suggested-count <n>] [--systems all|bars] [--json <file>] [--reliability-svg <file>]\n       npm run eval -- --rolling [--windows YYYYMMDD,…] [--test-days N] [--systems bars|all] [--pipeline-args \"<args>\"] [--bundle-root <dir>] [--json <file>]";
+const USAGE = "usage: npm run eval -- [--data <dir>] [--train-end YYYYMMDD] [--test-start YYYYMMDD] [--test-end YYYYMMDD] [--bundle <dir> | --no-bundle] [--no-suggested] [--suggested-count <n>] [--suggested-home bundle|defaults] [--systems all|bars] [--json <file>] [--reliability-svg <file>]\n       npm run eval -- --rolling [--windows YYYYMMDD,…] [--test-days N] [--systems bars|all] [--pipeline-args \"<args>\"] [--bundle-root <dir>] [--json <file>]";
 const DAY_MS = 86_400_000;
 
 await runCli(USAGE, async () => {
@@ -40,6 +40,8 @@ await runCli(USAGE, async () => {
       // Suggested Posts (`suggested`): about a minute on the default split; --no-suggested skips it
       "no-suggested": { type: "boolean", default: false },
       "suggested-count": { type: "string", default: "100" },
+      // "defaults": Suggested Posts without the bundle's Home terms (suggested.home at its defaults), for a side-by-side
+      "suggested-home": { type: "string", default: "bundle" },
       systems: { type: "string" },
       rolling: { type: "boolean", default: false },
       windows: { type: "string", default: DEFAULT_ROLLING_WINDOWS.join(",") },
@@ -52,6 +54,7 @@ await runCli(USAGE, async () => {
     strict: true,
   });
   const systems = values.systems ?? (values.rolling ? "bars" : "all");
+  if (values["suggested-home"] !== "bundle" && values["suggested-home"] !== "defaults") throw new UsageError("--suggested-home must be bundle or defaults");
   if (systems !== "all" && systems !== "bars") throw new UsageError("--systems must be all or bars");
   const started = performance.now();
   const dataset = await loadDataset(new DirectoryDataSource(values.data));
@@ -62,6 +65,7 @@ await runCli(USAGE, async () => {
     systems,
     suggested: !values["no-suggested"],
     suggestedCount: Number(values["suggested-count"]),
+    suggestedHome: values["suggested-home"] === "defaults" ? "defaults" : "bundle",
     fidelityUsers: Number(values["fidelity-users"]),
     funnelFidelityUsers: Number(values["funnel-fidelity-users"]),
     log,

@@ -23,6 +23,12 @@ export interface HomeLikeness {
   readonly home_median_age_hours: number;
   /** Mean over users of |list median age − Home median age|, hours. */
   readonly age_gap_hours: number;
+  /**
+   * Mean over users of the Wasserstein-1 distance between the list's ages (at the end of training) and the ages at
+   * which the user engaged on Home, hours: the whole age distributions rather than their medians, so a data set whose
+   * items share a few upload days (KuaiRand: three dates) still shows a list moving towards Home's ages.
+   */
+  readonly age_distance_hours: number;
   /** Mean cosine between a listed item's author and the centroid of the user's Home authors (account embeddings; NaN without them). */
   readonly author_similarity: number;
 }
@@ -37,7 +43,7 @@ export interface UserList {
 export interface UserHomeLikeness {
   readonly typeMixTv: number;
   /** Median age of the list at the end of training, and of what the user engaged with on Home when they did (hours); undefined without known ages. */
-  readonly ages: { readonly list: number; readonly home: number } | undefined;
+  readonly ages: { readonly list: number; readonly home: number; readonly distance: number } | undefined;
   /** Mean cosine of the listed authors to the Home authors' centroid; undefined without account embeddings. */
   readonly authorSimilarity: number | undefined;
 }
@@ -50,7 +56,7 @@ export function userHomeLikeness(tables: BundleTables, home: ReadonlySet<number>
   const typeMixTv = totalVariation(mix(engaged.map((event) => type[event.item] as number)), mix(Array.from(items, (item) => type[item] as number)));
   const homeAges = engaged.filter((event) => isKnown(createdAt[event.item] as number)).map((event) => (event.ts - (createdAt[event.item] as number)) / HOUR_MS);
   const listAges = Array.from(items).filter((item) => isKnown(createdAt[item] as number)).map((item) => (tables.asOfMs - (createdAt[item] as number)) / HOUR_MS);
-  const ages = homeAges.length > 0 && listAges.length > 0 ? { list: median(listAges), home: median(homeAges) } : undefined;
+  const ages = homeAges.length > 0 && listAges.length > 0 ? { list: median(listAges), home: median(homeAges), distance: wasserstein1(listAges, homeAges) } : undefined;
   let authorSimilarity: number | undefined;
   if (accounts) {
     const centroid = new Float64Array(accounts.dim);
@@ -73,7 +79,7 @@ export function userHomeLikeness(tables: BundleTables, home: ReadonlySet<number>
 
 export function homeLikeness(tables: BundleTables, homeSurfaces: readonly number[], lists: Iterable<UserList>): HomeLikeness {
   const home = new Set(homeSurfaces);
-  const sums = { tv: 0, listAge: 0, homeAge: 0, gap: 0, ageUsers: 0, similarity: 0, similarityUsers: 0 };
+  const sums = { tv: 0, listAge: 0, homeAge: 0, gap: 0, distance: 0, ageUsers: 0, similarity: 0, similarityUsers: 0 };
   let users = 0;
   for (const list of lists) {
     const user = userHomeLikeness(tables, home, list);
@@ -84,6 +90,7 @@ export function homeLikeness(tables: BundleTables, homeSurfaces: readonly number
       sums.homeAge += user.ages.home;
       sums.listAge += user.ages.list;
       sums.gap += Math.abs(user.ages.list - user.ages.home);
+      sums.distance += user.ages.distance;
       sums.ageUsers++;
     }
     if (user.authorSimilarity !== undefined) {
@@ -98,6 +105,7 @@ export function homeLikeness(tables: BundleTables, homeSurfaces: readonly number
     list_median_age_hours: mean(sums.listAge, sums.ageUsers),
     home_median_age_hours: mean(sums.homeAge, sums.ageUsers),
     age_gap_hours: mean(sums.gap, sums.ageUsers),
+    age_distance_hours: mean(sums.distance, sums.ageUsers),
     author_similarity: mean(sums.similarity, sums.similarityUsers),
   };
 }
@@ -113,6 +121,25 @@ export function totalVariation(p: ReadonlyMap<number, number>, q: ReadonlyMap<nu
   let sum = 0;
   for (const key of new Set([...p.keys(), ...q.keys()])) sum += Math.abs((p.get(key) ?? 0) - (q.get(key) ?? 0));
   return sum / 2;
+}
+
+/** W1 between two samples' empirical distributions: ∫₀¹ |Q_a(q) − Q_b(q)| dq, exactly, over both quantile functions' steps. */
+export function wasserstein1(a: readonly number[], b: readonly number[]): number {
+  const x = [...a].sort((p, q) => p - q);
+  const y = [...b].sort((p, q) => p - q);
+  let i = 0;
+  let j = 0;
+  let at = 0;
+  let total = 0;
+  while (i < x.length && j < y.length) {
+    // the next step of either quantile function: a's value i covers q in [i/n, (i+1)/n)
+    const next = Math.min((i + 1) / x.length, (j + 1) / y.length);
+    total += (next - at) * Math.abs((x[i] as number) - (y[j] as number));
+    at = next;
+    if (next >= (i + 1) / x.length) i++;
+    if (next >= (j + 1) / y.length) j++;
+  }
+  return total;
 }
 
 function median(values: number[]): number {

@@ -50,11 +50,11 @@ export interface SuggestedMeasuresOnReplay {
   readonly popularityRecall20: number;
   readonly recallList: number;
   readonly popularityRecallList: number;
-  /** The list's (SUGGESTED_LIST) Home-likeness, as the evaluation measures it, beside restricted popularity's, over the users with Home engagements: media-type mix TV, and |list − Home median age| in hours. */
+  /** The list's (SUGGESTED_LIST) Home-likeness, as the evaluation measures it, beside restricted popularity's, over the users with Home engagements: media-type mix TV, and the age distributions' distance (W1, hours). */
   readonly typeMixTv: number;
   readonly popularityTypeMixTv: number;
-  readonly ageGapHours: number;
-  readonly popularityAgeGapHours: number;
+  readonly ageDistanceHours: number;
+  readonly popularityAgeDistanceHours: number;
 }
 
 /**
@@ -133,8 +133,8 @@ export function measureSuggested(replay: SuggestedReplay, config: ServingConfig)
     home.popularityTv += popularityLikeness.typeMixTv;
     if (likeness.ages && popularityLikeness.ages) {
       home.ageUsers++;
-      home.gap += Math.abs(likeness.ages.list - likeness.ages.home);
-      home.popularityGap += Math.abs(popularityLikeness.ages.list - popularityLikeness.ages.home);
+      home.gap += likeness.ages.distance;
+      home.popularityGap += popularityLikeness.ages.distance;
     }
   }
   const n = Math.max(1, replay.users.length);
@@ -146,7 +146,7 @@ export function measureSuggested(replay: SuggestedReplay, config: ServingConfig)
     popularityRecallList: sums.popularityRecallList / n,
     typeMixTv: perUser(home.tv, home.users),
     popularityTypeMixTv: perUser(home.popularityTv, home.users),
-    ageGapHours: perUser(home.gap, home.ageUsers),
-    popularityAgeGapHours: perUser(home.popularityGap, home.ageUsers),
+    ageDistanceHours: perUser(home.gap, home.ageUsers),
+    popularityAgeDistanceHours: perUser(home.popularityGap, home.ageUsers),
   };
 }

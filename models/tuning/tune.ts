@@ -145,7 +145,7 @@ export async function tuneServingConfig(replays: { readonly explore: Replay; rea
     suggestedReport = { users: suggestedReplay.users.length, at_defaults: measureSuggested(suggestedReplay, base), tuned: measureSuggested(suggestedReplay, config) };
     log(`suggested: recall@20 ${suggestedReport.tuned.recall20.toFixed(4)} (restricted popularity ${suggestedReport.tuned.popularityRecall20.toFixed(4)}, defaults ${suggestedReport.at_defaults.recall20.toFixed(4)}), recall@${SUGGESTED_LIST} ${suggestedReport.tuned.recallList.toFixed(4)} (popularity ${suggestedReport.tuned.popularityRecallList.toFixed(4)})`);
     const { tuned, at_defaults } = suggestedReport;
-    log(`suggested Home-likeness: media-type TV ${tuned.typeMixTv.toFixed(4)} (popularity ${tuned.popularityTypeMixTv.toFixed(4)}, defaults ${at_defaults.typeMixTv.toFixed(4)}), age gap ${tuned.ageGapHours.toFixed(1)} h (popularity ${tuned.popularityAgeGapHours.toFixed(1)}, defaults ${at_defaults.ageGapHours.toFixed(1)})`);
+    log(`suggested Home-likeness: media-type TV ${tuned.typeMixTv.toFixed(4)} (popularity ${tuned.popularityTypeMixTv.toFixed(4)}, defaults ${at_defaults.typeMixTv.toFixed(4)}), age distance (W1) ${tuned.ageDistanceHours.toFixed(1)} h (popularity ${tuned.popularityAgeDistanceHours.toFixed(1)}, defaults ${at_defaults.ageDistanceHours.toFixed(1)})`);
   }
 
   const warm = replay.users.filter((user) => user.warm).length;
@@ -166,7 +166,7 @@ export async function tuneServingConfig(replays: { readonly explore: Replay; rea
         phaseReport("retrieval", "merged candidates' Recall@1000 of held-out clicks", retrieval),
         phaseReport("value", "the like GAUC's margin over its rail + 10 × the click and long-view rails' shortfalls", value),
         phaseReport("ranking", "feed NDCG@10 ÷ popularity's + 0.1 × feed Recall@100 ÷ popularity's − 10 × the personalisation and coverage rails' shortfall", ranking),
-        ...(suggestedPhase ? [phaseReport("suggested", "Suggested Posts' recall@20 ÷ restricted popularity's − 10 × the shortfall of recall@100 under popularity's + 0.1 × its Home-likeness gains over popularity's (media-type TV, age gap) − 10 × any loss", suggestedPhase)] : []),
+        ...(suggestedPhase ? [phaseReport("suggested", "Suggested Posts' recall@20 ÷ restricted popularity's − 10 × the shortfall of recall@100 under popularity's + 0.1 × its Home-likeness gains over popularity's (media-type TV, age distance) − 10 × any loss", suggestedPhase)] : []),
       ],
       ...(suggestedReport ? { suggested: suggestedReport } : {}),
       measures_at_defaults: defaults,
@@ -211,7 +211,7 @@ export function suggestedObjective(measures: SuggestedMeasuresOnReplay): number 
   const listShortfall = Math.max(0, measures.popularityRecallList - measures.recallList) / Math.max(measures.popularityRecallList, 1e-9);
   const gain = (ours: number, popularity: number) => (popularity > 0 ? (popularity - ours) / popularity : 0);
   const typeMix = gain(measures.typeMixTv, measures.popularityTypeMixTv);
-  const age = gain(measures.ageGapHours, measures.popularityAgeGapHours);
+  const age = gain(measures.ageDistanceHours, measures.popularityAgeDistanceHours);
   return page - 10 * listShortfall + HOME_LIKENESS_WEIGHT * (typeMix + age) + 10 * Math.min(0, typeMix) + 10 * Math.min(0, age);
 }
 

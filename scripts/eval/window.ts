@@ -13,6 +13,7 @@ import { ExploreSystems } from "../../core/eval/systems/funnel-systems";
 import { SuggestedSystems, type SuggestedMeasures } from "../../core/eval/systems/suggested-systems";
 import type { HomeLikeness } from "../../core/eval/home-likeness";
 import { SOURCE_NAMES } from "../../core/config/serving";
+import { suggestedConfigSchema } from "../../core/config/suggested";
 import { openServingBundle } from "../../core/serving/serving-bundle";
 import { BundleTables } from "../../core/serving/bundle-tables";
 import { releaseBundleModels, type BundleModels } from "../../core/serving/bundle-models";
@@ -32,6 +33,8 @@ export interface WindowOptions {
   readonly systems: "all" | "bars";
   readonly suggested: boolean;
   readonly suggestedCount: number;
+  /** "defaults": Suggested Posts with `suggested.home` at its defaults (no Home terms), to see what the bundle's Home terms change. */
+  readonly suggestedHome?: "bundle" | "defaults";
   readonly fidelityUsers: number;
   readonly funnelFidelityUsers: number;
   /** Progress lines (stderr in the CLI). */
@@ -69,7 +72,9 @@ export async function evaluateWindow(dataset: Dataset, split: TimeSplit, options
     if (options.systems === "all") systems.recommenders.push(...SOURCE_NAMES.map((name) => explore.source(name)));
     systems.recommenders.push(explore.explore());
     if (options.systems === "all") systems.recommenders.push(new TwoTowerRecommender(rows, models), new FirstStageRecommender(rows, models));
-    const suggested = options.suggested ? new SuggestedSystems(rows, bundle, bundle.tables.config, { count: options.suggestedCount }) : undefined;
+    const config = bundle.tables.config;
+    const suggestedConfig = options.suggestedHome === "defaults" ? { ...config, suggested: { ...config.suggested, home: suggestedConfigSchema.parse({}).home } } : config;
+    const suggested = options.suggested ? new SuggestedSystems(rows, bundle, suggestedConfig, { count: options.suggestedCount }) : undefined;
     if (suggested) systems.recommenders.push(suggested.recommender());
     log(`bundle ${tables.version} from ${options.bundle} (mtml ${tables.manifest.models.mtml.quantization})`);
 

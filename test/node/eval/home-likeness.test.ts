@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ENGAGED_BITS } from "../../../core/features/engagement";
-import { homeLikeness, totalVariation } from "../../../core/eval/home-likeness";
+import { homeLikeness, totalVariation, wasserstein1 } from "../../../core/eval/home-likeness";
 import { historyOf } from "../../../core/serving/assets";
 import { fixtureServingBundle } from "../funnel/serving-bundle-fixture";
 
@@ -9,6 +9,14 @@ describe("Home-likeness", () => {
     expect(totalVariation(new Map([[1, 0.5], [2, 0.5]]), new Map([[2, 0.5], [1, 0.5]]))).toBe(0);
     expect(totalVariation(new Map([[1, 1]]), new Map([[2, 1]]))).toBe(1);
     expect(totalVariation(new Map([[1, 0.75], [2, 0.25]]), new Map([[1, 0.25], [2, 0.75]]))).toBeCloseTo(0.5, 12);
+  });
+
+  it("the age distance is the Wasserstein-1 distance between the samples' distributions, exactly", () => {
+    expect(wasserstein1([0, 10], [5])).toBe(5);
+    expect(wasserstein1([0, 0, 10], [0, 10])).toBeCloseTo(10 / 6, 12);
+    expect(wasserstein1([3, 1, 2], [2, 3, 1])).toBe(0);
+    // a shift moves every quantile by the same amount
+    expect(wasserstein1([1, 2, 7], [101, 102, 107])).toBeCloseTo(100, 12);
   });
 
   it("finds a user's own Home engagements Home-like, and a list of one media type Home does not hold unlike it", async () => {
@@ -26,6 +34,7 @@ describe("Home-likeness", () => {
     expect(own.type_mix_tv).toBeCloseTo(0, 12);
     // the same items, seen at the end of training rather than when they were engaged with, are older
     expect(own.list_median_age_hours).toBeGreaterThanOrEqual(own.home_median_age_hours);
+    expect(own.age_distance_hours).toBeGreaterThanOrEqual(0);
     if (tables.accountEmbeddings) expect(own.author_similarity).toBeGreaterThan(0.3);
 
     // a list of items of the type these users' Home holds least of

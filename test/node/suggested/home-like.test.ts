@@ -112,13 +112,13 @@ describe("Home authors", () => {
 });
 
 describe("the Suggested Posts tuning objective", () => {
-  const base = { recall20: 0.1, popularityRecall20: 0.1, recallList: 0.3, popularityRecallList: 0.3, typeMixTv: 0.03, popularityTypeMixTv: 0.03, ageGapHours: 100, popularityAgeGapHours: 100 };
+  const base = { recall20: 0.1, popularityRecall20: 0.1, recallList: 0.3, popularityRecallList: 0.3, typeMixTv: 0.03, popularityTypeMixTv: 0.03, ageDistanceHours: 100, popularityAgeDistanceHours: 100 };
   it("rewards a list more Home-like than popularity's a little, and punishes a less Home-like one as a rail", () => {
     expect(suggestedObjective(base)).toBeCloseTo(1, 12);
-    expect(suggestedObjective({ ...base, ageGapHours: 80 })).toBeCloseTo(1.02, 12);
+    expect(suggestedObjective({ ...base, ageDistanceHours: 80 })).toBeCloseTo(1.02, 12);
     expect(suggestedObjective({ ...base, typeMixTv: 0.015 })).toBeCloseTo(1.05, 12);
-    expect(suggestedObjective({ ...base, ageGapHours: 110 })).toBeCloseTo(1 - 0.01 - 1, 12);
+    expect(suggestedObjective({ ...base, ageDistanceHours: 110 })).toBeCloseTo(1 - 0.01 - 1, 12);
     // recall still decides: 10% more recall@20 beats halving the age gap
-    expect(suggestedObjective({ ...base, recall20: 0.11 })).toBeGreaterThan(suggestedObjective({ ...base, ageGapHours: 50 }));
+    expect(suggestedObjective({ ...base, recall20: 0.11 })).toBeGreaterThan(suggestedObjective({ ...base, ageDistanceHours: 50 }));
   });
 });
