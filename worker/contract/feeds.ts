@@ -96,6 +96,14 @@ export const suggestedDebug = z.union([
     fallback: z.strictObject({ ran: z.boolean(), reason: z.string() }),
     counts: z.strictObject({ merged: bySeedType(z.number().int()), ranked: z.number().int(), popular: z.number().int(), page: bySeedType(z.number().int()).extend({ popular: z.number().int() }) }),
     user: userTrace,
+    /** The Home terms (config `suggested.home`): the weights, the user's Home media-type mix, each page item's unweighted terms. */
+    home: z.strictObject({
+      freshness_weight: z.number(),
+      author_similarity_weight: z.number(),
+      max_type_excess: z.number(),
+      type_mix: z.record(z.string(), z.number()),
+      items: z.array(z.strictObject({ item_id: z.string(), log_freshness: z.number(), author_similarity: z.number() })),
+    }),
     degraded_reasons: z.array(z.string()),
   }),
   degradedTrace,

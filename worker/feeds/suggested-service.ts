@@ -1,4 +1,5 @@
 import type { ServingBundle } from "../../core/serving/serving-bundle";
+import type { HomeSettings } from "../../core/suggested/home-like";
 import { suggestPosts, type Suggestion, type SuggestedFeed } from "../../core/suggested/suggest";
 import type { SuggestedDebug, SuggestedItem, SuggestedResponse } from "../contract/feeds";
 import { probabilitiesByLabel, round } from "./explore-items";
@@ -31,7 +32,7 @@ export async function serveSuggested(env: Env, bundle: ServingBundle, input: Sug
     degraded: degraded.length > 0,
     items: feed.items.map((entry) => toItem(bundle, entry)),
     experiments: arms,
-    ...(input.debug ? { debug: debugTrace(bundle, feed, degraded, request.user.engagements, realtimeEvents) } : {}),
+    ...(input.debug ? { debug: debugTrace(bundle, feed, degraded, request.user.engagements, realtimeEvents, request.config.suggested.home) } : {}),
   };
   return { body, timings: { state: stateMs, ...feed.timings } };
 }
@@ -54,8 +55,9 @@ function toItem(bundle: ServingBundle, entry: Suggestion): SuggestedItem {
   };
 }
 
-function debugTrace(bundle: ServingBundle, feed: SuggestedFeed, degraded: readonly string[], engagedItems: number, realtimeEvents: number): SuggestedDebug {
-  const authorIds = (rows: readonly number[]) => rows.map((row) => bundle.tables.items.authors.id(row));
+function debugTrace(bundle: ServingBundle, feed: SuggestedFeed, degraded: readonly string[], engagedItems: number, realtimeEvents: number, home: HomeSettings): SuggestedDebug {
+  const { items } = bundle.tables;
+  const authorIds = (rows: readonly number[]) => rows.map((row) => items.authors.id(row));
   return {
     queries: feed.queries.map((run) => ({
       type: run.type,
@@ -69,6 +71,16 @@ function debugTrace(bundle: ServingBundle, feed: SuggestedFeed, degraded: readon
     fallback: feed.fallback,
     counts: feed.counts,
     user: { cold_start: feed.cold, engaged_items: engagedItems, realtime_events: realtimeEvents },
+    home: {
+      freshness_weight: home.freshnessWeight,
+      author_similarity_weight: home.authorSimilarityWeight,
+      max_type_excess: home.maxTypeExcess,
+      type_mix: Object.fromEntries([...feed.home.typeMix].map(([type, share]) => [items.types.id(type), round(share)])),
+      items: feed.items.map((entry, i) => {
+        const terms = feed.home.terms[i];
+        return { item_id: items.ids.id(entry.item), log_freshness: round(terms?.logFreshness ?? 0), author_similarity: round(terms?.authorSimilarity ?? 0) };
+      }),
+    },
     degraded_reasons: degraded,
   };
 }
