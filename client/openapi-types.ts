@@ -1093,6 +1093,19 @@ export interface components {
                     engaged_items: number;
                     realtime_events: number;
                 };
+                home: {
+                    freshness_weight: number;
+                    author_similarity_weight: number;
+                    max_type_excess: number;
+                    type_mix: {
+                        [key: string]: number;
+                    };
+                    items: {
+                        item_id: string;
+                        log_freshness: number;
+                        author_similarity: number;
+                    }[];
+                };
                 degraded_reasons: string[];
             } | {
                 degraded_reasons: string[];
@@ -1104,7 +1117,7 @@ export interface components {
             /** @description Events already stored (by `event_id`), in this batch or before. */
             duplicates: number;
             /**
-             * @description `degraded` when the trending counter could not take the batch; the users' states have it regardless.
+             * @description `degraded` when the trending object could not take the batch (its trending scores, and the impression rows the item counters of later days read); the users' states have it regardless.
              * @enum {string}
              */
             trending: "ok" | "degraded";

@@ -30,7 +30,7 @@ export const eventsRequest = z.object({
 export const eventsResponse = z.strictObject({
   accepted: z.number().int().meta({ description: "Events stored for the first time." }),
   duplicates: z.number().int().meta({ description: "Events already stored (by `event_id`), in this batch or before." }),
-  trending: z.enum(["ok", "degraded"]).meta({ description: "`degraded` when the trending counter could not take the batch; the users' states have it regardless." }),
+  trending: z.enum(["ok", "degraded"]).meta({ description: "`degraded` when the trending object could not take the batch (its trending scores, and the impression rows the item counters of later days read); the users' states have it regardless." }),
   experiments: z.enum(["ok", "degraded"]).meta({ description: "`degraded` when a running experiment could not count the batch; retrying the whole batch completes its counts without counting anything twice." }),
   log: z.enum(["ok", "pending"]).meta({
     description:
