@@ -1,0 +1,281 @@
+/**
+ * Fine-tuning: the three models of an active bundle, warm-started from the trainer weights it saved, trained for a
+ * few steps on the events it has not seen, and judged beside it on the newest of those events.
+ *
+ * - Rows: the new events only, with features from the same replay of the whole history as the pipeline's rows, and
+ *   the base bundle's vocabularies and dense statistics (models/finetune/rows.ts).
+ * - Held out: the newest `holdoutShare` of the new events, by time. Neither model trains on them; the gate compares
+ *   the MTML AUCs and the retrieval recall there. The candidate's models have trained through the cut, so the next
+ *   fine-tune starts at the cut and the held-out events are trained on then: no event is skipped by the models.
+ * - MTML: a pass over the new rows at a lower learning rate than training from scratch (Adam starts afresh).
+ * - Retrieval: the new clicks with older ones rehearsed, in-batch softmax as in training; kept only if it retrieves
+ *   every tenth user's new clicks (left out of its training) better than the base did.
+ * - First stage: distilled again from the fine-tuned MTML and retrieval over pools of a sample of users, warm.
+ */
+import type { TrainingData } from "../../core/data/dataset";
+import { LABELS } from "../../core/data/labels";
+import type { ServingConfig } from "../../core/config/serving";
+import type { FittedFeatures } from "../../core/features/fit-spec";
+import type { FeatureSpec } from "../../core/features/spec";
+import { allocateItemTowerInputs, writeItemTowerRow, type ItemTowerInputs } from "../../core/features/tower-features";
+import { Rng } from "../autodiff";
+import { DEFAULT_FIRST_STAGE_TRAINING, trainFirstStage } from "../first-stage/distill";
+import { MtmlModel, type MtmlArchitecture } from "../mtml/model";
+import { featureContext, takeMtmlRows } from "../mtml/rows";
+import { DEFAULT_MTML_TRAINING, labelAucs, predictMtml, trainMtml } from "../mtml/train";
+import { buildDistillation, type TrainedModels } from "../pipeline/train-all";
+import { TwoTowerModel, type TowerArchitecture } from "../two-tower/model";
+import { DEFAULT_RETRIEVAL_TRAINING, embedItems, heldOutRecall, trainRetrieval } from "../two-tower/train";
+import { DEFAULT_GATE_TOLERANCE, GATED_LABELS, judge, type GateMeasure, type GateVerdict } from "./gate";
+import { buildFinetuneRows } from "./rows";
+import { loadModelWeights, weightsArchitecture } from "./weights";
+import { InsufficientDataError } from "../../core/data/errors";
+
+/** The trainer weights a bundle saved (`models.warm_start`, models/finetune/weights.ts). */
+export interface WarmStartWeights {
+  readonly mtml: Uint8Array;
+  readonly retrieval: Uint8Array;
+  readonly firstStage: Uint8Array;
+}
+
+export interface WarmModels {
+  readonly mtml: MtmlModel;
+  readonly retrieval: TwoTowerModel;
+  readonly firstStage: TwoTowerModel;
+}
+
+/** Builds the three models with the architectures their weights were saved with, and loads the weights. */
+export function warmStart(spec: FeatureSpec, weights: WarmStartWeights): WarmModels {
+  // the initial values are overwritten; the generator only has to exist
+  const rng = new Rng(0);
+  const mtml = new MtmlModel(spec, weightsArchitecture(weights.mtml, "mtml weights") as unknown as MtmlArchitecture, rng);
+  loadModelWeights(mtml, weights.mtml, "mtml weights");
+  const retrieval = new TwoTowerModel("retrieval", spec, weightsArchitecture(weights.retrieval, "retrieval weights") as unknown as TowerArchitecture, rng);
+  loadModelWeights(retrieval, weights.retrieval, "retrieval weights");
+  const firstStage = new TwoTowerModel("first_stage", spec, weightsArchitecture(weights.firstStage, "first-stage weights") as unknown as TowerArchitecture, rng);
+  loadModelWeights(firstStage, weights.firstStage, "first-stage weights");
+  return { mtml, retrieval, firstStage };
+}
+
+export interface FinetuneOptions {
+  readonly seed: number;
+  /** Share of the new events, newest first by time, held out for the gate. */
+  readonly holdoutShare: number;
+  /** Passes over the new rows; 0 leaves the models as they were (the warm start's own check). */
+  readonly mtmlEpochs: number;
+  readonly retrievalEpochs: number;
+  readonly firstStageEpochs: number;
+  readonly mtmlLearningRate: number;
+  readonly retrievalLearningRate: number;
+  readonly firstStageLearningRate: number;
+  /**
+   * Older clicks (of the whole history) mixed into retrieval's fine-tune, per new click. Trained on the new clicks
+   * alone, the in-batch softmax's logQ correction sees one day's popularity and recall fell (models/README.md).
+   */
+  readonly retrievalRehearsal: number;
+  readonly distillationUsers: number;
+  readonly distillationPool: number;
+  readonly tolerance: { readonly auc: number; readonly recall: number };
+  readonly log: (line: string) => void;
+}
+
+/**
+ * A third of the from-scratch learning rates and one pass: enough to take in a day's shift without forgetting the
+ * weeks before it (the replay in models/README.md measured these).
+ */
+export const DEFAULT_FINETUNE: Omit<FinetuneOptions, "log"> = {
+  seed: 1,
+  holdoutShare: 0.2,
+  mtmlEpochs: 1,
+  retrievalEpochs: 1,
+  firstStageEpochs: 1,
+  mtmlLearningRate: DEFAULT_MTML_TRAINING.learningRate / 3,
+  retrievalLearningRate: DEFAULT_RETRIEVAL_TRAINING.learningRate / 3,
+  firstStageLearningRate: DEFAULT_FIRST_STAGE_TRAINING.learningRate / 3,
+  retrievalRehearsal: 2,
+  distillationUsers: 300,
+  distillationPool: 300,
+  tolerance: DEFAULT_GATE_TOLERANCE,
+};
+
+export interface FinetuneInput {
+  /** Everything the features may read: the base data's events, then the log's impressions; `endMs` is "now". */
+  readonly history: TrainingData;
+  /** The base bundle's vocabularies, with its feature spec (dense statistics included). */
+  readonly fitted: FittedFeatures;
+  readonly weights: WarmStartWeights;
+  /** The first event time the base models have not trained on. */
+  readonly trainFromMs: number;
+  readonly config: ServingConfig;
+}
+
+export interface FinetuneResult {
+  /** The candidate, in the shape the pipeline's bundle builder takes. */
+  readonly trained: TrainedModels;
+  readonly verdict: GateVerdict;
+  /** The candidate's models trained on the new events before this time; the held-out slice starts here. */
+  readonly trainedThroughMs: number;
+  readonly counts: { readonly newEvents: number; readonly trainEvents: number; readonly heldOutEvents: number; readonly trainClicks: number; readonly selectionClicks: number; readonly heldOutClicks: number; readonly distillationRequests: number };
+  readonly seconds: Record<string, number>;
+}
+
+/** Retrieval recall is judged at this share of the catalogue, as in the pipeline (~1,000 of KuaiRand's 7,583 items). */
+const HELD_OUT_RECALL_SHARE = 0.13;
+
+export function fineTune(input: FinetuneInput, options: FinetuneOptions): FinetuneResult {
+  const { history, fitted } = input;
+  const { log } = options;
+  const seconds: Record<string, number> = {};
+  let lap = performance.now();
+  const split = (name: string) => {
+    seconds[name] = Number(((performance.now() - lap) / 1000).toFixed(2));
+    lap = performance.now();
+  };
+
+  const spec = fitted.spec;
+  const rows = buildFinetuneRows(history, fitted, spec, input.trainFromMs, options.retrievalRehearsal > 0 ? Number.NEGATIVE_INFINITY : input.trainFromMs);
+  const newEvents = rows.mtml.ts.length;
+  if (newEvents === 0) throw new InsufficientDataError("fine-tuning", `impressions after ${new Date(input.trainFromMs).toISOString()} (what the bundle's models have not trained on)`, "none");
+  const cutMs = rows.mtml.ts[Math.min(newEvents - 1, Math.floor(newEvents * (1 - options.holdoutShare)))] as number;
+  const trainRows = indicesWhere(rows.mtml.ts, (ts) => ts < cutMs);
+  const heldOutRows = indicesWhere(rows.mtml.ts, (ts) => ts >= cutMs);
+  const newClicks = indicesWhere(rows.retrieval.ts, (ts) => ts >= input.trainFromMs && ts < cutMs);
+  const trainClicks = withRehearsal(newClicks, indicesWhere(rows.retrieval.ts, (ts) => ts < input.trainFromMs), options.retrievalRehearsal, options.seed);
+  const heldOutClicks = indicesWhere(rows.retrieval.ts, (ts) => ts >= cutMs);
+  log(`rows: ${newEvents} new impressions (${trainRows.length} to train on, ${heldOutRows.length} held out from ${new Date(cutMs).toISOString()}), ${trainClicks.length} + ${heldOutClicks.length} clicks`);
+  split("features");
+
+  const base = warmStart(spec, input.weights);
+  const candidate = warmStart(spec, input.weights);
+  split("warm_start");
+
+  trainMtml(candidate.mtml, rows.mtml, trainRows, { ...DEFAULT_MTML_TRAINING, epochs: options.mtmlEpochs, learningRate: options.mtmlLearningRate, seed: options.seed, log: (line) => log(`  ${line}`) });
+  split("mtml");
+  // every tenth user's new clicks choose between the fine-tuned retrieval and its base (early stopping that may stop at
+  // epoch 0): more passes of the in-batch softmax overfit quickly (the pipeline keeps its best epoch for the same
+  // reason), and on KuaiRand a day's clicks lowered held-out recall at every learning rate tried (models/README.md)
+  const selectionClicks = newClicks.filter((e) => (rows.retrieval.user[e] as number) % 10 === 0);
+  const retrievalClicks = trainClicks.filter((e) => !((rows.retrieval.ts[e] as number) >= input.trainFromMs && (rows.retrieval.user[e] as number) % 10 === 0));
+  const selectionCatalogue = catalogueInputs(history, fitted, spec, rows.finalState);
+  const selectionDepth = Math.max(1, Math.round(selectionCatalogue.size * HELD_OUT_RECALL_SHARE));
+  let retrievalKept = "base (not trained)";
+  if (options.retrievalEpochs > 0 && retrievalClicks.length >= 2) {
+    const recall = () => (selectionClicks.length > 0 ? heldOutRecall(candidate.retrieval, rows.retrieval, selectionClicks, selectionCatalogue, selectionDepth) : 0);
+    const before = recall();
+    const baseWeights = candidate.retrieval.parameters().map((p) => Float32Array.from(p.data));
+    trainRetrieval(candidate.retrieval, rows.retrieval, retrievalClicks, { ...DEFAULT_RETRIEVAL_TRAINING, epochs: options.retrievalEpochs, learningRate: options.retrievalLearningRate, seed: options.seed + 1, log: (line) => log(`  ${line}`) });
+    const after = recall();
+    if (selectionClicks.length > 0 && after < before) {
+      candidate.retrieval.parameters().forEach((p, i) => p.data.set(baseWeights[i] as Float32Array));
+      retrievalKept = `base (recall@${selectionDepth} on ${selectionClicks.length} selection clicks ${before.toFixed(4)} → ${after.toFixed(4)} fine-tuned)`;
+    } else retrievalKept = `fine-tuned (recall@${selectionDepth} on ${selectionClicks.length} selection clicks ${before.toFixed(4)} → ${after.toFixed(4)})`;
+  }
+  log(`retrieval: keeping the ${retrievalKept}`);
+  split("retrieval");
+
+  // the catalogue as of "now", for the shipped item embeddings and the held-out recall of both models
+  const itemInputs = selectionCatalogue;
+  const retrievalItemEmbeddings = embedItems(candidate.retrieval, itemInputs);
+  let distillationRequests = 0;
+  if (options.firstStageEpochs > 0) {
+    const distillation = buildDistillation(history, fitted, spec, candidate.mtml, candidate.retrieval, retrievalItemEmbeddings, itemInputs, rows.finalState, { seed: options.seed, config: input.config, log, distillationUsers: options.distillationUsers, distillationPool: options.distillationPool });
+    distillationRequests = distillation.requests.length;
+    trainFirstStage(candidate.firstStage, distillation, Int32Array.from({ length: distillationRequests }, (_, i) => i), { ...DEFAULT_FIRST_STAGE_TRAINING, epochs: options.firstStageEpochs, learningRate: options.firstStageLearningRate, seed: options.seed + 2, log: (line) => log(`  ${line}`) });
+  }
+  const firstStageItemEmbeddings = embedItems(candidate.firstStage, itemInputs);
+  split("first_stage");
+
+  const checkRows = { inputs: takeMtmlRows(spec, rows.mtml.inputs, heldOutRows), labels: gatherLabels(rows.mtml.labels, heldOutRows) };
+  const verdict = judge(gateMeasures(base, candidate, checkRows, rows.retrieval, heldOutClicks, itemInputs, options.tolerance));
+  split("gate");
+
+  const trained: TrainedModels = {
+    fitted,
+    spec: { ...spec, asOfMs: history.endMs },
+    mtml: candidate.mtml,
+    retrieval: candidate.retrieval,
+    firstStage: candidate.firstStage,
+    finalState: rows.finalState,
+    retrievalItemEmbeddings,
+    firstStageItemEmbeddings,
+    catalogueItemInputs: itemInputs,
+    checkRows,
+    metrics: { finetune_retrieval: retrievalKept, finetune_gate: verdict.rows.map((row) => ({ name: row.name, base: row.base, candidate: row.candidate, verdict: row.verdict })), finetune_seconds: { ...seconds } },
+  };
+  return {
+    trained,
+    verdict,
+    trainedThroughMs: cutMs,
+    counts: { newEvents, trainEvents: trainRows.length, heldOutEvents: heldOutRows.length, trainClicks: retrievalClicks.length, selectionClicks: selectionClicks.length, heldOutClicks: heldOutClicks.length, distillationRequests },
+    seconds,
+  };
+}
+
+/** Base and candidate on the same held-out rows: every label's MTML AUC (three gated) and retrieval recall. */
+export function gateMeasures(
+  base: WarmModels,
+  candidate: WarmModels,
+  heldOut: { readonly inputs: Parameters<typeof predictMtml>[1]; readonly labels: Float32Array },
+  examples: Parameters<typeof heldOutRecall>[1],
+  heldOutClicks: Int32Array,
+  catalogue: ItemTowerInputs,
+  tolerance: FinetuneOptions["tolerance"],
+): GateMeasure[] {
+  const baseAucs = labelAucs(predictMtml(base.mtml, heldOut.inputs), heldOut.labels);
+  const candidateAucs = labelAucs(predictMtml(candidate.mtml, heldOut.inputs), heldOut.labels);
+  const measures: GateMeasure[] = LABELS.map((label) => ({
+    name: `mtml_auc_${label}`,
+    base: baseAucs[label] ?? null,
+    candidate: candidateAucs[label] ?? null,
+    tolerance: tolerance.auc,
+    gated: (GATED_LABELS as readonly string[]).includes(label),
+  }));
+  const k = Math.max(1, Math.round(catalogue.size * HELD_OUT_RECALL_SHARE));
+  const clicks = heldOutClicks.length > 0;
+  measures.push({
+    name: `retrieval_recall@${k}`,
+    base: clicks ? heldOutRecall(base.retrieval, examples, heldOutClicks, catalogue, k) : null,
+    candidate: clicks ? heldOutRecall(candidate.retrieval, examples, heldOutClicks, catalogue, k) : null,
+    tolerance: tolerance.recall,
+    gated: true,
+  });
+  return measures;
+}
+
+/** The new rows and a deterministic sample of `perNew` old rows for each of them (all old rows when there are fewer). */
+function withRehearsal(newRows: Int32Array, oldRows: Int32Array, perNew: number, seed: number): Int32Array {
+  const wanted = Math.min(oldRows.length, Math.round(newRows.length * perNew));
+  if (wanted === 0) return newRows;
+  const pool = Int32Array.from(oldRows);
+  const rng = new Rng(seed + 5);
+  for (let i = 0; i < wanted; i++) {
+    const j = i + rng.int(pool.length - i);
+    [pool[i], pool[j]] = [pool[j] as number, pool[i] as number];
+  }
+  const out = new Int32Array(newRows.length + wanted);
+  out.set(newRows, 0);
+  out.set(pool.subarray(0, wanted), newRows.length);
+  return out;
+}
+
+/** Item tower inputs of the whole catalogue as of the history's end (what the bundle's item embeddings come from). */
+function catalogueInputs(history: TrainingData, fitted: FittedFeatures, spec: FeatureSpec, state: Parameters<typeof featureContext>[3]): ItemTowerInputs {
+  const context = featureContext(history, fitted, spec, state);
+  const inputs = allocateItemTowerInputs(spec, history.items.ids.size);
+  for (let item = 0; item < history.items.ids.size; item++) writeItemTowerRow(context, item, history.endMs, inputs, item);
+  return inputs;
+}
+
+function indicesWhere(values: Float64Array, keep: (value: number) => boolean): Int32Array {
+  const out: number[] = [];
+  values.forEach((value, i) => {
+    if (keep(value)) out.push(i);
+  });
+  return Int32Array.from(out);
+}
+
+function gatherLabels(labels: Float32Array, rows: Int32Array): Float32Array {
+  const out = new Float32Array(rows.length * LABELS.length);
+  rows.forEach((r, i) => out.set(labels.subarray(r * LABELS.length, (r + 1) * LABELS.length), i * LABELS.length));
+  return out;
+}
