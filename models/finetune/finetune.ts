@@ -12,6 +12,7 @@
  *   every tenth user's new clicks (left out of its training) better than the base did.
  * - First stage: distilled again from the fine-tuned MTML and retrieval over pools of a sample of users, warm.
  */
+import { z } from "zod";
 import type { TrainingData } from "../../core/data/dataset";
 import { LABELS } from "../../core/data/labels";
 import type { ServingConfig } from "../../core/config/serving";
@@ -45,14 +46,24 @@ export interface WarmModels {
 }
 
 /** Builds the three models with the architectures their weights were saved with, and loads the weights. */
+const positive = z.number().int().positive();
+const mtmlArchitectureSchema = z.object({ idDim: positive, categoricalDim: positive, tagDim: positive, hidden: z.array(positive), experts: positive, userIdEmbedding: z.boolean() });
+const towerArchitectureSchema = z.object({ outputDim: positive, idDim: positive, categoricalDim: positive, tagDim: positive, hidden: z.array(positive) });
+
+function savedArchitecture<T>(schema: z.ZodType<T>, bytes: Uint8Array, source: string): T {
+  const parsed = schema.safeParse(weightsArchitecture(bytes, source));
+  if (!parsed.success) throw new Error(`${source}: the saved architecture does not describe this model: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
 export function warmStart(spec: FeatureSpec, weights: WarmStartWeights): WarmModels {
   // the initial values are overwritten; the generator only has to exist
   const rng = new Rng(0);
-  const mtml = new MtmlModel(spec, weightsArchitecture(weights.mtml, "mtml weights") as unknown as MtmlArchitecture, rng);
+  const mtml = new MtmlModel(spec, savedArchitecture<MtmlArchitecture>(mtmlArchitectureSchema, weights.mtml, "mtml weights"), rng);
   loadModelWeights(mtml, weights.mtml, "mtml weights");
-  const retrieval = new TwoTowerModel("retrieval", spec, weightsArchitecture(weights.retrieval, "retrieval weights") as unknown as TowerArchitecture, rng);
+  const retrieval = new TwoTowerModel("retrieval", spec, savedArchitecture<TowerArchitecture>(towerArchitectureSchema, weights.retrieval, "retrieval weights"), rng);
   loadModelWeights(retrieval, weights.retrieval, "retrieval weights");
-  const firstStage = new TwoTowerModel("first_stage", spec, weightsArchitecture(weights.firstStage, "first-stage weights") as unknown as TowerArchitecture, rng);
+  const firstStage = new TwoTowerModel("first_stage", spec, savedArchitecture<TowerArchitecture>(towerArchitectureSchema, weights.firstStage, "first-stage weights"), rng);
   loadModelWeights(firstStage, weights.firstStage, "first-stage weights");
   return { mtml, retrieval, firstStage };
 }
