@@ -53,8 +53,8 @@ export function countImpressionRows(rows: readonly ImpressionRowCounts[], halfLi
 
 /** Checks what crossed an RPC before it is added to feature counters: a malformed answer must fail, not skew features. */
 export function realtimeCountersProblem(counters: RealtimeItemCounters): string | undefined {
-  const n = counters.itemIds.length;
   if (!Array.isArray(counters.itemIds) || counters.itemIds.some((id) => typeof id !== "string")) return "itemIds is not a list of strings";
+  const n = counters.itemIds.length;
   for (const [name, array, length] of [
     ["impressions", counters.impressions, n],
     ["positives", counters.positives, n * LABELS.length],

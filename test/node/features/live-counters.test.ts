@@ -194,3 +194,13 @@ describe("impression rows from real-time events", () => {
     expect(Array.from(counted.decayedClicks)).toEqual([1, 0]);
   });
 });
+
+describe("real-time counters from another process", () => {
+  it("are refused when malformed, naming what is wrong", () => {
+    const good = countImpressionRows([{ itemId: "a", ts: 0, labels: 0 }], DAY, DAY);
+    expect(realtimeCountersProblem(good)).toBeUndefined();
+    expect(realtimeCountersProblem({ ...good, itemIds: "a" as unknown as string[] })).toMatch(/itemIds/);
+    expect(realtimeCountersProblem({ ...good, positives: new Float64Array(3) })).toMatch(/positives is not a Float64Array of 7 values/);
+    expect(realtimeCountersProblem({ ...good, impressions: [1] as unknown as Float64Array })).toMatch(/impressions/);
+  });
+});
