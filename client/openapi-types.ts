@@ -165,6 +165,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live delta, for the next bundle
+         * @description Everything the delta holds, and its live items as a generic items.csv to append to the next bundle's catalogue.
+         */
+        get: operations["exportLiveItems"];
+        /**
+         * Upsert live items
+         * @description Each item is embedded by the active bundle's item towers and served by every isolate from its next request on (two-tower and `media_nn` retrieval, the authors' media, trending once it has events). An `author_id` the active bundle does not know, or a malformed field, is a 400 naming it (`items.3.author_id`). Beyond the delta's live-item limit the whole batch is refused with 507.
+         */
+        put: operations["upsertItems"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/items/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Take an item down
+         * @description A bundle item or a live one: every isolate leaves it out of every feed from its next request on, across bundle switches too. An id neither the active bundle nor the delta knows is a 404.
+         */
+        delete: operations["takeDownItem"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -728,6 +772,28 @@ export interface components {
                 /** @default true */
                 running?: boolean;
                 startMs?: number;
+            }[];
+        };
+        UpsertItems: {
+            /** @description 1..500 items in the generic format's items.csv columns (data/FORMAT.md). */
+            items: {
+                /** @description The item's id; an id the active bundle already holds keeps its bundle row and takes only `integrity` from here. */
+                item_id: string;
+                /** @description Must be an author of the active bundle's catalogue (an author's embedding comes from training). */
+                author_id: string;
+                /**
+                 * @description Topic tags; tags the bundle does not know are kept for the next bundle but carry no feature until then.
+                 * @default []
+                 */
+                tags?: string[];
+                /** @description Milliseconds since the epoch (negative before 1970), or null when unknown. */
+                created_at: number | null;
+                /** @description Non-negative milliseconds, or null when unknown (a photo, say). */
+                duration: number | null;
+                /** @description `photo`, `video`, …; a type the bundle does not know counts as unknown for the models. */
+                type: string;
+                /** @description The upstream integrity classifier's score in [0, 1]: 1 is clean. */
+                integrity: number;
             }[];
         };
         Health: {
@@ -2440,6 +2506,59 @@ export interface components {
                 };
             }[];
         };
+        UpsertedItems: {
+            /** @description The delta's version after this batch; every isolate serves it from its next request on. */
+            version: number;
+            inserted: number;
+            updated: number;
+            /** @description Live items in the delta now. */
+            live_items: number;
+            limits: {
+                /** @description The most live items the delta holds (upserted ids the active bundle did not hold). */
+                live_items: number;
+                takedowns: number;
+                batch: number;
+            };
+        };
+        TakenDownItem: {
+            item_id: string;
+            version: number;
+            /** @description Whether the item was a live (upserted) item rather than only the bundle's. */
+            was_live: boolean;
+        };
+        LiveItemsExport: {
+            version: number;
+            /** @description Every upserted item still in the delta, taken down or not, in upsert order. */
+            live_items: {
+                /** @description The item's id; an id the active bundle already holds keeps its bundle row and takes only `integrity` from here. */
+                item_id: string;
+                /** @description Must be an author of the active bundle's catalogue (an author's embedding comes from training). */
+                author_id: string;
+                /**
+                 * @description Topic tags; tags the bundle does not know are kept for the next bundle but carry no feature until then.
+                 * @default []
+                 */
+                tags: string[];
+                /** @description Milliseconds since the epoch (negative before 1970), or null when unknown. */
+                created_at: number | null;
+                /** @description Non-negative milliseconds, or null when unknown (a photo, say). */
+                duration: number | null;
+                /** @description `photo`, `video`, …; a type the bundle does not know counts as unknown for the models. */
+                type: string;
+                /** @description The upstream integrity classifier's score in [0, 1]: 1 is clean. */
+                integrity: number;
+            }[];
+            /** @description Every id taken down (bundle items and live ones). */
+            taken_down: string[];
+            /** @description The live items that are not taken down as a generic items.csv (header included), for the next bundle's pipeline. */
+            items_csv: string;
+            limits: {
+                /** @description The most live items the delta holds (upserted ids the active bundle did not hold). */
+                live_items: number;
+                takedowns: number;
+                batch: number;
+            };
+        };
     };
     responses: never;
     parameters: never;
@@ -2970,6 +3089,191 @@ export interface operations {
             };
             /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exportLiveItems: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delta. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveItemsExport"];
+                };
+            };
+            /** @description A missing, malformed or wrong bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unexpected failure; the message says nothing more. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    upsertItems: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Read as JSON whatever the Content-Type. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpsertItems"];
+            };
+        };
+        responses: {
+            /** @description The delta's new version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpsertedItems"];
+                };
+            };
+            /** @description Malformed JSON or a field that breaks the schema, whatever the Content-Type; `field` names the first offending one. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A missing, malformed or wrong bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unexpected failure; the message says nothing more. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bounded store is full (`live_items_limit`, `takedowns_limit`); the message names the limit. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    takeDownItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The item's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delta's new version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TakenDownItem"];
+                };
+            };
+            /** @description A missing, malformed or wrong bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing goes by the name in the path (`not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unexpected failure; the message says nothing more. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A bounded store is full (`live_items_limit`, `takedowns_limit`); the message names the limit. */
+            507: {
                 headers: {
                     [name: string]: unknown;
                 };

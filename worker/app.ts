@@ -8,6 +8,7 @@ import { experimentRoutes } from "./routes/experiments";
 import { exploreRoutes } from "./routes/explore";
 import { healthRoutes } from "./routes/health";
 import { inspectRoutes } from "./routes/inspect";
+import { itemRoutes } from "./routes/items";
 import { queryRoutes } from "./routes/query";
 import { suggestedRoutes } from "./routes/suggested";
 
@@ -24,6 +25,7 @@ export function createApp() {
   app.route("/", queryRoutes);
   app.route("/", docsRoutes);
   app.route("/", inspectRoutes);
+  app.route("/", itemRoutes);
   app.notFound((c) => errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError(handleError);
   return app;

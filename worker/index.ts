@@ -6,6 +6,7 @@ export { Trending } from "./state/trending";
 export { UserState } from "./state/user-state";
 export { ItemShard } from "./shards/item-shard";
 export { ExperimentCounter } from "./experiments/counter";
+export { ItemDelta } from "./items/item-delta";
 
 const app = createApp();
 

@@ -1,5 +1,6 @@
 import { scoredNeighbours, searchTwoTower } from "../ann/two-tower-search";
 import { isKnown } from "../data/dataset";
+import { withLiveNeighbours } from "../live-items/search";
 import { LABELS } from "../data/labels";
 import { LABEL_BIT } from "../features/engagement";
 import { AUTHOR_SLOTS } from "../features/user-activity";
@@ -135,7 +136,12 @@ export class BundleStores implements QueryStores {
     const { tables } = this.serving;
     const dim = tables.manifest.models.retrieval.dim;
     return media.map((item) =>
-      k === 0 ? [] : this.graph.itemList("media_nn", item, k, () => scoredNeighbours(ann.search(tables.retrievalItemEmbeddings.subarray(item * dim, (item + 1) * dim), Math.min(k, tables.items.ids.size)))),
+      k === 0
+        ? []
+        : this.graph.itemList("media_nn", item, k, () => {
+            const query = tables.retrievalItemEmbeddings.subarray(item * dim, (item + 1) * dim);
+            return withLiveNeighbours(scoredNeighbours(ann.search(query, Math.min(k, tables.items.ids.size))), this.serving.liveIndex, query, k);
+          }),
     );
   }
 
@@ -200,14 +206,15 @@ export class BundleStores implements QueryStores {
       return remote.search(embedding, n).then((result) => {
         this.problems.push(...result.problems);
         this.itemShardMs.push(...result.shardMs.filter((ms) => !Number.isNaN(ms)));
-        return result.hits;
+        return [...withLiveNeighbours(result.hits, this.serving.liveIndex, embedding, n)];
       });
     }
     const ann = this.serving.models.retrievalIndex;
     if (!ann) throw new Error("the ANN index is unavailable");
     if (n === 0) return [];
     const found = searchTwoTower(ann, embedding, n, this.options.config.retrieval.exactSearchMaxItemsPerResult);
-    return scoredNeighbours(found);
+    // live items (core/live-items) sit in an index of their own beside the bundle's
+    return [...withLiveNeighbours(scoredNeighbours(found), this.serving.liveIndex, embedding, n)];
   }
 
   /** followWeight for a followed author, plus the user's clicks, long views and 2 × likes on the author's media (the activity window's counts). */

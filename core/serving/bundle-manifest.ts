@@ -42,23 +42,22 @@ export function parseServingManifest(value: unknown): ServingManifest {
 const offlineModelFilesSchema = z.looseObject({
   models: z.looseObject({
     mtml: z.looseObject({ fp32_file: z.string().optional() }).optional(),
-    retrieval: z.looseObject({ item_tower: z.string().optional() }).optional(),
-    first_stage: z.looseObject({ item_tower: z.string().optional() }).optional(),
     warm_start: z.record(z.string(), z.string()).optional(),
   }),
 });
 
 /**
- * Files of a bundle that serving never reads: the item towers (their outputs ship as item embeddings), the fp32
- * MTML (the pipeline's parity reference) and the trainer weights a fine-tune starts from (`models.warm_start`).
- * Publishing leaves them out of KV, so a cold isolate fetches less; the
+ * Files of a bundle that serving never reads: the fp32 MTML (the pipeline's parity reference) and the trainer weights
+ * a fine-tune starts from (`models.warm_start`). Publishing leaves them out of KV, so a cold isolate fetches less; the
  * evaluation and the offline tools read the bundle directory, which keeps them. A manifest without them gives none.
+ * The item towers are published: live items are embedded by them in the Worker (worker/items/live-view.ts reads
+ * them from KV when a delta first needs them).
  */
 export function offlineOnlyFiles(manifestValue: unknown): string[] {
   const parsed = offlineModelFilesSchema.safeParse(manifestValue);
   if (!parsed.success) return [];
-  const { mtml, retrieval, first_stage: firstStage } = parsed.data.models;
-  return [mtml?.fp32_file, retrieval?.item_tower, firstStage?.item_tower, ...Object.values(parsed.data.models.warm_start ?? {})].filter((path): path is string => path !== undefined).sort();
+  const { mtml } = parsed.data.models;
+  return [mtml?.fp32_file, ...Object.values(parsed.data.models.warm_start ?? {})].filter((path): path is string => path !== undefined).sort();
 }
 
 /**

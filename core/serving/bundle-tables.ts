@@ -102,6 +102,36 @@ export class BundleTables {
     );
   }
 
+  /**
+   * These tables over a longer catalogue: live items (core/live-items) appended after the bundle's own rows, with
+   * their embeddings and counters. What is keyed by users or authors (histories, author counters, account embeddings)
+   * and the files are the bundle's own, shared, so a view costs only its item columns.
+   */
+  static withCatalogue(
+    base: BundleTables,
+    catalogue: Pick<BundleTables, "items" | "itemEmbeddingRow" | "itemCounters" | "popular" | "cooccurrence" | "retrievalItemEmbeddings" | "firstStageItemEmbeddings">,
+  ): BundleTables {
+    return new BundleTables(
+      base.manifest,
+      base.spec,
+      base.config,
+      catalogue.items,
+      base.users,
+      catalogue.itemEmbeddingRow,
+      base.authorEmbeddingRow,
+      base.userEmbeddingRow,
+      base.histories,
+      catalogue.itemCounters,
+      base.authorCounters,
+      catalogue.popular,
+      catalogue.cooccurrence,
+      catalogue.retrievalItemEmbeddings,
+      catalogue.firstStageItemEmbeddings,
+      base.accountEmbeddings,
+      base.files,
+    );
+  }
+
   get version(): string {
     return this.manifest.version;
   }

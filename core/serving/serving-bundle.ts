@@ -1,3 +1,4 @@
+import type { AnnIndex } from "../ann/ann-index";
 import type { UsearchRuntime } from "../ann/runtime";
 import type { OnnxRuntimeAdapter } from "../inference/types";
 import { loadBundleModels, releaseBundleModels, type BundleModels } from "./bundle-models";
@@ -15,6 +16,11 @@ export interface ServingBundle {
   readonly index: ServingIndex;
   /** Models that failed to load are absent; stages that need them step aside and the feed says degraded. */
   readonly models: Partial<BundleModels>;
+  /**
+   * Live items' retrieval vectors (core/live-items), rows after the bundle's: the two-tower and `media_nn` searches
+   * merge it with the bundle's index. Absent for a bundle served as it was built.
+   */
+  readonly liveIndex?: AnnIndex | undefined;
   /** Why parts of the bundle are unusable, for `degraded` and /health. */
   readonly problems: readonly string[];
   /**

@@ -264,6 +264,34 @@ describe("with a model bundle", () => {
     await expectResult("delete", "/v1/admin/config", await admin.DELETE("/v1/admin/config"), 200);
   });
 
+  it("answers the live-items routes, and their errors", async () => {
+    const fixture = inject("fixtureBundle");
+    const explore = (await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: fixture.expectations[0]?.userId as string, count: 1 } }), 200)) as ExploreResponse;
+    const bundleItem = explore.items[0] as ExploreResponse["items"][number];
+    const body = { items: [{ item_id: "contract-live-1", author_id: bundleItem.author_id, tags: [], created_at: null, duration: null, type: "video", integrity: 1 }] };
+    await expectResult("put", "/v1/items", await admin.PUT("/v1/items", { body }), 200);
+    await expectResult("put", "/v1/items", await admin.PUT("/v1/items", { body: { items: [{ ...body.items[0], integrity: 2 }] } as unknown as typeof body }), 400);
+    await expectResult("put", "/v1/items", await api.PUT("/v1/items", { body }), 401);
+    await expectResult("get", "/v1/items", await admin.GET("/v1/items"), 200);
+    await expectResult("get", "/v1/items", await api.GET("/v1/items"), 401);
+    await expectResult("delete", "/v1/items/{id}", await admin.DELETE("/v1/items/{id}", { params: { path: { id: "contract-live-1" } } }), 200);
+    await expectResult("delete", "/v1/items/{id}", await admin.DELETE("/v1/items/{id}", { params: { path: { id: "no-such-item" } } }), 404);
+    await expectResult("delete", "/v1/items/{id}", await api.DELETE("/v1/items/{id}", { params: { path: { id: "contract-live-1" } } }), 401);
+    // a full delta, and one that cannot be reached
+    const full = { idFromName: (name: string) => env.ITEM_DELTA.idFromName(name), get: () => ({ has: async () => true, upsert: async () => ({ ok: false, version: 1, inserted: 0, updated: 0, liveItems: 10_000, limit: 10_000, wouldBe: 10_001 }), takeDown: async () => ({ ok: false, version: 1, wasLive: false, limit: 100_000 }) }) } as unknown as Env["ITEM_DELTA"];
+    const down = { idFromName: (name: string) => env.ITEM_DELTA.idFromName(name), get: () => ({ has: unreachable, upsert: unreachable, takeDown: unreachable, sync: unreachable }) } as unknown as Env["ITEM_DELTA"];
+    const headers = { authorization: "Bearer test-admin-token" };
+    await expectResult("put", "/v1/items", await appWith({ ITEM_DELTA: full }).PUT("/v1/items", { body, headers }), 507);
+    await expectResult("delete", "/v1/items/{id}", await appWith({ ITEM_DELTA: full }).DELETE("/v1/items/{id}", { params: { path: { id: "contract-live-1" } }, headers }), 507);
+    await expectResult("put", "/v1/items", await appWith({ ITEM_DELTA: down }).PUT("/v1/items", { body, headers }), 503);
+    await expectResult("delete", "/v1/items/{id}", await appWith({ ITEM_DELTA: down }).DELETE("/v1/items/{id}", { params: { path: { id: "contract-live-1" } }, headers }), 503);
+    await expectResult("get", "/v1/items", await appWith({ ITEM_DELTA: down }).GET("/v1/items", { headers }), 503);
+    // feeds without the delta: served from what the isolate last read, and said to be degraded
+    const degraded = (await expectResult("post", "/v1/explore", await appWith({ ITEM_DELTA: down }).POST("/v1/explore", { body: { user_id: fixture.expectations[0]?.userId as string, count: 5, debug: true } }), 200)) as ExploreResponse;
+    expect(degraded.degraded).toBe(true);
+    expect(degraded.items.map((entry) => entry.item_id)).not.toContain("contract-live-1");
+  });
+
   it("answers an unknown route with the documented error body", async () => {
     const response = await exports.default.fetch(`${BASE}/v2/nothing`);
     expect(response.status).toBe(404);

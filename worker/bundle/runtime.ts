@@ -3,12 +3,20 @@ import { UsearchRuntime } from "../../core/ann/runtime";
 import type { BundleFiles } from "../../core/bundle/store";
 import { openServingBundle, type ServingBundle } from "../../core/serving/serving-bundle";
 import { createWorkerdOrtAdapter } from "../inference/ort-web-workerd";
+import type { OnnxRuntimeAdapter } from "../../core/inference/types";
 import { BundleCache } from "./cache";
 import { SHARD_FILES_PREFIX } from "../../core/shards/layout";
+import { isItemTowerFile } from "../../core/live-items/embed";
 
 // One onnxruntime-web and one USearch wasm instance per isolate, shared by every bundle version.
 const onnx = createWorkerdOrtAdapter();
 let usearch: UsearchRuntime | undefined;
+
+/** The isolate's wasm runtimes, for models run beside the bundle's own (live items' towers and index: worker/items). */
+export function isolateRuntimes(): { readonly onnx: OnnxRuntimeAdapter; readonly usearch: UsearchRuntime } {
+  usearch ??= new UsearchRuntime(usearchWasm);
+  return { onnx, usearch };
+}
 
 /** Runs once per version, in the background, before the new version is swapped in; a throw keeps the old one. */
 export async function decodeServingBundle(files: BundleFiles): Promise<ServingBundle> {
@@ -17,5 +25,6 @@ export async function decodeServingBundle(files: BundleFiles): Promise<ServingBu
 }
 
 /** The isolate's bundle, decoded for serving: module-level, so every request in this isolate shares one copy. The item
- * shards' files are left to the shards' own Durable Objects (worker/shards/item-shard.ts). */
-export const bundleCache = new BundleCache<ServingBundle>({ decode: decodeServingBundle, release: (bundle) => bundle.release(), files: (path) => !path.startsWith(SHARD_FILES_PREFIX) });
+ * shards' files are left to the shards' own Durable Objects (worker/shards/item-shard.ts), the item towers to live
+ * items, which read them when a delta first needs them (worker/items/live-view.ts). */
+export const bundleCache = new BundleCache<ServingBundle>({ decode: decodeServingBundle, release: (bundle) => bundle.release(), files: (path) => !path.startsWith(SHARD_FILES_PREFIX) && !isItemTowerFile(path) });

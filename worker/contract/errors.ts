@@ -38,6 +38,7 @@ const ERROR_DESCRIPTIONS = {
   404: "Nothing goes by the name in the path (`not_found`).",
   500: "An unexpected failure; the message says nothing more.",
   503: "A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later.",
+  507: "A bounded store is full (`live_items_limit`, `takedowns_limit`); the message names the limit.",
 } as const;
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 

@@ -6,11 +6,12 @@ import { experimentReportRoute } from "./experiments";
 import { exploreRoute, suggestedRoute } from "./feeds";
 import { healthRoute } from "./health";
 import { inspectRoute } from "./inspect";
+import { exportItemsRoute, takedownRoute, upsertItemsRoute } from "./items";
 import { queryRoute } from "./query";
 import type { RouteContract } from "./route";
 
 /** Every route the Worker serves besides the pages and their assets (`/openapi.json`, `/docs`, `/inspect`). */
-export const API_ROUTES: readonly RouteContract[] = [healthRoute, exploreRoute, suggestedRoute, eventsRoute, queryRoute, inspectRoute, getConfigRoute, putConfigRoute, deleteConfigRoute, experimentReportRoute];
+export const API_ROUTES: readonly RouteContract[] = [healthRoute, exploreRoute, suggestedRoute, eventsRoute, queryRoute, inspectRoute, getConfigRoute, putConfigRoute, deleteConfigRoute, experimentReportRoute, upsertItemsRoute, takedownRoute, exportItemsRoute];
 
 let document: OpenApiDocument | undefined;
 
@@ -27,7 +28,7 @@ export function apiDocument(): OpenApiDocument {
       { name: "feeds", description: "What app backends show their users." },
       { name: "events", description: "What users did, for the real-time state." },
       { name: "operations", description: "Health, sourcing queries and the inspector." },
-      { name: "admin", description: "The serving config and its experiments." },
+      { name: "admin", description: "The serving config and its experiments, and live items." },
     ],
   );
   return document;

@@ -11,6 +11,8 @@ import { bearerFor } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { setStageMetrics } from "../http/stage-timings";
 import { jsonBody } from "../http/validation";
+import { withLiveState } from "../items/feed-answer";
+import { readLiveDelta, withLiveItems } from "../items/live-view";
 
 /** POST /v1/explore: a personalised Explore feed from the four-stage funnel, computed in the Worker, page by page of a session. */
 export const exploreRoutes = appFactory.createApp().post(exploreRoute.path, bearerFor(exploreRoute.auth), jsonBody(exploreRequest), holdServingBundle, async (c) => {
@@ -21,16 +23,21 @@ export const exploreRoutes = appFactory.createApp().post(exploreRoute.path, bear
   const page = await wrapTime(c, "session", openFeedPage(c.env, input.user_id, "explore", input.cursor, input.count));
   const exclude = [...input.exclude, ...page.served];
   if (bundle.status !== "ready") {
-    const fallback = await wrapTime(c, "fallback", serveFallback(c.env, input.user_id, input.count, exclude, nowMs));
-    return c.json((await withCursor(page, degradedFeedBody({ requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback))) satisfies ExploreResponse);
+    const live = await readLiveDelta(c.env);
+    const fallback = await wrapTime(c, "fallback", serveFallback(c.env, input.user_id, input.count, [...exclude, ...live.takenDownIds], nowMs));
+    const body = degradedFeedBody({ requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, { items: fallback.items, reasons: [...fallback.reasons, ...live.problems] });
+    return c.json((await withCursor(page, withLiveState(body, live))) satisfies ExploreResponse);
   }
-  let output;
-  try {
-    output = await serveExplore(c.env, bundle.decoded, { userId: input.user_id, count: input.count, exclude, precedingAuthors: page.precedingAuthors, surface: input.surface, debug: input.debug, weights: input.weights }, nowMs);
-  } catch (error) {
-    if (error instanceof ConfigOverrideError) throw new ApiError(400, "invalid_request", error.message, `weights${error.field ? `.${error.field}` : ""}`);
-    throw error;
-  }
-  setStageMetrics(c, output.timings);
-  return c.json((await withCursor(page, { request_id: requestId, ...output.body })) satisfies ExploreResponse);
+  // the live delta (worker/items): live items appended to the bundle, takedowns left out of every path
+  const served = await withLiveItems(c.env, bundle.decoded, async (live) => {
+    try {
+      const output = await serveExplore(c.env, live.serving, { userId: input.user_id, count: input.count, exclude: [...exclude, ...live.takenDownIds], precedingAuthors: page.precedingAuthors, surface: input.surface, debug: input.debug, weights: input.weights }, nowMs);
+      return { body: withLiveState(output.body, live), timings: { live: live.syncMs, ...output.timings } };
+    } catch (error) {
+      if (error instanceof ConfigOverrideError) throw new ApiError(400, "invalid_request", error.message, `weights${error.field ? `.${error.field}` : ""}`);
+      throw error;
+    }
+  });
+  setStageMetrics(c, served.timings);
+  return c.json((await withCursor(page, { request_id: requestId, ...served.body })) satisfies ExploreResponse);
 });

@@ -8,6 +8,8 @@ import { serveSuggested, serveSuggestedFallback } from "../feeds/suggested-servi
 import { bearerFor } from "../http/auth";
 import { setStageMetrics } from "../http/stage-timings";
 import { jsonBody } from "../http/validation";
+import { withLiveState } from "../items/feed-answer";
+import { readLiveDelta, withLiveItems } from "../items/live-view";
 
 /** POST /v1/suggested: Suggested Posts for the end of the Home feed (core/suggested), seeded H >> R >> F, page by page of a session. */
 export const suggestedRoutes = appFactory.createApp().post(suggestedRoute.path, bearerFor(suggestedRoute.auth), jsonBody(suggestedRequest), holdServingBundle, async (c) => {
@@ -18,10 +20,16 @@ export const suggestedRoutes = appFactory.createApp().post(suggestedRoute.path, 
   const request = { userId: input.user_id, count: input.count, exclude: [...input.exclude, ...page.served], precedingAuthors: page.precedingAuthors, debug: input.debug };
   const { bundle } = c.var;
   if (bundle.status !== "ready") {
-    const fallback = await wrapTime(c, "fallback", serveSuggestedFallback(c.env, request, nowMs));
-    return c.json((await withCursor(page, degradedFeedBody({ requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, fallback))) satisfies SuggestedResponse);
+    const live = await readLiveDelta(c.env);
+    const fallback = await wrapTime(c, "fallback", serveSuggestedFallback(c.env, { ...request, exclude: [...request.exclude, ...live.takenDownIds] }, nowMs));
+    const body = degradedFeedBody({ requestId, userId: input.user_id, debug: input.debug }, bundle.reasons, { items: fallback.items, reasons: [...fallback.reasons, ...live.problems] });
+    return c.json((await withCursor(page, withLiveState(body, live))) satisfies SuggestedResponse);
   }
-  const output = await serveSuggested(c.env, bundle.decoded, request, nowMs);
+  // the live delta (worker/items): live items appended to the bundle, takedowns left out
+  const output = await withLiveItems(c.env, bundle.decoded, async (live) => {
+    const served = await serveSuggested(c.env, live.serving, { ...request, exclude: [...request.exclude, ...live.takenDownIds] }, nowMs);
+    return { body: withLiveState(served.body, live), timings: { live: live.syncMs, ...served.timings } };
+  });
   setStageMetrics(c, output.timings);
   return c.json((await withCursor(page, { request_id: requestId, ...output.body })) satisfies SuggestedResponse);
 });

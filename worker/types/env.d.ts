@@ -10,6 +10,8 @@ declare namespace Cloudflare {
     ITEM_SHARDS: DurableObjectNamespace<import("../shards/item-shard").ItemShard>;
     /** One counter per A/B experiment of the serving config (worker/experiments/counter.ts). */
     EXPERIMENTS: DurableObjectNamespace<import("../experiments/counter").ExperimentCounter>;
+    /** Live items: the delta since the bundle, upserts and takedowns (worker/items/item-delta.ts). */
+    ITEM_DELTA: DurableObjectNamespace<import("../items/item-delta").ItemDelta>;
     /** Optional: ms the fan-out waits for an item shard before serving without it (default 250). */
     ITEM_SHARD_TIMEOUT_MS?: string;
     /** Optional: trending half-life in hours (default 6). */
