@@ -209,6 +209,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/items/fold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release the live items the active bundle folded in
+         * @description Run after activating a bundle built with the delta's items.csv: the upserted items that bundle holds stop counting as live items (README "Live items"). Takedowns and upserted integrities keep applying.
+         */
+        post: operations["foldLiveItems"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2559,6 +2579,20 @@ export interface components {
                 batch: number;
             };
         };
+        FoldedLiveItems: {
+            /** @description The active bundle's version. */
+            bundle: string;
+            /** @description Live items the active bundle holds now, which stop counting against the limit. */
+            folded: number;
+            /** @description Live items left in the delta. */
+            live_items: number;
+            limits: {
+                /** @description The most live items the delta holds (upserted ids the active bundle did not hold). */
+                live_items: number;
+                takedowns: number;
+                batch: number;
+            };
+        };
     };
     responses: never;
     parameters: never;
@@ -3274,6 +3308,53 @@ export interface operations {
             };
             /** @description A bounded store is full (`live_items_limit`, `takedowns_limit`); the message names the limit. */
             507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    foldLiveItems: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was folded. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FoldedLiveItems"];
+                };
+            };
+            /** @description A missing, malformed or wrong bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unexpected failure; the message says nothing more. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -165,6 +165,10 @@ describe("live items in the feeds", () => {
     // and the live item that stayed up is still served, embedded by the new version's towers
     expect([...ids(afterSwitch), ...ids(suggestedAfterSwitch)]).toContain("live-2");
 
+    // a switch to a bundle that does not hold the live items folds none of them in: they still count against the limit
+    const fold = await fetchWorker("/v1/items/fold", { method: "POST", headers: ADMIN });
+    expect(await fold.json()).toMatchObject({ bundle: switched, folded: 0, live_items: 2 });
+
     // the export lists the delta for the next bundle: the taken-down live item is out of its items.csv
     const exported = (await (await fetchWorker("/v1/items", { method: "GET", headers: ADMIN })).json()) as { live_items: LiveItem[]; taken_down: string[]; items_csv: string };
     expect(exported.live_items.map((item) => item.item_id)).toEqual(["live-1", "live-2"]);

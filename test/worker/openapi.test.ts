@@ -286,6 +286,9 @@ describe("with a model bundle", () => {
     await expectResult("put", "/v1/items", await appWith({ ITEM_DELTA: down }).PUT("/v1/items", { body, headers }), 503);
     await expectResult("delete", "/v1/items/{id}", await appWith({ ITEM_DELTA: down }).DELETE("/v1/items/{id}", { params: { path: { id: "contract-live-1" } }, headers }), 503);
     await expectResult("get", "/v1/items", await appWith({ ITEM_DELTA: down }).GET("/v1/items", { headers }), 503);
+    await expectResult("post", "/v1/items/fold", await admin.POST("/v1/items/fold"), 200);
+    await expectResult("post", "/v1/items/fold", await api.POST("/v1/items/fold"), 401);
+    await expectResult("post", "/v1/items/fold", await appWith({ ITEM_DELTA: down }).POST("/v1/items/fold", { headers }), 503);
     // feeds without the delta: served from what the isolate last read, and said to be degraded
     const degraded = (await expectResult("post", "/v1/explore", await appWith({ ITEM_DELTA: down }).POST("/v1/explore", { body: { user_id: fixture.expectations[0]?.userId as string, count: 5, debug: true } }), 200)) as ExploreResponse;
     expect(degraded.degraded).toBe(true);

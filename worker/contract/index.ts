@@ -6,12 +6,12 @@ import { experimentReportRoute } from "./experiments";
 import { exploreRoute, suggestedRoute } from "./feeds";
 import { healthRoute } from "./health";
 import { inspectRoute } from "./inspect";
-import { exportItemsRoute, takedownRoute, upsertItemsRoute } from "./items";
+import { exportItemsRoute, foldItemsRoute, takedownRoute, upsertItemsRoute } from "./items";
 import { queryRoute } from "./query";
 import type { RouteContract } from "./route";
 
 /** Every route the Worker serves besides the pages and their assets (`/openapi.json`, `/docs`, `/inspect`). */
-export const API_ROUTES: readonly RouteContract[] = [healthRoute, exploreRoute, suggestedRoute, eventsRoute, queryRoute, inspectRoute, getConfigRoute, putConfigRoute, deleteConfigRoute, experimentReportRoute, upsertItemsRoute, takedownRoute, exportItemsRoute];
+export const API_ROUTES: readonly RouteContract[] = [healthRoute, exploreRoute, suggestedRoute, eventsRoute, queryRoute, inspectRoute, getConfigRoute, putConfigRoute, deleteConfigRoute, experimentReportRoute, upsertItemsRoute, takedownRoute, exportItemsRoute, foldItemsRoute];
 
 let document: OpenApiDocument | undefined;
 

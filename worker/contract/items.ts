@@ -70,8 +70,26 @@ export const exportItemsRoute = {
   responses: { 200: { description: "The delta.", name: "LiveItemsExport", schema: liveItemsExport }, ...errorResponses(401, 500, 503) },
 } satisfies RouteContract;
 
+export const foldResponse = z.strictObject({
+  bundle: z.string().meta({ description: "The active bundle's version." }),
+  folded: z.number().int().meta({ description: "Live items the active bundle holds now, which stop counting against the limit." }),
+  live_items: z.number().int().meta({ description: "Live items left in the delta." }),
+  limits,
+});
+
+export const foldItemsRoute = {
+  ...items,
+  operationId: "foldLiveItems",
+  method: "post",
+  path: "/v1/items/fold",
+  summary: "Release the live items the active bundle folded in",
+  description: "Run after activating a bundle built with the delta's items.csv: the upserted items that bundle holds stop counting as live items (README \"Live items\"). Takedowns and upserted integrities keep applying.",
+  responses: { 200: { description: "What was folded.", name: "FoldedLiveItems", schema: foldResponse }, ...errorResponses(401, 500, 503) },
+} satisfies RouteContract;
+
 export const LIVE_ITEM_LIMITS = { live_items: MAX_LIVE_ITEMS, takedowns: MAX_TAKEDOWNS, batch: MAX_UPSERT_BATCH } as const;
 
 export type UpsertItemsResponse = ResponseOf<typeof upsertItemsResponse>;
 export type TakedownResponse = ResponseOf<typeof takedownResponse>;
 export type LiveItemsExport = ResponseOf<typeof liveItemsExport>;
+export type FoldResponse = ResponseOf<typeof foldResponse>;

@@ -150,6 +150,20 @@ export class ItemDelta extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Marks upserted ids that a bundle now holds (the next bundle folded them in): they stop counting as live items, so
+   * the limit frees up; their records stay (an integrity from the upsert still applies, and an isolate still on an
+   * older bundle still serves them) and so do takedowns. Changes no entry an isolate reads, so the version stays.
+   */
+  markFolded(itemIds: readonly string[]): { readonly folded: number; readonly liveItems: number } {
+    if (!Array.isArray(itemIds as unknown)) throw new TypeError("item delta: markFolded takes an array of ids");
+    return this.ctx.storage.transactionSync(() => {
+      let folded = 0;
+      for (const itemId of itemIds) folded += this.sql.exec("UPDATE items SET in_bundle = 1 WHERE item_id = ? AND record IS NOT NULL AND in_bundle = 0", itemId).rowsWritten;
+      return { folded, liveItems: this.liveItemCount() };
+    });
+  }
+
   /** Whether the delta knows the id (upserted or taken down). */
   has(itemId: string): boolean {
     return this.sql.exec("SELECT 1 FROM items WHERE item_id = ?", itemId).toArray().length > 0;

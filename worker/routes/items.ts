@@ -1,6 +1,6 @@
 import { ITEMS_CSV_HEADER, itemsCsvLine, type LiveItemRecord } from "../../core/live-items/record";
 import { holdServingBundle } from "../bundle/hold";
-import { exportItemsRoute, LIVE_ITEM_LIMITS, takedownRoute, upsertItemsRequest, upsertItemsRoute, type LiveItemsExport, type TakedownResponse, type UpsertItemsResponse } from "../contract/items";
+import { exportItemsRoute, foldItemsRoute, LIVE_ITEM_LIMITS, takedownRoute, upsertItemsRequest, upsertItemsRoute, type FoldResponse, type LiveItemsExport, type TakedownResponse, type UpsertItemsResponse } from "../contract/items";
 import { honoPath } from "../contract/route";
 import { bearerFor } from "../http/auth";
 import { ApiError } from "../http/errors";
@@ -11,7 +11,7 @@ import { embedForUpsert } from "../items/live-view";
 
 /**
  * Live items (ADMIN_TOKEN): upsert a batch (checked against the active bundle, embedded by its item towers, stored in
- * the ItemDelta object), take one down, export the delta for the next bundle. Every isolate serves the change from its
+ * the ItemDelta object), take one down, export the delta for the next bundle, release what that bundle folded in. Every isolate serves the change from its
  * next request on (worker/items/live-view.ts).
  */
 export const itemRoutes = appFactory
@@ -53,6 +53,15 @@ export const itemRoutes = appFactory
     const result = await delta<TakedownResult>(c.env, (stub) => stub.takeDown(itemId));
     if (!result.ok) throw new ApiError(507, "takedowns_limit", `the live delta holds at most ${result.limit} takedowns; publish a bundle without the taken-down items`, "id");
     return c.json({ item_id: itemId, version: result.version, was_live: result.wasLive } satisfies TakedownResponse);
+  })
+  .post(foldItemsRoute.path, bearerFor(foldItemsRoute.auth), holdServingBundle, async (c) => {
+    const { bundle } = c.var;
+    if (bundle.status !== "ready") throw new ApiError(503, "bundle_unavailable", `no model bundle is loaded: ${bundle.reasons.join("; ")}`);
+    const { items } = bundle.decoded.tables;
+    const sync = await delta<DeltaSync>(c.env, (stub) => stub.sync(null, 0));
+    const held = sync.entries.flatMap((entry) => (entry.record !== null && items.ids.has(entry.item_id) ? [entry.item_id] : []));
+    const result = await delta<{ folded: number; liveItems: number }>(c.env, (stub) => stub.markFolded(held));
+    return c.json({ bundle: bundle.decoded.tables.version, folded: result.folded, live_items: result.liveItems, limits: LIVE_ITEM_LIMITS } satisfies FoldResponse);
   })
   .get(exportItemsRoute.path, bearerFor(exportItemsRoute.auth), async (c) => {
     const sync = await delta<DeltaSync>(c.env, (stub) => stub.sync(null, 0));
