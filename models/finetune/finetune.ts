@@ -27,7 +27,7 @@ import { DEFAULT_MTML_TRAINING, labelAucs, predictMtml, trainMtml } from "../mtm
 import { buildDistillation, type TrainedModels } from "../pipeline/train-all";
 import { TwoTowerModel, type TowerArchitecture } from "../two-tower/model";
 import { DEFAULT_RETRIEVAL_TRAINING, embedItems, heldOutRecall, trainRetrieval } from "../two-tower/train";
-import { DEFAULT_GATE_TOLERANCE, GATED_LABELS, judge, type GateMeasure, type GateVerdict } from "./gate";
+import { DEFAULT_GATE_TOLERANCE, GATED_LABELS, MIN_GATED_EXAMPLES, judge, type GateMeasure, type GateVerdict } from "./gate";
 import { buildFinetuneRows } from "./rows";
 import { loadModelWeights, weightsArchitecture } from "./weights";
 import { InsufficientDataError } from "../../core/data/errors";
@@ -234,13 +234,19 @@ export function gateMeasures(
 ): GateMeasure[] {
   const baseAucs = labelAucs(predictMtml(base.mtml, heldOut.inputs), heldOut.labels);
   const candidateAucs = labelAucs(predictMtml(candidate.mtml, heldOut.inputs), heldOut.labels);
-  const measures: GateMeasure[] = LABELS.map((label) => ({
-    name: `mtml_auc_${label}`,
-    base: baseAucs[label] ?? null,
-    candidate: candidateAucs[label] ?? null,
-    tolerance: tolerance.auc,
-    gated: (GATED_LABELS as readonly string[]).includes(label),
-  }));
+  const rows = heldOut.labels.length / LABELS.length;
+  const measures: GateMeasure[] = LABELS.map((label, l) => {
+    let positives = 0;
+    for (let r = 0; r < rows; r++) positives += heldOut.labels[r * LABELS.length + l] as number;
+    return {
+      name: `mtml_auc_${label}`,
+      base: baseAucs[label] ?? null,
+      candidate: candidateAucs[label] ?? null,
+      tolerance: tolerance.auc,
+      gated: (GATED_LABELS as readonly string[]).includes(label) && Math.min(positives, rows - positives) >= MIN_GATED_EXAMPLES,
+      note: `${positives} positives`,
+    };
+  });
   const k = Math.max(1, Math.round(catalogue.size * HELD_OUT_RECALL_SHARE));
   const clicks = heldOutClicks.length > 0;
   measures.push({
@@ -248,7 +254,8 @@ export function gateMeasures(
     base: clicks ? heldOutRecall(base.retrieval, examples, heldOutClicks, catalogue, k) : null,
     candidate: clicks ? heldOutRecall(candidate.retrieval, examples, heldOutClicks, catalogue, k) : null,
     tolerance: tolerance.recall,
-    gated: true,
+    gated: heldOutClicks.length >= MIN_GATED_EXAMPLES,
+    note: `${heldOutClicks.length} clicks`,
   });
   return measures;
 }
