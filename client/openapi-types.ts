@@ -201,7 +201,7 @@ export interface paths {
         post?: never;
         /**
          * Take an item down
-         * @description A bundle item or a live one: every isolate leaves it out of every feed from its next request on, across bundle switches too. An id neither the active bundle nor the delta knows is a 404.
+         * @description A bundle item or a live one: every isolate leaves it out of every feed from its next request on, across bundle switches too. An id neither the active bundle nor the delta knows is a 404 (while no bundle is loaded, every id is taken down as it comes).
          */
         delete: operations["takeDownItem"];
         options?: never;

@@ -55,7 +55,7 @@ export const takedownRoute = {
   method: "delete",
   path: "/v1/items/{id}",
   summary: "Take an item down",
-  description: "A bundle item or a live one: every isolate leaves it out of every feed from its next request on, across bundle switches too. An id neither the active bundle nor the delta knows is a 404.",
+  description: "A bundle item or a live one: every isolate leaves it out of every feed from its next request on, across bundle switches too. An id neither the active bundle nor the delta knows is a 404 (while no bundle is loaded, every id is taken down as it comes).",
   params: { id: z.string().min(1).max(64).meta({ description: "The item's id." }) },
   responses: { 200: { description: "The delta's new version.", name: "TakenDownItem", schema: takedownResponse }, ...errorResponses(401, 404, 500, 503, 507) },
 } satisfies RouteContract;

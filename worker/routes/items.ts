@@ -48,8 +48,10 @@ export const itemRoutes = appFactory
     const parsed = takedownRoute.params.id.safeParse(itemId);
     if (!parsed.success) throw new ApiError(400, "invalid_request", parsed.error.issues[0]?.message ?? "invalid id", "id");
     const { bundle } = c.var;
-    const inBundle = bundle.status === "ready" && bundle.decoded.tables.items.ids.has(itemId);
-    if (!inBundle && !(await delta<boolean>(c.env, (stub) => stub.has(itemId)))) throw new ApiError(404, "not_found", `neither the active bundle nor the live delta holds item ${JSON.stringify(itemId)}`, "id");
+    // without a loaded bundle the id cannot be checked; a takedown then is taken as it comes (the popular fallback list
+    // being served must be cleanable too)
+    const known = bundle.status !== "ready" || bundle.decoded.tables.items.ids.has(itemId) || (await delta<boolean>(c.env, (stub) => stub.has(itemId)));
+    if (!known) throw new ApiError(404, "not_found", `neither the active bundle nor the live delta holds item ${JSON.stringify(itemId)}`, "id");
     const result = await delta<TakedownResult>(c.env, (stub) => stub.takeDown(itemId));
     if (!result.ok) throw new ApiError(507, "takedowns_limit", `the live delta holds at most ${result.limit} takedowns; publish a bundle without the taken-down items`, "id");
     return c.json({ item_id: itemId, version: result.version, was_live: result.wasLive } satisfies TakedownResponse);
