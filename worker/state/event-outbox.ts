@@ -5,37 +5,37 @@ import type { EventLogStore } from "../event-log/store";
 /**
  * How the outbox of one user-state object batches, retries and bounds what it holds (README, "The event log").
  * The flight size keeps an object at a few hundred KB; the bound keeps an R2 outage from growing storage without end
- * (100,000 rows of ~100 bytes is ~10 MB per object, 64 objects ~640 MB; at 1,000 events/s over the 64 groups about
+ * (100,000 events of ~100 bytes is ~10 MB per object, 64 objects ~640 MB; at 1,000 events/s over the 64 groups about
  * 1.8 hours of outage before POST /v1/events answers 503).
  */
 export const EVENT_OUTBOX_LIMITS = {
-  /** Rows one flight (one sequence range, one object per UTC hour in it) ships. */
+  /** Events one flight (one sequence range of whole ingest batches, one object per UTC hour in it) ships at most. */
   flightRows: 5_000,
   /** Flights one flush ships before it yields (the alarm comes back at once for the rest). */
   flightsPerFlush: 4,
-  /** Pending rows that make an ingest start a flush rather than wait for the alarm. */
+  /** Waiting events that make an ingest start a flush rather than wait for the alarm. */
   flushRows: 1_000,
-  /** The alarm's period while rows are pending: no accepted event waits much longer than this to reach the log. */
+  /** The alarm's period while events wait: no accepted event waits much longer than this to reach the log. */
   flushIntervalMs: 10_000,
   /** After failed flushes the alarm backs off, doubling, up to this. */
   maxRetryMs: 120_000,
-  /** Pending rows past which ingest refuses new events (503 + Retry-After) until the log catches up. */
+  /** Waiting events past which ingest refuses new events (503 + Retry-After) until the log catches up. */
   maxPendingRows: 100_000,
-  /** Rows older than this, still unshipped, make the log "pending" even without a failure seen by this instance. */
+  /** Events older than this, still unshipped, make the log "pending" even without a failure seen by this instance. */
   staleMs: 120_000,
 } as const;
 
-/** `ok`: the writer is healthy and the pending rows are on their way. `pending`: events wait in the outbox (no store, failures, or a backlog). */
+/** `ok`: the writer is healthy and the waiting events are on their way. `pending`: events wait in the outbox (no store, failures, or a backlog). */
 export type EventLogStatus = "ok" | "pending";
 
 export interface OutboxState {
   readonly status: EventLogStatus;
-  /** Rows accepted but not yet in the log. */
+  /** Events accepted but not yet in the log. */
   readonly pendingRows: number;
 }
 
 export interface FlushOutcome extends OutboxState {
-  /** Rows this flush wrote to the log. */
+  /** Events this flush wrote to the log. */
   readonly shippedRows: number;
   /** Why the flush stopped early, when it failed. */
   readonly error: string | null;
@@ -46,11 +46,16 @@ interface Flight {
   readonly toSeq: number;
 }
 
+/** An event as an outbox batch stores it: the columns of the log, in order. */
+type OutboxTuple = [event_id: string, user_id: string, item_id: string, type: InteractionType, ts: number, surface: number];
+
+/**
+ * One row per ingest call, not per event: the events of a call hold consecutive sequence numbers, so a row is a
+ * range and its events as JSON. The ingest transaction, which already runs several statements per event, gains one
+ * statement per call instead of one per event; a flight is a run of whole rows.
+ */
 const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS event_outbox (
-    seq INTEGER PRIMARY KEY, event_id TEXT NOT NULL, user_id TEXT NOT NULL, item_id TEXT NOT NULL,
-    type TEXT NOT NULL, ts INTEGER NOT NULL, surface INTEGER NOT NULL, added_ms INTEGER NOT NULL
-  );
+  CREATE TABLE IF NOT EXISTS event_outbox_batches (from_seq INTEGER PRIMARY KEY, to_seq INTEGER NOT NULL, events TEXT NOT NULL, added_ms INTEGER NOT NULL);
   CREATE TABLE IF NOT EXISTS event_outbox_flight (only INTEGER PRIMARY KEY CHECK (only = 1), from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL);
 `;
 
@@ -83,14 +88,16 @@ export class EventOutbox {
   }
 
   /**
-   * Adds an accepted event under its sequence number; call it inside the transaction that stores the event, after
-   * `ensureSchema`. The
-   * sequence numbers of one object only grow (the object's `next_seq`), so a range names the same rows for ever.
+   * Adds the accepted events of one ingest call, numbered `fromSeq`, `fromSeq + 1`, …; call it inside the transaction
+   * that stores them, after `ensureSchema`. The sequence numbers of one object only grow (the object's `next_seq`),
+   * so a range names the same events for ever.
    */
-  append(seq: number, event: UserEvent, nowMs: number): void {
+  append(fromSeq: number, events: readonly UserEvent[], nowMs: number): void {
+    if (events.length === 0) return;
+    const tuples = events.map((event): OutboxTuple => [event.event_id, event.user_id, event.item_id, event.type, event.ts, event.surface]);
     this.storage.sql.exec(
-      "INSERT INTO event_outbox (seq, event_id, user_id, item_id, type, ts, surface, added_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      seq, event.event_id, event.user_id, event.item_id, event.type, event.ts, event.surface, nowMs,
+      "INSERT INTO event_outbox_batches (from_seq, to_seq, events, added_ms) VALUES (?, ?, ?, ?)",
+      fromSeq, fromSeq + events.length - 1, JSON.stringify(tuples), nowMs,
     );
   }
 
@@ -171,19 +178,19 @@ export class EventOutbox {
   }
 
   private hasTable(): boolean {
-    if (!this.schemaReady) this.schemaReady = this.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_outbox'").toArray().length > 0;
+    if (!this.schemaReady) this.schemaReady = this.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_outbox_batches'").toArray().length > 0;
     return this.schemaReady;
   }
 
-  /** Rows form one contiguous run of sequence numbers (appends grow it, flights delete its head), so max − min + 1 counts them from the primary key's ends. */
+  /** Waiting events form one contiguous run of sequence numbers (appends grow it, flights delete its head), so the ends of the primary key count them. */
   private pendingRows(): number {
     if (!this.hasTable()) return 0;
-    const row = this.storage.sql.exec<{ low: number | null; high: number | null }>("SELECT MIN(seq) AS low, MAX(seq) AS high FROM event_outbox").one();
+    const row = this.storage.sql.exec<{ low: number | null; high: number | null }>("SELECT MIN(from_seq) AS low, MAX(to_seq) AS high FROM event_outbox_batches").one();
     return row.low === null || row.high === null ? 0 : row.high - row.low + 1;
   }
 
   private oldestAddedMs(): number {
-    const row = this.storage.sql.exec<{ added_ms: number }>("SELECT added_ms FROM event_outbox ORDER BY seq LIMIT 1").toArray()[0];
+    const row = this.storage.sql.exec<{ added_ms: number }>("SELECT added_ms FROM event_outbox_batches ORDER BY from_seq LIMIT 1").toArray()[0];
     return row?.added_ms ?? Number.POSITIVE_INFINITY;
   }
 
@@ -193,31 +200,37 @@ export class EventOutbox {
     return row === undefined ? null : { fromSeq: row.from_seq, toSeq: row.to_seq };
   }
 
-  /** Reserves the oldest rows, up to a flight's size. Written before any put, so a retry after a crash ships exactly this range. */
+  /**
+   * Reserves the oldest whole batches, up to a flight's size of events (at least one batch). Written before any put,
+   * so a retry after a crash ships exactly this range.
+   */
   private reserveFlight(): Flight | null {
     if (!this.hasTable()) return null;
-    const range = this.storage.sql
-      .exec<{ low: number | null; high: number | null }>("SELECT MIN(seq) AS low, MAX(seq) AS high FROM (SELECT seq FROM event_outbox ORDER BY seq LIMIT ?)", EVENT_OUTBOX_LIMITS.flightRows)
-      .one();
-    if (range.low === null || range.high === null) return null;
-    this.storage.sql.exec("INSERT INTO event_outbox_flight (only, from_seq, to_seq) VALUES (1, ?, ?)", range.low, range.high);
-    return { fromSeq: range.low, toSeq: range.high };
+    const batches = this.storage.sql
+      .exec<{ from_seq: number; to_seq: number }>("SELECT from_seq, to_seq FROM event_outbox_batches ORDER BY from_seq LIMIT ?", EVENT_OUTBOX_LIMITS.flightRows)
+      .toArray();
+    const first = batches[0];
+    if (first === undefined) return null;
+    let toSeq = first.to_seq;
+    for (const batch of batches.slice(1)) {
+      if (batch.to_seq - first.from_seq + 1 > EVENT_OUTBOX_LIMITS.flightRows) break;
+      toSeq = batch.to_seq;
+    }
+    this.storage.sql.exec("INSERT INTO event_outbox_flight (only, from_seq, to_seq) VALUES (1, ?, ?)", first.from_seq, toSeq);
+    return { fromSeq: first.from_seq, toSeq };
   }
 
   private rowsOf(flight: Flight): UserEvent[] {
     return this.storage.sql
-      .exec<{ event_id: string; user_id: string; item_id: string; type: string; ts: number; surface: number }>(
-        "SELECT event_id, user_id, item_id, type, ts, surface FROM event_outbox WHERE seq BETWEEN ? AND ? ORDER BY seq",
-        flight.fromSeq, flight.toSeq,
-      )
+      .exec<{ events: string }>("SELECT events FROM event_outbox_batches WHERE from_seq BETWEEN ? AND ? ORDER BY from_seq", flight.fromSeq, flight.toSeq)
       .toArray()
-      .map((row) => ({ ...row, type: row.type as InteractionType }));
+      .flatMap((row) => (JSON.parse(row.events) as OutboxTuple[]).map(([event_id, user_id, item_id, type, ts, surface]): UserEvent => ({ event_id, user_id, item_id, type, ts, surface })));
   }
 
-  /** The flight is in the log: its rows and its reservation go together. */
+  /** The flight is in the log: its batches and its reservation go together. */
   private markShipped(flight: Flight): void {
     this.storage.transactionSync(() => {
-      this.storage.sql.exec("DELETE FROM event_outbox WHERE seq BETWEEN ? AND ?", flight.fromSeq, flight.toSeq);
+      this.storage.sql.exec("DELETE FROM event_outbox_batches WHERE from_seq BETWEEN ? AND ?", flight.fromSeq, flight.toSeq);
       this.storage.sql.exec("DELETE FROM event_outbox_flight WHERE from_seq = ? AND to_seq = ?", flight.fromSeq, flight.toSeq);
     });
   }

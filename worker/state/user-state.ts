@@ -114,7 +114,9 @@ export class UserState extends DurableObject<Env> {
     if (!this.eventLog.hasRoomFor(events.length)) return { accepted: 0, duplicates: 0, acceptedEventIds: [], log: "full" };
     const result = this.ctx.storage.transactionSync(() => {
       this.claimGroup(userId);
-      let seq = Number(this.meta("next_seq") ?? "1");
+      const firstSeq = Number(this.meta("next_seq") ?? "1");
+      let seq = firstSeq;
+      const acceptedEvents: UserEvent[] = [];
       const acceptedEventIds: string[] = [];
       let duplicates = 0;
       for (const event of events) {
@@ -127,13 +129,14 @@ export class UserState extends DurableObject<Env> {
           "INSERT INTO events (user_id, seq, event_id, item_id, type, ts, surface) VALUES (?, ?, ?, ?, ?, ?, ?)",
           userId, seq, event.event_id, event.item_id, event.type, event.ts, event.surface,
         );
-        // the outbox row commits with the event or not at all: a crash after this transaction cannot lose it from the log
-        this.eventLog.append(seq, event, nowMs);
         this.touch("seen", userId, event.item_id, event.ts, seq);
         if (event.type === "follow") this.touch("follows", userId, event.item_id, event.ts, seq);
         acceptedEventIds.push(event.event_id);
+        acceptedEvents.push(event);
         seq++;
       }
+      // the outbox row commits with the events or not at all: a crash after this transaction cannot lose them from the log
+      this.eventLog.append(firstSeq, acceptedEvents, nowMs);
       this.setMeta("next_seq", String(seq));
       this.keepNewest("events", userId, "ts DESC, seq DESC", USER_STATE_LIMITS.events);
       this.keepNewest("seen", userId, "last_ts DESC, seq DESC", USER_STATE_LIMITS.seen);
