@@ -20,8 +20,11 @@ export interface LiveItemRecord {
 export const MAX_LIVE_ITEMS = 10_000;
 /** How many items one `PUT /v1/items` may carry: a batch is embedded and stored in one request. */
 export const MAX_UPSERT_BATCH = 500;
-/** How many takedowns the delta keeps at most (each is an id; they outlive bundle switches). */
-export const MAX_TAKEDOWNS = 100_000;
+/**
+ * How many takedowns the delta keeps at most (each is an id; they outlive bundle switches). Every feed request leaves
+ * them all out by id, so the bound is also a bound on that per-request work.
+ */
+export const MAX_TAKEDOWNS = 10_000;
 
 /** No control, format or unassigned characters, and no surrounding whitespace; the same rule as the API's other ids. */
 const PRINTABLE_TEXT = /^[^\p{C}\s](?:[^\p{C}]*[^\p{C}\s])?$/u;

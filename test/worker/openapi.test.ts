@@ -278,7 +278,7 @@ describe("with a model bundle", () => {
     await expectResult("delete", "/v1/items/{id}", await admin.DELETE("/v1/items/{id}", { params: { path: { id: "no-such-item" } } }), 404);
     await expectResult("delete", "/v1/items/{id}", await api.DELETE("/v1/items/{id}", { params: { path: { id: "contract-live-1" } } }), 401);
     // a full delta, and one that cannot be reached
-    const full = { idFromName: (name: string) => env.ITEM_DELTA.idFromName(name), get: () => ({ has: async () => true, upsert: async () => ({ ok: false, version: 1, inserted: 0, updated: 0, liveItems: 10_000, limit: 10_000, wouldBe: 10_001 }), takeDown: async () => ({ ok: false, version: 1, wasLive: false, limit: 100_000 }) }) } as unknown as Env["ITEM_DELTA"];
+    const full = { idFromName: (name: string) => env.ITEM_DELTA.idFromName(name), get: () => ({ has: async () => true, upsert: async () => ({ ok: false, version: 1, inserted: 0, updated: 0, liveItems: 10_000, limit: 10_000, wouldBe: 10_001 }), takeDown: async () => ({ ok: false, version: 1, wasLive: false, limit: 10_000 }) }) } as unknown as Env["ITEM_DELTA"];
     const down = { idFromName: (name: string) => env.ITEM_DELTA.idFromName(name), get: () => ({ has: unreachable, upsert: unreachable, takeDown: unreachable, sync: unreachable }) } as unknown as Env["ITEM_DELTA"];
     const headers = { authorization: "Bearer test-admin-token" };
     await expectResult("put", "/v1/items", await appWith({ ITEM_DELTA: full }).PUT("/v1/items", { body, headers }), 507);

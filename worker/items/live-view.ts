@@ -23,6 +23,8 @@ export interface LiveState {
 
 /** The isolate's copy of the delta: what the last sync returned, merged. */
 const delta = { epoch: null as string | null, version: 0, entries: new Map<string, SyncedEntry>() };
+/** What requests read of the delta, derived once per change rather than per request: the taken-down ids, whether any record is there. */
+let derived: { readonly takenDownIds: ReadonlySet<string>; readonly hasRecords: boolean } = { takenDownIds: new Set(), hasRecords: false };
 /** The view built for a bundle object at a delta version, and requests holding it (its live index is freed after the last). */
 let current: { base: ServingBundle; key: string; view: Promise<ViewBuild>; holds: number; replaced: boolean } | undefined;
 type ViewBuild = { readonly serving: LiveServingBundle; readonly problems: readonly string[] };
@@ -40,8 +42,7 @@ let towers: { version: string; sessions: Promise<ItemTowers> } | undefined;
 export async function withLiveItems<T>(env: Env, base: ServingBundle, serve: (live: LiveState) => Promise<T>): Promise<T> {
   const read = await readLiveDelta(env);
   const problems = [...read.problems];
-  const hasRecords = [...delta.entries.values()].some((entry) => entry.record !== null);
-  if (!hasRecords) return serve({ ...read, serving: base });
+  if (!derived.hasRecords) return serve({ ...read, serving: base });
 
   const key = `${delta.epoch}:${delta.version}`;
   if (!current || current.base !== base || current.key !== key) {
@@ -53,7 +54,11 @@ export async function withLiveItems<T>(env: Env, base: ServingBundle, serve: (li
   const held = current;
   held.holds++;
   try {
-    const build = await held.view.catch((error: unknown): { serving: undefined; problems: string[] } => ({ serving: undefined, problems: [`live items not applied: ${(error as Error).message}`] }));
+    const build = await held.view.catch((error: unknown): { serving: undefined; problems: string[] } => {
+      // a failed build (the towers' files unreadable, say) is tried again by the next request, not kept
+      if (current === held) current = undefined;
+      return { serving: undefined, problems: [`live items not applied: ${(error as Error).message}`] };
+    });
     problems.push(...build.problems);
     return await serve({ serving: build.serving ?? base, takenDownIds: read.takenDownIds, problems, syncMs: read.syncMs });
   } finally {
@@ -74,16 +79,22 @@ export async function readLiveDelta(env: Env): Promise<Omit<LiveState, "serving"
   } catch (error) {
     problems.push(`live items unavailable (the ItemDelta object did not answer; serving the delta as this isolate last read it): ${(error as Error).message}`);
   }
-  const takenDownIds = new Set<string>();
-  for (const entry of delta.entries.values()) if (entry.taken_down) takenDownIds.add(entry.item_id);
-  return { takenDownIds, problems, syncMs: performance.now() - started };
+  return { takenDownIds: derived.takenDownIds, problems, syncMs: performance.now() - started };
 }
 
 function applySync(sync: { epoch: string; version: number; full: boolean; entries: readonly SyncedEntry[] }): void {
+  if (!sync.full && sync.entries.length === 0 && sync.epoch === delta.epoch && sync.version === delta.version) return;
   if (sync.full) delta.entries.clear();
   for (const entry of sync.entries) delta.entries.set(entry.item_id, entry);
   delta.epoch = sync.epoch;
   delta.version = sync.version;
+  const takenDownIds = new Set<string>();
+  let hasRecords = false;
+  for (const entry of delta.entries.values()) {
+    if (entry.taken_down) takenDownIds.add(entry.item_id);
+    if (entry.record !== null) hasRecords = true;
+  }
+  derived = { takenDownIds, hasRecords };
 }
 
 function retire(view: NonNullable<typeof current>): void {
@@ -126,6 +137,9 @@ async function embeddingsOf(env: Env, base: ServingBundle, catalogue: ExtendedCa
       });
     });
   }
+  // only the records of this view stay cached: a re-upserted record's old features are not needed again
+  const inView = new Set(catalogue.appended.map(keyOf));
+  for (const key of cache.keys()) if (!inView.has(key)) cache.delete(key);
   const { retrieval, first_stage: firstStage } = tables.manifest.models;
   const out = { retrieval: new Float32Array(catalogue.appended.length * retrieval.dim), firstStage: new Float32Array(catalogue.appended.length * firstStage.dim) };
   catalogue.appended.forEach((record, i) => {
