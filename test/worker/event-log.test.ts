@@ -268,6 +268,25 @@ describe("event log: crashes and outages", () => {
     expect((await postOk(eventPool([user], 1))).log).toBe("ok");
   });
 
+  it("never overwrites the objects of an earlier life of an object whose storage was wiped", async () => {
+    const user = uid("u");
+    const before = eventPool([user], 10);
+    await postOk(before);
+    await runAlarmsUntilQuiet();
+    const earlier = (await readLog()).filter((row) => row.event.user_id === user);
+    expect(earlier.map((row) => row.key.fromSeq)).toContain(1);
+    await runInDurableObject(userStateStub(env, user), (_instance: UserState, state) => state.storage.deleteAll());
+    await abortAllDurableObjects();
+    const after = eventPool([user], 10);
+    await postOk(after); // the sequence starts at 1 again
+    await runAlarmsUntilQuiet();
+    const rows = await readLog();
+    const writers = new Set(rows.filter((row) => row.event.user_id === user).map((row) => row.key.writer));
+    expect(writers.size).toBe(2);
+    for (const writer of writers) expect(writer).toMatch(new RegExp(`^group_${userStateGroup(user)}\\.[0-9a-f]{8}$`));
+    expectSameEvents(await readLogExactlyOnce([user]), [...before, ...after]);
+  });
+
   it("without the EVENT_LOG binding keeps the events in the outbox and says so", async () => {
     const user = uid("u");
     expect(eventLogStore({})).toBeNull();

@@ -114,6 +114,7 @@ export class UserState extends DurableObject<Env> {
     if (!this.eventLog.hasRoomFor(events.length)) return { accepted: 0, duplicates: 0, acceptedEventIds: [], log: "full" };
     const result = this.ctx.storage.transactionSync(() => {
       this.claimGroup(userId);
+      this.claimLogWriter();
       const firstSeq = Number(this.meta("next_seq") ?? "1");
       let seq = firstSeq;
       const acceptedEvents: UserEvent[] = [];
@@ -172,11 +173,23 @@ export class UserState extends DurableObject<Env> {
     }
   }
 
-  /** The outbox's writer in log keys: the group, stored by the first ingest (claimGroup), so stable across restarts. */
+  /** The outbox's writer in log keys, fixed by the object's first ingest (claimLogWriter), so stable across restarts. */
   private writerName(): string {
-    const group = this.meta("group");
-    if (group === undefined) throw new Error("user state: the event log has rows but the object has no group yet");
-    return `group_${group}`;
+    const writer = this.meta("log_writer");
+    if (writer === undefined) throw new Error("user state: the event log has rows but the object has no writer name yet");
+    return writer;
+  }
+
+  /**
+   * Names the object's writer once: its group and a random epoch, so that an object whose storage was wiped (its
+   * sequence starting again at 1) writes new keys instead of overwriting those of its earlier life. An outbox that
+   * already holds rows without a name keeps the bare group, the name its reserved flight may already have written.
+   */
+  private claimLogWriter(): void {
+    if (this.meta("log_writer") !== undefined) return;
+    const group = this.meta("group") as string;
+    const epoch = [...crypto.getRandomValues(new Uint8Array(4))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+    this.setMeta("log_writer", this.eventLog.state(Date.now()).pendingRows > 0 ? `group_${group}` : `group_${group}.${epoch}`);
   }
 
   /** What the ranker reads for `userId`: events by ts (ties in arrival order), seen items and follows oldest first. */
