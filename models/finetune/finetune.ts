@@ -7,7 +7,8 @@
  * - Held out: the newest `holdoutShare` of the new events, by time. Neither model trains on them; the gate compares
  *   the MTML AUCs and the retrieval recall there. The candidate's models have trained through the cut, so the next
  *   fine-tune starts at the cut and the held-out events are trained on then: no event is skipped by the models.
- * - MTML: a pass over the new rows at a lower learning rate than training from scratch (Adam starts afresh).
+ * - MTML: a pass over the new rows (optionally with older ones rehearsed), at a lower learning rate than training
+ *   from scratch (Adam starts afresh).
  * - Retrieval: the new clicks with older ones rehearsed, in-batch softmax as in training; kept only if it retrieves
  *   every tenth user's new clicks (left out of its training) better than the base did.
  * - First stage: distilled again from the fine-tuned MTML and retrieval over pools of a sample of users, warm.
@@ -80,6 +81,12 @@ export interface FinetuneOptions {
   readonly retrievalLearningRate: number;
   readonly firstStageLearningRate: number;
   /**
+   * Older impressions (of the whole history) mixed into the MTML's fine-tune, per new impression. Off by default: in the
+   * replay (models/README.md) two per new one cost the click and long-view AUCs 0.002 and moved the rare labels' by
+   * less than their noise.
+   */
+  readonly mtmlRehearsal: number;
+  /**
    * Older clicks (of the whole history) mixed into retrieval's fine-tune, per new click. Trained on the new clicks
    * alone, the in-batch softmax's logQ correction sees one day's popularity and recall fell (models/README.md).
    */
@@ -103,6 +110,7 @@ export const DEFAULT_FINETUNE: Omit<FinetuneOptions, "log"> = {
   mtmlLearningRate: DEFAULT_MTML_TRAINING.learningRate / 3,
   retrievalLearningRate: DEFAULT_RETRIEVAL_TRAINING.learningRate / 3,
   firstStageLearningRate: DEFAULT_FIRST_STAGE_TRAINING.learningRate / 3,
+  mtmlRehearsal: 0,
   retrievalRehearsal: 2,
   distillationUsers: 300,
   distillationPool: 300,
@@ -126,7 +134,7 @@ export interface FinetuneResult {
   readonly verdict: GateVerdict;
   /** The candidate's models trained on the new events before this time; the held-out slice starts here. */
   readonly trainedThroughMs: number;
-  readonly counts: { readonly newEvents: number; readonly trainEvents: number; readonly heldOutEvents: number; readonly trainClicks: number; readonly selectionClicks: number; readonly heldOutClicks: number; readonly distillationRequests: number };
+  readonly counts: { readonly newEvents: number; readonly trainEvents: number; readonly rehearsedEvents: number; readonly heldOutEvents: number; readonly trainClicks: number; readonly selectionClicks: number; readonly heldOutClicks: number; readonly distillationRequests: number };
   readonly seconds: Record<string, number>;
 }
 
@@ -144,16 +152,19 @@ export function fineTune(input: FinetuneInput, options: FinetuneOptions): Finetu
   };
 
   const spec = fitted.spec;
-  const rows = buildFinetuneRows(history, fitted, spec, input.trainFromMs, options.retrievalRehearsal > 0 ? Number.NEGATIVE_INFINITY : input.trainFromMs);
-  const newEvents = rows.mtml.ts.length;
+  const reachBack = (rehearsal: number) => (rehearsal > 0 ? Number.NEGATIVE_INFINITY : input.trainFromMs);
+  const rows = buildFinetuneRows(history, fitted, spec, reachBack(options.mtmlRehearsal), reachBack(options.retrievalRehearsal));
+  const newImpressions = indicesWhere(rows.mtml.ts, (ts) => ts >= input.trainFromMs);
+  const newEvents = newImpressions.length;
   if (newEvents === 0) throw new InsufficientDataError("fine-tuning", `impressions after ${new Date(input.trainFromMs).toISOString()} (what the bundle's models have not trained on)`, "none");
-  const cutMs = rows.mtml.ts[Math.min(newEvents - 1, Math.floor(newEvents * (1 - options.holdoutShare)))] as number;
-  const trainRows = indicesWhere(rows.mtml.ts, (ts) => ts < cutMs);
+  const cutMs = rows.mtml.ts[newImpressions[Math.min(newEvents - 1, Math.floor(newEvents * (1 - options.holdoutShare)))] as number] as number;
+  const newTrainRows = indicesWhere(rows.mtml.ts, (ts) => ts >= input.trainFromMs && ts < cutMs);
+  const trainRows = withRehearsal(newTrainRows, indicesWhere(rows.mtml.ts, (ts) => ts < input.trainFromMs), options.mtmlRehearsal, options.seed + 7);
   const heldOutRows = indicesWhere(rows.mtml.ts, (ts) => ts >= cutMs);
   const newClicks = indicesWhere(rows.retrieval.ts, (ts) => ts >= input.trainFromMs && ts < cutMs);
   const trainClicks = withRehearsal(newClicks, indicesWhere(rows.retrieval.ts, (ts) => ts < input.trainFromMs), options.retrievalRehearsal, options.seed);
   const heldOutClicks = indicesWhere(rows.retrieval.ts, (ts) => ts >= cutMs);
-  log(`rows: ${newEvents} new impressions (${trainRows.length} to train on, ${heldOutRows.length} held out from ${new Date(cutMs).toISOString()}), ${trainClicks.length} + ${heldOutClicks.length} clicks`);
+  log(`rows: ${newEvents} new impressions (${newTrainRows.length} to train on with ${trainRows.length - newTrainRows.length} older ones rehearsed, ${heldOutRows.length} held out from ${new Date(cutMs).toISOString()}), ${trainClicks.length} + ${heldOutClicks.length} clicks`);
   split("features");
 
   const base = warmStart(spec, input.weights);
@@ -217,7 +228,7 @@ export function fineTune(input: FinetuneInput, options: FinetuneOptions): Finetu
     trained,
     verdict,
     trainedThroughMs: cutMs,
-    counts: { newEvents, trainEvents: trainRows.length, heldOutEvents: heldOutRows.length, trainClicks: retrievalClicks.length, selectionClicks: selectionClicks.length, heldOutClicks: heldOutClicks.length, distillationRequests },
+    counts: { newEvents, trainEvents: newTrainRows.length, rehearsedEvents: trainRows.length - newTrainRows.length, heldOutEvents: heldOutRows.length, trainClicks: retrievalClicks.length, selectionClicks: selectionClicks.length, heldOutClicks: heldOutClicks.length, distillationRequests },
     seconds,
   };
 }

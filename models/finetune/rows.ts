@@ -16,7 +16,7 @@ import type { RetrievalExamples } from "../two-tower/rows";
 import { sliceEvents } from "../../core/data/dataset";
 
 export interface FinetuneRows {
-  /** MTML rows of the new impressions (row i = history row `first + i`). */
+  /** MTML rows of the impressions from `fromMs` on (row i = history row `first + i`). */
   readonly mtml: { readonly inputs: MtmlRows["inputs"]; readonly labels: Float32Array; readonly ts: Float64Array };
   /** Retrieval examples of the clicks from `retrievalFromMs` on (older ones rehearse what the model knew). */
   readonly retrieval: RetrievalExamples;
@@ -26,13 +26,13 @@ export interface FinetuneRows {
 
 /**
  * Replays `history` (sorted by time) and writes MTML rows for its events at or after `fromMs`, retrieval examples for
- * its clicks at or after `retrievalFromMs`. Each row sees only the days before its own, exactly as in `buildMtmlRows`
+ * its clicks at or after `retrievalFromMs` (either may reach back before the new events, to rehearse older ones). Each row sees only the days before its own, exactly as in `buildMtmlRows`
  * and `buildRetrievalExamples`.
  */
 export function buildFinetuneRows(history: TrainingData, fitted: FittedFeatures, spec: FeatureSpec, fromMs: number, retrievalFromMs = fromMs): FinetuneRows {
   const events = history.events;
   const first = lowerBound(events.ts, fromMs);
-  const firstClick = lowerBound(events.ts, Math.min(fromMs, retrievalFromMs));
+  const firstClick = lowerBound(events.ts, retrievalFromMs);
   const count = events.size - first;
   const clicks = events.labels.click;
   if (!clicks) throw new Error("fine-tuning needs the click label");
@@ -47,15 +47,15 @@ export function buildFinetuneRows(history: TrainingData, fitted: FittedFeatures,
   const replay = newReplay(history, spec);
   let e = 0;
   replay.run(events, (_day, from, to) => {
-    if (to <= firstClick) return;
+    if (to <= Math.min(first, firstClick)) return;
     const context = featureContext(history, fitted, spec, replay);
-    for (let r = Math.max(from, firstClick); r < to; r++) {
+    for (let r = Math.max(from, Math.min(first, firstClick)); r < to; r++) {
       const user = events.user[r] as number;
       const item = events.item[r] as number;
       const ts = events.ts[r] as number;
       const userContext = userContextFor(history, fitted, user, replay.activity(user));
       if (r >= first) writeMtmlRow(context, userContext, item, events.surface[r] as number, ts, inputs, r - first, false);
-      if (!clicks[r]) continue;
+      if (!clicks[r] || r < firstClick) continue;
       writeUserTowerRow(context, userContext, users, e, false);
       writeItemTowerRow(context, item, ts, items, e, false);
       clickItem[e] = item;
