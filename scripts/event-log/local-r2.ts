@@ -1,6 +1,5 @@
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import type { Miniflare as MiniflareType } from "miniflare";
+import { resolve } from "node:path";
+import { openLocalMiniflare, readWranglerConfig } from "../lib/kv-local";
 
 /**
  * The local R2 bucket that `wrangler dev` (and `npm start`) gives the Worker as `binding`, opened with wrangler's own
@@ -28,21 +27,11 @@ export interface LocalR2 {
   dispose(): Promise<void>;
 }
 
-const wranglerRequire = createRequire(createRequire(import.meta.url).resolve("wrangler"));
-
 export async function openLocalR2(options: LocalR2Options = {}): Promise<LocalR2> {
   const configPath = resolve(options.configPath ?? "wrangler.toml");
   const binding = options.binding ?? "EVENT_LOG";
   const bucketName = await r2BucketNameFromConfig(configPath, binding);
-  const persistTo = options.persistTo === undefined ? join(dirname(configPath), ".wrangler/state") : resolve(options.persistTo);
-  const persistRoot = join(persistTo, "v3");
-  const { Miniflare } = wranglerRequire("miniflare") as { Miniflare: typeof MiniflareType };
-  const miniflare = new Miniflare({
-    modules: true,
-    script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
-    defaultPersistRoot: persistRoot,
-    r2Buckets: { BUCKET: bucketName },
-  });
+  const { miniflare, persistRoot } = openLocalMiniflare(configPath, options.persistTo, { r2Buckets: { BUCKET: bucketName } });
   const r2 = await miniflare.getR2Bucket("BUCKET");
   const bucket: LogBucket = {
     async list({ prefix, cursor }) {
@@ -62,8 +51,7 @@ export async function openLocalR2(options: LocalR2Options = {}): Promise<LocalR2
 
 /** The bucket name wrangler dev uses for `binding`, read with wrangler's own config reader. */
 async function r2BucketNameFromConfig(configPath: string, binding: string): Promise<string> {
-  const { unstable_readConfig } = await import("wrangler");
-  const config = unstable_readConfig({ config: configPath });
+  const config = await readWranglerConfig(configPath);
   const bucket = (config.r2_buckets as { binding: string; bucket_name?: unknown }[]).find((entry) => entry.binding === binding);
   if (bucket === undefined) throw new Error(`${configPath}: no [[r2_buckets]] entry with binding = "${binding}"`);
   return typeof bucket.bucket_name === "string" ? bucket.bucket_name : binding;

@@ -26,22 +26,11 @@ export interface LocalKv {
   dispose(): Promise<void>;
 }
 
-// wrangler's own copy of Miniflare: the same storage format `wrangler dev` reads.
-const wranglerRequire = createRequire(createRequire(import.meta.url).resolve("wrangler"));
-
 export async function openLocalKv(options: LocalKvOptions = {}): Promise<LocalKv> {
   const configPath = resolve(options.configPath ?? "wrangler.toml");
   const binding = options.binding ?? "BUNDLES";
   const namespaceId = await kvNamespaceIdFromConfig(configPath, binding);
-  const persistTo = options.persistTo === undefined ? join(dirname(configPath), ".wrangler/state") : resolve(options.persistTo);
-  const persistRoot = join(persistTo, "v3");
-  const { Miniflare } = wranglerRequire("miniflare") as { Miniflare: typeof MiniflareType };
-  const miniflare = new Miniflare({
-    modules: true,
-    script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
-    defaultPersistRoot: persistRoot,
-    kvNamespaces: { NAMESPACE: namespaceId },
-  });
+  const { miniflare, persistRoot } = openLocalMiniflare(configPath, options.persistTo, { kvNamespaces: { NAMESPACE: namespaceId } });
   const namespace = await miniflare.getKVNamespace("NAMESPACE");
   const kv: BundleKvWriter = {
     async getBytes(key) {
@@ -67,11 +56,31 @@ export async function openLocalKv(options: LocalKvOptions = {}): Promise<LocalKv
  * as wrangler does locally.
  */
 export async function kvNamespaceIdFromConfig(configPath: string, binding: string): Promise<string> {
-  const { unstable_readConfig } = await importWranglerQuietly();
-  const config = unstable_readConfig({ config: configPath });
+  const config = await readWranglerConfig(configPath);
   const namespace = (config.kv_namespaces as { binding: string; id?: unknown }[]).find((entry) => entry.binding === binding);
   if (namespace === undefined) throw new Error(`${configPath}: no [[kv_namespaces]] entry with binding = "${binding}"`);
   return typeof namespace.id === "string" ? namespace.id : binding;
+}
+
+// wrangler's own copy of Miniflare: the same storage format `wrangler dev` reads.
+const wranglerRequire = createRequire(createRequire(import.meta.url).resolve("wrangler"));
+
+/**
+ * A Miniflare that holds nothing but the given storage bindings, on the persistence root `wrangler dev` uses for
+ * `configPath` (`<persistTo>/v3`, persistTo defaulting to `.wrangler/state` beside the config): how the scripts read
+ * and write the local KV and R2 that `wrangler dev` and `npm start` serve, while no `wrangler dev` holds the files.
+ */
+export function openLocalMiniflare(configPath: string, persistTo: string | undefined, storage: { readonly kvNamespaces?: Record<string, string>; readonly r2Buckets?: Record<string, string> }): { miniflare: MiniflareType; persistRoot: string } {
+  const persistRoot = join(persistTo === undefined ? join(dirname(configPath), ".wrangler/state") : resolve(persistTo), "v3");
+  const { Miniflare } = wranglerRequire("miniflare") as { Miniflare: typeof MiniflareType };
+  const miniflare = new Miniflare({ modules: true, script: "export default { fetch() { return new Response(null, { status: 404 }); } };", defaultPersistRoot: persistRoot, ...storage });
+  return { miniflare, persistRoot };
+}
+
+/** wrangler's config reader (`unstable_readConfig`), loaded without the CLI's signal handlers. */
+export async function readWranglerConfig(configPath: string): Promise<ReturnType<typeof import("wrangler")["unstable_readConfig"]>> {
+  const { unstable_readConfig } = await importWranglerQuietly();
+  return unstable_readConfig({ config: configPath });
 }
 
 /**
