@@ -23,6 +23,7 @@ import { MTML_VARIANTS, buildBundle, type MtmlVariant } from "./pipeline/build-b
 import { DEFAULT_TUNE_STEP, tuneOnHeldOutSlice } from "./pipeline/tune-step";
 import { withHomeFreshness } from "../core/suggested/home-like";
 import { embeddingFormatSchema } from "../core/serving/embedding-codec";
+import { LapTimer } from "../core/util/lap-timer";
 
 const USAGE = "usage: npm run pipeline -- [--data <dir>] [--train-end YYYYMMDD] [--out <bundle-dir>] [--seed N] [--quantization fp32|dynamic-int8|dynamic-int8-fp32-dense|qdq-int8] [--embeddings i8-row|f32] [--item-shards N] [--calibration none|fit] [--no-tune] [--tune-method bayesian|random|grid] [--tune-prior searched|learned] [--tune-users N] [--tune-trials RETRIEVAL,VALUE,RANKING,SUGGESTED] [--holdout-share S]";
 
@@ -77,13 +78,9 @@ await runCli(USAGE, async () => {
 
   // the data set says which surfaces count as Home (Suggested Posts' H seeds)
   const defaults: ServingConfig = dataset.homeSurfaces.length > 0 ? { ...DEFAULT_SERVING_CONFIG, suggested: { ...DEFAULT_SERVING_CONFIG.suggested, homeSurfaces: [...dataset.homeSurfaces] } } : DEFAULT_SERVING_CONFIG;
-  // Home's freshness is learned from the window itself (its weight is the tuner's); the tuning replay learns its own from the slice's past
-  const seconds: Record<string, number> = {};
-  let lap = performance.now();
-  const split = (name: string) => {
-    seconds[name] = Number(((performance.now() - lap) / 1000).toFixed(1));
-    lap = performance.now();
-  };
+  const timer = new LapTimer(1);
+  const { seconds } = timer;
+  const split = (name: string) => timer.split(name);
 
   // --- tuning on the window's last slice ---
   let config = defaults;
@@ -116,6 +113,7 @@ await runCli(USAGE, async () => {
   }
   split("tuning");
 
+  // Home's freshness is learned from the window itself (its weight is the tuner's); the tuning replay learns its own from the slice's past
   config = withHomeFreshness(config, train.events, dataset.items.createdAt);
 
   // --- the models on the whole window, with the tuned config's value model ---

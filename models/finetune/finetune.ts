@@ -28,6 +28,7 @@ import { DEFAULT_MTML_TRAINING, labelAucs, predictMtml, trainMtml } from "../mtm
 import { buildDistillation, type TrainedModels } from "../pipeline/train-all";
 import { TwoTowerModel, type TowerArchitecture } from "../two-tower/model";
 import { DEFAULT_RETRIEVAL_TRAINING, embedItems, heldOutRecall, trainRetrieval } from "../two-tower/train";
+import { LapTimer } from "../../core/util/lap-timer";
 import { DEFAULT_GATE_TOLERANCE, GATED_LABELS, MIN_GATED_EXAMPLES, judge, type GateMeasure, type GateVerdict } from "./gate";
 import { buildFinetuneRows } from "./rows";
 import { loadModelWeights, weightsArchitecture } from "./weights";
@@ -144,12 +145,9 @@ const HELD_OUT_RECALL_SHARE = 0.13;
 export function fineTune(input: FinetuneInput, options: FinetuneOptions): FinetuneResult {
   const { history, fitted } = input;
   const { log } = options;
-  const seconds: Record<string, number> = {};
-  let lap = performance.now();
-  const split = (name: string) => {
-    seconds[name] = Number(((performance.now() - lap) / 1000).toFixed(2));
-    lap = performance.now();
-  };
+  const timer = new LapTimer();
+  const { seconds } = timer;
+  const split = (name: string) => timer.split(name);
 
   const spec = fitted.spec;
   const reachBack = (rehearsal: number) => (rehearsal > 0 ? Number.NEGATIVE_INFINITY : input.trainFromMs);

@@ -23,6 +23,7 @@ import { DirectoryDataSource } from "../lib/directory-source";
 import { UsageError } from "../lib/cli";
 import { MTML_VARIANTS, buildBundle, type MtmlVariant } from "../pipeline/build-bundle";
 import { readLogDirectory } from "./log-directory";
+import { LapTimer } from "../../core/util/lap-timer";
 
 const HOUR_MS = 3_600_000;
 
@@ -71,12 +72,9 @@ export interface RunFinetuneOutcome {
 
 export async function runFinetune(options: RunFinetuneOptions): Promise<RunFinetuneOutcome> {
   const { log } = options;
-  const seconds: Record<string, number> = {};
-  let lap = performance.now();
-  const split = (name: string) => {
-    seconds[name] = Number(((performance.now() - lap) / 1000).toFixed(2));
-    lap = performance.now();
-  };
+  const timer = new LapTimer();
+  const { seconds } = timer;
+  const split = (name: string) => timer.split(name);
 
   // --- the active bundle ---
   const bundle = await readBundleDirectory(options.from);
@@ -128,7 +126,7 @@ export async function runFinetune(options: RunFinetuneOptions): Promise<RunFinet
   const fitted = { spec: serving.feature_spec, userEmbeddingRow: users.userEmbeddingRow, itemEmbeddingRow: catalogue.itemEmbeddingRow, authorEmbeddingRow: catalogue.authorEmbeddingRow };
   const result = fineTune({ history, fitted, weights, trainFromMs, config }, { ...DEFAULT_FINETUNE, ...options.finetune, log });
   Object.assign(seconds, Object.fromEntries(Object.entries(result.seconds).map(([name, s]) => [`finetune_${name}`, s])));
-  lap = performance.now();
+  timer.restart();
   log(`gate on the ${result.counts.heldOutEvents} newest impressions and ${result.counts.heldOutClicks} clicks:\n${formatVerdict(result.verdict)}`);
   if (!result.verdict.passed) return { verdict: result.verdict, written: undefined, version: undefined, result, seconds };
 
