@@ -2638,7 +2638,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description Read as JSON whatever the Content-Type. */
+        /** @description Read as JSON whatever the Content-Type; at most 131072 bytes (a longer body is a 413). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ExploreRequest"];
@@ -2665,6 +2665,15 @@ export interface operations {
             };
             /** @description A missing, malformed or wrong bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is longer than the route's limit (`payload_too_large`, field `body`); the message names the limit in bytes. Checked from Content-Length, and while reading a body sent without one. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2699,7 +2708,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description Read as JSON whatever the Content-Type. */
+        /** @description Read as JSON whatever the Content-Type; at most 131072 bytes (a longer body is a 413). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SuggestedRequest"];
@@ -2726,6 +2735,15 @@ export interface operations {
             };
             /** @description A missing, malformed or wrong bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is longer than the route's limit (`payload_too_large`, field `body`); the message names the limit in bytes. Checked from Content-Length, and while reading a body sent without one. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2760,7 +2778,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description Read as JSON whatever the Content-Type. */
+        /** @description Read as JSON whatever the Content-Type; at most 1048576 bytes (a longer body is a 413). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["EventsRequest"];
@@ -2787,6 +2805,15 @@ export interface operations {
             };
             /** @description A missing, malformed or wrong bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is longer than the route's limit (`payload_too_large`, field `body`); the message names the limit in bytes. Checked from Content-Length, and while reading a body sent without one. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2821,7 +2848,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description Read as JSON whatever the Content-Type. */
+        /** @description Read as JSON whatever the Content-Type; at most 262144 bytes (a longer body is a 413). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["QueryRequest"];
@@ -2848,6 +2875,15 @@ export interface operations {
             };
             /** @description A missing, malformed or wrong bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is longer than the route's limit (`payload_too_large`, field `body`); the message names the limit in bytes. Checked from Content-Length, and while reading a body sent without one. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2882,7 +2918,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description Read as JSON whatever the Content-Type. */
+        /** @description Read as JSON whatever the Content-Type; at most 65536 bytes (a longer body is a 413). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["InspectRequest"];
@@ -2909,6 +2945,15 @@ export interface operations {
             };
             /** @description A missing, malformed or wrong bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is longer than the route's limit (`payload_too_large`, field `body`); the message names the limit in bytes. Checked from Content-Length, and while reading a body sent without one. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2990,7 +3035,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description Read as JSON whatever the Content-Type. */
+        /** @description Read as JSON whatever the Content-Type; at most 262144 bytes (a longer body is a 413). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ServingConfig"];
@@ -3017,6 +3062,15 @@ export interface operations {
             };
             /** @description A missing, malformed or wrong bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is longer than the route's limit (`payload_too_large`, field `body`); the message names the limit in bytes. Checked from Content-Length, and while reading a body sent without one. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3186,7 +3240,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description Read as JSON whatever the Content-Type. */
+        /** @description Read as JSON whatever the Content-Type; at most 524288 bytes (a longer body is a 413). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["UpsertItems"];
@@ -3213,6 +3267,15 @@ export interface operations {
             };
             /** @description A missing, malformed or wrong bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is longer than the route's limit (`payload_too_large`, field `body`); the message names the limit in bytes. Checked from Content-Length, and while reading a body sent without one. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,7 +10,7 @@ import { createRankerClient, type components } from "../../client";
 import { FALLBACK_POPULAR_KEY } from "../../core/bundle/kv-layout";
 import type { UserEvent } from "../../core/realtime/events";
 import { createApp } from "../../worker/app";
-import { apiDocument } from "../../worker/contract";
+import { API_ROUTES, apiDocument } from "../../worker/contract";
 import type { OpenApiDocument } from "../../worker/contract/document";
 import { PRECOMPUTED_INDEX_KEY } from "../../worker/feeds/precompute";
 import worker from "../../worker/index";
@@ -299,6 +299,16 @@ describe("with a model bundle", () => {
     const response = await exports.default.fetch(`${BASE}/v2/nothing`);
     expect(response.status).toBe(404);
     expect(validatorOf("#/components/schemas/Error")(await response.json())).toBe(true);
+  });
+
+  it("answers a body over a route's limit with its documented 413", async () => {
+    const tokens: Record<string, string> = { ADMIN_TOKEN: "Bearer test-admin-token", INGEST_TOKEN: "Bearer test-ingest-token" };
+    for (const route of API_ROUTES.filter((candidate) => candidate.body !== undefined)) {
+      const headers: Record<string, string> = route.auth && !route.auth.optional ? { authorization: tokens[route.auth.token] as string } : {};
+      const response = await raw(route.method.toUpperCase(), route.path, "x".repeat((route.body?.maxBytes as number) + 1), headers);
+      expect(response.status, route.operationId).toBe(413);
+      await expectDocumented(route.method, route.path, response, await response.json());
+    }
   });
 
   it("has checked a real answer for every documented response but the unexpected failures", () => {

@@ -29,8 +29,8 @@ export const putConfigRoute = {
   method: "put",
   summary: "Store a serving config override",
   description: "Validated as a whole (queries included); every isolate picks it up within 30 s.",
-  body: { name: "ServingConfig", schema: servingConfigSchema },
-  responses: { 200: { description: "The stored config, defaults filled in.", name: "StoredServingConfig", schema: storedConfigResponse }, ...errorResponses(400, 401, 500) },
+  body: { name: "ServingConfig", schema: servingConfigSchema, maxBytes: 256 * 1024 },
+  responses: { 200: { description: "The stored config, defaults filled in.", name: "StoredServingConfig", schema: storedConfigResponse }, ...errorResponses(400, 401, 413, 500) },
 } satisfies RouteContract;
 
 export const deleteConfigRoute = {

@@ -93,7 +93,7 @@ export function openApiDocument(routes: readonly RouteContract[], info: OpenApiD
       ...(route.auth ? { security: route.auth.optional ? [{ [route.auth.token]: [] }, {}] : [{ [route.auth.token]: [] }] } : {}),
       ...(route.params ? { parameters: Object.entries(route.params).map(([name, schema]) => pathParameter(name, schema)) } : {}),
       ...(route.body
-        ? { requestBody: { description: "Read as JSON whatever the Content-Type.", required: true, content: { "application/json": { schema: requests.ref(route.body.name, route.body.schema) } } } }
+        ? { requestBody: { description: `Read as JSON whatever the Content-Type; at most ${route.body.maxBytes} bytes (a longer body is a 413).`, required: true, content: { "application/json": { schema: requests.ref(route.body.name, route.body.schema) } } } }
         : {}),
       responses: Object.fromEntries(
         Object.entries(route.responses).map(([status, response]) => [status, { description: response.description, content: { "application/json": { schema: responses.ref(response.name, response.schema) } } }]),

@@ -36,6 +36,7 @@ const ERROR_DESCRIPTIONS = {
   400: "Malformed JSON or a field that breaks the schema, whatever the Content-Type; `field` names the first offending one.",
   401: "A missing, malformed or wrong bearer token.",
   404: "Nothing goes by the name in the path (`not_found`).",
+  413: "The body is longer than the route's limit (`payload_too_large`, field `body`); the message names the limit in bytes. Checked from Content-Length, and while reading a body sent without one.",
   500: "An unexpected failure; the message says nothing more.",
   503: "A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later.",
   507: "A bounded store is full (`live_items_limit`, `takedowns_limit`); the message names the limit.",

@@ -45,8 +45,8 @@ export const upsertItemsRoute = {
   summary: "Upsert live items",
   description:
     "Each item is embedded by the active bundle's item towers and served by every isolate from its next request on (two-tower and `media_nn` retrieval, the authors' media, trending once it has events). An `author_id` the active bundle does not know, or a malformed field, is a 400 naming it (`items.3.author_id`). Beyond the delta's live-item limit the whole batch is refused with 507.",
-  body: { name: "UpsertItems", schema: upsertItemsRequest },
-  responses: { 200: { description: "The delta's new version.", name: "UpsertedItems", schema: upsertItemsResponse }, ...errorResponses(400, 401, 500, 503, 507) },
+  body: { name: "UpsertItems", schema: upsertItemsRequest, maxBytes: 512 * 1024 },
+  responses: { 200: { description: "The delta's new version.", name: "UpsertedItems", schema: upsertItemsResponse }, ...errorResponses(400, 401, 413, 500, 503, 507) },
 } satisfies RouteContract;
 
 export const takedownRoute = {

@@ -59,10 +59,10 @@ export const queryRoute = {
   summary: "Run a sourcing query for a user",
   description: "Runs the query over the serving stores that Suggested Posts reads and returns its candidates with their provenance and the execution trace.",
   auth: { token: "ADMIN_TOKEN" },
-  body: { name: "QueryRequest", schema: queryRequest },
+  body: { name: "QueryRequest", schema: queryRequest, maxBytes: 256 * 1024 },
   responses: {
     200: { description: "The query's candidates.", name: "QueryResponse", schema: queryResponse },
-    ...errorResponses(401, 503),
+    ...errorResponses(401, 413, 503),
     400: { description: "A malformed body, or a query with a syntax, type or limit problem (located by line and column), or seeds that are not in the bundle.", name: "QueryError", schema: queryFailureBody },
     500: { description: "A port failed while the query ran, or an unexpected failure.", name: "QueryError", schema: queryFailureBody },
   },

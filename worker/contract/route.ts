@@ -29,7 +29,8 @@ export interface RouteContract {
   readonly summary: string;
   readonly description?: string;
   readonly auth?: RouteAuth;
-  readonly body?: { readonly name: string; readonly schema: z.ZodType };
+  /** The JSON body: its schema, and the most bytes the route reads (a longer body is a 413, `payload_too_large`). */
+  readonly body?: { readonly name: string; readonly schema: z.ZodType; readonly maxBytes: number };
   /** The path's parameters (`/v1/admin/experiments/{name}`), each a string schema; Hono's path spells them `:name` (`honoPath`). */
   readonly params?: Readonly<Record<string, z.ZodType<string>>>;
   readonly responses: Readonly<Record<number, ResponseContract>>;

@@ -1,17 +1,28 @@
 import type { Env as HonoEnv, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import { ApiError } from "./errors";
 
 /**
  * Validates a JSON body with a zod schema, whatever Content-Type the client sent (Hono's own json
- * validator skips bodies without `application/json`). Malformed JSON and every schema violation become
- * a 400 naming the first offending field (`events.3.ts`, say), never a 500. Read the result with
- * `c.req.valid("json")`.
+ * validator skips bodies without `application/json`). A body over `maxBytes` is a 413 before it is parsed
+ * (Hono's body limit: from Content-Length, or counted while reading a body sent without one); malformed
+ * JSON and every schema violation become a 400 naming the first offending field (`events.3.ts`, say),
+ * never a 500. Read the result with `c.req.valid("json")`.
  */
 export function jsonBody<Schema extends z.ZodType, E extends HonoEnv = HonoEnv>(
-  schema: Schema,
+  contract: { readonly schema: Schema; readonly maxBytes: number },
 ): MiddlewareHandler<E, string, { in: { json: z.input<Schema> }; out: { json: z.output<Schema> } }> {
+  const { schema, maxBytes } = contract;
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new ApiError(413, "payload_too_large", `the request body is over this route's limit of ${maxBytes} bytes`, "body");
+    },
+  });
   return async (c, next) => {
+    // the limit's onError throws, so past this line the body is within it (and buffered when it came without a length)
+    await limit(c, async () => {});
     let body: unknown;
     try {
       body = await c.req.json();

@@ -21,7 +21,7 @@ export const adminRoutes = appFactory.createApp()
     const { config, problem } = await effectiveConfig(c.env, bundle.decoded, Date.now());
     return c.json({ source: stored === null || problem ? "bundle" : "kv", model_version: bundle.version, config, ...(problem ? { problem } : {}) } satisfies ConfigResponse);
   })
-  .put(putConfigRoute.path, jsonBody(servingConfigSchema), async (c) => {
+  .put(putConfigRoute.path, jsonBody(putConfigRoute.body), async (c) => {
     const config = parseServingConfig(c.req.valid("json"));
     await c.env.BUNDLES.put(SERVING_CONFIG_KEY, JSON.stringify(config));
     resetServingConfigCache();

@@ -6,7 +6,7 @@ import { jsonBody } from "../http/validation";
 import { EVENT_LOG_RETRY_AFTER_SECONDS, ingestBatch } from "../state/ingest";
 import { recordExperimentEvents } from "../experiments/record";
 
-export const eventsRoutes = appFactory.createApp().post(eventsRoute.path, bearerFor(eventsRoute.auth), jsonBody(eventsRequest), async (c) => {
+export const eventsRoutes = appFactory.createApp().post(eventsRoute.path, bearerFor(eventsRoute.auth), jsonBody(eventsRoute.body), async (c) => {
   const { events } = c.req.valid("json");
   const [result, experiments] = await Promise.all([ingestBatch(c.env, events), recordExperimentEvents(c.env, events, Date.now())]);
   if (result.failedUsers.length > 0) {

@@ -15,7 +15,7 @@ import { withLiveState } from "../items/feed-answer";
 import { readLiveDelta, withLiveItems } from "../items/live-view";
 
 /** POST /v1/explore: a personalised Explore feed from the four-stage funnel, computed in the Worker, page by page of a session. */
-export const exploreRoutes = appFactory.createApp().post(exploreRoute.path, bearerFor(exploreRoute.auth), jsonBody(exploreRequest), holdServingBundle, async (c) => {
+export const exploreRoutes = appFactory.createApp().post(exploreRoute.path, bearerFor(exploreRoute.auth), jsonBody(exploreRoute.body), holdServingBundle, async (c) => {
   const input = c.req.valid("json");
   const requestId = crypto.randomUUID();
   const nowMs = input.at_ms ?? Date.now();

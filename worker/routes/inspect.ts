@@ -17,7 +17,7 @@ export const inspectRoutes = appFactory.createApp()
   .get("/inspect", (c) => c.html(INSPECTOR_PAGE, 200, INSPECTOR_PAGE_HEADERS))
   .get("/inspect/inspector.js", (c) => c.body(INSPECTOR_ASSETS.script, 200, { ...INSPECTOR_PAGE_HEADERS, "content-type": "text/javascript; charset=utf-8" }))
   .get("/inspect/inspector.css", (c) => c.body(INSPECTOR_ASSETS.style, 200, { ...INSPECTOR_PAGE_HEADERS, "content-type": "text/css; charset=utf-8" }))
-  .post(inspectRoute.path, bearerFor(inspectRoute.auth), jsonBody(inspectRequest), holdServingBundle, async (c) => {
+  .post(inspectRoute.path, bearerFor(inspectRoute.auth), jsonBody(inspectRoute.body), holdServingBundle, async (c) => {
     const input = c.req.valid("json");
     const { bundle } = c.var;
     if (bundle.status !== "ready") throw new ApiError(503, "bundle_unavailable", `no model bundle is loaded: ${bundle.reasons.join("; ")}`);

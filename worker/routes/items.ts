@@ -16,7 +16,7 @@ import { embedForUpsert } from "../items/live-view";
  */
 export const itemRoutes = appFactory
   .createApp()
-  .put(upsertItemsRoute.path, bearerFor(upsertItemsRoute.auth), jsonBody(upsertItemsRequest), holdServingBundle, async (c) => {
+  .put(upsertItemsRoute.path, bearerFor(upsertItemsRoute.auth), jsonBody(upsertItemsRoute.body), holdServingBundle, async (c) => {
     const { items } = c.req.valid("json");
     const { bundle } = c.var;
     if (bundle.status !== "ready") throw new ApiError(503, "bundle_unavailable", `no model bundle is loaded, so items cannot be checked or embedded: ${bundle.reasons.join("; ")}`);

@@ -32,7 +32,7 @@ function queryErrorResponse(error: QueryError, status: 400 | 500, field: string)
  * Suggested Posts reads — and returns the candidates with the execution trace. Syntax, type and limit problems are
  * a 400 naming line, column and (for limits) the limit.
  */
-export const queryRoutes = appFactory.createApp().post(queryRoute.path, bearerFor(queryRoute.auth), jsonBody(queryRequest), holdServingBundle, async (c) => {
+export const queryRoutes = appFactory.createApp().post(queryRoute.path, bearerFor(queryRoute.auth), jsonBody(queryRoute.body), holdServingBundle, async (c) => {
   const input = c.req.valid("json");
   const options = { embeddingConfigs: SUGGESTED_EMBEDDING_CONFIGS, rankingModels: SUGGESTED_RANKING_MODELS, limits: { cpuBudgetMs: QUERY_ROUTE_CPU_BUDGET_MS } };
   let plan: QueryPlan;

@@ -12,7 +12,7 @@ import { withLiveState } from "../items/feed-answer";
 import { readLiveDelta, withLiveItems } from "../items/live-view";
 
 /** POST /v1/suggested: Suggested Posts for the end of the Home feed (core/suggested), seeded H >> R >> F, page by page of a session. */
-export const suggestedRoutes = appFactory.createApp().post(suggestedRoute.path, bearerFor(suggestedRoute.auth), jsonBody(suggestedRequest), holdServingBundle, async (c) => {
+export const suggestedRoutes = appFactory.createApp().post(suggestedRoute.path, bearerFor(suggestedRoute.auth), jsonBody(suggestedRoute.body), holdServingBundle, async (c) => {
   const input = c.req.valid("json");
   const requestId = crypto.randomUUID();
   const nowMs = input.at_ms ?? Date.now();
