@@ -2681,6 +2681,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description An unexpected failure; the message says nothing more. */
             500: {
                 headers: {
@@ -2744,6 +2753,15 @@ export interface operations {
             };
             /** @description The body is longer than the route's limit (`payload_too_large`, field `body`); the message names the limit in bytes. Checked from Content-Length, and while reading a body sent without one. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2821,6 +2839,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description An unexpected failure; the message says nothing more. */
             500: {
                 headers: {
@@ -2884,6 +2911,15 @@ export interface operations {
             };
             /** @description The body is longer than the route's limit (`payload_too_large`, field `body`); the message names the limit in bytes. Checked from Content-Length, and while reading a body sent without one. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2961,6 +2997,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description An unexpected failure; the message says nothing more. */
             500: {
                 headers: {
@@ -3001,6 +3046,15 @@ export interface operations {
             };
             /** @description A missing, malformed or wrong bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3078,6 +3132,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description An unexpected failure; the message says nothing more. */
             500: {
                 headers: {
@@ -3109,6 +3172,15 @@ export interface operations {
             };
             /** @description A missing, malformed or wrong bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3166,6 +3238,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description An unexpected failure; the message says nothing more. */
             500: {
                 headers: {
@@ -3206,6 +3287,15 @@ export interface operations {
             };
             /** @description A missing, malformed or wrong bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3283,6 +3373,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description An unexpected failure; the message says nothing more. */
             500: {
                 headers: {
@@ -3351,6 +3450,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description An unexpected failure; the message says nothing more. */
             500: {
                 headers: {
@@ -3400,6 +3508,15 @@ export interface operations {
             };
             /** @description A missing, malformed or wrong bearer token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -311,6 +311,20 @@ describe("with a model bundle", () => {
     }
   });
 
+  it("answers a client over its rate with the documented 429 on every route that takes a token", async () => {
+    const refuseAll: RateLimit = { limit: async () => ({ success: false }) };
+    const tokens: Record<string, string> = { ADMIN_TOKEN: "Bearer test-admin-token", INGEST_TOKEN: "Bearer test-ingest-token" };
+    for (const route of API_ROUTES.filter((candidate) => candidate.auth !== undefined)) {
+      const headers: Record<string, string> = route.auth && !route.auth.optional ? { authorization: tokens[route.auth.token] as string } : {};
+      const path = route.path.replace(/\{[^}]+\}/g, "contract-rate");
+      const request = new Request(`${BASE}${path}`, { method: route.method.toUpperCase(), headers, ...(route.body ? { body: "{}" } : {}) });
+      const response = await createApp().fetch(request, { ...env, RATE_LIMITER: refuseAll }, createExecutionContext());
+      expect(response.status, route.operationId).toBe(429);
+      expect(response.headers.get("retry-after"), route.operationId).toMatch(/^\d+$/);
+      await expectDocumented(route.method, route.path, response, await response.json());
+    }
+  });
+
   it("has checked a real answer for every documented response but the unexpected failures", () => {
     const documented = Object.entries(served.paths).flatMap(([path, operations]) =>
       Object.entries(operations).flatMap(([method, operation]) => Object.keys(operation?.responses ?? {}).map((status) => `${method} ${path} ${status}`)),

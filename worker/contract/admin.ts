@@ -20,7 +20,7 @@ export const getConfigRoute = {
   operationId: "getServingConfig",
   method: "get",
   summary: "The serving config in effect",
-  responses: { 200: { description: "The config and where it comes from.", name: "ServingConfigInEffect", schema: configResponse }, ...errorResponses(401, 500, 503) },
+  responses: { 200: { description: "The config and where it comes from.", name: "ServingConfigInEffect", schema: configResponse }, ...errorResponses(401, 429, 500, 503) },
 } satisfies RouteContract;
 
 export const putConfigRoute = {
@@ -30,7 +30,7 @@ export const putConfigRoute = {
   summary: "Store a serving config override",
   description: "Validated as a whole (queries included); every isolate picks it up within 30 s.",
   body: { name: "ServingConfig", schema: servingConfigSchema, maxBytes: 256 * 1024 },
-  responses: { 200: { description: "The stored config, defaults filled in.", name: "StoredServingConfig", schema: storedConfigResponse }, ...errorResponses(400, 401, 413, 500) },
+  responses: { 200: { description: "The stored config, defaults filled in.", name: "StoredServingConfig", schema: storedConfigResponse }, ...errorResponses(400, 401, 413, 429, 500) },
 } satisfies RouteContract;
 
 export const deleteConfigRoute = {
@@ -38,7 +38,7 @@ export const deleteConfigRoute = {
   operationId: "deleteServingConfig",
   method: "delete",
   summary: "Drop the stored override: the bundle's config is in effect again",
-  responses: { 200: { description: "The dropped key.", name: "DeletedServingConfig", schema: deletedConfigResponse }, ...errorResponses(401, 500) },
+  responses: { 200: { description: "The dropped key.", name: "DeletedServingConfig", schema: deletedConfigResponse }, ...errorResponses(401, 429, 500) },
 } satisfies RouteContract;
 
 export type ConfigResponse = ResponseOf<typeof configResponse>;

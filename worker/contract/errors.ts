@@ -32,11 +32,15 @@ export const queryErrorBody = z.strictObject({
   }),
 });
 
+/** The period of the RATE_LIMITER binding's simple limit in wrangler.toml (a test holds the two together): what `Retry-After` says. */
+export const RATE_LIMIT_PERIOD_SECONDS = 60;
+
 const ERROR_DESCRIPTIONS = {
   400: "Malformed JSON or a field that breaks the schema, whatever the Content-Type; `field` names the first offending one.",
   401: "A missing, malformed or wrong bearer token.",
   404: "Nothing goes by the name in the path (`not_found`).",
   413: "The body is longer than the route's limit (`payload_too_large`, field `body`); the message names the limit in bytes. Checked from Content-Length, and while reading a body sent without one.",
+  429: "Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (" + RATE_LIMIT_PERIOD_SECONDS + " s, the limit's period).",
   500: "An unexpected failure; the message says nothing more.",
   503: "A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later.",
   507: "A bounded store is full (`live_items_limit`, `takedowns_limit`); the message names the limit.",

@@ -47,7 +47,7 @@ export const eventsRoute = {
   description: "Each user's events go to their real-time state atomically, and the accepted ones to the event log exactly once; retrying a batch is safe.",
   auth: { token: "INGEST_TOKEN" },
   body: { name: "EventsRequest", schema: eventsRequest, maxBytes: 1024 * 1024 },
-  responses: { 200: { description: "What the batch changed.", name: "EventsResponse", schema: eventsResponse }, ...errorResponses(400, 401, 413, 500, 503) },
+  responses: { 200: { description: "What the batch changed.", name: "EventsResponse", schema: eventsResponse }, ...errorResponses(400, 401, 413, 429, 500, 503) },
 } satisfies RouteContract;
 
 export type EventsResponse = ResponseOf<typeof eventsResponse>;

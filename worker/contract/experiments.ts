@@ -53,7 +53,7 @@ export const experimentReportRoute = {
     "Counted from the events `POST /v1/events` received while the experiment ran: each impression and engagement under the arm its user is assigned to (a stable hash of the experiment and the user id). An engagement with an item served before the experiment began counts under the user's arm too, unless its `ts` is before the experiment's `startMs`.",
   auth: { token: "ADMIN_TOKEN" },
   params: { name: experimentName },
-  responses: { 200: { description: "Per arm: users, impressions, events and rates with intervals.", name: "ExperimentReport", schema: experimentReport }, ...errorResponses(401, 404, 500, 503) },
+  responses: { 200: { description: "Per arm: users, impressions, events and rates with intervals.", name: "ExperimentReport", schema: experimentReport }, ...errorResponses(401, 404, 429, 500, 503) },
 } satisfies RouteContract;
 
 export type ExperimentReport = ResponseOf<typeof experimentReport>;

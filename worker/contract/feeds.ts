@@ -137,7 +137,7 @@ export const exploreRoute = {
     "Runs the four-stage funnel for the user (retrieval, first stage, second stage, rerank). Every answer carries a Server-Timing header with each stage's time. Without a usable model bundle it still answers 200, from the popular fallback, with `degraded: true`. Pages of one session come by `cursor`: see the field.",
   auth: { token: "FEED_TOKEN", optional: true },
   body: { name: "ExploreRequest", schema: exploreRequest, maxBytes: 128 * 1024 },
-  responses: { 200: { description: "The feed.", name: "ExploreResponse", schema: exploreResponse }, ...errorResponses(400, 401, 413, 500, 503) },
+  responses: { 200: { description: "The feed.", name: "ExploreResponse", schema: exploreResponse }, ...errorResponses(400, 401, 413, 429, 500, 503) },
 } satisfies RouteContract;
 
 export const suggestedRoute = {
@@ -150,7 +150,7 @@ export const suggestedRoute = {
     "Seeds from Home (H), other surfaces (R) and graph fallback (F), expanded by sourcing queries, merged H >> R >> F, ranked by the log-linear value model and diversified round-robin by seed. Without a usable model bundle it answers 200 from the popular fallback with `degraded: true`. Pages of one session come by `cursor`: see the field.",
   auth: { token: "FEED_TOKEN", optional: true },
   body: { name: "SuggestedRequest", schema: suggestedRequest, maxBytes: 128 * 1024 },
-  responses: { 200: { description: "The suggestions.", name: "SuggestedResponse", schema: suggestedResponse }, ...errorResponses(400, 401, 413, 500, 503) },
+  responses: { 200: { description: "The suggestions.", name: "SuggestedResponse", schema: suggestedResponse }, ...errorResponses(400, 401, 413, 429, 500, 503) },
 } satisfies RouteContract;
 
 export type ExploreItem = z.output<typeof exploreItem>;

@@ -142,7 +142,7 @@ export const inspectRoute = {
     "Runs the Explore funnel for the user (never a precomputed feed) with every candidate recorded, and answers what `GET /inspect` shows: the user's recent history, each item's sources, first-stage score, task probabilities, value-model terms and the rules that moved it, each stage's counts and time, and what the first stage cut. The same request with `weights` shows the user under another config.",
   auth: { token: "ADMIN_TOKEN" },
   body: { name: "InspectRequest", schema: inspectRequest, maxBytes: 64 * 1024 },
-  responses: { 200: { description: "The inspection.", name: "Inspection", schema: inspection }, ...errorResponses(400, 401, 413, 500, 503) },
+  responses: { 200: { description: "The inspection.", name: "Inspection", schema: inspection }, ...errorResponses(400, 401, 413, 429, 500, 503) },
 } satisfies RouteContract;
 
 export type Inspection = ResponseOf<typeof inspection>;

@@ -46,7 +46,7 @@ export const upsertItemsRoute = {
   description:
     "Each item is embedded by the active bundle's item towers and served by every isolate from its next request on (two-tower and `media_nn` retrieval, the authors' media, trending once it has events). An `author_id` the active bundle does not know, or a malformed field, is a 400 naming it (`items.3.author_id`). Beyond the delta's live-item limit the whole batch is refused with 507.",
   body: { name: "UpsertItems", schema: upsertItemsRequest, maxBytes: 512 * 1024 },
-  responses: { 200: { description: "The delta's new version.", name: "UpsertedItems", schema: upsertItemsResponse }, ...errorResponses(400, 401, 413, 500, 503, 507) },
+  responses: { 200: { description: "The delta's new version.", name: "UpsertedItems", schema: upsertItemsResponse }, ...errorResponses(400, 401, 413, 429, 500, 503, 507) },
 } satisfies RouteContract;
 
 export const takedownRoute = {
@@ -57,7 +57,7 @@ export const takedownRoute = {
   summary: "Take an item down",
   description: "A bundle item or a live one: every isolate leaves it out of every feed from its next request on, across bundle switches too. An id neither the active bundle nor the delta knows is a 404 (while no bundle is loaded, every id is taken down as it comes).",
   params: { id: z.string().min(1).max(64).meta({ description: "The item's id." }) },
-  responses: { 200: { description: "The delta's new version.", name: "TakenDownItem", schema: takedownResponse }, ...errorResponses(401, 404, 500, 503, 507) },
+  responses: { 200: { description: "The delta's new version.", name: "TakenDownItem", schema: takedownResponse }, ...errorResponses(401, 404, 429, 500, 503, 507) },
 } satisfies RouteContract;
 
 export const exportItemsRoute = {
@@ -67,7 +67,7 @@ export const exportItemsRoute = {
   path: "/v1/items",
   summary: "The live delta, for the next bundle",
   description: "Everything the delta holds, and its live items as a generic items.csv to append to the next bundle's catalogue.",
-  responses: { 200: { description: "The delta.", name: "LiveItemsExport", schema: liveItemsExport }, ...errorResponses(401, 500, 503) },
+  responses: { 200: { description: "The delta.", name: "LiveItemsExport", schema: liveItemsExport }, ...errorResponses(401, 429, 500, 503) },
 } satisfies RouteContract;
 
 export const foldResponse = z.strictObject({
@@ -84,7 +84,7 @@ export const foldItemsRoute = {
   path: "/v1/items/fold",
   summary: "Release the live items the active bundle folded in",
   description: "Run after activating a bundle built with the delta's items.csv: the upserted items that bundle holds stop counting as live items (README \"Live items\"). Takedowns and upserted integrities keep applying.",
-  responses: { 200: { description: "What was folded.", name: "FoldedLiveItems", schema: foldResponse }, ...errorResponses(401, 500, 503) },
+  responses: { 200: { description: "What was folded.", name: "FoldedLiveItems", schema: foldResponse }, ...errorResponses(401, 429, 500, 503) },
 } satisfies RouteContract;
 
 export const LIVE_ITEM_LIMITS = { live_items: MAX_LIVE_ITEMS, takedowns: MAX_TAKEDOWNS, batch: MAX_UPSERT_BATCH } as const;

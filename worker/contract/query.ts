@@ -62,7 +62,7 @@ export const queryRoute = {
   body: { name: "QueryRequest", schema: queryRequest, maxBytes: 256 * 1024 },
   responses: {
     200: { description: "The query's candidates.", name: "QueryResponse", schema: queryResponse },
-    ...errorResponses(401, 413, 503),
+    ...errorResponses(401, 413, 429, 503),
     400: { description: "A malformed body, or a query with a syntax, type or limit problem (located by line and column), or seeds that are not in the bundle.", name: "QueryError", schema: queryFailureBody },
     500: { description: "A port failed while the query ran, or an unexpected failure.", name: "QueryError", schema: queryFailureBody },
   },

@@ -1,9 +1,11 @@
 import { bearerAuth } from "hono/bearer-auth";
+import { every } from "hono/combine";
 import type { Context, MiddlewareHandler } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { RouteAuth, TokenSecret } from "../contract/route";
 import { appFactory, type AppEnv } from "./factory";
 import { ApiError, errorResponse } from "./errors";
+import { rateLimited } from "./rate-limit";
 
 function configuredSecret(env: Env, name: TokenSecret): string | undefined {
   const value = env[name];
@@ -47,7 +49,10 @@ export function optionalFeedAuth(): MiddlewareHandler<AppEnv> {
   return optionalBearer("FEED_TOKEN");
 }
 
-/** The check a route's contract declares, so that the OpenAPI document's security is the one enforced. */
+/**
+ * The check a route's contract declares, so that the OpenAPI document's security is the one enforced, then the rate
+ * limit of the route's class (worker/http/rate-limit.ts): only a client that passed the check is counted.
+ */
 export function bearerFor(auth: RouteAuth): MiddlewareHandler<AppEnv> {
-  return auth.optional ? optionalBearer(auth.token) : requireBearer(auth.token);
+  return every(auth.optional ? optionalBearer(auth.token) : requireBearer(auth.token), rateLimited(auth.token));
 }

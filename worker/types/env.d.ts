@@ -18,6 +18,8 @@ declare namespace Cloudflare {
     TRENDING_HALF_LIFE_HOURS?: string;
     /** Model bundles (core/bundle/kv-layout.ts): versioned files and the `bundle/active` pointer. */
     BUNDLES: KVNamespace;
+    /** Optional: the per-client rate limit of every authenticated route (worker/http/rate-limit.ts); without it nothing is limited. */
+    RATE_LIMITER?: RateLimit;
     /** Precomputed feeds of the most active users, written by the Cron Trigger. */
     FEEDS: KVNamespace;
     /** The event log: accepted events as CSV objects by UTC hour (worker/state/event-outbox.ts). Without it events wait in the outboxes. */
