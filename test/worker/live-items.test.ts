@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
+import type { components } from "../../client";
 import { isKnown, itemTags } from "../../core/data/dataset";
 import { BundleTables } from "../../core/serving/bundle-tables";
 import "../support/fixture-types";
@@ -12,15 +13,8 @@ interface FeedBody {
   items: { item_id: string; author_id: string; sources?: string[]; seed_id?: string | null }[];
 }
 
-interface LiveItem {
-  item_id: string;
-  author_id: string;
-  tags: string[];
-  created_at: number | null;
-  duration: number | null;
-  type: string;
-  integrity: number;
-}
+/** One live item as the API takes and exports it (the contract's own type). */
+type LiveItem = components["schemas"]["LiveItemsExport"]["live_items"][number];
 
 const ADMIN = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
 const fetchWorker = (path: string, init: RequestInit) => exports.default.fetch(`http://ranker.test${path}`, init);
