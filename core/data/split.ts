@@ -1,4 +1,5 @@
 import { sliceEvents, type Dataset, type EventTable } from "./dataset";
+import { lowerBound } from "../util/sorted";
 
 const DAY_MS = 86_400_000;
 
@@ -53,18 +54,6 @@ export function localDay(ms: number, timezoneOffsetMinutes: number): string {
   const local = new Date(ms + timezoneOffsetMinutes * 60_000);
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${local.getUTCFullYear()}${pad(local.getUTCMonth() + 1)}${pad(local.getUTCDate())}`;
-}
-
-/** First row whose time is >= ms (events are sorted by time). */
-export function lowerBound(times: Float64Array, ms: number): number {
-  let lo = 0;
-  let hi = times.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((times[mid] as number) < ms) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 export function splitByDate(dataset: Dataset, dates: SplitDates): TimeSplit {

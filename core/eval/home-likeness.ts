@@ -2,6 +2,7 @@ import { isKnown } from "../data/dataset";
 import { ENGAGED_BITS } from "../features/engagement";
 import { historyOf } from "../serving/assets";
 import type { BundleTables } from "../serving/bundle-tables";
+import { quantile } from "../util/sorted";
 import { rowDot } from "../util/typed-arrays";
 
 const HOUR_MS = 3_600_000;
@@ -143,9 +144,7 @@ export function wasserstein1(a: readonly number[], b: readonly number[]): number
 }
 
 function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return quantile([...values].sort((a, b) => a - b), 0.5);
 }
 
 function addRow(into: Float64Array, vectors: Float32Array, row: number, dim: number): void {

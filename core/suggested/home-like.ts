@@ -3,6 +3,7 @@ import { isKnown, type EventTable } from "../data/dataset";
 import { LABELS, type Label } from "../data/labels";
 import { ENGAGED_BITS, LABEL_BIT } from "../features/engagement";
 import type { ScoredId } from "../query";
+import { lowerBound, quantile } from "../util/sorted";
 import { rowDot } from "../util/typed-arrays";
 import type { SeededItem } from "./diversify";
 
@@ -173,24 +174,6 @@ export function typeMixRule(profile: HomeProfile, typeOf: ArrayLike<number>, max
     for (const placed of page) if ((typeOf[placed.item] as number) === type) onPage++;
     return onPage < quota(type);
   };
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  const position = (sorted.length - 1) * q;
-  const low = Math.floor(position);
-  const high = Math.ceil(position);
-  return (sorted[low] as number) + ((sorted[high] as number) - (sorted[low] as number)) * (position - low);
-}
-
-function lowerBound(sorted: readonly number[], value: number): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if ((sorted[middle] as number) < value) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }
 
 const round6 = (value: number) => Math.round(value * 1e6) / 1e6;

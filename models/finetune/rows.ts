@@ -10,7 +10,7 @@ import { allocateMtmlInputs, writeMtmlRow } from "../../core/features/mtml-featu
 import type { DayByDayReplay } from "../../core/features/replay";
 import { standardiseRows, type FeatureSpec } from "../../core/features/spec";
 import { allocateItemTowerInputs, allocateUserTowerInputs, writeItemTowerRow, writeUserTowerRow } from "../../core/features/tower-features";
-import { lowerBound } from "../../core/data/split";
+import { lowerBound } from "../../core/util/sorted";
 import { featureContext, labelMatrix, newReplay, userContextFor, type MtmlRows } from "../mtml/rows";
 import type { RetrievalExamples } from "../two-tower/rows";
 import { sliceEvents } from "../../core/data/dataset";

@@ -1,6 +1,7 @@
 import { sliceEvents, type EventTable } from "../../core/data/dataset";
 import { InsufficientDataError } from "../../core/data/errors";
-import { localDay, lowerBound } from "../../core/data/split";
+import { localDay } from "../../core/data/split";
+import { lowerBound } from "../../core/util/sorted";
 
 const DAY_MS = 86_400_000;
 

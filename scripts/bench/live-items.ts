@@ -17,6 +17,7 @@ import { BundleTables } from "../../core/serving/bundle-tables";
 import { fixtureBundleDirectory } from "../../test/support/fixture-bundle";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { openLocalKv } from "../lib/kv-local";
+import { median } from "./measure";
 import { REPO_ROOT, startDevServer } from "./wrangler";
 
 const { values } = parseArgs({ options: { items: { type: "string", default: "10" } } });
@@ -28,11 +29,6 @@ const ADMIN_TOKEN = "bench-live-items";
 interface FeedItem {
   readonly item_id: string;
   readonly author_id: string;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 async function main(): Promise<void> {
