@@ -93,8 +93,6 @@ export async function replayHeldOutSlice(dataset: Dataset, train: TrainingData, 
   log(`tuning: ${holdout.describe}; training the models on the ${holdout.fit.size} events before it`);
 
   const fit: TrainingData = { ...dataset, events: holdout.fit, endMs: holdout.cutMs };
-  // Home's freshness as the replayed bundle would know it: from the events before the slice
-  base = withHomeFreshness(base, holdout.fit, dataset.items.createdAt);
   const prefixLog = (line: string) => log(`  fit: ${line}`);
   // the replay reads the first stage only through its cut (the prior does most of the work): half the distillation users
   const trained = trainAll(fit, { seed: options.seed, config: base, log: prefixLog, skipValidation: true, distillationUsers: 500 });
@@ -124,7 +122,8 @@ export async function replayHeldOutSlice(dataset: Dataset, train: TrainingData, 
     const replay = await buildReplay(bundle, base, holdout.heldOut, identity, itemRates, popularity, { users: options.users, seed: options.seed, maxQuotas, count: 100, log: prefixLog });
     log(`tuning: replayed ${replay.users.length} users and ${replay.impressions.size} impressions through Explore in ${((performance.now() - replayStarted) / 1000).toFixed(1)} s`);
     const suggestedStarted = performance.now();
-    const suggested = await buildSuggestedReplay(bundle, base, holdout.heldOut, identity, popularity, { users: options.suggestedUsers, seed: options.seed });
+    // Home's freshness as the replayed bundle would know it: learned from the events before the slice
+    const suggested = await buildSuggestedReplay(bundle, withHomeFreshness(base, holdout.fit, dataset.items.createdAt), holdout.heldOut, identity, popularity, { users: options.suggestedUsers, seed: options.seed });
     log(`tuning: replayed ${suggested.users.length} users through Suggested Posts in ${((performance.now() - suggestedStarted) / 1000).toFixed(1)} s`);
     const holdoutReport: HoldoutReport = { describe: holdout.describe, cut_ms: holdout.cutMs, share: holdout.share, on_day_boundary: holdout.onDayBoundary, fit_events: holdout.fit.size, held_out_events: holdout.heldOut.size };
     return { replay, suggested, holdout: holdoutReport, release };
