@@ -5,7 +5,7 @@ import { maximise, randomSearch, type OptimiseResult, type Trial } from "./bayes
 import type { Label } from "../../core/data/labels";
 import { FEED_GUARD_RAILS, GAUC_GUARD_RAILS, RetrievalCache, feedRailDeficit, guardRailDeficit, impressionGaucOverItemRate, measureFeed, measureRetrieval, type FeedMeasures, type PopularityMeasures, type RetrievalMeasures } from "./objective";
 import { fitExposurePrior, type ExposureFit } from "./exposure-model";
-import type { Replay } from "./replay";
+import { foldOfUser, inSearchHalf, replayFolds, splitReplayByUser, type Replay } from "./replay";
 import { SUGGESTED_LIST, measureSuggested, type SuggestedMeasuresOnReplay, type SuggestedReplay } from "./suggested-replay";
 import type { Dimension, Point, SearchSpace } from "./search-space";
 
@@ -54,6 +54,61 @@ export interface PhaseReport {
   readonly best: { readonly index: number; readonly value: number; readonly point: Point };
   /** The first trial (1-based) whose value was within 1% of the best's gain over the start. */
   readonly trialsToNearBest: number;
+  /** The start and the search's best on the check half, and which of the two the phase kept. */
+  readonly check: PhaseCheck;
+}
+
+export interface PhaseCheck {
+  /** The start's and the search's best objective on the check half, as the mean over its folds. */
+  readonly start: number;
+  readonly best: number;
+  /** The best's gain over the start, fold by fold. */
+  readonly fold_gains: readonly number[];
+  readonly kept: "best" | "start";
+}
+
+/** A phase's outcome: the point it keeps and why. */
+export interface ConfirmedPhase {
+  readonly kept: Point;
+  readonly check: PhaseCheck;
+}
+
+/**
+ * How a phase's choice is judged on the check half: its score on each fold of users (means over users, compared fold
+ * by fold), and its rails on the whole half (coverage, recall shortfalls: properties of a population, which a fold
+ * of a few hundred users would misjudge).
+ */
+export interface CheckHalf {
+  readonly folds: readonly ((point: Point) => number)[];
+  readonly rails?: (point: Point) => number;
+}
+
+/** The check half is cut into this many folds of users, for a paired comparison of the best and the start. */
+export const CHECK_FOLDS = 5;
+/** How many standard errors of the fold gains their mean must clear for the best to replace the start. */
+export const CHECK_STANDARD_ERRORS = 2;
+
+/**
+ * Keeps a phase's best point only when it also beats the phase's start on the check half, users the search never
+ * read, by more than CHECK_STANDARD_ERRORS standard errors of its gains over the half's folds: the best of many noisy
+ * trials is the likeliest to owe its lead to the users it was measured on, and the start (the defaults, or what the
+ * earlier phases kept) is what serving would otherwise get. A gain within the noise of a fold's few hundred users is
+ * no reason to move.
+ */
+export function confirmOnCheckHalf(phase: TuningPhase, result: OptimiseResult, start: Point, check: CheckHalf, log: (line: string) => void): ConfirmedPhase {
+  const railsGain = check.rails ? check.rails(result.best.point) - check.rails(start) : 0;
+  const starts = check.folds.map((objective) => objective(start));
+  const bests = check.folds.map((objective) => objective(result.best.point));
+  const gains = bests.map((value, k) => value - (starts[k] as number) + railsGain);
+  const k = gains.length;
+  const meanGain = gains.reduce((a, b) => a + b, 0) / Math.max(1, k);
+  const sd = k > 1 ? Math.sqrt(gains.reduce((a, g) => a + (g - meanGain) ** 2, 0) / (k - 1)) : Number.POSITIVE_INFINITY;
+  const keepBest = meanGain > 0 && meanGain > CHECK_STANDARD_ERRORS * (sd / Math.sqrt(k));
+  const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+  const railsOf = (point: Point) => (check.rails ? check.rails(point) : 0);
+  const outcome: PhaseCheck = { start: mean(starts) + railsOf(start), best: mean(bests) + railsOf(result.best.point), fold_gains: gains, kept: keepBest ? "best" : "start" };
+  log(`${phase}: on the check half the search's best scores ${outcome.best.toFixed(4)} against the start's ${outcome.start.toFixed(4)} (gain ${meanGain.toFixed(4)} ± ${(sd / Math.sqrt(k)).toFixed(4)} over ${k} folds): keeping ${keepBest ? "the best" : "the start"}`);
+  return { kept: keepBest ? result.best.point : start, check: outcome };
 }
 
 export interface TuningReport {
@@ -62,16 +117,18 @@ export interface TuningReport {
   /** The learned prior's fit, when the prior was learned. */
   readonly exposure_model?: { readonly intercept: number; readonly log_loss: number; readonly positives: number; readonly negatives: number };
   readonly seed: number;
+  /** The search half's users (warm among them) and impressions, and the check half's users. */
   readonly users: number;
   readonly warm_users: number;
   readonly impressions: number;
+  readonly check_users: number;
   readonly search_space: TuningSearchSpace;
   readonly guard_rails: { readonly gauc_over_item_rate: typeof GAUC_GUARD_RAILS; readonly personalisation: number; readonly coverage_at_population: number };
   readonly popularity: PopularityMeasures;
   readonly phases: readonly PhaseReport[];
-  /** Suggested Posts on its own replay, at the defaults and tuned (absent when there was no replay). */
+  /** Suggested Posts on its check half, at the defaults and tuned (absent when there was no replay). */
   readonly suggested?: { readonly users: number; readonly at_defaults: SuggestedMeasuresOnReplay; readonly tuned: SuggestedMeasuresOnReplay };
-  /** The held-out measures at the defaults (the search's start) and at the tuned config. */
+  /** The check half's measures at the defaults (the search's start) and at the tuned config. */
   readonly measures_at_defaults: FeedMeasures;
   readonly measures_tuned: FeedMeasures;
   readonly seconds: number;
@@ -98,21 +155,27 @@ export interface TuningResult {
  * Seeded and deterministic.
  */
 export async function tuneServingConfig(replays: { readonly explore: Replay; readonly suggested?: SuggestedReplay | undefined }, base: ServingConfig, space: TuningSearchSpace, options: TuneOptions): Promise<TuningResult> {
-  const replay = replays.explore;
+  const { search: replay, check } = splitReplayByUser(replays.explore, options.seed);
   const started = performance.now();
   const log = options.log ?? (() => {});
+  log(`searching on ${replay.users.length} users (${replay.impressions.size} impressions), checking each phase's choice on the other ${check.users.length} (${check.impressions.size})`);
   const popularity = popularityMeasures(replay);
+  const checkPopularity = popularityMeasures(check);
   const progress = (phase: TuningPhase) => (trial: Trial, best: Trial) => log(`  ${phase} trial ${trial.index + 1}: ${trial.value.toFixed(4)} (best ${best.value.toFixed(4)})`);
 
-  const retrievalObjective = (point: Point) => measureRetrieval(replay, applyPoint(base, space.retrieval, point)).recall1000;
-  const retrieval = await search(toSearchSpace(space.retrieval), retrievalObjective, pointOf(base, space.retrieval), options.trials.retrieval, options, progress("retrieval"));
-  const sourced = applyPoint(base, space.retrieval, retrieval.best.point);
+  const retrievalObjective = (on: Replay) => (point: Point) => measureRetrieval(on, applyPoint(base, space.retrieval, point)).recall1000;
+  const retrievalSearch = await search(toSearchSpace(space.retrieval), retrievalObjective(replay), pointOf(base, space.retrieval), options.trials.retrieval, options, progress("retrieval"));
+  const folds = replayFolds(check, CHECK_FOLDS, options.seed);
+  const retrieval = confirmOnCheckHalf("retrieval", retrievalSearch, pointOf(base, space.retrieval), { folds: folds.map(retrievalObjective) }, log);
+  const sourced = applyPoint(base, space.retrieval, retrieval.kept);
   const sourcedRetrieval = measureRetrieval(replay, sourced);
   log(`retrieval: R@1000 ${sourcedRetrieval.recall1000.toFixed(4)} (${ratio(sourcedRetrieval.recall1000, popularity.recall1000)}× popularity), NDCG@10 ${sourcedRetrieval.ndcg10.toFixed(4)}`);
 
-  const value = await search(toSearchSpace(space.value), (point: Point) => valueObjective(impressionGaucOverItemRate(replay, applyPoint(sourced, space.value, point))), pointOf(sourced, space.value), options.trials.value, options, progress("value"));
-  const valued = applyPoint(sourced, space.value, value.best.point);
-  log(`value: GAUC over item rate ${formatGaucs(impressionGaucOverItemRate(replay, valued))} (objective ${value.best.value.toFixed(4)})`);
+  const valuePhaseObjective = (on: Replay) => (point: Point) => valueObjective(impressionGaucOverItemRate(on, applyPoint(sourced, space.value, point)));
+  const valueSearch = await search(toSearchSpace(space.value), valuePhaseObjective(replay), pointOf(sourced, space.value), options.trials.value, options, progress("value"));
+  const value = confirmOnCheckHalf("value", valueSearch, pointOf(sourced, space.value), { folds: folds.map(valuePhaseObjective) }, log);
+  const valued = applyPoint(sourced, space.value, value.kept);
+  log(`value: GAUC over item rate ${formatGaucs(impressionGaucOverItemRate(replay, valued))} (objective ${valuePhaseObjective(replay)(value.kept).toFixed(4)})`);
 
   let priored = valued;
   let rankingSpace = space.ranking;
@@ -125,23 +188,39 @@ export async function tuneServingConfig(replays: { readonly explore: Replay; rea
     log(`prior learned as P(shown): α ${exposureFit.prior.exposureExponent.toFixed(3)}, β ${exposureFit.prior.retrievalExponent.toFixed(3)}, γ ${JSON.stringify(exposureFit.prior.sourceWeights)} (${exposureFit.positives} shown, ${exposureFit.negatives} not; log-loss ${exposureFit.logLoss.toFixed(4)})`);
   }
   const cache = new RetrievalCache();
-  const rankingObjective = (point: Point) => penalisedObjective(measureFeed(replay, applyPoint(priored, rankingSpace, point), sourcedRetrieval, cache), popularity);
-  const ranking = await search(toSearchSpace(rankingSpace), rankingObjective, pointOf(priored, rankingSpace), options.trials.ranking, options, progress("ranking"));
-  const ranked = applyPoint(priored, rankingSpace, ranking.best.point);
-  const tuned = measureFeed(replay, ranked, sourcedRetrieval, cache);
-  const defaults = measureFeed(replay, base);
-  log(`ranking: feed NDCG@10 ${tuned.feedNdcg10.toFixed(4)} (${ratio(tuned.feedNdcg10, popularity.ndcg10)}× popularity; defaults ${ratio(defaults.feedNdcg10, popularity.ndcg10)}×), coverage ${tuned.coverage.toFixed(3)} (${tuned.coverageAtPopulation.toFixed(3)} at the slice's ${replay.population} users), personalisation ${tuned.personalisation.toFixed(3)}, guard-rail deficit ${guardRailDeficit(tuned).toFixed(4)}`);
+  const checkCache = new RetrievalCache();
+  const sourcedCheck = measureRetrieval(check, sourced);
+  const rankingSearch = await search(toSearchSpace(rankingSpace), (point: Point) => penalisedObjective(measureFeed(replay, applyPoint(priored, rankingSpace, point), sourcedRetrieval, cache), popularity), pointOf(priored, rankingSpace), options.trials.ranking, options, progress("ranking"));
+  const rankingOnFold = (fold: Replay) => {
+    const foldPopularity = popularityMeasures(fold);
+    const foldRetrieval = measureRetrieval(fold, sourced);
+    return (point: Point) => feedObjectiveParts(measureFeed(fold, applyPoint(priored, rankingSpace, point), foldRetrieval, checkCache), foldPopularity).score;
+  };
+  const rankingRails = (point: Point) => feedObjectiveParts(measureFeed(check, applyPoint(priored, rankingSpace, point), sourcedCheck, checkCache), checkPopularity).rails;
+  const ranking = confirmOnCheckHalf("ranking", rankingSearch, pointOf(priored, rankingSpace), { folds: folds.map(rankingOnFold), rails: rankingRails }, log);
+  const ranked = applyPoint(priored, rankingSpace, ranking.kept);
+  // the report's measures are the check half's: the search half's are biased upwards by the search itself
+  const tuned = measureFeed(check, ranked, sourcedCheck, checkCache);
+  const defaults = measureFeed(check, base);
+  log(`ranking: feed NDCG@10 on the check half ${tuned.feedNdcg10.toFixed(4)} (${ratio(tuned.feedNdcg10, checkPopularity.ndcg10)}× popularity; defaults ${ratio(defaults.feedNdcg10, checkPopularity.ndcg10)}×), coverage ${tuned.coverage.toFixed(3)} (${tuned.coverageAtPopulation.toFixed(3)} at the slice's ${check.population} users), personalisation ${tuned.personalisation.toFixed(3)}, guard-rail deficit ${guardRailDeficit(tuned).toFixed(4)}`);
 
   // Suggested Posts: its value model and the seed types' boosts, by recall@20 of held-out clicks on unfollowed
   // authors over restricted popularity's, with recall at the whole list kept at least popularity's
   let config = ranked;
   let suggestedPhase: OptimiseResult | undefined;
+  let suggestedConfirmed: ConfirmedPhase | undefined;
   let suggestedReport: TuningReport["suggested"];
   if (replays.suggested && replays.suggested.users.length > 0) {
-    const suggestedReplay = replays.suggested;
-    const objective = (point: Point) => suggestedObjective(measureSuggested(suggestedReplay, applyPoint(ranked, space.suggested, point)));
-    suggestedPhase = await search(toSearchSpace(space.suggested), objective, pointOf(ranked, space.suggested), options.trials.suggested, options, progress("suggested"));
-    config = applyPoint(ranked, space.suggested, suggestedPhase.best.point);
+    const all = replays.suggested;
+    const suggestedSearch: SuggestedReplay = { ...all, users: all.users.filter((user) => inSearchHalf(user.userRow, options.seed)) };
+    const suggestedCheck: SuggestedReplay = { ...all, users: all.users.filter((user) => !inSearchHalf(user.userRow, options.seed)) };
+    const objective = (on: SuggestedReplay) => (point: Point) => suggestedObjective(measureSuggested(on, applyPoint(ranked, space.suggested, point)));
+    suggestedPhase = await search(toSearchSpace(space.suggested), objective(suggestedSearch), pointOf(ranked, space.suggested), options.trials.suggested, options, progress("suggested"));
+    const suggestedFolds = Array.from({ length: CHECK_FOLDS }, (_, fold): SuggestedReplay => ({ ...suggestedCheck, users: suggestedCheck.users.filter((user) => foldOfUser(user.userRow, CHECK_FOLDS, options.seed) === fold) }));
+    const suggestedParts = (on: SuggestedReplay) => (point: Point) => suggestedObjectiveParts(measureSuggested(on, applyPoint(ranked, space.suggested, point)));
+    suggestedConfirmed = confirmOnCheckHalf("suggested", suggestedPhase, pointOf(ranked, space.suggested), { folds: suggestedFolds.map((fold) => (point: Point) => suggestedParts(fold)(point).score), rails: (point: Point) => suggestedParts(suggestedCheck)(point).rails }, log);
+    config = applyPoint(ranked, space.suggested, suggestedConfirmed.kept);
+    const suggestedReplay = suggestedCheck;
     suggestedReport = { users: suggestedReplay.users.length, at_defaults: measureSuggested(suggestedReplay, base), tuned: measureSuggested(suggestedReplay, config) };
     log(`suggested: recall@20 ${suggestedReport.tuned.recall20.toFixed(4)} (restricted popularity ${suggestedReport.tuned.popularityRecall20.toFixed(4)}, defaults ${suggestedReport.at_defaults.recall20.toFixed(4)}), recall@${SUGGESTED_LIST} ${suggestedReport.tuned.recallList.toFixed(4)} (popularity ${suggestedReport.tuned.popularityRecallList.toFixed(4)})`);
     const { tuned, at_defaults } = suggestedReport;
@@ -159,14 +238,15 @@ export async function tuneServingConfig(replays: { readonly explore: Replay; rea
       users: replay.users.length,
       warm_users: warm,
       impressions: replay.impressions.size,
+      check_users: check.users.length,
       search_space: space,
       guard_rails: { gauc_over_item_rate: GAUC_GUARD_RAILS, personalisation: FEED_GUARD_RAILS.personalisation, coverage_at_population: FEED_GUARD_RAILS.coverage },
       popularity,
       phases: [
-        phaseReport("retrieval", "merged candidates' Recall@1000 of held-out clicks", retrieval),
-        phaseReport("value", "the like GAUC's margin over its rail + 10 × the click and long-view rails' shortfalls", value),
-        phaseReport("ranking", "feed NDCG@10 ÷ popularity's + 0.1 × feed Recall@100 ÷ popularity's − 10 × the personalisation and coverage rails' shortfall", ranking),
-        ...(suggestedPhase ? [phaseReport("suggested", "Suggested Posts' recall@20 ÷ restricted popularity's − 10 × the shortfall of recall@100 under popularity's + 0.1 × its Home-likeness gains over popularity's (media-type TV, age distance) − 10 × any loss", suggestedPhase)] : []),
+        phaseReport("retrieval", "merged candidates' Recall@1000 of held-out clicks", retrievalSearch, retrieval),
+        phaseReport("value", "the like GAUC's margin over its rail + 10 × the click and long-view rails' shortfalls", valueSearch, value),
+        phaseReport("ranking", "feed NDCG@10 ÷ popularity's + 0.1 × feed Recall@100 ÷ popularity's − 10 × the personalisation and coverage rails' shortfall", rankingSearch, ranking),
+        ...(suggestedPhase ? [phaseReport("suggested", "Suggested Posts' recall@20 ÷ restricted popularity's − 10 × the shortfall of recall@100 under popularity's + 0.1 × its Home-likeness gains over popularity's (media-type TV, age distance) − 10 × any loss", suggestedPhase, suggestedConfirmed)] : []),
       ],
       ...(suggestedReport ? { suggested: suggestedReport } : {}),
       measures_at_defaults: defaults,
@@ -202,17 +282,34 @@ function formatGaucs(gaucs: Readonly<Partial<Record<Label, number>>>): string {
 export const HOME_LIKENESS_WEIGHT = 0.1;
 
 /**
- * The Suggested Posts phase's objective: recall@20 over restricted popularity's, minus 10× the page's recall shortfall
- * at the whole list, plus HOME_LIKENESS_WEIGHT × the list's Home-likeness gains over popularity's, minus 10× any loss
+ * The Suggested Posts phase's objective: recall@20 over restricted popularity's, minus 10× its shortfall under
+ * popularity's at 20 and at the whole list (both rails: a list more Home-like than popularity's but recalling less
+ * than it is not what the Home terms are for), plus HOME_LIKENESS_WEIGHT × the list's Home-likeness gains over popularity's, minus 10× any loss
  * (a list less Home-like than popularity's is a rail, like the recall at the whole list).
  */
 export function suggestedObjective(measures: SuggestedMeasuresOnReplay): number {
+  const { score, rails } = suggestedObjectiveParts(measures);
+  return score + rails;
+}
+
+/**
+ * `suggestedObjective` in two parts: the score (the page's recall and Home-likeness gains, means over users, so they
+ * can be compared fold by fold) and the rails (the shortfalls, judged on a whole population).
+ */
+export function suggestedObjectiveParts(measures: SuggestedMeasuresOnReplay): ObjectiveParts {
   const page = measures.recall20 / Math.max(measures.popularityRecall20, 1e-9);
   const listShortfall = Math.max(0, measures.popularityRecallList - measures.recallList) / Math.max(measures.popularityRecallList, 1e-9);
   const gain = (ours: number, popularity: number) => (popularity > 0 ? (popularity - ours) / popularity : 0);
   const typeMix = gain(measures.typeMixTv, measures.popularityTypeMixTv);
   const age = gain(measures.ageDistanceHours, measures.popularityAgeDistanceHours);
-  return page - 10 * listShortfall + HOME_LIKENESS_WEIGHT * (typeMix + age) + 10 * Math.min(0, typeMix) + 10 * Math.min(0, age);
+  const pageShortfall = Math.max(0, 1 - page);
+  return { score: page + HOME_LIKENESS_WEIGHT * (typeMix + age), rails: -10 * pageShortfall - 10 * listShortfall + 10 * Math.min(0, typeMix) + 10 * Math.min(0, age) };
+}
+
+/** An objective as a score that averages over users, plus rails that hold for a whole population. */
+export interface ObjectiveParts {
+  readonly score: number;
+  readonly rails: number;
 }
 
 /**
@@ -226,7 +323,13 @@ export const PAGE_RECALL_WEIGHT = 0.1;
  * popularity's, minus 10× the feed rails' shortfall.
  */
 export function penalisedObjective(measures: FeedMeasures, popularity: PopularityMeasures): number {
-  return measures.feedNdcg10 / Math.max(popularity.ndcg10, 1e-9) + PAGE_RECALL_WEIGHT * measures.feedRecall100 / Math.max(popularity.recall100, 1e-9) - 10 * feedRailDeficit(measures);
+  const { score, rails } = feedObjectiveParts(measures, popularity);
+  return score + rails;
+}
+
+/** `penalisedObjective` in two parts: the score (NDCG@10 and Recall@100, means over users) and the rails. */
+export function feedObjectiveParts(measures: FeedMeasures, popularity: PopularityMeasures): ObjectiveParts {
+  return { score: measures.feedNdcg10 / Math.max(popularity.ndcg10, 1e-9) + PAGE_RECALL_WEIGHT * measures.feedRecall100 / Math.max(popularity.recall100, 1e-9), rails: -10 * feedRailDeficit(measures) };
 }
 
 /** Popularity's measures on the replay's users: the reference every ratio is against. */
@@ -285,7 +388,7 @@ function atUnit(dimension: Dimension, unit: number): number {
   return dimension.integer ? Math.round(value) : value;
 }
 
-function phaseReport(name: PhaseReport["name"], objective: string, result: OptimiseResult): PhaseReport {
+function phaseReport(name: PhaseReport["name"], objective: string, result: OptimiseResult, confirmedPhase?: ConfirmedPhase): PhaseReport {
   const first = result.trials[0];
   const gain = result.best.value - (first?.value ?? result.best.value);
   const near = result.trials.find((trial) => trial.value >= result.best.value - Math.abs(gain) * 0.01) ?? result.best;
@@ -297,6 +400,7 @@ function phaseReport(name: PhaseReport["name"], objective: string, result: Optim
     trials: result.trials.map((trial) => ({ index: trial.index, value: round(trial.value), point: roundPoint(trial.point) })),
     best: { index: result.best.index, value: round(result.best.value), point: roundPoint(result.best.point) },
     trialsToNearBest: near.index + 1,
+    check: confirmedPhase ? { start: round(confirmedPhase.check.start), best: round(confirmedPhase.check.best), fold_gains: confirmedPhase.check.fold_gains.map(round), kept: confirmedPhase.check.kept } : { start: round(first?.value ?? result.best.value), best: round(result.best.value), fold_gains: [], kept: "best" },
   };
 }
 

@@ -43,7 +43,7 @@ export interface TuneStepOptions {
   readonly log: (line: string) => void;
 }
 
-export const DEFAULT_TUNE_STEP: Omit<TuneStepOptions, "seed" | "log" | "quantization"> = { method: "bayesian", prior: "searched", holdoutShare: DEFAULT_HOLDOUT.share, users: 2000, suggestedUsers: 1000, trials: { retrieval: 25, value: 40, ranking: 40, suggested: 25 } };
+export const DEFAULT_TUNE_STEP: Omit<TuneStepOptions, "seed" | "log" | "quantization"> = { method: "bayesian", prior: "searched", holdoutShare: DEFAULT_HOLDOUT.share, users: 4000, suggestedUsers: 2000, trials: { retrieval: 25, value: 40, ranking: 40, suggested: 25 } };
 
 /** Fewer held-out users with a click than this, and the tuned config would follow noise: the step is skipped. */
 export const MIN_TUNING_USERS = 50;

@@ -120,5 +120,8 @@ describe("the Suggested Posts tuning objective", () => {
     expect(suggestedObjective({ ...base, ageDistanceHours: 110 })).toBeCloseTo(1 - 0.01 - 1, 12);
     // recall still decides: 10% more recall@20 beats halving the age gap
     expect(suggestedObjective({ ...base, recall20: 0.11 })).toBeGreaterThan(suggestedObjective({ ...base, ageDistanceHours: 50 }));
+    // recall@20 under popularity's is a rail: however Home-like, a page that recalls less than popularity loses
+    expect(suggestedObjective({ ...base, recall20: 0.09 })).toBeCloseTo(0.9 - 1, 12);
+    expect(suggestedObjective({ ...base, recall20: 0.09, typeMixTv: 0.001, ageDistanceHours: 10 })).toBeLessThan(suggestedObjective({ ...base, typeMixTv: 0.031 }));
   });
 });

@@ -19,8 +19,8 @@ import { resolveFeedUser } from "../../../core/funnel/user";
 import { createRandom } from "../../../core/util/random";
 import { chooseHoldout } from "../../../models/tuning/holdout";
 import { replayFeed, retrievalScores } from "../../../models/tuning/objective";
-import { buildReplay, type Replay } from "../../../models/tuning/replay";
-import { applyPoint, checkSearchSpace, pointOf, tuningSearchSpaceSchema } from "../../../models/tuning/tune";
+import { buildReplay, splitReplayByUser, type Replay } from "../../../models/tuning/replay";
+import { applyPoint, checkSearchSpace, confirmOnCheckHalf, pointOf, tuningSearchSpaceSchema } from "../../../models/tuning/tune";
 import { DEFAULT_SERVING_CONFIG } from "../../../models/serving-config";
 import servingConfigFile from "../../../models/serving-config.json";
 import { DirectoryDataSource } from "../../../scripts/lib/directory-source";
@@ -218,3 +218,82 @@ function poison(events: EventTable, fromMs: number): EventTable {
   const labels = Object.fromEntries(Object.entries(events.labels).map(([label, column]) => [label, Uint8Array.from(column as Uint8Array, (v, i) => (i >= first ? 1 : v))]));
   return { ...events, user: copy(events.user, 0), item: copy(events.item, 0), surface: copy(events.surface, 7), labels };
 }
+
+describe("the search half and the check half", () => {
+  /** A replay of `users` users, each with three impressions, labels and rates marking the user's row. */
+  function replayOf(users: number): Replay {
+    const width = LABELS.length;
+    const size = users * 3;
+    const impressionUser = Int32Array.from({ length: size }, (_, i) => Math.floor(i / 3));
+    const marked = (i: number) => Float32Array.from({ length: width }, () => impressionUser[i] as number);
+    const perImpression = <T extends Float32Array | Uint8Array>(make: (n: number) => T, value: (i: number) => ArrayLike<number>): T => {
+      const out = make(size * width);
+      for (let i = 0; i < size; i++) out.set(value(i), i * width);
+      return out;
+    };
+    return {
+      users: Array.from({ length: users }, (_, u) => ({ id: `u${u}`, datasetUser: u, warm: true, positives: new Set([u]) }) as unknown as Replay["users"][number]),
+      population: users,
+      impressions: {
+        size,
+        user: impressionUser,
+        item: Int32Array.from({ length: size }, (_, i) => i),
+        probabilities: perImpression((n) => new Float32Array(n), marked),
+        labels: perImpression((n) => new Uint8Array(n), (i) => Uint8Array.from({ length: width }, () => (impressionUser[i] as number) % 2)),
+        itemRates: perImpression((n) => new Float32Array(n), marked),
+      },
+      catalogueSize: size,
+      items: { integrity: new Float32Array(size), author: new Int32Array(size) },
+      quotas: Object.fromEntries(SOURCE_NAMES.map((name) => [name, 1])) as Replay["quotas"],
+      popularity: new Int32Array(0),
+    };
+  }
+
+  it("splits users into two disjoint halves of about equal size, each user's impressions with the user, the same for a seed", () => {
+    const replay = replayOf(2000);
+    const { search, check } = splitReplayByUser(replay, 3);
+    const searched = new Set(search.users.map((user) => user.datasetUser));
+    const checked = new Set(check.users.map((user) => user.datasetUser));
+    expect(searched.size + checked.size).toBe(2000);
+    expect([...searched].some((user) => checked.has(user))).toBe(false);
+    expect(Math.abs(searched.size - 1000)).toBeLessThan(100);
+    for (const [half, members] of [[search, searched], [check, checked]] as const) {
+      expect(half.impressions.size).toBe(members.size * 3);
+      for (let i = 0; i < half.impressions.size; i++) {
+        const user = half.impressions.user[i] as number;
+        expect(members.has(user)).toBe(true);
+        // each impression's rows travel with it
+        expect(half.impressions.probabilities[i * LABELS.length]).toBe(user);
+        expect(half.impressions.itemRates[i * LABELS.length + 2]).toBe(user);
+        expect(half.impressions.labels[i * LABELS.length]).toBe(user % 2);
+      }
+    }
+    expect(splitReplayByUser(replay, 3).search.users.map((user) => user.datasetUser)).toEqual(search.users.map((user) => user.datasetUser));
+    expect(splitReplayByUser(replay, 4).search.users.map((user) => user.datasetUser)).not.toEqual(search.users.map((user) => user.datasetUser));
+  });
+
+  it("keeps a phase's best point only when it beats the start on the check half's folds by more than their noise", () => {
+    const start = { x: 0 };
+    const best = { x: 1 };
+    const result = { best: { index: 3, point: best, value: 2, phase: "model" as const }, trials: [] };
+    const folds = (gains: readonly number[]) => ({ folds: gains.map((gain) => (point: Readonly<Record<string, number>>) => (point.x === 1 ? 1 + gain : 1)) });
+    const steady = confirmOnCheckHalf("ranking", result, start, folds([0.05, 0.06, 0.04, 0.05, 0.05]), () => {});
+    expect(steady.kept).toEqual(best);
+    expect(steady.check.kept).toBe("best");
+    expect(steady.check.best - steady.check.start).toBeCloseTo(0.05, 12);
+    // the same mean gain, but carried by one fold: within the noise, the start stays
+    const lucky = confirmOnCheckHalf("ranking", result, start, folds([0.25, 0, 0, 0, 0]), () => {});
+    expect(lucky.kept).toEqual(start);
+    expect(lucky.check.kept).toBe("start");
+    expect(lucky.check.fold_gains).toEqual([0.25, 0, 0, 0, 0]);
+    // a loss on the check half keeps the start, and so does a tie
+    expect(confirmOnCheckHalf("ranking", result, start, folds([-0.05, -0.06, -0.04, -0.05, -0.05]), () => {}).kept).toEqual(start);
+    expect(confirmOnCheckHalf("ranking", result, start, folds([0, 0, 0, 0, 0]), () => {}).kept).toEqual(start);
+    // the rails are the whole half's: a best that misses one loses its fold gains, a start that misses one is left
+    const rails = (missedBy: { readonly x: number; readonly penalty: number }) => (point: Readonly<Record<string, number>>) => (point.x === missedBy.x ? -missedBy.penalty : 0);
+    expect(confirmOnCheckHalf("ranking", result, start, { ...folds([0.05, 0.06, 0.04, 0.05, 0.05]), rails: rails({ x: 1, penalty: 0.1 }) }, () => {}).kept).toEqual(start);
+    const rescued = confirmOnCheckHalf("ranking", result, start, { ...folds([-0.01, 0, -0.02, 0, -0.01]), rails: rails({ x: 0, penalty: 1 }) }, () => {});
+    expect(rescued.kept).toEqual(best);
+    expect(rescued.check.start).toBeCloseTo(0, 12);
+  });
+});
