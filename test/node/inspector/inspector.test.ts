@@ -24,6 +24,8 @@ interface PageElement {
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): Iterable<PageElement>;
   getBoundingClientRect(): { readonly top: number };
+  readonly scrollWidth: number;
+  readonly clientWidth: number;
   readonly ownerDocument: { readonly defaultView: { readonly scrollY: number } | null };
 }
 
@@ -31,6 +33,8 @@ const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const ADMIN_TOKEN = "inspector-test-token";
 const ARTIFACTS = join(REPO_ROOT, "test-artifacts");
+/** The page's widest layout (its body is at most 1800px wide): the feed table fits whole, its rules column included. */
+const VIEWPORT = { width: 1800, height: 1000 } as const;
 const LABELS = ["click", "long_view", "like", "comment", "forward", "follow", "hate"] as const;
 
 const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is not installed (apt-get install -y chromium)`;
@@ -69,7 +73,7 @@ afterAll(async () => {
 
 /** Opens the page, enters the token and the user, submits, and returns what the page read (every /v1/inspect answer). */
 async function inspectInPage(userId: string, options: { count?: number; compare?: string } = {}): Promise<{ page: Page; read: Inspection[] }> {
-  const page = await (browser as Browser).newPage({ viewport: { width: 1500, height: 1000 } });
+  const page = await (browser as Browser).newPage({ viewport: VIEWPORT });
   await page.goto(`${(server as DevServer).url}/inspect`);
   await expect.poll(() => page.getByRole("heading", { name: "Explore inspector" }).isVisible()).toBe(true);
   await page.getByLabel("Admin token").fill(ADMIN_TOKEN);
@@ -178,7 +182,10 @@ describe.skipIf(missing !== undefined)("the inspector page in chromium", () => {
       const box = element as unknown as PageElement;
       return box.getBoundingClientRect().top + (box.ownerDocument.defaultView?.scrollY ?? 0);
     });
-    await page.screenshot({ path: join(ARTIFACTS, "inspector.png"), fullPage: true, clip: { x: 0, y: top, width: 1500, height: 1400 } });
+    // every column of the feed is in view, not behind a horizontal scroll: the screenshot shows the rules that moved an item
+    const [scrollWidth, clientWidth] = await page.locator(".column").evaluate((element) => [(element as unknown as PageElement).scrollWidth, (element as unknown as PageElement).clientWidth]);
+    expect(scrollWidth, "the feed's width in a column this wide").toBeLessThanOrEqual(clientWidth as number);
+    await page.screenshot({ path: join(ARTIFACTS, "inspector.png"), fullPage: true, clip: { x: 0, y: top, width: VIEWPORT.width, height: 1400 } });
     await page.screenshot({ path: join(ARTIFACTS, "inspector-warm.png"), fullPage: true });
     await page.close();
   });
