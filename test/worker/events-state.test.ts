@@ -138,8 +138,15 @@ describe("UserState ingestion", () => {
   it("reports accepted ids, counts duplicates within and across calls, and sorts by ts with ties in arrival order", async () => {
     const { userId, stub } = freshUser();
     const batch = events(userId, 3, (i) => ({ ts: T0 + (2 - i) * 10 }));
-    expect(await stub.ingest(userId, [...batch, batch[0] as UserEvent])).toEqual({ accepted: 3, duplicates: 1, acceptedEventIds: ["e0", "e1", "e2"], log: "ok" });
-    expect(await stub.ingest(userId, batch)).toEqual({ accepted: 0, duplicates: 3, acceptedEventIds: [], log: "ok" });
+    const first = await stub.ingest(userId, [...batch, batch[0] as UserEvent]);
+    expect(first).toMatchObject({ accepted: 3, duplicates: 1, acceptedEventIds: ["e0", "e1", "e2"], log: "ok" });
+    // trending's copy of the accepted events, with their range, until trending confirms it (worker/state/trending-outbox.ts)
+    expect(first.trending?.batches.map(({ fromSeq, toSeq, events: held }) => [fromSeq, toSeq, held.map((event) => event.event_id)])).toEqual([[1, 3, ["e0", "e1", "e2"]]]);
+    const again = await stub.ingest(userId, batch);
+    expect(again).toMatchObject({ accepted: 0, duplicates: 3, acceptedEventIds: [], log: "ok" });
+    expect(again.trending?.batches.map(({ fromSeq, toSeq }) => [fromSeq, toSeq])).toEqual([[1, 3]]);
+    await stub.trendingDelivered(first.trending?.writer ?? "", 3);
+    expect((await stub.ingest(userId, batch)).trending).toBeNull();
     await stub.ingest(userId, [{ event_id: "tie", user_id: userId, item_id: "tied", type: "click", ts: T0 + 10, surface: 3 }]);
     const { events: stored } = await stub.snapshot(userId);
     expect(stored).toEqual([

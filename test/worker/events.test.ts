@@ -204,7 +204,7 @@ describe("POST /v1/events ingestion", () => {
 });
 
 describe("POST /v1/events when a dependency fails", () => {
-  const failing = { record: async () => Promise.reject(new Error("trending is down")) };
+  const failing = { applyDeliveries: async () => Promise.reject(new Error("trending is down")) };
   const brokenTrending = { idFromName: (name: string) => env.TRENDING.idFromName(name), get: () => failing } as unknown as Env["TRENDING"];
 
   it("still ingests when trending fails, and reports trending as degraded", async () => {
@@ -213,6 +213,39 @@ describe("POST /v1/events when a dependency fails", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ accepted: 2, duplicates: 0, trending: "degraded", experiments: "ok", log: "ok" });
     expect((await userStateStub(env, user).snapshot(user)).events).toHaveLength(2);
+  });
+
+  // Trending used to be fed once, with the events new to the user states: a failed call lost them for trending for
+  // good, since a retry found them duplicates. Now the state objects keep trending's copy until trending confirms it.
+  it("delivers to trending, exactly once, the events of a batch whose trending call failed: with the next batch, or a retry of it", async () => {
+    const user = uid("u");
+    const [item, other] = [uid("v"), uid("v")];
+    const ts = Date.now() - 1_000;
+    const lostThen = [wireEvent({ user_id: user, item_id: item }), wireEvent({ user_id: user, item_id: item, type: "like" })];
+    expect(await (await createApp().fetch(request({ events: lostThen }), { ...env, TRENDING: brokenTrending })).json()).toMatchObject({ accepted: 2, trending: "degraded" });
+    expect((await trendingScores([item], ts)).get(item)).toBeUndefined();
+    // the client retries the batch: duplicates for the user's state, but trending gets them now
+    expect(await (await post({ events: lostThen })).json()).toMatchObject({ accepted: 0, duplicates: 2, trending: "ok" });
+    expect((await trendingScores([item], ts)).get(item)).toBeCloseTo(2, 9);
+    // and again: nothing counts twice
+    await post({ events: [...lostThen, wireEvent({ user_id: user, item_id: other, ts })] });
+    const scores = await trendingScores([item, other], ts);
+    expect(scores.get(item)).toBeCloseTo(2, 9);
+    expect(scores.get(other)).toBeCloseTo(1, 9);
+  });
+
+  it("counts a delivery once when trending applied it but its answer was lost", async () => {
+    const user = uid("u");
+    const item = uid("v");
+    const ts = Date.now() - 1_000;
+    // trending applies the delivery, then the call fails: as if the answer were lost on the way back
+    const applyThenFail = { applyDeliveries: async (...args: Parameters<ReturnType<typeof trendingStub>["applyDeliveries"]>) => { await trendingStub(env).applyDeliveries(...args); throw new Error("answer lost"); } };
+    const lossyTrending = { idFromName: (name: string) => env.TRENDING.idFromName(name), get: () => applyThenFail } as unknown as Env["TRENDING"];
+    const events = [wireEvent({ user_id: user, item_id: item, ts }), wireEvent({ user_id: user, item_id: item, ts, type: "comment" })];
+    expect(await (await createApp().fetch(request({ events }), { ...env, TRENDING: lossyTrending })).json()).toMatchObject({ accepted: 2, trending: "degraded" });
+    expect((await trendingScores([item], ts)).get(item)).toBeCloseTo(2, 9);
+    expect(await (await post({ events })).json()).toMatchObject({ accepted: 0, duplicates: 2, trending: "ok" });
+    expect((await trendingScores([item], ts)).get(item)).toBeCloseTo(2, 9);
   });
 
   it("answers 503 when a user's state fails, and a retry of the whole batch then stores only what was missing", async () => {
@@ -235,5 +268,35 @@ describe("POST /v1/events when a dependency fails", () => {
     const retried = await post({ events });
     expect(await retried.json()).toEqual({ accepted: 2, duplicates: 1, trending: "ok", experiments: "ok", log: "ok" });
     expect((await userStateStub(env, failingUser).snapshot(failingUser)).events).toHaveLength(2);
+  });
+});
+
+describe("POST /v1/events with injected faults (worker/faults/index.ts)", () => {
+  const ADMIN = "test-admin-token";
+  const faulty = (token: string, spec = "user_state.ingest=1") => {
+    const sent = request({ events: [wireEvent({ user_id: uid("u") })] });
+    sent.headers.set("x-fault-inject", spec);
+    sent.headers.set("x-fault-token", token);
+    return new Request(sent.url.replace("ranker.test", "127.0.0.1"), sent);
+  };
+
+  it("ignores the header unless ALLOW_FAULT_INJECTION is 1 and the fault token is the admin token", async () => {
+    const off = await createApp().fetch(faulty(ADMIN), { ...env, ADMIN_TOKEN: ADMIN });
+    expect(off.status).toBe(200);
+    expect(off.headers.get("x-faults-fired")).toBeNull();
+    const wrongToken = await createApp().fetch(faulty("not-the-admin-token"), { ...env, ADMIN_TOKEN: ADMIN, ALLOW_FAULT_INJECTION: "1" });
+    expect(wrongToken.status).toBe(200);
+  });
+
+  it("fails the user's state when asked, says how many faults fired, and refuses a malformed spec", async () => {
+    const on = { ...env, ADMIN_TOKEN: ADMIN, ALLOW_FAULT_INJECTION: "1" };
+    const failed = await createApp().fetch(faulty(ADMIN), on);
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get("x-faults-fired")).toBe("1");
+    const bad = await createApp().fetch(faulty(ADMIN, "user_state.ingest=2"), on);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { code: "invalid_request", field: "headers.x-fault-inject" } });
+    // inject.ts's bare fault names share the header and are left to it
+    expect((await createApp().fetch(faulty(ADMIN, "kv_read_fail"), on)).status).toBe(200);
   });
 });

@@ -1,4 +1,3 @@
-import type { Context } from "hono";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { ApiError } from "../http/errors";
 
@@ -9,12 +8,15 @@ import { ApiError } from "../http/errors";
  *
  * It is off unless the deployment sets the dev-only var `ALLOW_FAULT_INJECTION` to "1" (e.g. `wrangler dev --var
  * ALLOW_FAULT_INJECTION:1`), and even then only a request that also carries `X-Fault-Token: <ADMIN_TOKEN>` is
- * honoured: a production Worker never sets the var, and a client that knows the ingest token alone cannot break
- * anything. Without both, the header is ignored, so turning the hook off never changes an answer.
+ * honoured, and only on a loopback URL (as inject.ts requires): a production Worker never sets the var, and a client
+ * that knows the ingest token alone cannot break anything. Without all three, the header is ignored, so turning the
+ * hook off never changes an answer.
  *
  * `X-Fault-Inject: <point>=<probability>[,<point>=<probability>…]`, e.g.
- * `user_state.ingest=0.05,trending.apply.after_commit=0.1`. The spec is read from the request once and passed, as
- * plain data, to the Durable Objects the request calls, which each draw their own failures (`maybeFail`).
+ * `user_state.ingest=0.05,trending.apply.after_commit=0.1`. The header is shared with inject.ts, whose fault kinds
+ * are bare names (`trending_unavailable`): entries without `=` are its own and are skipped here, as it skips ours.
+ * The spec is read from the request once and passed, as plain data, to the Durable Objects the request calls, which
+ * each draw their own failures (`maybeFail`).
  */
 export const FAULT_POINTS = {
   "user_state.ingest": "a user-state object throws before its ingest transaction (its users' events are not stored)",
@@ -28,8 +30,14 @@ export type FaultPoint = keyof typeof FAULT_POINTS;
 /** Point → probability in [0, 1] that a call passing that point fails. Plain data: it travels to Durable Objects over RPC. */
 export type FaultSpec = Readonly<Partial<Record<FaultPoint, number>>>;
 
+/** The same headers as inject.ts's (spelled here too, so this file stands without it). */
 export const FAULT_HEADER = "x-fault-inject";
 export const FAULT_TOKEN_HEADER = "x-fault-token";
+
+/** On an answer to a request that injected faults: how many fired (injected failures the Worker caught). */
+export const FAULTS_FIRED_HEADER = "x-faults-fired";
+
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /** What an injected failure throws; its message says so, so a log never mistakes it for a real fault. */
 export class InjectedFault extends Error {
@@ -43,10 +51,10 @@ function isFaultPoint(name: string): name is FaultPoint {
   return Object.hasOwn(FAULT_POINTS, name);
 }
 
-/** Parses `point=p,point=p`; throws a RangeError naming the bad part. */
+/** Parses the `point=p` entries (bare names are inject.ts's); throws a RangeError naming a bad one. */
 export function parseFaultSpec(header: string): FaultSpec {
   const spec: Partial<Record<FaultPoint, number>> = {};
-  for (const part of header.split(",").map((piece) => piece.trim()).filter((piece) => piece !== "")) {
+  for (const part of header.split(",").map((piece) => piece.trim()).filter((piece) => piece.includes("="))) {
     const [name, value, extra] = part.split("=").map((piece) => piece.trim());
     if (name === undefined || value === undefined || extra !== undefined) throw new RangeError(`fault spec: expected <point>=<probability>, got ${JSON.stringify(part)}`);
     if (!isFaultPoint(name)) throw new RangeError(`fault spec: no fault point ${JSON.stringify(name)} (known: ${Object.keys(FAULT_POINTS).join(", ")})`);
@@ -62,12 +70,13 @@ export function parseFaultSpec(header: string): FaultSpec {
  * token is missing or wrong (then the header is ignored, never an error, so the hook cannot be probed for). A
  * malformed spec from an authorised caller is a 400, so a typo does not silently run a test without faults.
  */
-export async function requestFaults(c: Context<{ Bindings: Env }>): Promise<FaultSpec | undefined> {
-  const header = c.req.header(FAULT_HEADER);
-  if (header === undefined || c.env.ALLOW_FAULT_INJECTION !== "1") return undefined;
-  const expected = c.env.ADMIN_TOKEN;
-  const token = c.req.header(FAULT_TOKEN_HEADER);
-  if (typeof expected !== "string" || expected === "" || token === undefined || !(await timingSafeEqual(token, expected))) return undefined;
+export async function requestFaults(request: Request, env: Env): Promise<FaultSpec | undefined> {
+  if (env.ALLOW_FAULT_INJECTION !== "1") return undefined;
+  const header = request.headers.get(FAULT_HEADER);
+  const token = request.headers.get(FAULT_TOKEN_HEADER);
+  const expected = env.ADMIN_TOKEN;
+  if (header === null || token === null || typeof expected !== "string" || expected === "") return undefined;
+  if (!LOOPBACK_HOSTS.has(new URL(request.url).hostname) || !(await timingSafeEqual(token, expected))) return undefined;
   try {
     return parseFaultSpec(header);
   } catch (error) {

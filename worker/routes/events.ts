@@ -5,10 +5,15 @@ import { ApiError, errorResponse } from "../http/errors";
 import { jsonBody } from "../http/validation";
 import { EVENT_LOG_RETRY_AFTER_SECONDS, ingestBatch } from "../state/ingest";
 import { recordExperimentEvents } from "../experiments/record";
+import { FAULTS_FIRED_HEADER, requestFaults } from "../faults";
 
 export const eventsRoutes = appFactory.createApp().post(eventsRoute.path, bearerFor(eventsRoute.auth), jsonBody(eventsRoute.body), async (c) => {
   const { events } = c.req.valid("json");
-  const [result, experiments] = await Promise.all([ingestBatch(c.env, events), recordExperimentEvents(c.env, events, Date.now())]);
+  // undefined unless this is a dev server that allows fault injection and the request carries the admin token
+  const faults = await requestFaults(c.req.raw, c.env);
+  const [result, experiments] = await Promise.all([ingestBatch(c.env, events, faults), recordExperimentEvents(c.env, events, Date.now())]);
+  // only to a caller allowed to inject: how many of its faults fired in this batch, so the run can count them
+  if (faults !== undefined) c.header(FAULTS_FIRED_HEADER, String(result.injectedFaults));
   if (result.failedUsers.length > 0) {
     // Every store applies its part atomically and ingestion is idempotent, so retrying the whole batch is safe.
     throw new ApiError(

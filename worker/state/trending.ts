@@ -2,13 +2,15 @@ import { DurableObject } from "cloudflare:workers";
 import { DecayedCounter, DEFAULT_DECAYED_COUNTER_OPTIONS, HOUR_MS, type DecayedCounterOptions } from "../../core/realtime/decayed-counter";
 import { assertUserEvent, isInteractionType, type InteractionType, type UserEvent } from "../../core/realtime/events";
 import { DEFAULT_TRENDING_WEIGHTS } from "../../core/realtime/trending-weights";
+import { maybeFail, type FaultSpec } from "../faults";
 import { EngagementCountStore, type EngagementCountsAnswer, type EngagementCountsQuery } from "./engagement-counts";
+import type { TrendingDelivery } from "./trending-outbox";
 
 /** Trending is one global counter: the name of its single instance. */
 export const TRENDING_INSTANCE_NAME = "global";
 
 /** At most this many items per `top` call and events per `record` call. */
-export const TRENDING_LIMITS = { top: 1_000, record: 1_000 } as const;
+export const TRENDING_LIMITS = { top: 1_000, record: 1_000, deliveries: 128, deliveryEvents: 20_000 } as const;
 
 /** Prune below-threshold items at most this often; between prunes `top` simply skips them. */
 const PRUNE_INTERVAL_MS = 60_000;
@@ -31,6 +33,13 @@ export interface RecordResult {
   readonly trackedItems: number;
 }
 
+export interface DeliveryResult extends RecordResult {
+  /** Per writer of the call, the highest sequence number trending now holds: the writer may drop its batches up to it. */
+  readonly appliedTo: ReadonlyArray<{ readonly writer: string; readonly appliedTo: number }>;
+  /** Events of the call that were new to trending (the rest had been applied by an earlier delivery). */
+  readonly applied: number;
+}
+
 export function trendingStub(env: Env): DurableObjectStub<Trending> {
   return env.TRENDING.get(env.TRENDING.idFromName(TRENDING_INSTANCE_NAME));
 }
@@ -47,6 +56,7 @@ export function trendingOptions(env: Pick<Env, "TRENDING_HALF_LIFE_HOURS">): Dec
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value REAL NOT NULL);
   CREATE TABLE IF NOT EXISTS item_scores (item_id TEXT PRIMARY KEY, forward_value REAL NOT NULL);
+  CREATE TABLE IF NOT EXISTS writer_progress (writer TEXT PRIMARY KEY, applied_to INTEGER NOT NULL);
 `;
 
 /**
@@ -91,6 +101,13 @@ export class Trending extends DurableObject<Env> {
       if (typeof event.type !== "string" || !isInteractionType(event.type)) throw new TypeError(`trending: record[${i}].type ${JSON.stringify(event.type)} is not an interaction type`);
       if (!Number.isSafeInteger(event.ts)) throw new TypeError(`trending: record[${i}].ts must be integer epoch milliseconds`);
     });
+    const counted = this.count(events);
+    this.persist();
+    return { counted, trackedItems: this.counter.size };
+  }
+
+  /** Adds the events' weights to the in-memory counter (prunes now and then); the caller persists. */
+  private count(events: readonly TrendingEvent[]): number {
     let counted = 0;
     for (const event of events) {
       const weight = DEFAULT_TRENDING_WEIGHTS[event.type];
@@ -103,8 +120,55 @@ export class Trending extends DurableObject<Env> {
       this.counter.prune(now);
       this.lastPruneMs = now;
     }
-    this.persist();
-    return { counted, trackedItems: this.counter.size };
+    return counted;
+  }
+
+  /**
+   * Applies user-state objects' deliveries (worker/state/trending-outbox.ts) at most once each: per writer, batches
+   * at or below the highest sequence number already applied are skipped, so a delivery sent again — after a failure,
+   * a lost answer, or by the object's alarm while a request delivers the same rows — counts nothing twice. The
+   * progress, the impression rows and the scores commit in one transaction.
+   */
+  applyDeliveries(deliveries: readonly TrendingDelivery[], faults?: FaultSpec): DeliveryResult {
+    if (!Array.isArray(deliveries as unknown) || deliveries.length > TRENDING_LIMITS.deliveries) throw new RangeError(`trending: applyDeliveries takes at most ${TRENDING_LIMITS.deliveries} deliveries`);
+    let total = 0;
+    deliveries.forEach((delivery, i) => {
+      if (typeof delivery?.writer !== "string" || delivery.writer === "" || !Array.isArray(delivery.batches as unknown)) throw new TypeError(`trending: applyDeliveries[${i}] needs a writer and batches`);
+      let previous = -Infinity;
+      for (const batch of delivery.batches) {
+        if (!(Number.isSafeInteger(batch?.fromSeq) && Number.isSafeInteger(batch.toSeq) && batch.fromSeq > previous && batch.toSeq - batch.fromSeq + 1 === batch.events?.length)) {
+          throw new TypeError(`trending: applyDeliveries[${i}] holds a batch whose range is out of order or does not match its events`);
+        }
+        previous = batch.toSeq;
+        batch.events.forEach((event, j) => assertUserEvent(event, `trending: applyDeliveries[${i}] event ${j}`));
+        total += batch.events.length;
+      }
+    });
+    if (total > TRENDING_LIMITS.deliveryEvents) throw new RangeError(`trending: at most ${TRENDING_LIMITS.deliveryEvents} events per call, got ${total}`);
+    maybeFail(faults, "trending.apply");
+    const nowMs = Date.now();
+    const result = this.ctx.storage.transactionSync(() => {
+      const appliedTo: Array<{ writer: string; appliedTo: number }> = [];
+      const fresh: UserEvent[] = [];
+      for (const { writer, batches } of deliveries) {
+        let applied = this.sql.exec<{ applied_to: number }>("SELECT applied_to FROM writer_progress WHERE writer = ?", writer).toArray()[0]?.applied_to ?? 0;
+        for (const batch of batches) {
+          // whole batches only: a batch is one ingest call's events and is never split, so fromSeq decides it
+          if (batch.fromSeq <= applied) continue;
+          fresh.push(...batch.events);
+          applied = batch.toSeq;
+        }
+        this.sql.exec("INSERT INTO writer_progress (writer, applied_to) VALUES (?, ?) ON CONFLICT (writer) DO UPDATE SET applied_to = MAX(applied_to, excluded.applied_to)", writer, applied);
+        appliedTo.push({ writer, appliedTo: applied });
+      }
+      this.engagementCounts.record(fresh, nowMs);
+      const counted = this.count(fresh.filter((event) => DEFAULT_TRENDING_WEIGHTS[event.type] > 0));
+      this.persistChanges();
+      return { counted, trackedItems: this.counter.size, appliedTo, applied: fresh.length };
+    });
+    // applied and committed, but the caller sees a failure and delivers again: the retry must apply nothing
+    maybeFail(faults, "trending.apply.after_commit");
+    return result;
   }
 
   /**
@@ -132,19 +196,22 @@ export class Trending extends DurableObject<Env> {
   }
 
   private persist(): void {
+    this.ctx.storage.transactionSync(() => this.persistChanges());
+  }
+
+  /** Writes the counter's changes since the last call; inside the caller's transaction. */
+  private persistChanges(): void {
     const changes = this.counter.takeChanges();
-    this.ctx.storage.transactionSync(() => {
-      const setMeta = (key: string, value: number) =>
-        this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
-      setMeta("half_life_ms", changes.halfLifeMs);
-      setMeta("landmark_ms", changes.landmarkMs);
-      for (const itemId of changes.deletes) this.sql.exec("DELETE FROM item_scores WHERE item_id = ?", itemId);
-      for (const [itemId, value] of changes.upserts) {
-        this.sql.exec(
-          "INSERT INTO item_scores (item_id, forward_value) VALUES (?, ?) ON CONFLICT (item_id) DO UPDATE SET forward_value = excluded.forward_value",
-          itemId, value,
-        );
-      }
-    });
+    const setMeta = (key: string, value: number) =>
+      this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
+    setMeta("half_life_ms", changes.halfLifeMs);
+    setMeta("landmark_ms", changes.landmarkMs);
+    for (const itemId of changes.deletes) this.sql.exec("DELETE FROM item_scores WHERE item_id = ?", itemId);
+    for (const [itemId, value] of changes.upserts) {
+      this.sql.exec(
+        "INSERT INTO item_scores (item_id, forward_value) VALUES (?, ?) ON CONFLICT (item_id) DO UPDATE SET forward_value = excluded.forward_value",
+        itemId, value,
+      );
+    }
   }
 }

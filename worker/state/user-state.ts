@@ -1,9 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { assertUserEvent, type IngestResult, type InteractionType, type SnapshotEvent, type UserEvent, type UserStateSnapshot } from "../../core/realtime/events";
 import { eventLogStore } from "../event-log/store";
+import { maybeFail, type FaultSpec } from "../faults";
 import { EVENT_OUTBOX_LIMITS, EventOutbox, type EventLogStatus } from "./event-outbox";
 import { FEED_NAMES, type FeedName } from "./feed-session-limits";
 import { FeedSessions, type PageRecord, type ServedItem, type SessionLookup, type SessionPosition } from "./feed-sessions";
+import { trendingStub } from "./trending";
+import { TrendingOutbox, type TrendingDelivery } from "./trending-outbox";
 
 /** How much real-time state one user keeps; the oldest entries go first. */
 export const USER_STATE_LIMITS = {
@@ -58,6 +61,24 @@ export interface UserStateIngestResult extends IngestResult {
    * `full` when the outbox is at its bound and the batch was refused, nothing stored (retry later).
    */
   readonly log: EventLogStatus | "full";
+  /**
+   * The object's oldest events still waiting for trending (this batch's new ones among them), for the caller to
+   * deliver and confirm with `trendingDelivered`; null when none wait (worker/state/trending-outbox.ts).
+   */
+  readonly trending: TrendingDelivery | null;
+}
+
+/** What an operator (and the reliability run) reads of one user's state: everything the object holds for them. */
+export interface UserStateDump {
+  /** The user's recent events as stored, with their event ids, oldest first. */
+  readonly events: readonly UserEvent[];
+  readonly seen: number;
+  readonly followedItems: number;
+  /** Event ids remembered for idempotency. */
+  readonly receivedEventIds: number;
+  /** Of the whole object (every user of its group): events not yet in the event log, and not yet in trending. */
+  readonly logPendingRows: number;
+  readonly trendingPendingRows: number;
 }
 
 /** The object that holds the state of the user named `userId` (and of the other users of its group). */
@@ -77,6 +98,8 @@ export class UserState extends DurableObject<Env> {
   private readonly feedSessions: FeedSessions;
   /** Accepted events on their way to the event log (R2); public so tests can swap its store on a live instance. */
   readonly eventLog: EventOutbox;
+  /** Accepted events on their way to trending, until it confirms them. */
+  private readonly trendingOutbox: TrendingOutbox;
   /** Whether this instance has set the alarm that flushes the outbox (an alarm left by an earlier instance is simply moved). */
   private alarmArmed = false;
 
@@ -85,6 +108,7 @@ export class UserState extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.feedSessions = new FeedSessions(ctx.storage);
     this.eventLog = new EventOutbox(ctx.storage, eventLogStore(env), () => this.writerName());
+    this.trendingOutbox = new TrendingOutbox(ctx.storage.sql);
   }
 
   /** Tables are created by the first ingest, not on construction: a group nobody has written to reads nothing. */
@@ -93,16 +117,20 @@ export class UserState extends DurableObject<Env> {
     return this.schemaReady;
   }
 
-  /** Stores the events of `userId` that are new by event_id; every event of the batch must be that user's. */
-  ingest(userId: string, events: readonly UserEvent[]): UserStateIngestResult {
+  /**
+   * Stores the events of `userId` that are new by event_id; every event of the batch must be that user's. `faults`:
+   * failures a reliability run injects (worker/faults), never set in production.
+   */
+  ingest(userId: string, events: readonly UserEvent[], faults?: FaultSpec): UserStateIngestResult {
     if (typeof userId !== "string" || userId.length === 0) throw new TypeError("user state: ingest takes a user id");
     if (!Array.isArray(events as unknown)) throw new TypeError("user state: ingest takes an array of events");
     if (events.length > USER_STATE_LIMITS.batch) throw new RangeError(`user state: a batch holds at most ${USER_STATE_LIMITS.batch} events, got ${events.length}`);
     events.forEach((event, i) => assertUserEvent(event, `user state: ingest[${i}]`));
     const stranger = events.find((event) => event.user_id !== userId);
     if (stranger) throw new Error(`user state: a batch for user ${JSON.stringify(userId)} holds an event of user ${JSON.stringify(stranger.user_id)}`);
+    maybeFail(faults, "user_state.ingest");
     const nowMs = Date.now();
-    if (events.length === 0) return { accepted: 0, duplicates: 0, acceptedEventIds: [], log: this.eventLog.state(nowMs).status };
+    if (events.length === 0) return { accepted: 0, duplicates: 0, acceptedEventIds: [], log: this.eventLog.state(nowMs).status, trending: this.trendingDelivery() };
 
     // outside the transaction, so a batch that rolls back never takes the tables with it
     if (!this.hasSchema()) {
@@ -110,8 +138,9 @@ export class UserState extends DurableObject<Env> {
       this.schemaReady = true;
     }
     this.eventLog.ensureSchema();
-    // bounded, so an outage of the log cannot grow storage without end: the caller answers 503 and the client retries
-    if (!this.eventLog.hasRoomFor(events.length)) return { accepted: 0, duplicates: 0, acceptedEventIds: [], log: "full" };
+    this.trendingOutbox.ensureSchema();
+    // bounded, so an outage of the log (or of trending) cannot grow storage without end: the caller answers 503 and the client retries
+    if (!this.eventLog.hasRoomFor(events.length) || !this.trendingOutbox.hasRoomFor(events.length)) return { accepted: 0, duplicates: 0, acceptedEventIds: [], log: "full", trending: this.trendingDelivery() };
     const result = this.ctx.storage.transactionSync(() => {
       this.claimGroup(userId);
       this.claimLogWriter();
@@ -138,6 +167,8 @@ export class UserState extends DurableObject<Env> {
       }
       // the outbox row commits with the events or not at all: a crash after this transaction cannot lose them from the log
       this.eventLog.append(firstSeq, acceptedEvents, nowMs);
+      // likewise trending's copy: it leaves only once the trending object confirms it holds it
+      this.trendingOutbox.append(firstSeq, acceptedEvents, nowMs);
       this.setMeta("next_seq", String(seq));
       this.keepNewest("events", userId, "ts DESC, seq DESC", USER_STATE_LIMITS.events);
       this.keepNewest("seen", userId, "last_ts DESC, seq DESC", USER_STATE_LIMITS.seen);
@@ -146,7 +177,52 @@ export class UserState extends DurableObject<Env> {
       return { accepted: acceptedEventIds.length, duplicates, acceptedEventIds };
     });
     if (result.accepted > 0) this.scheduleLogFlush(nowMs);
-    return { ...result, log: this.eventLog.state(nowMs).status };
+    // the batch is stored, but the caller will see a failure and retry it: the retry must find duplicates only
+    maybeFail(faults, "user_state.ingest.after_commit");
+    return { ...result, log: this.eventLog.state(nowMs).status, trending: this.trendingDelivery() };
+  }
+
+  /** The oldest batches waiting for trending, or null. */
+  private trendingDelivery(): TrendingDelivery | null {
+    const batches = this.trendingOutbox.oldest();
+    return batches.length === 0 ? null : { writer: this.writerName(), batches };
+  }
+
+  /** Trending confirmed it holds this object's events up to `upToSeq` (Trending.applyDeliveries): they leave the outbox. */
+  trendingDelivered(writer: string, upToSeq: number): void {
+    if (typeof writer !== "string" || !Number.isSafeInteger(upToSeq)) throw new TypeError("user state: trendingDelivered takes a writer and a sequence number");
+    // a confirmation meant for an earlier life of this object (its storage wiped since) must not delete anything
+    if (this.meta("log_writer") !== writer) return;
+    this.trendingOutbox.delivered(upToSeq);
+  }
+
+  /** Delivers what waits for trending itself: the safety net for a batch whose request could not (trending failed, or the isolate died). */
+  private async deliverTrendingLeftovers(): Promise<string | null> {
+    for (let round = 0; round < 4; round++) {
+      const delivery = this.trendingDelivery();
+      if (delivery === null) return null;
+      try {
+        const result = await trendingStub(this.env).applyDeliveries([delivery]);
+        for (const { writer, appliedTo } of result.appliedTo) this.trendingDelivered(writer, appliedTo);
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      }
+    }
+    return null;
+  }
+
+  /** What the object holds of `userId` (operators' read: GET /v1/admin/users/{user_id}/state). */
+  dump(userId: string): UserStateDump {
+    if (typeof userId !== "string" || userId.length === 0) throw new TypeError("user state: dump takes a user id");
+    const logPendingRows = this.eventLog.state(Date.now()).pendingRows;
+    const trendingPendingRows = this.trendingOutbox.pendingRows();
+    if (!this.hasSchema()) return { events: [], seen: 0, followedItems: 0, receivedEventIds: 0, logPendingRows, trendingPendingRows };
+    const events = this.sql
+      .exec<{ event_id: string; item_id: string; type: string; ts: number; surface: number }>("SELECT event_id, item_id, type, ts, surface FROM events WHERE user_id = ? ORDER BY ts, seq", userId)
+      .toArray()
+      .map((row): UserEvent => ({ event_id: row.event_id, user_id: userId, item_id: row.item_id, type: row.type as InteractionType, ts: row.ts, surface: row.surface }));
+    const count = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ?`, userId).one().n;
+    return { events, seen: count("seen"), followedItems: count("follows"), receivedEventIds: count("received_event_ids"), logPendingRows, trendingPendingRows };
   }
 
   /** The safety net of the event log: ships what ingest left in the outbox, and comes back while rows remain. */
@@ -154,7 +230,13 @@ export class UserState extends DurableObject<Env> {
     this.alarmArmed = false;
     const outcome = await this.eventLog.flush();
     if (outcome.error !== null) console.warn(`event log: ${outcome.pendingRows} rows wait in ${this.writerName()}: ${outcome.error}`);
-    const next = this.eventLog.nextAlarmMs(Date.now());
+    const trendingError = await this.deliverTrendingLeftovers();
+    if (trendingError !== null) console.warn(`trending: ${this.trendingOutbox.pendingRows()} rows wait in ${this.writerName()}: ${trendingError}`);
+    const nowMs = Date.now();
+    const logNext = this.eventLog.nextAlarmMs(nowMs);
+    // rows still waiting for trending come back with the log's period (a failed trending is retried no faster)
+    const trendingNext = this.trendingOutbox.pendingRows() > 0 ? nowMs + EVENT_OUTBOX_LIMITS.flushIntervalMs : null;
+    const next = logNext === null ? trendingNext : trendingNext === null ? logNext : Math.min(logNext, trendingNext);
     if (next !== null && !this.alarmArmed) {
       await this.ctx.storage.setAlarm(next);
       this.alarmArmed = true;

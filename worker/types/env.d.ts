@@ -32,6 +32,8 @@ declare namespace Cloudflare {
     ADMIN_TOKEN?: string;
     /** Optional: when set, /v1/explore and /v1/suggested need `Authorization: Bearer <FEED_TOKEN>`. */
     FEED_TOKEN?: string;
+    /** Dev only, never deployed: "1" lets a request carrying the admin token inject faults (worker/faults/index.ts). */
+    ALLOW_FAULT_INJECTION?: string;
   }
 }
 interface Env extends Cloudflare.Env {}
