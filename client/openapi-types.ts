@@ -165,6 +165,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/users/{user_id}/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What a user's real-time state object holds for them
+         * @description Reads the user's state as `POST /v1/events` stored it: their recent events with ids, the sizes of the seen and followed sets, and how much of their object waits for the event log and for trending. Read-only.
+         */
+        get: operations["getUserState"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/trending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The real-time trending scores
+         * @description The global trending object's top items as of now, each score a decayed count of the engagement events `POST /v1/events` delivered to it (each event once). Read-only.
+         */
+        get: operations["getTrending"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/items": {
         parameters: {
             query?: never;
@@ -2526,6 +2566,40 @@ export interface components {
                 };
             }[];
         };
+        UserState: {
+            user_id: string;
+            /** @description The user's recent events as stored (each `event_id` once), oldest first; at most the newest 500 by `ts`. */
+            events: {
+                event_id: string;
+                item_id: string;
+                /** @enum {string} */
+                type: "impression" | "click" | "long_view" | "like" | "comment" | "forward" | "follow" | "hate";
+                ts: number;
+                surface: number;
+            }[];
+            /** @description Items the user has an impression of or engaged with (at most 5,000). */
+            seen_items: number;
+            /** @description Items the user followed an author from (at most 1,000). */
+            followed_items: number;
+            /** @description Event ids remembered for idempotency (at most 10,000, by arrival). */
+            received_event_ids: number;
+            /** @description Events of the user's state object (its whole group of users) accepted but not yet in the event log. */
+            log_pending: number;
+            /** @description Events of the user's state object accepted but not yet confirmed by trending; a later batch or the object's alarm delivers them. */
+            trending_pending: number;
+        };
+        Trending: {
+            /** @description The instant the scores are decayed to (the Worker's clock at the request). */
+            as_of_ms: number;
+            /** @description The counter's half-life. */
+            half_life_ms: number;
+            /** @description The 1,000 best-scored items, best first. */
+            items: {
+                item_id: string;
+                /** @description Σ weight · 2^(−age / half-life) over the item's engagement events (each weighs 1; impressions and hates 0). */
+                score: number;
+            }[];
+        };
         UpsertedItems: {
             /** @description The delta's version after this batch; every isolate serves it from its next request on. */
             version: number;
@@ -3231,6 +3305,130 @@ export interface operations {
             };
             /** @description Nothing goes by the name in the path (`not_found`). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unexpected failure; the message says nothing more. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUserState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user id as `POST /v1/events` took it (a number is its decimal string). */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's stored state (empty for a user who never sent an event). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserState"];
+                };
+            };
+            /** @description Malformed JSON or a field that breaks the schema, whatever the Content-Type; `field` names the first offending one. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A missing, malformed or wrong bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the client's request rate (`rate_limited`): the limit is per route class (the token it needs) and per bearer token, or per client address on a feed route without one; `Retry-After` says when to try again (60 s, the limit's period). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unexpected failure; the message says nothing more. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A store the route needs is unavailable (`bundle_unavailable`, `user_state_unavailable`, `experiment_unavailable`); the same request may succeed later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTrending: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The top items and their scores. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Trending"];
+                };
+            };
+            /** @description A missing, malformed or wrong bearer token. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,6 +10,7 @@ import { healthRoutes } from "./routes/health";
 import { inspectRoutes } from "./routes/inspect";
 import { itemRoutes } from "./routes/items";
 import { queryRoutes } from "./routes/query";
+import { realtimeStateRoutes } from "./routes/realtime-state";
 import { suggestedRoutes } from "./routes/suggested";
 
 export function createApp() {
@@ -21,6 +22,7 @@ export function createApp() {
   app.route("/", exploreRoutes);
   app.route("/", adminRoutes);
   app.route("/", experimentRoutes);
+  app.route("/", realtimeStateRoutes);
   app.route("/", suggestedRoutes);
   app.route("/", queryRoutes);
   app.route("/", docsRoutes);

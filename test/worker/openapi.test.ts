@@ -264,6 +264,24 @@ describe("with a model bundle", () => {
     await expectResult("delete", "/v1/admin/config", await admin.DELETE("/v1/admin/config"), 200);
   });
 
+  it("answers the real-time state reads: a user's state, trending, and their errors", async () => {
+    const userId = `contract-${crypto.randomUUID()}`;
+    const itemId = `contract-item-${crypto.randomUUID()}`;
+    await ingest.POST("/v1/events", { body: { events: [{ event_id: "contract-e1", user_id: userId, item_id: itemId, type: "like", ts: Date.now() - 1000, surface: 1 }] } });
+    const path = { params: { path: { user_id: userId } } };
+    const state = (await expectResult("get", "/v1/admin/users/{user_id}/state", await admin.GET("/v1/admin/users/{user_id}/state", path), 200)) as components["schemas"]["UserState"];
+    expect(state.events).toEqual([expect.objectContaining({ event_id: "contract-e1", item_id: itemId, type: "like" })]);
+    expect(state.trending_pending).toBe(0);
+    await expectResult("get", "/v1/admin/users/{user_id}/state", await admin.GET("/v1/admin/users/{user_id}/state", { params: { path: { user_id: "x".repeat(65) } } }), 400);
+    await expectResult("get", "/v1/admin/users/{user_id}/state", await api.GET("/v1/admin/users/{user_id}/state", path), 401);
+    await expectResult("get", "/v1/admin/users/{user_id}/state", await userStateDown.GET("/v1/admin/users/{user_id}/state", { ...path, headers: { authorization: "Bearer test-admin-token" } }), 503);
+    const trending = (await expectResult("get", "/v1/admin/trending", await admin.GET("/v1/admin/trending"), 200)) as components["schemas"]["Trending"];
+    expect(trending.items.find((item) => item.item_id === itemId)?.score).toBeCloseTo(1, 3);
+    await expectResult("get", "/v1/admin/trending", await api.GET("/v1/admin/trending"), 401);
+    const trendingDown = { idFromName: (name: string) => env.TRENDING.idFromName(name), get: () => ({ top: unreachable }) } as unknown as Env["TRENDING"];
+    await expectResult("get", "/v1/admin/trending", await appWith({ TRENDING: trendingDown }).GET("/v1/admin/trending", { headers: { authorization: "Bearer test-admin-token" } }), 503);
+  });
+
   it("answers the live-items routes, and their errors", async () => {
     const fixture = inject("fixtureBundle");
     const explore = (await expectResult("post", "/v1/explore", await api.POST("/v1/explore", { body: { user_id: fixture.expectations[0]?.userId as string, count: 1 } }), 200)) as ExploreResponse;

@@ -8,10 +8,11 @@ import { healthRoute } from "./health";
 import { inspectRoute } from "./inspect";
 import { exportItemsRoute, foldItemsRoute, takedownRoute, upsertItemsRoute } from "./items";
 import { queryRoute } from "./query";
+import { trendingRoute, userStateRoute } from "./realtime-state";
 import type { RouteContract } from "./route";
 
 /** Every route the Worker serves besides the pages and their assets (`/openapi.json`, `/docs`, `/inspect`). */
-export const API_ROUTES: readonly RouteContract[] = [healthRoute, exploreRoute, suggestedRoute, eventsRoute, queryRoute, inspectRoute, getConfigRoute, putConfigRoute, deleteConfigRoute, experimentReportRoute, upsertItemsRoute, takedownRoute, exportItemsRoute, foldItemsRoute];
+export const API_ROUTES: readonly RouteContract[] = [healthRoute, exploreRoute, suggestedRoute, eventsRoute, queryRoute, inspectRoute, getConfigRoute, putConfigRoute, deleteConfigRoute, experimentReportRoute, userStateRoute, trendingRoute, upsertItemsRoute, takedownRoute, exportItemsRoute, foldItemsRoute];
 
 let document: OpenApiDocument | undefined;
 
