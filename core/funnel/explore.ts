@@ -29,7 +29,15 @@ export interface FeedResult {
 export async function createFeedState(bundle: ServingBundle, request: FeedRequest, needsRetrievalEmbedding: (request: FeedRequest) => boolean = exploreNeedsRetrievalEmbedding): Promise<FeedState> {
   const started = performance.now();
   const tower = bundle.models.retrievalUserTower;
-  const retrievalEmbedding = tower && needsRetrievalEmbedding(request) ? await embedUser(tower, bundle.tables, request.user.context) : undefined;
+  const degraded = [...bundle.problems];
+  let retrievalEmbedding: Float32Array | undefined;
+  try {
+    retrievalEmbedding = tower && needsRetrievalEmbedding(request) ? await embedUser(tower, bundle.tables, request.user.context) : undefined;
+  } catch (error) {
+    // a failed run (a wasm trap) leaves the request without the embedding, as a missing tower would: the sources that
+    // search with it fail and say so, the others serve
+    degraded.push(`retrieval user tower failed: ${(error as Error).message}`);
+  }
   const timings: Record<string, number> = {};
   if (retrievalEmbedding) timings.user_embedding = performance.now() - started;
   return {
@@ -38,7 +46,7 @@ export async function createFeedState(bundle: ServingBundle, request: FeedReques
     retrievalEmbedding,
     stores: new BundleStores(bundle, request, retrievalEmbedding),
     trace: { stages: [], sources: {}, rules: [] },
-    degraded: [...bundle.problems],
+    degraded,
     timings,
   };
 }

@@ -1,5 +1,7 @@
 import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS, suggestedPlanOptions, type SeedType, type SuggestedConfig, type SuggestionSource } from "../config/suggested";
 import { createFeedState, runStages } from "../funnel/explore";
+import { REQUEST_BUDGETS_MS } from "../config/budgets";
+import { TimeBudgetExceeded, withinTimeBudget } from "../util/time-budget";
 import type { FeedState, Stage } from "../funnel/feed-state";
 import type { BundleStores } from "../funnel/stores";
 import type { Candidate, FeedRequest } from "../funnel/types";
@@ -141,13 +143,19 @@ async function runQueries(state: SuggestedState, type: SuggestionSource): Promis
   const found: { item: number; seedId: number | undefined }[] = [];
   for (const [index, plan] of suggested.plans[type].entries()) {
     try {
-      const result = await executeQuery(plan, stores, { userId: stores.userId, seedType: type }, request.clock ? { clock: request.clock } : {});
+      // a query waiting on a slow port (an item shard) is given up after a source's budget, like Explore's sources
+      const result = await withinTimeBudget(executeQuery(plan, stores, { userId: stores.userId, seedType: type }, request.clock ? { clock: request.clock } : {}), REQUEST_BUDGETS_MS.source, `${type} query ${index}`);
       for (const candidate of result.candidates) {
         const seed = candidate.attributes["seed_id"];
         found.push({ item: candidate.id, seedId: typeof seed === "number" ? seed : undefined });
       }
       suggested.queries.push({ type, index, query: plan.text, candidates: result.candidates.length, trace: result.trace });
     } catch (error) {
+      if (error instanceof TimeBudgetExceeded) {
+        state.degraded.push(error.message);
+        suggested.queries.push({ type, index, query: plan.text, candidates: 0, error: { kind: "runtime", code: "time_budget", message: error.message, line: 1, column: 1, offset: 0, length: plan.text.length } });
+        continue;
+      }
       if (!isQueryError(error)) throw error;
       state.degraded.push(`${type} query ${index} failed: ${error.message}`);
       suggested.queries.push({ type, index, query: plan.text, candidates: 0, error: error.toJSON() });
@@ -237,14 +245,21 @@ const suggestedRank: Stage<SuggestedState> = {
   async run(state, candidates) {
     const { stores, request, bundle } = state;
     const items = candidates.map((candidate) => candidate.item);
+    const byExposure = (reason: string): Float64Array => {
+      state.degraded.push(reason);
+      const prior = request.config.suggestedValueModel.exposurePriorShare;
+      return Float64Array.from(items, (item) => Math.log(bundle.tables.relativeExposure(item) + prior));
+    };
     let scores: ArrayLike<number>;
     if (items.length === 0) scores = [];
-    else if (bundle.models.mtml) scores = await stores.rank(stores.userId, items, request.config.suggested.rankingModel);
-    else {
-      state.degraded.push("second-stage model unavailable: suggestions ranked by decayed impressions");
-      const prior = request.config.suggestedValueModel.exposurePriorShare;
-      scores = Float64Array.from(items, (item) => Math.log(bundle.tables.relativeExposure(item) + prior));
-    }
+    else if (bundle.models.mtml) {
+      try {
+        scores = await stores.rank(stores.userId, items, request.config.suggested.rankingModel);
+      } catch (error) {
+        // a failed MTML run (a wasm trap) costs this request its ranking model, as a missing model would
+        scores = byExposure(`second-stage model failed: ${(error as Error).message}: suggestions ranked by decayed impressions`);
+      }
+    } else scores = byExposure("second-stage model unavailable: suggestions ranked by decayed impressions");
     candidates.forEach((candidate, i) => {
       candidate.value = candidate.score = scores[i] as number;
       const probabilities = stores.probabilitiesOf(candidate.item);

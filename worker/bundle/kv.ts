@@ -1,3 +1,5 @@
+import { REQUEST_BUDGETS_MS } from "../../core/config/budgets";
+import { withinTimeBudget } from "../../core/util/time-budget";
 import type { BundleKvReader, BundleKvWriter } from "../../core/bundle/kv";
 
 /**
@@ -8,12 +10,14 @@ import type { BundleKvReader, BundleKvWriter } from "../../core/bundle/kv";
 export function workersKvReader(namespace: KVNamespace, fileCacheTtlSeconds = 3600): BundleKvReader {
   const cacheTtlFor = (key: string) => (/^bundle\/[^/]+\/files\//.test(key) ? { cacheTtl: fileCacheTtlSeconds } : {});
   return {
+    // each read within its budget: a hung read fails the load (the isolate keeps its current version) instead of
+    // holding the load, and with it every cold request that waits for it
     async getBytes(key) {
-      const value = await namespace.get(key, { type: "arrayBuffer", ...cacheTtlFor(key) });
+      const value = await withinTimeBudget(namespace.get(key, { type: "arrayBuffer", ...cacheTtlFor(key) }), REQUEST_BUDGETS_MS.bundleKvRead, `KV read of ${key}`);
       return value === null ? null : new Uint8Array(value);
     },
     async getText(key) {
-      return namespace.get(key, { type: "text", ...cacheTtlFor(key) });
+      return withinTimeBudget(namespace.get(key, { type: "text", ...cacheTtlFor(key) }), REQUEST_BUDGETS_MS.bundleKvRead, `KV read of ${key}`);
     },
   };
 }

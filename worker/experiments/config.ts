@@ -1,3 +1,5 @@
+import { REQUEST_BUDGETS_MS } from "../../core/config/budgets";
+import { withinTimeBudget } from "../../core/util/time-budget";
 import type { Experiment } from "../../core/config/experiments";
 import { parseServingConfig } from "../../core/config/serving";
 import { loadBundle, readActiveVersion } from "../../core/bundle/store";
@@ -16,6 +18,20 @@ let cache: { at: number; experiments: readonly Experiment[]; problem?: string } 
  */
 export async function experimentsInEffect(env: Env, nowMs: number): Promise<{ experiments: readonly Experiment[]; problem?: string }> {
   if (cache && nowMs - cache.at < EXPERIMENTS_TTL_MS) return cache;
+  let read: { experiments: readonly Experiment[]; problem?: string };
+  try {
+    // every KV read of it together within one budget (core/config/budgets.ts): events must not wait on a hung read
+    read = await withinTimeBudget(readExperiments(env), 2 * REQUEST_BUDGETS_MS.kvRead, "the experiments' config");
+  } catch (error) {
+    // the experiments read last keep counting (they change rarely); with none read yet the caller says degraded
+    if (!cache) throw error;
+    return { experiments: cache.experiments, problem: `experiments' config unreadable, counting under the last read: ${(error as Error).message}` };
+  }
+  cache = { at: nowMs, ...read };
+  return cache;
+}
+
+async function readExperiments(env: Env): Promise<{ experiments: readonly Experiment[]; problem?: string }> {
   let problem: string | undefined;
   let experiments: readonly Experiment[] | undefined;
   try {
@@ -25,8 +41,7 @@ export async function experimentsInEffect(env: Env, nowMs: number): Promise<{ ex
     problem = `stored serving config ignored: ${(error as Error).message}`;
   }
   experiments ??= await bundleExperiments(env);
-  cache = { at: nowMs, experiments, ...(problem ? { problem } : {}) };
-  return cache;
+  return { experiments, ...(problem ? { problem } : {}) };
 }
 
 /** The admin config routes call this with the feeds' own cache reset, so a stored edit counts at once in this isolate. */

@@ -1,3 +1,5 @@
+import { REQUEST_BUDGETS_MS } from "../../core/config/budgets";
+import { withinTimeBudget } from "../../core/util/time-budget";
 import { attributeEvents } from "../../core/experiments/attribute";
 import type { UserEvent } from "../../core/realtime/events";
 import { experimentsInEffect } from "./config";
@@ -20,7 +22,8 @@ export async function recordExperimentEvents(env: Env, events: readonly UserEven
   const outcomes = await Promise.allSettled(
     experiments.map(async (experiment) => {
       const counted = attributeEvents(experiment, events);
-      if (counted.length > 0) await experimentCounterStub(env, experiment.name).record(experiment.name, counted);
+      // within a state object's budget: a counter that does not answer makes the batch degraded (a retry completes it)
+      if (counted.length > 0) await withinTimeBudget(experimentCounterStub(env, experiment.name).record(experiment.name, counted), REQUEST_BUDGETS_MS.stateObject, `experiment ${experiment.name}'s counter`);
     }),
   );
   const failed = outcomes.filter((outcome) => outcome.status === "rejected");

@@ -1,3 +1,5 @@
+import { REQUEST_BUDGETS_MS } from "../../core/config/budgets";
+import { withinTimeBudget } from "../../core/util/time-budget";
 import { z } from "zod";
 import { FALLBACK_POPULAR_KEY } from "../../core/bundle/kv-layout";
 import { userStateStub } from "../state/user-state";
@@ -19,7 +21,7 @@ export async function serveFallback(env: Env, userId: string, count: number, exc
   if (cache && nowMs - cache.at < FALLBACK_TTL_MS) list = cache.list;
   else {
     try {
-      const parsed = fallbackListSchema.safeParse(await env.BUNDLES.get(FALLBACK_POPULAR_KEY, "json"));
+      const parsed = fallbackListSchema.safeParse(await withinTimeBudget(env.BUNDLES.get(FALLBACK_POPULAR_KEY, "json"), REQUEST_BUDGETS_MS.kvRead, FALLBACK_POPULAR_KEY));
       if (parsed.success) {
         list = parsed.data;
         cache = { at: nowMs, list };
@@ -30,7 +32,7 @@ export async function serveFallback(env: Env, userId: string, count: number, exc
   }
   const skip = new Set(exclude);
   try {
-    for (const id of (await userStateStub(env, userId).snapshot(userId)).seen) skip.add(id);
+    for (const id of (await withinTimeBudget(userStateStub(env, userId).snapshot(userId), REQUEST_BUDGETS_MS.stateObject, "the user's state object")).seen) skip.add(id);
   } catch (error) {
     reasons.push(`user state unavailable: ${(error as Error).message}`);
   }

@@ -1,3 +1,5 @@
+import { REQUEST_BUDGETS_MS } from "../../core/config/budgets";
+import { withinTimeBudget } from "../../core/util/time-budget";
 import { advanceCounters, counterSnapshotTime, realtimeCountersProblem, type RealtimeItemCounters } from "../../core/features/live-counters";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { trendingStub } from "../state/trending";
@@ -46,7 +48,11 @@ export async function readLiveCounters(env: Env, bundle: ServingBundle, nowMs: n
   const wallMs = Date.now();
   if (entry && wallMs - entry.checkedAtMs < COUNTERS_RECHECK_MS) return entry.counters;
   try {
-    const answer = await trendingStub(env).countsBetween({ fromMs: bundleAsOfMs, beforeMs: asOfMs, halfLifeMs: tables.spec.halfLifeMs, ...(entry?.revision === undefined ? {} : { knownRevision: entry.revision }) });
+    const answer = await withinTimeBudget(
+      trendingStub(env).countsBetween({ fromMs: bundleAsOfMs, beforeMs: asOfMs, halfLifeMs: tables.spec.halfLifeMs, ...(entry?.revision === undefined ? {} : { knownRevision: entry.revision }) }),
+      REQUEST_BUDGETS_MS.stateObject,
+      "the trending object's counters",
+    );
     if (answer.unchanged && entry) {
       entry.checkedAtMs = wallMs;
       return entry.counters;

@@ -1,3 +1,5 @@
+import { REQUEST_BUDGETS_MS } from "../../core/config/budgets";
+import { withinTimeBudget } from "../../core/util/time-budget";
 import { z } from "zod";
 import { experimentServing } from "../../core/experiments/serve";
 import { runFeed } from "../../core/funnel/explore";
@@ -68,12 +70,12 @@ export interface PrecomputedFeedMatch {
 export async function readPrecomputedFeed(env: Env, bundle: ServingBundle, userId: string, nowMs: number, match: PrecomputedFeedMatch): Promise<StoredFeed | undefined> {
   try {
     if (!indexCache || nowMs - indexCache.at > INDEX_TTL_MS) {
-      const parsed = indexSchema.safeParse(await env.FEEDS.get(PRECOMPUTED_INDEX_KEY, "json"));
+      const parsed = indexSchema.safeParse(await withinTimeBudget(env.FEEDS.get(PRECOMPUTED_INDEX_KEY, "json"), REQUEST_BUDGETS_MS.kvRead, "the precomputed feeds' index"));
       indexCache = parsed.success ? { at: nowMs, users: new Set(parsed.data.users), version: parsed.data.version, computedAt: parsed.data.computed_at } : { at: nowMs, users: new Set(), version: "", computedAt: 0 };
     }
     const fresh = (computedAt: number) => nowMs - computedAt <= match.maxAgeMinutes * 60_000 && computedAt <= nowMs;
     if (!indexCache.users.has(userId) || indexCache.version !== bundle.tables.version || !fresh(indexCache.computedAt)) return undefined;
-    const parsed = storedFeedSchema.safeParse(await env.FEEDS.get(`${PRECOMPUTED_FEED_PREFIX}${userId}`, "json"));
+    const parsed = storedFeedSchema.safeParse(await withinTimeBudget(env.FEEDS.get(`${PRECOMPUTED_FEED_PREFIX}${userId}`, "json"), REQUEST_BUDGETS_MS.kvRead, "a precomputed feed"));
     if (!parsed.success || parsed.data.version !== bundle.tables.version || !fresh(parsed.data.computed_at)) return undefined;
     if (parsed.data.surface !== match.surface || parsed.data.config !== match.configFingerprint) return undefined;
     return parsed.data;

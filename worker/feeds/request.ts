@@ -9,6 +9,7 @@ import { readRealtimeUser, readTrending } from "./realtime";
 import { effectiveConfig } from "./serving-config";
 import { shardedItemIndex, type RemoteItemIndex } from "../../core/shards/fan-out";
 import { itemShardSearches } from "../shards/item-shard";
+import { slowItemIndex, withModelFaults } from "../faults/inject";
 
 /** What every feed route asks for, in the caller's ids. */
 export interface FeedInput {
@@ -65,12 +66,13 @@ export async function hydrateFeedRequest(env: Env, bundle: ServingBundle, input:
   // an author the bundle does not know has no candidates: -1 stands for any of them
   const precedingAuthors = input.precedingAuthors?.map((id) => tables.items.authors.get(id) ?? -1);
   const user = resolveFeedUser(tables, input.userId, realtime.state, config);
-  const itemIndex = itemShardsOf(env, bundle, config);
+  // faults a reliability run injects (worker/faults/inject.ts; none outside it): a slow two-tower index, trapping models
+  const itemIndex = slowItemIndex(env) ?? itemShardsOf(env, bundle, config);
   return {
-    request: { user, count: input.count, surface: surfaceFor(config), nowMs, exclude, config, ...(precedingAuthors?.length ? { precedingAuthors } : {}), ...(trending ? { trending } : {}), ...(itemIndex ? { itemIndex } : {}) },
-    bundle: counters.bundle,
+    request: { user, count: input.count, surface: surfaceFor(config), nowMs, exclude, config, ...(precedingAuthors?.length ? { precedingAuthors } : {}), ...(trending.value ? { trending: trending.value } : {}), ...(itemIndex ? { itemIndex } : {}) },
+    bundle: withModelFaults(env, counters.bundle),
     counters,
-    problems: [...(realtime.problem ? [realtime.problem] : []), ...(counters.problem ? [counters.problem] : []), ...(configProblem ? [configProblem] : []), ...served.problems],
+    problems: [...(realtime.problem ? [realtime.problem] : []), ...(trending.problem ? [trending.problem] : []), ...(counters.problem ? [counters.problem] : []), ...(configProblem ? [configProblem] : []), ...served.problems],
     realtimeEvents: realtime.state.engagements.length,
     stateMs,
     arms: served.arms,

@@ -1,3 +1,5 @@
+import { REQUEST_BUDGETS_MS } from "../../core/config/budgets";
+import { withinTimeBudget } from "../../core/util/time-budget";
 import { ApiError } from "../http/errors";
 import { FEED_SESSION_LIMITS, type FeedName } from "../state/feed-session-limits";
 import type { CursorProblem, ServedItem, SessionPosition } from "../state/feed-sessions";
@@ -38,7 +40,7 @@ export async function openFeedPage(env: Env, userId: string, feed: FeedName, cur
   if (cursor !== undefined) {
     let found;
     try {
-      found = await userStateStub(env, userId).feedSession(userId, feed, cursor);
+      found = await withinTimeBudget(userStateStub(env, userId).feedSession(userId, feed, cursor), REQUEST_BUDGETS_MS.stateObject, "the user's state object");
     } catch (error) {
       throw new ApiError(503, "user_state_unavailable", `the cursor's session cannot be read: ${(error as Error).message}`);
     }
@@ -52,7 +54,11 @@ export async function openFeedPage(env: Env, userId: string, feed: FeedName, cur
     async record(items) {
       let recorded;
       try {
-        recorded = await userStateStub(env, userId).recordFeedPage(userId, feed, after, items.map((item) => ({ item_id: item.item_id, author_id: item.author_id })));
+        recorded = await withinTimeBudget(
+          userStateStub(env, userId).recordFeedPage(userId, feed, after, items.map((item) => ({ item_id: item.item_id, author_id: item.author_id }))),
+          REQUEST_BUDGETS_MS.stateObject,
+          "the user's state object",
+        );
       } catch (error) {
         // the page itself is fine: serve it, without a way to continue
         return { cursor: null, problem: `feed session not recorded: ${(error as Error).message}` };

@@ -1,3 +1,5 @@
+import { REQUEST_BUDGETS_MS } from "../../core/config/budgets";
+import { withinTimeBudget } from "../../core/util/time-budget";
 import { z } from "zod";
 import { loadBundle } from "../../core/bundle/store";
 import { extendCatalogue, extendedFeatureContext, type DeltaEntry, type ExtendedCatalogue } from "../../core/live-items/catalogue";
@@ -75,7 +77,7 @@ export async function readLiveDelta(env: Env): Promise<Omit<LiveState, "serving"
   const started = performance.now();
   const problems: string[] = [];
   try {
-    applySync(await itemDeltaStub(env).sync(delta.epoch, delta.version));
+    applySync(await withinTimeBudget(itemDeltaStub(env).sync(delta.epoch, delta.version), REQUEST_BUDGETS_MS.stateObject, "the ItemDelta object"));
   } catch (error) {
     problems.push(`live items unavailable (the ItemDelta object did not answer; serving the delta as this isolate last read it): ${(error as Error).message}`);
   }

@@ -32,8 +32,10 @@ declare namespace Cloudflare {
     ADMIN_TOKEN?: string;
     /** Optional: when set, /v1/explore and /v1/suggested need `Authorization: Bearer <FEED_TOKEN>`. */
     FEED_TOKEN?: string;
-    /** Dev only, never deployed: "1" lets a request carrying the admin token inject faults (worker/faults/index.ts). */
+    /** Dev only, never deployed: "1" lets a request carrying the admin token inject faults (worker/faults/index.ts for the event path, worker/faults/inject.ts for the feeds). */
     ALLOW_FAULT_INJECTION?: string;
+    /** Optional: seconds an isolate keeps the stored serving config before reading it again (default 30). */
+    CONFIG_REFRESH_SECONDS?: string;
   }
 }
 interface Env extends Cloudflare.Env {}

@@ -22,7 +22,14 @@ export const firstStage: Stage = {
       state.degraded.push("first-stage model unavailable: candidates cut by retrieval score");
       return byRetrievalScore(candidates).slice(0, keep);
     }
-    const user = await embedUser(models.firstStageUserTower, tables, state.request.user.context);
+    let user: Float32Array;
+    try {
+      user = await embedUser(models.firstStageUserTower, tables, state.request.user.context);
+    } catch (error) {
+      // a failed run (a wasm trap) costs this request the first stage, as a missing model would
+      state.degraded.push(`first-stage model failed: ${(error as Error).message}: candidates cut by retrieval score`);
+      return byRetrievalScore(candidates).slice(0, keep);
+    }
     await candidateLogPriors(state, candidates);
     const estimates = firstStageScores(tables, user, candidates.map((candidate) => candidate.item));
     const scores = new Float64Array(candidates.length);

@@ -7,6 +7,9 @@ import type { ServingConfig, SourceSetting } from "../../config/serving";
 import { planSourceQuery } from "../../config/sources";
 import type { Candidate, FeedUser, QueryStepCount, SourceHit } from "../types";
 import type { FeedState, Stage } from "../feed-state";
+import { REQUEST_BUDGETS_MS } from "../../config/budgets";
+import { COLD_START_BUDGET_FACTOR, COLD_START_REQUESTS } from "../../config/suggested";
+import { withinTimeBudget } from "../../util/time-budget";
 
 /** A source's candidates, best first (typed arrays: every source hands the merge the same kind of list). */
 export interface SourceResult {
@@ -37,10 +40,27 @@ export const retrievalStage: Stage = {
     // One after another: the sources are CPU-bound in this isolate, and interleaving them with Promise.all
     // measured 0.23 ms slower per request.
     const results = [];
+    // each source within its time budget, and all of them within retrieval's: a source that waits on a slow port (an
+    // item shard, a remote index) is left out, not waited for (core/config/budgets.ts)
+    // a bundle's first requests get COLD_START_BUDGET_FACTOR times the budgets, as Suggested Posts' queries do: their
+    // code is JIT-compiled as it runs and the runtime's wasm is still compiling in the background
+    const served = requestsServed.get(state.bundle.index) ?? 0;
+    requestsServed.set(state.bundle.index, served + 1);
+    const factor = served < COLD_START_REQUESTS ? COLD_START_BUDGET_FACTOR : 1;
+    const retrievalBudgetMs = REQUEST_BUDGETS_MS.retrieval * factor;
+    const sourceBudgetMs = REQUEST_BUDGETS_MS.source * factor;
+    const deadline = performance.now() + retrievalBudgetMs;
     for (const name of activeSources(state)) {
       const started = performance.now();
+      const left = Math.floor(deadline - started);
+      if (left <= 0) {
+        const note = `skipped: retrieval's time budget of ${retrievalBudgetMs} ms was spent`;
+        state.degraded.push(`source ${name} ${note}`);
+        results.push({ name, result: { items: new Int32Array(0), scores: new Float64Array(0), note }, ms: 0 });
+        continue;
+      }
       try {
-        const result = await runSource(state, name);
+        const result = await withinTimeBudget(runSource(state, name), Math.min(sourceBudgetMs, left), `source ${name}`);
         results.push({ name, result, ms: performance.now() - started });
       } catch (error) {
         state.degraded.push(`source ${name} failed: ${(error as Error).message}`);
@@ -54,6 +74,9 @@ export const retrievalStage: Stage = {
     return mergeSourceResults(results, config.retrieval, state.bundle.tables.items.ids.size, terms);
   },
 };
+
+/** Requests each bundle version (its serving index, shared by every copy of the bundle) has retrieved for in this isolate. */
+const requestsServed = new WeakMap<object, number>();
 
 /** The sources that run for this request, in config order: weight and quota above zero, and the user admitted. */
 export function activeSources(state: Pick<FeedState, "request">): string[] {

@@ -14,13 +14,20 @@ export const secondStage: Stage = {
   async run(state: FeedState, candidates: Candidate[]): Promise<Candidate[]> {
     const { tables, models } = state.bundle;
     const { request } = state;
-    if (!models.mtml) {
-      state.degraded.push("second-stage model unavailable: ranked by the first stage");
+    const byFirstStage = (reason: string) => {
+      state.degraded.push(reason);
       candidates.forEach((candidate) => (candidate.score = candidate.value = candidate.firstStageScore ?? candidate.retrievalScore));
       return candidates;
-    }
+    };
+    if (!models.mtml) return byFirstStage("second-stage model unavailable: ranked by the first stage");
     if (candidates.some((candidate) => candidate.logPrior === undefined)) await candidateLogPriors(state, candidates);
-    const probabilities = await mtmlProbabilities(tables, { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser }, request.user.context, candidates.map((candidate) => candidate.item), request.surface, request.nowMs);
+    let probabilities: Float32Array;
+    try {
+      probabilities = await mtmlProbabilities(tables, { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser }, request.user.context, candidates.map((candidate) => candidate.item), request.surface, request.nowMs);
+    } catch (error) {
+      // a run that fails (a wasm trap in the runtime, a bad output) costs this request its second stage, not its answer
+      return byFirstStage(`second-stage model failed: ${(error as Error).message}: ranked by the first stage`);
+    }
     const values = valueScores(request.config.valueModel, probabilities, candidates.map((candidate) => candidate.logPrior ?? 0));
     const tailValues = candidates.some((candidate) => candidate.tailLogPrior !== undefined)
       ? valueScores(request.config.valueModel, probabilities, candidates.map((candidate) => candidate.tailLogPrior ?? candidate.logPrior ?? 0))
