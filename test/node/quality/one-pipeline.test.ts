@@ -53,8 +53,8 @@ beforeAll(async () => {
   bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
   // Suggested Posts' Home terms (freshness, the media-type quota) came after the golden file, on purpose, like the
   // tail: they are off here, as they were then
-  const served = bundle.tables.config;
-  const config = { ...served, exploration: { ...served.exploration, from: 1000 }, suggested: { ...served.suggested, home: { ...served.suggested.home, freshnessWeight: 0, maxTypeExcess: 1, authorSimilarityWeight: 0 } } };
+  const shipped = bundle.tables.config;
+  const config = { ...shipped, exploration: { ...shipped.exploration, from: 1000 }, suggested: { ...shipped.suggested, home: { ...shipped.suggested.home, freshnessWeight: 0, maxTypeExcess: 1, authorSimilarityWeight: 0 } } };
   // a frozen clock: no query budget cuts a list short on a busy machine
   const clock = () => 0;
   for (const row of snapshotUsers(bundle.tables.users.ids.size, golden.users.length, 1)) {
