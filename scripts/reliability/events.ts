@@ -21,6 +21,7 @@ import { EVENT_LOG_PREFIX, parseEventLogCsv } from "../../core/event-log/format"
 import { INTERACTION_TYPES, type InteractionType, type UserEvent } from "../../core/realtime/events";
 import { DEFAULT_TRENDING_WEIGHTS } from "../../core/realtime/trending-weights";
 import { BundleTables } from "../../core/serving/bundle-tables";
+import { createRandom } from "../../core/util/random";
 import { fixtureBundleDirectory } from "../../test/support/fixture-bundle";
 import type { TrendingResponse, UserStateResponse } from "../../worker/contract/realtime-state";
 import type { EventsResponse } from "../../worker/contract/events";
@@ -64,18 +65,6 @@ export interface EventsOptions extends ReliabilitySectionOptions {
    * it serves, so a long run in a tree others are editing can be served from a snapshot of a commit instead.
    */
   readonly checkout?: string;
-}
-
-/** mulberry32: a small seeded generator, so a run can be repeated with its seed. */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Impressions most, then the engagements; ~half the events count for trending. */
@@ -249,7 +238,7 @@ async function runPhase(baseUrl: string, truth: Truth, options: { name: string; 
   };
 
   const client = async (id: number) => {
-    const random = rng(options.seed * 7919 + id);
+    const random = createRandom(options.seed * 7919 + id);
     while (remaining > 0 && performance.now() < options.deadlineMs) {
       // sizes from a handful to a few hundred: small batches interleave finely, large ones span many objects
       const fresh = Math.min(remaining, 5 + Math.floor(random() ** 2 * 250));
@@ -446,7 +435,7 @@ export async function runEvents(options: EventsOptions): Promise<ReliabilitySect
     dev = await startDevServer(persistTo, 120_000, [...Object.entries(TOKENS).flatMap(([name, value]) => ["--var", `${name}:${value}`]), "--var", "ALLOW_FAULT_INJECTION:1"], options.checkout ?? REPO_ROOT);
     const bootSeconds = dev.bootMs / 1000;
     log(`wrangler dev up at ${dev.url} in ${(dev.bootMs / 1000).toFixed(1)} s; ${count(words.users.length)} users (${count(words.knownUsers)} of the bundle), ${count(words.items.length)} items (${count(words.knownItems)} of the bundle), seed ${seed}`);
-    const truth = new Truth(words.users, words.items, rng(seed), Date.now() - 5_000);
+    const truth = new Truth(words.users, words.items, createRandom(seed), Date.now() - 5_000);
     // a wall-clock bound besides the counts: the loops stop by themselves even on a machine far slower than expected
     const phaseBudgetMs = smoke ? 90_000 : 1_500_000;
     const clean = await runPhase(dev.url, truth, { name: "clean", faults: false, events: cleanEvents, clients, seed, log, deadlineMs: performance.now() + phaseBudgetMs });
