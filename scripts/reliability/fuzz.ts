@@ -1,0 +1,473 @@
+// Section 1 of `npm run reliability` (issue 17): fuzzing. Starts the real Worker in `wrangler dev` on loopback, serving
+// the fixture bundle from a fresh local KV, reads the contract it serves (`GET /openapi.json`), and sends fast-check
+// cases generated from it — valid-ish bodies per route, then mutated (wrong types, missing and extra fields, huge
+// arrays and strings, deep nesting, invalid UTF-8, wrong content types, truncated and oversized bodies, ids and
+// timestamps at the edges, duplicate event ids, hostile sourcing queries), with and without the right tokens.
+// Every answer must be < 500, every 4xx must carry the error body (a 400 naming its field), and none may take 1 s.
+// A failing case is shrunk by fast-check and printed; the run goes on with a fresh seed so the counts stay whole.
+//
+// It serves a snapshot of HEAD (see snapshotOfHead), or the working tree with --working-tree.
+//
+//   npx tsx scripts/reliability/fuzz.ts [--smoke] [--requests N] [--concurrency N] [--seed N] [--max-seconds S]
+//                                        [--working-tree | --url <running dev server> --persist-to <its directory>]
+import { request as httpRequest, Agent } from "node:http";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import fc from "fast-check";
+import { operatorTable } from "../../core/query";
+import { BundleTables } from "../../core/serving/bundle-tables";
+import { SYNTHETIC_FIRST_DAY_MS } from "../models/synthetic-kuairand";
+import { apiErrorBody, queryErrorBody } from "../../worker/contract/errors";
+import { fixtureBundleDirectory, FIXTURE_DATA_OPTIONS } from "../../test/support/fixture-bundle";
+import { startDevServer, REPO_ROOT, type DevServer } from "../bench/wrangler";
+import { loadBundleDirectory } from "../lib/kv-bundle-directory";
+import { publishDirectory } from "../lib/kv-publish";
+import { caseFor, materialiseBody, mutateValue, readContract, type Contract, type FuzzCase, type GeneratorContext, type Operation, queryText, type Vocabulary } from "./fuzz-generators";
+import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionOptions, ReliabilitySectionResult } from "./section";
+
+const SECTION = "fuzzing";
+/** The tokens this run's `wrangler dev` holds (--var), so a `.dev.vars` someone else keeps does not decide them. */
+const TOKENS: Readonly<Record<string, string>> = { ADMIN_TOKEN: "fuzz-admin-token", INGEST_TOKEN: "fuzz-ingest-token", FEED_TOKEN: "fuzz-feed-token" };
+const SLOW_MS = 1000;
+/** A request still unanswered after this is counted as hung (and fails its case). */
+const HUNG_MS = 30_000;
+/** Shrunk counterexamples kept per run; past this the run only counts (one broken path would otherwise shrink forever). */
+const MAX_COUNTEREXAMPLES = 6;
+
+export interface FuzzOptions extends ReliabilitySectionOptions {
+  readonly requests?: number;
+  readonly concurrency?: number;
+  readonly seed?: number;
+  /** The wall-clock bound of the fuzzing loop (default 3 min smoke, 30 min full): it stops there, counts or not. */
+  readonly maxSeconds?: number;
+  /** A Worker already running there (published, with TOKENS), instead of starting one: to watch its own output. */
+  readonly url?: string;
+  /** With `url`: the persistence directory it serves, where the bundle is published. */
+  readonly persistTo?: string;
+  /** Serve the working tree as it is instead of a snapshot of HEAD. */
+  readonly workingTree?: boolean;
+}
+
+/**
+ * The committed Worker (`git archive HEAD`) in a temporary directory, node_modules linked: `wrangler dev` watches the
+ * files it serves and restarts the Worker when one changes, so in a working tree others edit at the same time a run
+ * would measure their half-written code and its restarts ("Your worker restarted mid-request", a 503) instead.
+ */
+function snapshotOfHead(): { directory: string; commit: string } {
+  const directory = mkdtempSync(join(tmpdir(), "reliability-fuzz-worker-"));
+  const commit = execFileSync("git", ["-C", REPO_ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+  execFileSync("sh", ["-c", 'git -C "$1" archive HEAD | tar -x -C "$2"', "sh", REPO_ROOT, directory]);
+  symlinkSync(join(REPO_ROOT, "node_modules"), join(directory, "node_modules"));
+  return { directory, commit };
+}
+
+/** What one request came back with. */
+interface Outcome {
+  readonly status: number;
+  readonly ms: number;
+  /** Why the answer breaks an expectation (status, error body), if it does; latency is counted, not failed on. */
+  readonly problem: string | undefined;
+  readonly shapeViolation: boolean;
+}
+
+interface Counterexample {
+  readonly operation: string;
+  readonly problem: string;
+  readonly shrinks: number;
+  readonly recipe: string;
+  readonly seed: number;
+}
+
+class Tally {
+  requests = 0;
+  shrinkRequests = 0;
+  serverErrors = 0;
+  shapeViolations = 0;
+  clientErrors = 0;
+  slow = 0;
+  maxMs = 0;
+  hung = 0;
+  readonly latencies: number[] = [];
+  readonly statuses = new Map<number, number>();
+  readonly byOperation = new Map<string, Map<number, number>>();
+  readonly byMutation = new Map<string, { requests: number; serverErrors: number }>();
+  readonly undocumented = new Map<string, number>();
+  readonly problems = new Map<string, number>();
+  /** What was in flight beside each failed request, by kind, against how often each kind is sent at all: a request
+   * that breaks the connection it shares breaks its neighbours, and shows up here rather than as the failure. */
+  readonly beside = new Map<string, number>();
+  readonly sent = new Map<string, number>();
+  failuresWithNeighbours = 0;
+
+  record(operation: Operation, fuzzCase: FuzzCase, outcome: Outcome): void {
+    this.requests++;
+    this.statuses.set(outcome.status, (this.statuses.get(outcome.status) ?? 0) + 1);
+    const perOperation = this.byOperation.get(operation.operationId) ?? new Map<number, number>();
+    perOperation.set(outcome.status, (perOperation.get(outcome.status) ?? 0) + 1);
+    this.byOperation.set(operation.operationId, perOperation);
+    const mutation = `${fuzzCase.valueMutation.kind}/${fuzzCase.byteMutation.kind}`;
+    const perMutation = this.byMutation.get(mutation) ?? { requests: 0, serverErrors: 0 };
+    perMutation.requests++;
+    if (outcome.status >= 500 || outcome.status === 0) perMutation.serverErrors++;
+    this.byMutation.set(mutation, perMutation);
+    if (outcome.status >= 500 || outcome.status === 0) this.serverErrors++;
+    if (outcome.status === 0) this.hung++;
+    if (outcome.status >= 400 && outcome.status < 500) this.clientErrors++;
+    if (outcome.shapeViolation) this.shapeViolations++;
+    if (outcome.problem) this.problems.set(outcome.problem.slice(0, 160), (this.problems.get(outcome.problem.slice(0, 160)) ?? 0) + 1);
+    if (outcome.status !== 0 && !operation.statuses.includes(outcome.status)) {
+      const key = `${operation.method.toUpperCase()} ${operation.path} ${outcome.status}`;
+      this.undocumented.set(key, (this.undocumented.get(key) ?? 0) + 1);
+    }
+    if (outcome.ms >= SLOW_MS) this.slow++;
+    this.maxMs = Math.max(this.maxMs, outcome.ms);
+    this.latencies.push(outcome.ms);
+  }
+
+  quantile(q: number): number {
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number);
+  }
+}
+
+/** The fixture bundle's ids and days, for bodies that reach past validation into the funnel. */
+async function fixtureVocabulary(bundleDirectory: string): Promise<Vocabulary> {
+  const files = await loadBundleDirectory(bundleDirectory);
+  const tables = BundleTables.decode(files.manifest, files.files);
+  const sample = (size: number, id: (row: number) => string, limit: number) => Array.from({ length: Math.min(size, limit) }, (_, i) => id(Math.floor((i * size) / Math.min(size, limit))));
+  return {
+    users: sample(tables.users.ids.size, (row) => tables.users.ids.id(row), 200),
+    items: sample(tables.items.ids.size, (row) => tables.items.ids.id(row), 200),
+    authors: sample(tables.items.authors.size, (row) => tables.items.authors.id(row), 100),
+    dayMs: Array.from({ length: FIXTURE_DATA_OPTIONS.days }, (_, day) => SYNTHETIC_FIRST_DAY_MS + day * 86_400_000),
+  };
+}
+
+/** The request a case stands for: method, path, headers and body bytes. */
+export interface FuzzRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+  readonly chunked: boolean;
+}
+
+export function requestFor(contract: Contract, fuzzCase: FuzzCase): FuzzRequest {
+  const operation = contract.operations[fuzzCase.operation] as Operation;
+  let path = operation.path;
+  operation.params.forEach((param, index) => (path = path.replace(`{${param.name}}`, fuzzCase.params[index] ?? "x")));
+  const headers: Record<string, string> = {};
+  const own = operation.token === undefined ? undefined : TOKENS[operation.token];
+  const other = Object.entries(TOKENS).find(([name]) => name !== operation.token)?.[1] ?? "other";
+  if (fuzzCase.auth === "right" && own !== undefined) headers.authorization = `Bearer ${own}`;
+  if (fuzzCase.auth === "wrong") headers.authorization = `Bearer ${own ?? "x"}x`;
+  if (fuzzCase.auth === "other_token") headers.authorization = `Bearer ${other}`;
+  if (fuzzCase.auth === "malformed") headers.authorization = fuzzCase.malformedAuth;
+  if (fuzzCase.contentType !== null) headers["content-type"] = fuzzCase.contentType;
+  const value = mutateValue(fuzzCase.value, fuzzCase.valueMutation);
+  const { bytes, chunked } = materialiseBody(value, fuzzCase.byteMutation, operation.body?.maxBytes ?? 1024);
+  const bodiless = operation.body === undefined && fuzzCase.byteMutation.kind === "empty";
+  return { method: operation.method.toUpperCase(), path: path + fuzzCase.query, headers, body: bodiless ? new Uint8Array(0) : bytes, chunked };
+}
+
+/** A case as a reader can replay it: the request line, headers and (the start of) the body. */
+export function describeRequest(request: FuzzRequest): string {
+  const text = Buffer.from(request.body).toString("latin1");
+  const body = text.length > 600 ? `${JSON.stringify(text.slice(0, 300))} … ${JSON.stringify(text.slice(-200))} (${request.body.length} bytes)` : JSON.stringify(text);
+  return `${request.method} ${request.path.length > 200 ? `${request.path.slice(0, 200)}…` : request.path} ${JSON.stringify(request.headers).slice(0, 300)}${request.chunked ? " chunked" : ""} body ${body}`;
+}
+
+/** Sends one request over node:http (fetch would not send a body on GET or let a body go chunked at will) and times it to the last byte. */
+function send(baseUrl: URL, agent: Agent, request: FuzzRequest): Promise<{ status: number; contentType: string; body: Buffer; ms: number }> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const headers: Record<string, string | number> = { ...request.headers };
+    if (!request.chunked) headers["content-length"] = request.body.length;
+    const finish = (status: number, contentType: string, body: Buffer) => resolve({ status, contentType, body, ms: performance.now() - started });
+    let outgoing: ReturnType<typeof httpRequest>;
+    try {
+      outgoing = httpRequest({ host: baseUrl.hostname, port: baseUrl.port, method: request.method, path: request.path, headers, agent, timeout: HUNG_MS }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => finish(response.statusCode ?? 0, String(response.headers["content-type"] ?? ""), Buffer.concat(chunks)));
+        response.on("error", (error) => finish(0, "", Buffer.from(`response error: ${error.message}`)));
+      });
+    } catch (error) {
+      // Node refused to send it (a header it will not write): the case is not a request; say so without a status
+      finish(-1, "", Buffer.from((error as Error).message));
+      return;
+    }
+    // the Worker may close the connection while the body is still going out (it answered early): that is an answer,
+    // not a crash of this process
+    outgoing.on("socket", (socket) => socket.on("error", () => {}));
+    outgoing.on("timeout", () => outgoing.destroy(new Error(`no answer within ${HUNG_MS} ms`)));
+    outgoing.on("error", (error) => finish(0, "", Buffer.from(`request error: ${error.message}`)));
+    if (request.chunked && request.body.length > 0) {
+      // two writes without a length: the Worker must count while it reads
+      const half = Math.floor(request.body.length / 2);
+      outgoing.write(request.body.subarray(0, half));
+      outgoing.end(request.body.subarray(half));
+    } else {
+      outgoing.end(request.body);
+    }
+  });
+}
+
+/** Holds one answer to the expectations: < 500, and a 4xx is the error body (`field` on every 400). */
+function judge(operation: Operation, status: number, contentType: string, body: Buffer): { problem: string | undefined; shapeViolation: boolean } {
+  const text = body.toString("utf8");
+  if (status === 0) return { problem: `no answer: ${text}`, shapeViolation: false };
+  if (status >= 500) return { problem: `status ${status}: ${text.slice(0, 300)}`, shapeViolation: false };
+  if (status < 400) return { problem: undefined, shapeViolation: false };
+  const violation = (why: string) => ({ problem: `status ${status} ${why}: ${text.slice(0, 300)}`, shapeViolation: true });
+  if (!/^application\/json\b/i.test(contentType)) return violation(`has content-type ${JSON.stringify(contentType)}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return violation("is not JSON");
+  }
+  // /v1/query locates a query's problem in the text: its 400 is the error body with the query's fields beside
+  const shape = operation.operationId === "query" && status === 400 ? apiErrorBody.or(queryErrorBody) : apiErrorBody;
+  const checked = shape.safeParse(parsed);
+  if (!checked.success) return violation(`is not the error body (${checked.error.issues[0]?.message ?? "?"})`);
+  // the contract's 400: "`field` names the first offending one"
+  if (status === 400 && (checked.data.error.field === undefined || checked.data.error.field === "")) return violation("names no field");
+  return { problem: undefined, shapeViolation: false };
+}
+
+/** A case's kind for the neighbour statistics: route, token, and both mutations. */
+function kindOf(operation: Operation, fuzzCase: FuzzCase): string {
+  const bytes = fuzzCase.byteMutation.kind === "oversize" ? `oversize${fuzzCase.byteMutation.chunked ? "-chunked" : ""}` : fuzzCase.byteMutation.kind;
+  return `${operation.method.toUpperCase()} ${operation.path} auth=${fuzzCase.auth} ${fuzzCase.valueMutation.kind}/${bytes}`;
+}
+
+/** Valid requests before the run, so the bundle's first load (seconds, once per isolate) is not counted as a slow answer. */
+async function warmUp(url: string, vocabulary: Vocabulary): Promise<void> {
+  const user = vocabulary.users[0] ?? "1";
+  const calls: [string, string, string | undefined][] = [
+    ["/v1/explore", JSON.stringify({ user_id: user, count: 10 }), TOKENS.FEED_TOKEN],
+    ["/v1/suggested", JSON.stringify({ user_id: user, count: 10 }), TOKENS.FEED_TOKEN],
+    ["/v1/query", JSON.stringify({ user_id: user, query: "user.user_nn(n=10)" }), TOKENS.ADMIN_TOKEN],
+    ["/v1/inspect", JSON.stringify({ user_id: user, count: 10 }), TOKENS.ADMIN_TOKEN],
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const [path, body, token] of calls) {
+      const response = await fetch(`${url}${path}`, { method: "POST", body, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, signal: AbortSignal.timeout(60_000) });
+      if (response.status !== 200) throw new Error(`warm-up ${path} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+      await response.arrayBuffer();
+    }
+  }
+}
+
+const count = (n: number) => n.toLocaleString("en-US");
+const ms = (n: number) => `${Math.round(n)} ms`;
+
+/** The section: start the Worker, fuzz it, stop it. */
+export async function runFuzz(options: FuzzOptions): Promise<ReliabilitySectionResult> {
+  const { smoke, log } = options;
+  const total = options.requests ?? (smoke ? 2_000 : 100_000);
+  const concurrency = options.concurrency ?? (smoke ? 8 : 12);
+  const baseSeed = options.seed ?? Date.now() % 2 ** 31;
+  const started = performance.now();
+  const { bundle } = await fixtureBundleDirectory();
+  const vocabulary = await fixtureVocabulary(bundle);
+  const persistTo = mkdtempSync(join(tmpdir(), "reliability-fuzz-"));
+  let dev: DevServer | undefined;
+  const snapshot = options.workingTree || options.url !== undefined ? undefined : snapshotOfHead();
+  const served = snapshot ? `HEAD (${snapshot.commit}), snapshotted` : "the working tree";
+  // a connection per request: the Worker may answer (401, 413) before reading a body, and what it left unread of one
+  // request would otherwise be parsed as the next request on a kept-alive connection (a 501 "Unrecognized request
+  // method" charged to an innocent case)
+  const agent = new Agent({ keepAlive: false, maxSockets: concurrency });
+  try {
+    await publishDirectory(bundle, { kind: "local", configPath: join(REPO_ROOT, "wrangler.toml"), binding: "BUNDLES", persistTo: options.persistTo ?? persistTo }, { log: () => {} });
+    dev = options.url !== undefined ? { url: options.url, pid: 0, bootMs: 0, stop: async () => {} } : await startDevServer(persistTo, 120_000, Object.entries(TOKENS).flatMap(([name, value]) => ["--var", `${name}:${value}`]), snapshot?.directory ?? REPO_ROOT);
+    log(`wrangler dev up at ${dev.url} in ${(dev.bootMs / 1000).toFixed(1)} s, serving ${served}`);
+    const documentResponse = await fetch(`${dev.url}/openapi.json`);
+    if (documentResponse.status !== 200) throw new Error(`GET /openapi.json answered ${documentResponse.status}`);
+    const contract = readContract(await documentResponse.json());
+    await warmUp(dev.url, vocabulary);
+    const operators = operatorTable();
+    const context: GeneratorContext = {
+      components: contract.components,
+      vocabulary,
+      query: queryText(
+        operators.map((operator) => operator.name),
+        [...new Set(operators.flatMap((operator) => operator.arguments.map((argument) => argument.name)).filter((name) => /^[a-z_]+$/.test(name)))],
+      ),
+    };
+    // bodies are where the inputs are: routes that read one get three times the share of those that do not
+    const arbitrary = fc.oneof(...contract.operations.map((operation, index) => ({ weight: operation.body ? 3 : 1, arbitrary: caseFor(index, operation, context) })));
+    const baseUrl = new URL(dev.url);
+    const tally = new Tally();
+    const counterexamples: Counterexample[] = [];
+    const fuzzStarted = performance.now();
+    // a wall-clock bound besides the count: the loop stops by itself even on a machine far slower than expected
+    const deadline = fuzzStarted + (options.maxSeconds ?? (smoke ? 180 : 1800)) * 1000;
+    let progressAt = 0;
+    const inFlight = new Set<{ readonly kind: string; readonly neighbours: Set<string> }>();
+
+    const worker = async (id: number, budget: number) => {
+      let remaining = budget;
+      for (let restart = 0; remaining > 0 && performance.now() < deadline; restart++) {
+        const seed = (baseSeed + id * 100_003 + restart * 7919) % 2 ** 31;
+        let shrinking = false;
+        // the last problem a shrunk case showed: replaying it once may pass (state has moved on), the problem stays
+        let lastProblem: string | undefined;
+        let counted = 0;
+        const property = fc.asyncProperty(arbitrary, async (fuzzCase) => {
+          const operation = contract.operations[fuzzCase.operation] as Operation;
+          const request = requestFor(contract, fuzzCase);
+          const kind = kindOf(operation, fuzzCase);
+          const flight = { kind, neighbours: new Set<string>() };
+          for (const other of inFlight) {
+            other.neighbours.add(kind);
+            flight.neighbours.add(other.kind);
+          }
+          inFlight.add(flight);
+          const answer = await send(baseUrl, agent, request).finally(() => inFlight.delete(flight));
+          if (answer.status === -1) return true; // not sendable: no request was made
+          const verdict = judge(operation, answer.status, answer.contentType, answer.body);
+          if (!shrinking) {
+            tally.sent.set(kind, (tally.sent.get(kind) ?? 0) + 1);
+            if (answer.status >= 500 || answer.status === 0) {
+              tally.failuresWithNeighbours++;
+              for (const neighbour of flight.neighbours) tally.beside.set(neighbour, (tally.beside.get(neighbour) ?? 0) + 1);
+            }
+          }
+          if (shrinking) {
+            tally.shrinkRequests++;
+          } else {
+            tally.record(operation, fuzzCase, { status: answer.status, ms: answer.ms, ...verdict });
+            counted++;
+            if (tally.requests >= progressAt) {
+              progressAt += smoke ? 500 : 10_000;
+              log(`${count(tally.requests)} requests, ${tally.serverErrors} ≥ 500, ${tally.shapeViolations} off the error shape, max ${ms(tally.maxMs)}`);
+            }
+          }
+          if (verdict.problem !== undefined && counterexamples.length < MAX_COUNTEREXAMPLES) {
+            shrinking = true;
+            lastProblem = verdict.problem;
+            return false;
+          }
+          return true;
+        });
+        const result = await fc.check(property, { numRuns: remaining, seed, interruptAfterTimeLimit: Math.max(1000, deadline - performance.now()), markInterruptAsFailure: false });
+        remaining -= counted;
+        if (result.failed && result.counterexample !== null && counterexamples.length < MAX_COUNTEREXAMPLES) {
+          const [fuzzCase] = result.counterexample;
+          const operation = contract.operations[fuzzCase.operation] as Operation;
+          const request = requestFor(contract, fuzzCase);
+          const answer = await send(baseUrl, agent, request);
+          const verdict = judge(operation, answer.status, answer.contentType, answer.body);
+          const example: Counterexample = {
+            operation: `${operation.method.toUpperCase()} ${operation.path}`,
+            problem: verdict.problem ?? `${lastProblem ?? String(result.errorInstance ?? "")} (passes when sent again)`,
+            shrinks: result.numShrinks,
+            recipe: `${describeRequest(request)}\n    case: ${JSON.stringify(fuzzCase).slice(0, 1500)}`,
+            seed,
+          };
+          counterexamples.push(example);
+          log(`COUNTEREXAMPLE (${example.shrinks} shrinks, seed ${seed}): ${example.problem}\n    ${example.recipe}`);
+        }
+        if (result.interrupted) break;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, (_, id) => worker(id, Math.ceil(total / concurrency) - (id < (concurrency * Math.ceil(total / concurrency) - total) ? 1 : 0))));
+    const fuzzSeconds = (performance.now() - fuzzStarted) / 1000;
+
+    const covered = contract.operations.filter((operation) => tally.byOperation.has(operation.operationId)).length;
+    const rows: ReliabilityRow[] = [
+      { section: SECTION, measure: "fuzzed requests", value: `${count(tally.requests)} over ${covered} of ${contract.operations.length} routes`, bar: `≥ ${count(total)}, every route`, pass: tally.requests >= total && covered === contract.operations.length },
+      { section: SECTION, measure: "responses ≥ 500 (or none)", value: `${count(tally.serverErrors)} of ${count(tally.requests)}`, bar: "0", pass: tally.serverErrors === 0 },
+      { section: SECTION, measure: "4xx off the error body (a 400 without field)", value: `${count(tally.shapeViolations)} of ${count(tally.clientErrors)}`, bar: "0", pass: tally.shapeViolations === 0 },
+      { section: SECTION, measure: "responses ≥ 1 s", value: `${count(tally.slow)} (max ${ms(tally.maxMs)}, p99 ${ms(tally.quantile(0.99))})`, bar: "0", pass: tally.slow === 0 },
+      { section: SECTION, measure: "shrunk counterexamples", value: String(counterexamples.length), bar: "0", pass: counterexamples.length === 0 },
+    ];
+    const markdown = renderMarkdown({ served, smoke, tally, contract, counterexamples, fuzzSeconds, concurrency, seed: baseSeed, bootMs: dev.bootMs, rows });
+    log(`fuzzing done: ${count(tally.requests)} requests in ${fuzzSeconds.toFixed(0)} s (+${count(tally.shrinkRequests)} while shrinking), whole section ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    return { section: SECTION, rows, markdown, ok: rows.every((row) => row.pass) };
+  } finally {
+    agent.destroy();
+    await dev?.stop();
+    rmSync(persistTo, { recursive: true, force: true });
+    if (snapshot) rmSync(snapshot.directory, { recursive: true, force: true });
+  }
+}
+
+function renderMarkdown(run: { served: string; smoke: boolean; tally: Tally; contract: Contract; counterexamples: readonly Counterexample[]; fuzzSeconds: number; concurrency: number; seed: number; bootMs: number; rows: readonly ReliabilityRow[] }): string {
+  const { tally } = run;
+  const statuses = [...tally.statuses.keys()].sort((a, b) => a - b);
+  const lines = [
+    `## Fuzzing${run.smoke ? " (smoke)" : ""}`,
+    "",
+    `${count(tally.requests)} requests in ${run.fuzzSeconds.toFixed(0)} s (${(tally.requests / run.fuzzSeconds).toFixed(0)}/s, ${run.concurrency} in flight, seed ${run.seed}) against \`wrangler dev\` on 127.0.0.1 running ${run.served}, serving the fixture bundle ` +
+      `(booted in ${(run.bootMs / 1000).toFixed(1)} s, warmed with 12 valid feed, query and inspect requests first), generated by fast-check from the Worker's own \`GET /openapi.json\`: ` +
+      "a valid-ish body per route, then mutated (wrong types, dropped and extra fields, huge strings and arrays, deep nesting, numeric and time edges, odd strings, duplicate event ids, " +
+      "invalid UTF-8, truncation, bodies over the limit with and without Content-Length, wrong content types, junk), with the right token, none, a wrong one, another route's, or a malformed header. " +
+      `${count(tally.shrinkRequests)} more requests went to shrinking counterexamples and are not counted above. Latency is to the last byte of the answer, measured by the client on a machine shared with other work.`,
+    "",
+    "| measure | value | bar | pass |",
+    "|---|---|---|---|",
+    ...run.rows.map((row) => `| ${row.measure} | ${row.value} | ${row.bar} | ${row.pass ? "yes" : "**no**"} |`),
+    "",
+    `Latency: p50 ${ms(tally.quantile(0.5))}, p99 ${ms(tally.quantile(0.99))}, p99.9 ${ms(tally.quantile(0.999))}, max ${ms(tally.maxMs)}.`,
+    "",
+    `| route | requests | ${statuses.join(" | ")} |`,
+    `|---|---:|${statuses.map(() => "---:").join("|")}|`,
+    ...run.contract.operations.map((operation) => {
+      const perStatus = tally.byOperation.get(operation.operationId) ?? new Map<number, number>();
+      const sum = [...perStatus.values()].reduce((a, b) => a + b, 0);
+      return `| ${operation.method.toUpperCase()} ${operation.path} | ${count(sum)} | ${statuses.map((status) => count(perStatus.get(status) ?? 0)).join(" | ")} |`;
+    }),
+  ];
+  if (tally.undocumented.size > 0) {
+    lines.push("", "Statuses a route answered that its entry in the OpenAPI document does not list:", "");
+    for (const [key, n] of [...tally.undocumented].sort((a, b) => b[1] - a[1])) lines.push(`- ${key}: ${count(n)}`);
+  }
+  if (run.counterexamples.length > 0) {
+    lines.push("", "Counterexamples (shrunk):", "");
+    for (const example of run.counterexamples) lines.push(`- ${example.operation}: ${example.problem} (${example.shrinks} shrinks, seed ${example.seed})`, "  ```", `  ${example.recipe}`, "  ```");
+  }
+  if (tally.failuresWithNeighbours > 0) {
+    // how much more often a kind was in flight beside a failure than its share of all requests would give
+    const total = [...tally.sent.values()].reduce((a, b) => a + b, 0);
+    const suspects = [...tally.beside]
+      .map(([kind, n]) => ({ kind, n, lift: n / tally.failuresWithNeighbours / ((tally.sent.get(kind) ?? 1) / total) }))
+      .filter((suspect) => suspect.n >= 2)
+      .sort((a, b) => b.lift - a.lift)
+      .slice(0, 10);
+    lines.push("", `In flight beside the ${count(tally.failuresWithNeighbours)} failed requests (the kinds most over their share of all requests):`, "");
+    for (const suspect of suspects) lines.push(`- ${suspect.kind}: beside ${suspect.n}, ${suspect.lift.toFixed(1)}× its share`);
+  }
+  if (tally.problems.size > 0) {
+    lines.push("", "Problems seen (first 160 characters, with counts):", "");
+    for (const [problem, n] of [...tally.problems].sort((a, b) => b[1] - a[1]).slice(0, 20)) lines.push(`- ${count(n)} × ${problem.replaceAll("\n", " ")}`);
+  }
+  return lines.join("\n");
+}
+
+export const runFuzzSection: ReliabilitySection = (options) => runFuzz(options);
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, requests: { type: "string" }, concurrency: { type: "string" }, seed: { type: "string" }, "working-tree": { type: "boolean", default: false }, url: { type: "string" }, "max-seconds": { type: "string" }, "persist-to": { type: "string" } } });
+  const result = await runFuzz({
+    smoke: values.smoke,
+    workingTree: values["working-tree"],
+    ...(values.url === undefined ? {} : { url: values.url }),
+    ...(values["max-seconds"] === undefined ? {} : { maxSeconds: Number(values["max-seconds"]) }),
+    ...(values["persist-to"] === undefined ? {} : { persistTo: values["persist-to"] }),
+    log: (line) => console.error(line),
+    ...(values.requests === undefined ? {} : { requests: Number(values.requests) }),
+    ...(values.concurrency === undefined ? {} : { concurrency: Number(values.concurrency) }),
+    ...(values.seed === undefined ? {} : { seed: Number(values.seed) }),
+  });
+  for (const row of result.rows) console.log(`${row.pass ? "pass" : "FAIL"}  ${row.section} | ${row.measure} | ${row.value} | bar ${row.bar}`);
+  console.log(`\n${result.markdown}`);
+  process.exitCode = result.ok ? 0 : 1;
+}
