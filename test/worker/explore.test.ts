@@ -37,7 +37,8 @@ describe("POST /v1/explore", () => {
       const body = (await response.json()) as ExploreBody;
       expect(body.model_version).toBe(version);
       expect(body.items.map((item) => item.item_id), `user ${expected.userId}`).toEqual(expected.items);
-      // scores are EV · exp(log prior), so a tuned prior puts them at any scale: compare to a millionth of their size (float32 probabilities through exp)
+      // scores are EV · exp(log prior), so a tuned prior puts them at any scale: the API answers them to 7 significant
+      // digits, so compare to a millionth of their size
       body.items.forEach((item, i) => expect(Math.abs(item.score - (expected.scores[i] as number))).toBeLessThanOrEqual(1e-6 * Math.abs(expected.scores[i] as number)));
     }
   });

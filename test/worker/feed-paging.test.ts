@@ -3,7 +3,7 @@
 import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, inject, it } from "vitest";
-import { FEED_SESSION_LIMITS } from "../../worker/state/feed-session-limits";
+import { FEED_SESSION_LIMITS } from "../../worker/contract/feed-session-limits";
 import { userStateStub, type UserState } from "../../worker/state/user-state";
 import worker from "../../worker/index";
 import "../support/fixture-types";

@@ -4,7 +4,7 @@ import { servingConfigSchema } from "../../core/config/serving";
 import { exploreValueModelSchema } from "../../core/config/value-model";
 import { SEED_TYPES } from "../../core/config/suggested";
 import { configOverrideSchema } from "../../core/funnel/overrides";
-import { FEED_SESSION_LIMITS } from "../state/feed-session-limits";
+import { FEED_SESSION_LIMITS } from "./feed-session-limits";
 import { entityId, servingInstant } from "./fields";
 import { servedArms } from "./experiments";
 import { errorResponses, queryProblem } from "./errors";

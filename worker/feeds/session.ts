@@ -1,7 +1,7 @@
 import { REQUEST_BUDGETS_MS } from "../../core/config/budgets";
 import { withinTimeBudget } from "../../core/util/time-budget";
 import { ApiError } from "../http/errors";
-import { FEED_SESSION_LIMITS, type FeedName } from "../state/feed-session-limits";
+import { FEED_SESSION_LIMITS, type FeedName } from "../contract/feed-session-limits";
 import type { CursorProblem, ServedItem, SessionPosition } from "../state/feed-sessions";
 import { userStateStub } from "../state/user-state";
 

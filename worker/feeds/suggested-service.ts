@@ -2,7 +2,7 @@ import type { ServingBundle } from "../../core/serving/serving-bundle";
 import type { HomeSettings } from "../../core/suggested/home-like";
 import { suggestPosts, type Suggestion, type SuggestedFeed } from "../../core/suggested/suggest";
 import type { SuggestedDebug, SuggestedItem, SuggestedResponse } from "../contract/feeds";
-import { probabilitiesByLabel, round } from "./explore-items";
+import { probabilitiesByLabel, round, significant } from "./explore-items";
 import { serveFallback } from "./fallback";
 import { hydrateFeedRequest } from "./request";
 
@@ -48,7 +48,7 @@ function toItem(bundle: ServingBundle, entry: Suggestion): SuggestedItem {
   return {
     item_id: items.ids.id(entry.item),
     author_id: items.authors.id(entry.author),
-    score: round(entry.score),
+    score: significant(entry.score),
     seed_id: entry.seedId === undefined ? null : items.authors.id(entry.seedId),
     seed_type: entry.seedType,
     p: entry.probabilities ? probabilitiesByLabel(entry.probabilities) : null,

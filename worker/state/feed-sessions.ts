@@ -12,7 +12,7 @@
  * afresh and forgets what had been served after that position, so a page the client never received is not lost.
  */
 
-import { FEED_SESSION_LIMITS, type FeedName } from "./feed-session-limits";
+import { FEED_SESSION_LIMITS, type FeedName } from "../contract/feed-session-limits";
 
 export interface ServedItem {
   readonly item_id: string;

@@ -3,7 +3,7 @@ import { assertUserEvent, type IngestResult, type InteractionType, type Snapshot
 import { eventLogStore } from "../event-log/store";
 import { maybeFail, type FaultSpec } from "../faults";
 import { EVENT_OUTBOX_LIMITS, EventOutbox, type EventLogStatus } from "./event-outbox";
-import { FEED_NAMES, type FeedName } from "./feed-session-limits";
+import { FEED_NAMES, type FeedName } from "../contract/feed-session-limits";
 import { FeedSessions, type PageRecord, type ServedItem, type SessionLookup, type SessionPosition } from "./feed-sessions";
 import { trendingStub } from "./trending";
 import { TrendingOutbox, type TrendingDelivery } from "./trending-outbox";

@@ -1,4 +1,4 @@
-/** What bounds the feed sessions (worker/state/feed-sessions.ts); apart, so that the HTTP contract can quote it in any runtime. */
+/** What bounds the feed sessions (worker/state/feed-sessions.ts): part of the HTTP contract (page sizes, cursor lifetimes), which the state quotes. */
 
 export const FEED_NAMES = ["explore", "suggested"] as const;
 export type FeedName = (typeof FEED_NAMES)[number];
