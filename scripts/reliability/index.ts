@@ -1,5 +1,5 @@
 /**
- * `npm run reliability [-- --smoke] [--sections fuzzing,faults,events] [--out RELIABILITY.md]`: the issue-17 sections
+ * `npm run reliability [-- --smoke] [--sections fuzzing,faults,events,load] [--out RELIABILITY.md]`: the issue-17 sections
  * one after another, each against its own `wrangler dev` on loopback, one table printed at the end. A full run writes
  * RELIABILITY.md (the table, each section's account, the machine); a smoke run writes nothing unless `--out` says so.
  * Exit 1 when any row misses its bar.
@@ -10,9 +10,10 @@ import { machineInfo } from "../bench/measure";
 import { runEventsSection } from "./events";
 import { runFaultSection } from "./faults";
 import { runFuzzSection } from "./fuzz";
+import { runLoadSection } from "./load";
 import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionResult } from "./section";
 
-const SECTIONS: Readonly<Record<string, ReliabilitySection>> = { fuzzing: runFuzzSection, faults: runFaultSection, events: runEventsSection };
+const SECTIONS: Readonly<Record<string, ReliabilitySection>> = { fuzzing: runFuzzSection, faults: runFaultSection, events: runEventsSection, load: runLoadSection };
 
 const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, sections: { type: "string", default: Object.keys(SECTIONS).join(",") }, out: { type: "string" } }, strict: true });
 const names = values.sections.split(",").map((name) => name.trim()).filter((name) => name.length > 0);
