@@ -10,7 +10,10 @@
 //   - the event log (R2 `EVENT_LOG`, `events/v1/hour=…/group_*.csv`, read back from the local bucket as
 //     `npm run events:export` reads it, once the outboxes have drained and wrangler has stopped).
 //
-//   npx tsx scripts/reliability/events.ts [--smoke] [--events N] [--clients N] [--seed N] [--checkout DIR]
+// It serves a snapshot of HEAD (snapshot.ts), so edits others make to the working tree meanwhile do not reload the
+// Worker under the run; --checkout DIR serves another tree, --working-tree this one as it is.
+//
+//   npx tsx scripts/reliability/events.ts [--smoke] [--events N] [--clients N] [--seed N] [--checkout DIR | --working-tree]
 import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
@@ -29,6 +32,7 @@ import { startDevServer, REPO_ROOT, type DevServer } from "../bench/wrangler";
 import { openLocalR2 } from "../event-log/local-r2";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { publishDirectory } from "../lib/kv-publish";
+import { snapshotOfHead } from "./snapshot";
 import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionOptions, ReliabilitySectionResult } from "./section";
 
 const SECTION = "events";
@@ -36,12 +40,12 @@ const SECTION = "events";
 const TOKENS = { ADMIN_TOKEN: "reliability-events-admin", INGEST_TOKEN: "reliability-events-ingest" } as const;
 /**
  * What the faulty phase injects (worker/faults/index.ts): per call of a user-state object, and per trending delivery.
- * A batch calls one state object per user in it (dozens) and trending once, so these fail about a third of batches:
- * enough failures to matter, few enough that retried batches still get through.
+ * A batch calls one state object per user in it (about 8: BATCH_USERS and the overlap) and trending once, so these
+ * fail about a fifth of batches: enough failures to matter, few enough that retried batches still get through.
  */
 const FAULT_SPEC: Readonly<Record<string, number>> = {
-  "user_state.ingest": 0.002,
-  "user_state.ingest.after_commit": 0.002,
+  "user_state.ingest": 0.015,
+  "user_state.ingest.after_commit": 0.015,
   "trending.apply": 0.05,
   "trending.apply.after_commit": 0.05,
 };
@@ -53,6 +57,13 @@ const MAX_EVENTS_PER_USER = 450;
 const AVERAGE_EVENTS_PER_USER = 300;
 /** A batch is retried until accepted, but not for ever: a run that cannot get one accepted stops and fails. */
 const MAX_ATTEMPTS = 40;
+/**
+ * Users per batch at most. Each distinct user of a batch costs the Worker a Durable Object call (and each object a
+ * trending confirmation), ~5–10 ms apiece on a loaded 2-core machine: batches spread over ~80 users (one event each,
+ * as this run first drew them) made 16 clients' requests take seconds, capped a run at ~110 events/s, and so long a
+ * wait made wrangler's proxy lose connections to the Worker (its misleading 503 "worker restarted mid-request").
+ */
+const BATCH_USERS = 12;
 const REQUEST_TIMEOUT_MS = 60_000;
 
 export interface EventsOptions extends ReliabilitySectionOptions {
@@ -61,10 +72,12 @@ export interface EventsOptions extends ReliabilitySectionOptions {
   readonly clients?: number;
   readonly seed?: number;
   /**
-   * The working tree whose Worker to serve (default: this one). `wrangler dev` rebuilds on every change to the files
-   * it serves, so a long run in a tree others are editing can be served from a snapshot of a commit instead.
+   * The working tree whose Worker to serve. By default a snapshot of HEAD: `wrangler dev` restarts the Worker on every
+   * change to the files it serves, and others editing this tree meanwhile would restart it under the run.
    */
   readonly checkout?: string;
+  /** Serve this working tree as it is (restarts and all) instead of a snapshot of HEAD. */
+  readonly workingTree?: boolean;
 }
 
 /** Impressions most, then the engagements; ~half the events count for trending. */
@@ -85,10 +98,19 @@ class Truth {
     private readonly baseTs: number,
   ) {}
 
-  /** A new event for a user under the per-user bound (or undefined when every user is full). */
-  generate(phase: string): UserEvent | undefined {
+  /** A user drawn uniformly from the run's users (full or not: generate falls back to others). */
+  anyUser(): string {
+    return this.users[Math.floor(this.random() * this.users.length)] as string;
+  }
+
+  /**
+   * A new event for one of `among` (a batch's users), or for any user when those are full; under the per-user bound
+   * (undefined when every user is full).
+   */
+  generate(phase: string, among: readonly string[] = []): UserEvent | undefined {
     for (let tries = 0; tries < 50; tries++) {
-      const user = this.users[Math.floor(this.random() * this.users.length)] as string;
+      const pool = tries < 10 && among.length > 0 ? among : this.users;
+      const user = pool[Math.floor(this.random() * pool.length)] as string;
       const count = this.perUser.get(user) ?? 0;
       if (count >= MAX_EVENTS_PER_USER) continue;
       this.perUser.set(user, count + 1);
@@ -190,6 +212,7 @@ async function runPhase(baseUrl: string, truth: Truth, options: { name: string; 
   const agent = new Agent({ keepAlive: true, maxSockets: options.clients });
   /** Events sent lately by any client: the pool the overlap is drawn from. */
   const recent: UserEvent[] = [];
+  const recentByUser = new Map<string, UserEvent[]>();
   let remaining = options.events;
   let progressAt = 0;
   const started = performance.now();
@@ -243,16 +266,24 @@ async function runPhase(baseUrl: string, truth: Truth, options: { name: string; 
       // sizes from a handful to a few hundred: small batches interleave finely, large ones span many objects
       const fresh = Math.min(remaining, 5 + Math.floor(random() ** 2 * 250));
       remaining -= fresh;
+      // a batch holds the events of a few users (1..BATCH_USERS), as an app backend's batch holds its sessions':
+      // the Worker calls one state object per distinct user of a batch, so the users, not the events, set its cost
+      const among = Array.from({ length: 1 + Math.floor(random() * BATCH_USERS) }, () => truth.anyUser());
       const batch: UserEvent[] = [];
       for (let i = 0; i < fresh; i++) {
-        const event = truth.generate(options.name);
+        const event = truth.generate(options.name, among);
         if (event === undefined) break;
         batch.push(event);
         stats.generated++;
       }
-      // overlap: events another client (or this one) sent lately, some perhaps still in flight
+      // overlap: events another client (or this one) sent lately, some perhaps still in flight; mostly of this
+      // batch's users (the same users from several clients at once), a few of anyone's
       const overlap = recent.length === 0 ? 0 : Math.floor(random() * Math.min(20, batch.length));
-      for (let i = 0; i < overlap; i++) batch.push(recent[Math.floor(random() * recent.length)] as UserEvent);
+      for (let i = 0; i < overlap; i++) {
+        const own = recentByUser.get(among[Math.floor(random() * among.length)] as string) ?? [];
+        const pool = own.length > 0 && random() < 0.85 ? own : recent;
+        batch.push(pool[Math.floor(random() * pool.length)] as UserEvent);
+      }
       // repeats within the batch itself
       const repeats = random() < 0.2 && batch.length > 0 ? 1 + Math.floor(random() * 3) : 0;
       for (let i = 0; i < repeats; i++) batch.push(batch[Math.floor(random() * batch.length)] as UserEvent);
@@ -263,7 +294,13 @@ async function runPhase(baseUrl: string, truth: Truth, options: { name: string; 
       }
       stats.duplicatesSent += overlap + repeats;
       await send(random, shuffled);
-      for (const event of shuffled.slice(0, fresh)) recent.push(event);
+      for (const event of shuffled) {
+        recent.push(event);
+        const own = recentByUser.get(event.user_id) ?? [];
+        own.push(event);
+        if (own.length > 64) own.splice(0, own.length - 32);
+        recentByUser.set(event.user_id, own);
+      }
       if (recent.length > 4000) recent.splice(0, recent.length - 2000);
       // a client that lost the answer of an accepted batch sends it all again
       if (random() < 0.05) {
@@ -272,7 +309,8 @@ async function runPhase(baseUrl: string, truth: Truth, options: { name: string; 
       }
       if (stats.generated >= progressAt) {
         progressAt += Math.max(1000, Math.floor(options.events / 10));
-        options.log(`  ${options.name}: ${stats.generated.toLocaleString("en-US")} events, ${stats.posts.toLocaleString("en-US")} posts, ${stats.retries} retries, ${stats.faultsFired} faults fired`);
+        const elapsed = (performance.now() - started) / 1000;
+        options.log(`  ${options.name}: ${stats.generated.toLocaleString("en-US")} events in ${elapsed.toFixed(0)} s (${(stats.generated / elapsed).toFixed(0)}/s), ${stats.posts.toLocaleString("en-US")} posts, ${stats.retries} retries, ${stats.faultsFired} faults fired`);
       }
     }
   };
@@ -425,6 +463,8 @@ export async function runEvents(options: EventsOptions): Promise<ReliabilitySect
   const started = performance.now();
   const { bundle } = await fixtureBundleDirectory();
   const persistTo = mkdtempSync(join(tmpdir(), "reliability-events-"));
+  const snapshot = options.checkout !== undefined || options.workingTree === true ? undefined : snapshotOfHead("reliability-events-worker");
+  const served = snapshot ? `HEAD (${snapshot.commit}), snapshotted` : options.checkout ?? "the working tree";
   let dev: DevServer | undefined;
   try {
     // enough users that none nears its state's bound, and at least a few dozen so that batches span many objects
@@ -432,9 +472,9 @@ export async function runEvents(options: EventsOptions): Promise<ReliabilitySect
     log(`vocabulary read at ${((performance.now() - started) / 1000).toFixed(1)} s`);
     await publishDirectory(bundle, { kind: "local", configPath: join(REPO_ROOT, "wrangler.toml"), binding: "BUNDLES", persistTo }, { log: () => {} });
     log(`bundle published at ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    dev = await startDevServer(persistTo, 120_000, [...Object.entries(TOKENS).flatMap(([name, value]) => ["--var", `${name}:${value}`]), "--var", "ALLOW_FAULT_INJECTION:1"], options.checkout ?? REPO_ROOT);
+    dev = await startDevServer(persistTo, 120_000, [...Object.entries(TOKENS).flatMap(([name, value]) => ["--var", `${name}:${value}`]), "--var", "ALLOW_FAULT_INJECTION:1"], snapshot?.directory ?? options.checkout ?? REPO_ROOT);
     const bootSeconds = dev.bootMs / 1000;
-    log(`wrangler dev up at ${dev.url} in ${(dev.bootMs / 1000).toFixed(1)} s; ${count(words.users.length)} users (${count(words.knownUsers)} of the bundle), ${count(words.items.length)} items (${count(words.knownItems)} of the bundle), seed ${seed}`);
+    log(`wrangler dev up at ${dev.url} (serving ${served}) in ${(dev.bootMs / 1000).toFixed(1)} s; ${count(words.users.length)} users (${count(words.knownUsers)} of the bundle), ${count(words.items.length)} items (${count(words.knownItems)} of the bundle), seed ${seed}`);
     const truth = new Truth(words.users, words.items, createRandom(seed), Date.now() - 5_000);
     // a wall-clock bound besides the counts: the loops stop by themselves even on a machine far slower than expected
     const phaseBudgetMs = smoke ? 90_000 : 1_500_000;
@@ -492,13 +532,14 @@ export async function runEvents(options: EventsOptions): Promise<ReliabilitySect
   } finally {
     await dev?.stop();
     rmSync(persistTo, { recursive: true, force: true });
+    snapshot?.dispose();
   }
 }
 
 export const runEventsSection: ReliabilitySection = (options) => runEvents(options);
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, events: { type: "string" }, clients: { type: "string" }, seed: { type: "string" }, checkout: { type: "string" } } });
+  const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, events: { type: "string" }, clients: { type: "string" }, seed: { type: "string" }, checkout: { type: "string" }, "working-tree": { type: "boolean", default: false } } });
   const result = await runEvents({
     smoke: values.smoke,
     log: (line) => console.log(line),
@@ -506,6 +547,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     ...(values.clients === undefined ? {} : { clients: Number(values.clients) }),
     ...(values.seed === undefined ? {} : { seed: Number(values.seed) }),
     ...(values.checkout === undefined ? {} : { checkout: values.checkout }),
+    workingTree: values["working-tree"],
   });
   console.log(`\n${result.markdown}`);
   for (const row of result.rows) console.log(`${row.pass ? "PASS" : "FAIL"}  ${row.measure}: ${row.value} (bar ${row.bar})`);
