@@ -30,7 +30,20 @@ export interface DevServer {
   readonly pid: number;
   /** From spawning wrangler until the Worker answered its first (bundle-free) request. */
   readonly bootMs: number;
+  /**
+   * With `directUserWorker`: the Worker's own Miniflare socket behind wrangler's dev proxy (its ProxyWorker, a Durable
+   * Object every request of `url` passes through, which a deployed Worker does not have).
+   */
+  readonly userWorkerUrl?: string;
   stop(): Promise<void>;
+}
+
+export interface DevServerOptions {
+  /**
+   * Also find the Worker's own Miniflare socket (`userWorkerUrl`): wrangler names it only at `--log-level debug`, in
+   * the `reloadComplete` message to its proxy, so this runs wrangler at that level.
+   */
+  readonly directUserWorker?: boolean;
 }
 
 const running = new Set<ChildProcess>();
@@ -52,22 +65,22 @@ process.on("exit", () => {
  * request that touches no bundle (a 404 route), so the first real request afterwards pays the bundle load.
  */
 /** `checkout`: the working tree whose Worker to serve (another checkout's, to compare two versions side by side). */
-export async function startDevServer(persistTo: string, timeoutMs = 90_000, extraArgs: readonly string[] = [], checkout = REPO_ROOT): Promise<DevServer> {
+export async function startDevServer(persistTo: string, timeoutMs = 90_000, extraArgs: readonly string[] = [], checkout = REPO_ROOT, options: DevServerOptions = {}): Promise<DevServer> {
   // a port found free can be taken by someone else before wrangler binds it: pick again a few times
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startDevServerOnce(persistTo, timeoutMs, extraArgs, checkout);
+      return await startDevServerOnce(persistTo, timeoutMs, extraArgs, checkout, options);
     } catch (error) {
       if (attempt >= 4 || !/Address already in use/i.test((error as Error).message)) throw error;
     }
   }
 }
 
-async function startDevServerOnce(persistTo: string, timeoutMs: number, extraArgs: readonly string[], checkout: string): Promise<DevServer> {
+async function startDevServerOnce(persistTo: string, timeoutMs: number, extraArgs: readonly string[], checkout: string, options: DevServerOptions): Promise<DevServer> {
   const port = await freePort();
   const inspectorPort = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [WRANGLER_BIN, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", "warn", ...extraArgs], {
+  const child = spawn(process.execPath, [WRANGLER_BIN, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", options.directUserWorker ? "debug" : "warn", ...extraArgs], {
     cwd: checkout,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -77,8 +90,11 @@ async function startDevServerOnce(persistTo: string, timeoutMs: number, extraArg
   });
   running.add(child);
   let output = "";
+  let userWorkerUrl: string | undefined;
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-8000);
+    // the last one named (a reload may move it)
+    for (const match of output.matchAll(/"userWorkerUrl":\{"protocol":"(http:)","hostname":"([^"]+)","port":"(\d+)"\}/g)) userWorkerUrl = `${match[1]}//${match[2]}:${match[3]}`;
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
@@ -101,7 +117,9 @@ async function startDevServerOnce(persistTo: string, timeoutMs: number, extraArg
     try {
       const response = await fetch(`${url}/__bench/ready`, { signal: AbortSignal.timeout(2000) });
       await response.arrayBuffer();
-      return { url, pid: child.pid as number, bootMs: performance.now() - started, stop };
+      if (options.directUserWorker && userWorkerUrl === undefined) throw new Error("wrangler has not named the Worker's own socket yet");
+      const direct = userWorkerUrl === undefined ? {} : { userWorkerUrl };
+      return { url, pid: child.pid as number, bootMs: performance.now() - started, ...direct, stop };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -146,6 +146,8 @@ const NUMERIC_EDGES: readonly Json[] = [0, -0, -1, 1, 0.5, -0.5, 2 ** 31 - 1, 2 
 const RAW_NUMBERS = ["1e400", "-1e400", "1E+999", "0.0000000000000000000000000000000000000000000000001e-400", "123456789012345678901234567890", "-0.0", "1.0", "1e2", "00", "01", "-", "1.", ".5", "+1", "0x10", "NaN", "Infinity"] as const;
 const TIME_EDGES: readonly number[] = [0, -1, 1, Date.UTC(1970, 0, 1), Date.UTC(1999, 11, 31, 23, 59, 59, 999), Date.UTC(2000, 0, 1) - 1, Date.UTC(2000, 0, 1), 8.64e15, 8.64e15 + 1, -8.64e15, 2 ** 53 - 1, 253402300799999, 1e13];
 const DAY_MS = 86_400_000;
+/** The most a huge_array mutation makes of its array's text: 8 times the largest route's body limit. */
+const MAX_HUGE_ARRAY_BYTES = 8 * 1024 * 1024;
 
 /** A marker a mutation leaves in the JSON value for text JSON cannot carry (raw numbers); replaced after stringifying. */
 const RAW_MARK = "\u0000raw:";
@@ -406,7 +408,11 @@ export function mutateValue(value: Json, mutation: ValueMutation): Json {
       const node = pickOf(all.filter((candidate) => Array.isArray(candidate.value))) ?? pickOf(all.filter((candidate) => candidate.parent !== undefined));
       if (node) {
         const element = Array.isArray(node.value) && node.value.length > 0 ? (node.value[0] as Json) : 1;
-        set(node, Array.from({ length: mutation.length }, () => element));
+        // at most MAX_HUGE_ARRAY_BYTES of copies: 120,000 copies of a large element (a serving config's sources) is
+        // hundreds of megabytes that take the fuzzer seconds to build, stalling every request in flight, while the
+        // Worker answers 413 to anything past the largest route's limit (1 MiB) all the same
+        const length = Math.min(mutation.length, Math.max(100, Math.floor(MAX_HUGE_ARRAY_BYTES / (stringify(element).length + 1))));
+        set(node, Array.from({ length }, () => element));
       }
       break;
     }
@@ -455,6 +461,8 @@ export interface Materialised {
 
 export function materialiseBody(value: Json, mutation: ByteMutation, maxBytes: number): Materialised {
   const encoder = new TextEncoder();
+  // the value's text only where the mutation uses it: it can be megabytes
+  if (mutation.kind === "oversize" || mutation.kind === "empty" || mutation.kind === "garbage") return materialiseWithoutValue(mutation, maxBytes);
   const text = stringify(value);
   const bytes = encoder.encode(text);
   switch (mutation.kind) {
@@ -466,20 +474,16 @@ export function materialiseBody(value: Json, mutation: ByteMutation, maxBytes: n
       // inside a string where there is one (the JSON stays well-formed but for the bytes), else anywhere
       const quote = text.indexOf('"', mutation.at % Math.max(1, text.length));
       const at = quote >= 0 ? encoder.encode(text.slice(0, quote + 1)).length : mutation.at % (bytes.length + 1);
-      return { bytes: new Uint8Array([...bytes.subarray(0, at), ...mutation.bytes, ...bytes.subarray(at)]), chunked: false };
+      // copied with set, not spread: a body of megabytes spread into an array literal stalls the fuzzer for a second,
+      // and every request in flight meanwhile would be timed with the stall
+      const out = new Uint8Array(bytes.length + mutation.bytes.length);
+      out.set(bytes.subarray(0, at), 0);
+      out.set(mutation.bytes, at);
+      out.set(bytes.subarray(at), at + mutation.bytes.length);
+      return { bytes: out, chunked: false };
     }
     case "truncate":
       return { bytes: bytes.subarray(0, mutation.at % Math.max(1, bytes.length)), chunked: false };
-    case "oversize": {
-      // a well-formed JSON object just over the limit: only the limit can refuse it
-      const size = maxBytes + 1 + mutation.over;
-      const frame = '{"pad":""}';
-      return { bytes: encoder.encode(`{"pad":"${"x".repeat(Math.max(0, size - frame.length))}"}`), chunked: mutation.chunked };
-    }
-    case "empty":
-      return { bytes: new Uint8Array(0), chunked: false };
-    case "garbage":
-      return { bytes: new Uint8Array(mutation.bytes), chunked: false };
     case "wrap":
       return { bytes: encoder.encode(mutation.prefix + text + mutation.suffix), chunked: false };
     case "duplicate_key": {
@@ -487,6 +491,21 @@ export function materialiseBody(value: Json, mutation: ByteMutation, maxBytes: n
       const match = /^\{"((?:[^"\\]|\\.)*)":/.exec(text);
       return { bytes: match ? encoder.encode(`{"${match[1]}":[{"x":1}],${text.slice(1)}`) : bytes, chunked: false };
     }
+  }
+}
+
+function materialiseWithoutValue(mutation: Extract<ByteMutation, { kind: "oversize" | "empty" | "garbage" }>, maxBytes: number): Materialised {
+  switch (mutation.kind) {
+    case "oversize": {
+      // a well-formed JSON object just over the limit: only the limit can refuse it
+      const size = maxBytes + 1 + mutation.over;
+      const frame = '{"pad":""}';
+      return { bytes: new TextEncoder().encode(`{"pad":"${"x".repeat(Math.max(0, size - frame.length))}"}`), chunked: mutation.chunked };
+    }
+    case "empty":
+      return { bytes: new Uint8Array(0), chunked: false };
+    case "garbage":
+      return { bytes: new Uint8Array(mutation.bytes), chunked: false };
   }
 }
 

@@ -6,11 +6,12 @@
 // Every answer must be < 500, every 4xx must carry the error body (a 400 naming its field), and none may take 1 s.
 // A failing case is shrunk by fast-check and printed; the run goes on with a fresh seed so the counts stay whole.
 //
-// It serves a snapshot of HEAD (see snapshotOfHead), or the working tree with --working-tree.
+// It serves a snapshot of HEAD (see snapshotOfHead), or the working tree with --working-tree, and sends to the Worker's own
+// Miniflare socket rather than through wrangler's dev proxy (see runFuzz; --through-proxy to compare).
 //
 //   npx tsx scripts/reliability/fuzz.ts [--smoke] [--requests N] [--concurrency N] [--seed N] [--max-seconds S]
-//                                        [--working-tree | --url <running dev server> --persist-to <its directory>]
-import { request as httpRequest, Agent } from "node:http";
+//                                        [--working-tree | --url <running dev server> --persist-to <its directory>] [--through-proxy]
+import { request as httpRequest } from "node:http";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,6 +38,10 @@ const SLOW_MS = 1000;
 const HUNG_MS = 30_000;
 /** Shrunk counterexamples kept per run; past this the run only counts (one broken path would otherwise shrink forever). */
 const MAX_COUNTEREXAMPLES = 6;
+/** Failed answers kept whole (request, status, headers, body) for the report; past this they are only counted. */
+const MAX_FAILURES = 25;
+/** Distinct problem texts counted one by one; past this they share one "other" count. */
+const MAX_PROBLEM_KINDS = 100;
 
 export interface FuzzOptions extends ReliabilitySectionOptions {
   readonly requests?: number;
@@ -50,6 +55,11 @@ export interface FuzzOptions extends ReliabilitySectionOptions {
   readonly persistTo?: string;
   /** Serve the working tree as it is instead of a snapshot of HEAD. */
   readonly workingTree?: boolean;
+  /**
+   * Send through wrangler dev's proxy (its ProxyWorker) instead of to the Worker's own Miniflare socket: to see what
+   * the proxy does to the fuzzed requests (see runFuzz), not to measure the Worker.
+   */
+  readonly throughProxy?: boolean;
 }
 
 /**
@@ -82,6 +92,42 @@ interface Counterexample {
   readonly seed: number;
 }
 
+/** One failed answer as it came: what was sent, and everything that came back. */
+interface FailureRecord {
+  readonly request: string;
+  readonly status: number;
+  readonly ms: number;
+  readonly headers: string;
+  readonly body: string;
+  readonly problem: string;
+}
+
+/** Latencies as a histogram of whole milliseconds up to HUNG_MS (the last bucket holds everything above): a full run's
+ * percentiles in constant memory. */
+class LatencyHistogram {
+  private readonly buckets = new Uint32Array(HUNG_MS + 1);
+  private total = 0;
+
+  add(ms: number): void {
+    const bucket = Math.min(HUNG_MS, Math.max(0, Math.floor(ms)));
+    this.buckets[bucket] = (this.buckets[bucket] as number) + 1;
+    this.total++;
+  }
+
+  /** The upper edge of the bucket holding the q-quantile. */
+  quantile(q: number): number {
+    if (this.total === 0) return 0;
+    const rank = Math.min(this.total, Math.floor(q * this.total) + 1);
+    let seen = 0;
+    for (let ms = 0; ms < this.buckets.length; ms++) {
+      seen += this.buckets[ms] as number;
+      if (seen >= rank) return ms + 1;
+    }
+    return HUNG_MS;
+  }
+}
+
+/** Running counts only (and the first MAX_FAILURES failures whole): a full run's memory does not grow with its requests. */
 class Tally {
   requests = 0;
   shrinkRequests = 0;
@@ -91,7 +137,14 @@ class Tally {
   slow = 0;
   maxMs = 0;
   hung = 0;
-  readonly latencies: number[] = [];
+  otherProblems = 0;
+  /** The longest the client took to build one case's bytes, and how many took 100 ms or more. */
+  maxBuildMs = 0;
+  slowBuilds = 0;
+  readonly latencies = new LatencyHistogram();
+  readonly failures: FailureRecord[] = [];
+  /** The first MAX_FAILURES answers that took SLOW_MS or more, whole. */
+  readonly slowAnswers: FailureRecord[] = [];
   readonly statuses = new Map<number, number>();
   readonly byOperation = new Map<string, Map<number, number>>();
   readonly byMutation = new Map<string, { requests: number; serverErrors: number }>();
@@ -118,19 +171,22 @@ class Tally {
     if (outcome.status === 0) this.hung++;
     if (outcome.status >= 400 && outcome.status < 500) this.clientErrors++;
     if (outcome.shapeViolation) this.shapeViolations++;
-    if (outcome.problem) this.problems.set(outcome.problem.slice(0, 160), (this.problems.get(outcome.problem.slice(0, 160)) ?? 0) + 1);
+    if (outcome.problem) {
+      const key = outcome.problem.slice(0, 160);
+      if (this.problems.has(key) || this.problems.size < MAX_PROBLEM_KINDS) this.problems.set(key, (this.problems.get(key) ?? 0) + 1);
+      else this.otherProblems++;
+    }
     if (outcome.status !== 0 && !operation.statuses.includes(outcome.status)) {
       const key = `${operation.method.toUpperCase()} ${operation.path} ${outcome.status}`;
       this.undocumented.set(key, (this.undocumented.get(key) ?? 0) + 1);
     }
     if (outcome.ms >= SLOW_MS) this.slow++;
     this.maxMs = Math.max(this.maxMs, outcome.ms);
-    this.latencies.push(outcome.ms);
+    this.latencies.add(outcome.ms);
   }
 
   quantile(q: number): number {
-    const sorted = [...this.latencies].sort((a, b) => a - b);
-    return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number);
+    return this.latencies.quantile(q);
   }
 }
 
@@ -181,19 +237,34 @@ export function describeRequest(request: FuzzRequest): string {
   return `${request.method} ${request.path.length > 200 ? `${request.path.slice(0, 200)}…` : request.path} ${JSON.stringify(request.headers).slice(0, 300)}${request.chunked ? " chunked" : ""} body ${body}`;
 }
 
+/**
+ * A connection per request (`agent: false`; the workers bound how many are open): the Worker may answer (401, 413)
+ * before reading a body, and what it left unread of one request would otherwise be parsed as the next request on a
+ * kept-alive connection (a 501 "Unrecognized request method" charged to an innocent case). An `Agent` with
+ * `keepAlive: false` is not enough: with a finite `maxSockets` Node keeps its sockets alive and hands them on.
+ */
 /** Sends one request over node:http (fetch would not send a body on GET or let a body go chunked at will) and times it to the last byte. */
-function send(baseUrl: URL, agent: Agent, request: FuzzRequest): Promise<{ status: number; contentType: string; body: Buffer; ms: number }> {
+interface Answer {
+  readonly status: number;
+  readonly contentType: string;
+  /** The response's raw header lines, as sent. */
+  readonly headers: readonly string[];
+  readonly body: Buffer;
+  readonly ms: number;
+}
+
+function send(baseUrl: URL, request: FuzzRequest): Promise<Answer> {
   return new Promise((resolve) => {
     const started = performance.now();
     const headers: Record<string, string | number> = { ...request.headers };
     if (!request.chunked) headers["content-length"] = request.body.length;
-    const finish = (status: number, contentType: string, body: Buffer) => resolve({ status, contentType, body, ms: performance.now() - started });
+    const finish = (status: number, contentType: string, body: Buffer, rawHeaders: readonly string[] = []) => resolve({ status, contentType, headers: rawHeaders, body, ms: performance.now() - started });
     let outgoing: ReturnType<typeof httpRequest>;
     try {
-      outgoing = httpRequest({ host: baseUrl.hostname, port: baseUrl.port, method: request.method, path: request.path, headers, agent, timeout: HUNG_MS }, (response) => {
+      outgoing = httpRequest({ host: baseUrl.hostname, port: baseUrl.port, method: request.method, path: request.path, headers, agent: false, timeout: HUNG_MS }, (response) => {
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () => finish(response.statusCode ?? 0, String(response.headers["content-type"] ?? ""), Buffer.concat(chunks)));
+        response.on("end", () => finish(response.statusCode ?? 0, String(response.headers["content-type"] ?? ""), Buffer.concat(chunks), response.rawHeaders));
         response.on("error", (error) => finish(0, "", Buffer.from(`response error: ${error.message}`)));
       });
     } catch (error) {
@@ -215,6 +286,16 @@ function send(baseUrl: URL, agent: Agent, request: FuzzRequest): Promise<{ statu
       outgoing.end(request.body);
     }
   });
+}
+
+function recordFailure(request: FuzzRequest, answer: Answer, problem: string): FailureRecord {
+  const headers: string[] = [];
+  for (let i = 0; i + 1 < answer.headers.length; i += 2) headers.push(`${answer.headers[i]}: ${answer.headers[i + 1]}`);
+  return { request: describeRequest(request), status: answer.status, ms: answer.ms, headers: headers.join("; ").slice(0, 600), body: answer.body.toString("utf8").slice(0, 600), problem: problem.slice(0, 300) };
+}
+
+function describeFailure(failure: FailureRecord): string {
+  return `status ${failure.status} in ${ms(failure.ms)}\n    request: ${failure.request}\n    headers: ${failure.headers}\n    body: ${JSON.stringify(failure.body)}`;
 }
 
 /** Holds one answer to the expectations: < 500, and a 4xx is the error body (`field` on every 400). */
@@ -280,18 +361,27 @@ export async function runFuzz(options: FuzzOptions): Promise<ReliabilitySectionR
   let dev: DevServer | undefined;
   const snapshot = options.workingTree || options.url !== undefined ? undefined : snapshotOfHead();
   const served = snapshot ? `HEAD (${snapshot.commit}), snapshotted` : "the working tree";
-  // a connection per request: the Worker may answer (401, 413) before reading a body, and what it left unread of one
-  // request would otherwise be parsed as the next request on a kept-alive connection (a 501 "Unrecognized request
-  // method" charged to an innocent case)
-  const agent = new Agent({ keepAlive: false, maxSockets: concurrency });
   try {
     await publishDirectory(bundle, { kind: "local", configPath: join(REPO_ROOT, "wrangler.toml"), binding: "BUNDLES", persistTo: options.persistTo ?? persistTo }, { log: () => {} });
-    dev = options.url !== undefined ? { url: options.url, pid: 0, bootMs: 0, stop: async () => {} } : await startDevServer(persistTo, 120_000, Object.entries(TOKENS).flatMap(([name, value]) => ["--var", `${name}:${value}`]), snapshot?.directory ?? REPO_ROOT);
-    log(`wrangler dev up at ${dev.url} in ${(dev.bootMs / 1000).toFixed(1)} s, serving ${served}`);
-    const documentResponse = await fetch(`${dev.url}/openapi.json`);
+    const direct = options.url === undefined && !options.throughProxy;
+    dev = options.url !== undefined ? { url: options.url, pid: 0, bootMs: 0, stop: async () => {} } : await startDevServer(persistTo, 120_000, Object.entries(TOKENS).flatMap(([name, value]) => ["--var", `${name}:${value}`]), snapshot?.directory ?? REPO_ROOT, { directUserWorker: direct });
+    // The Worker's own socket, not wrangler's proxy in front of it. That proxy (wrangler's ProxyWorker, one Durable
+    // Object every dev request passes through, which no deployed Worker has) turns a connection the Worker closes
+    // early into a fault of its own: the Worker answers a body it refuses (413, 401) without reading it, as it may, the
+    // proxy's fetch to it then fails as a network error, and the proxy, which takes any such error for a reload (it
+    // compares the request's URL with the Worker's bare origin, which never match), answers a POST with a plain-text 503
+    // "Your worker restarted mid-request" and queues a GET to be retried inside the next request, whatever it is: that
+    // one then fails with a plain-text 500 ("Promise will never complete": its answer belongs to another request's I/O
+    // context; "Cannot reconstruct a Request with a used body": the queued GET carried a body). `--through-proxy`
+    // sends through the proxy to show this; the Worker and everything behind it (workerd, Miniflare's entry worker, the
+    // local KV, Durable Objects and R2) are the same either way.
+    const target = direct ? dev.userWorkerUrl : dev.url;
+    if (target === undefined) throw new Error("wrangler dev did not name the Worker's own socket");
+    log(`wrangler dev up at ${dev.url} in ${(dev.bootMs / 1000).toFixed(1)} s, serving ${served}; fuzzing ${direct ? `the Worker's own socket ${target}, not wrangler's proxy` : target}`);
+    const documentResponse = await fetch(`${target}/openapi.json`);
     if (documentResponse.status !== 200) throw new Error(`GET /openapi.json answered ${documentResponse.status}`);
     const contract = readContract(await documentResponse.json());
-    await warmUp(dev.url, vocabulary);
+    await warmUp(target, vocabulary);
     const operators = operatorTable();
     const context: GeneratorContext = {
       components: contract.components,
@@ -303,7 +393,7 @@ export async function runFuzz(options: FuzzOptions): Promise<ReliabilitySectionR
     };
     // bodies are where the inputs are: routes that read one get three times the share of those that do not
     const arbitrary = fc.oneof(...contract.operations.map((operation, index) => ({ weight: operation.body ? 3 : 1, arbitrary: caseFor(index, operation, context) })));
-    const baseUrl = new URL(dev.url);
+    const baseUrl = new URL(target);
     const tally = new Tally();
     const counterexamples: Counterexample[] = [];
     const fuzzStarted = performance.now();
@@ -322,15 +412,21 @@ export async function runFuzz(options: FuzzOptions): Promise<ReliabilitySectionR
         let counted = 0;
         const property = fc.asyncProperty(arbitrary, async (fuzzCase) => {
           const operation = contract.operations[fuzzCase.operation] as Operation;
+          const built = performance.now();
           const request = requestFor(contract, fuzzCase);
           const kind = kindOf(operation, fuzzCase);
+          // the client's own work for a case stalls every request in flight beside it, and counts in their latency:
+          // said, so a slow answer can be told from a slow client
+          const buildMs = performance.now() - built;
+          tally.maxBuildMs = Math.max(tally.maxBuildMs, buildMs);
+          if (buildMs >= 100 && tally.slowBuilds++ < 10) log(`slow to build (${ms(buildMs)}, ${count(request.body.length)} bytes): ${kind}`);
           const flight = { kind, neighbours: new Set<string>() };
           for (const other of inFlight) {
             other.neighbours.add(kind);
             flight.neighbours.add(other.kind);
           }
           inFlight.add(flight);
-          const answer = await send(baseUrl, agent, request).finally(() => inFlight.delete(flight));
+          const answer = await send(baseUrl, request).finally(() => inFlight.delete(flight));
           if (answer.status === -1) return true; // not sendable: no request was made
           const verdict = judge(operation, answer.status, answer.contentType, answer.body);
           if (!shrinking) {
@@ -344,10 +440,20 @@ export async function runFuzz(options: FuzzOptions): Promise<ReliabilitySectionR
             tally.shrinkRequests++;
           } else {
             tally.record(operation, fuzzCase, { status: answer.status, ms: answer.ms, ...verdict });
+            if (verdict.problem !== undefined && tally.failures.length < MAX_FAILURES) {
+              const failure = recordFailure(request, answer, verdict.problem);
+              tally.failures.push(failure);
+              log(`FAILURE ${describeFailure(failure)}`);
+            }
+            if (answer.ms >= SLOW_MS && tally.slowAnswers.length < MAX_FAILURES) {
+              const slow = recordFailure(request, answer, `took ${ms(answer.ms)}`);
+              tally.slowAnswers.push(slow);
+              log(`SLOW ${describeFailure(slow)}`);
+            }
             counted++;
             if (tally.requests >= progressAt) {
               progressAt += smoke ? 500 : 10_000;
-              log(`${count(tally.requests)} requests, ${tally.serverErrors} ≥ 500, ${tally.shapeViolations} off the error shape, max ${ms(tally.maxMs)}`);
+              log(`${count(tally.requests)} requests, ${tally.serverErrors} ≥ 500, ${tally.shapeViolations} off the error shape, ${tally.slow} ≥ 1 s (max ${ms(tally.maxMs)}), client heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`);
             }
           }
           if (verdict.problem !== undefined && counterexamples.length < MAX_COUNTEREXAMPLES) {
@@ -363,7 +469,7 @@ export async function runFuzz(options: FuzzOptions): Promise<ReliabilitySectionR
           const [fuzzCase] = result.counterexample;
           const operation = contract.operations[fuzzCase.operation] as Operation;
           const request = requestFor(contract, fuzzCase);
-          const answer = await send(baseUrl, agent, request);
+          const answer = await send(baseUrl, request);
           const verdict = judge(operation, answer.status, answer.contentType, answer.body);
           const example: Counterexample = {
             operation: `${operation.method.toUpperCase()} ${operation.path}`,
@@ -389,24 +495,23 @@ export async function runFuzz(options: FuzzOptions): Promise<ReliabilitySectionR
       { section: SECTION, measure: "responses ≥ 1 s", value: `${count(tally.slow)} (max ${ms(tally.maxMs)}, p99 ${ms(tally.quantile(0.99))})`, bar: "0", pass: tally.slow === 0 },
       { section: SECTION, measure: "shrunk counterexamples", value: String(counterexamples.length), bar: "0", pass: counterexamples.length === 0 },
     ];
-    const markdown = renderMarkdown({ served, smoke, tally, contract, counterexamples, fuzzSeconds, concurrency, seed: baseSeed, bootMs: dev.bootMs, rows });
+    const markdown = renderMarkdown({ served, via: direct ? "the Worker's own Miniflare socket (not wrangler's dev proxy in front of it, which no deployed Worker has: see `scripts/reliability/fuzz.ts`)" : "wrangler's dev proxy", smoke, tally, contract, counterexamples, fuzzSeconds, concurrency, seed: baseSeed, bootMs: dev.bootMs, rows });
     log(`fuzzing done: ${count(tally.requests)} requests in ${fuzzSeconds.toFixed(0)} s (+${count(tally.shrinkRequests)} while shrinking), whole section ${((performance.now() - started) / 1000).toFixed(0)} s`);
     return { section: SECTION, rows, markdown, ok: rows.every((row) => row.pass) };
   } finally {
-    agent.destroy();
     await dev?.stop();
     rmSync(persistTo, { recursive: true, force: true });
     if (snapshot) rmSync(snapshot.directory, { recursive: true, force: true });
   }
 }
 
-function renderMarkdown(run: { served: string; smoke: boolean; tally: Tally; contract: Contract; counterexamples: readonly Counterexample[]; fuzzSeconds: number; concurrency: number; seed: number; bootMs: number; rows: readonly ReliabilityRow[] }): string {
+function renderMarkdown(run: { served: string; via: string; smoke: boolean; tally: Tally; contract: Contract; counterexamples: readonly Counterexample[]; fuzzSeconds: number; concurrency: number; seed: number; bootMs: number; rows: readonly ReliabilityRow[] }): string {
   const { tally } = run;
   const statuses = [...tally.statuses.keys()].sort((a, b) => a - b);
   const lines = [
     `## Fuzzing${run.smoke ? " (smoke)" : ""}`,
     "",
-    `${count(tally.requests)} requests in ${run.fuzzSeconds.toFixed(0)} s (${(tally.requests / run.fuzzSeconds).toFixed(0)}/s, ${run.concurrency} in flight, seed ${run.seed}) against \`wrangler dev\` on 127.0.0.1 running ${run.served}, serving the fixture bundle ` +
+    `${count(tally.requests)} requests in ${run.fuzzSeconds.toFixed(0)} s (${(tally.requests / run.fuzzSeconds).toFixed(0)}/s, ${run.concurrency} in flight, seed ${run.seed}) against \`wrangler dev\` on 127.0.0.1 running ${run.served}, through ${run.via}, serving the fixture bundle ` +
       `(booted in ${(run.bootMs / 1000).toFixed(1)} s, warmed with 12 valid feed, query and inspect requests first), generated by fast-check from the Worker's own \`GET /openapi.json\`: ` +
       "a valid-ish body per route, then mutated (wrong types, dropped and extra fields, huge strings and arrays, deep nesting, numeric and time edges, odd strings, duplicate event ids, " +
       "invalid UTF-8, truncation, bodies over the limit with and without Content-Length, wrong content types, junk), with the right token, none, a wrong one, another route's, or a malformed header. " +
@@ -416,7 +521,8 @@ function renderMarkdown(run: { served: string; smoke: boolean; tally: Tally; con
     "|---|---|---|---|",
     ...run.rows.map((row) => `| ${row.measure} | ${row.value} | ${row.bar} | ${row.pass ? "yes" : "**no**"} |`),
     "",
-    `Latency: p50 ${ms(tally.quantile(0.5))}, p99 ${ms(tally.quantile(0.99))}, p99.9 ${ms(tally.quantile(0.999))}, max ${ms(tally.maxMs)}.`,
+    `Latency: p50 ${ms(tally.quantile(0.5))}, p99 ${ms(tally.quantile(0.99))}, p99.9 ${ms(tally.quantile(0.999))}, max ${ms(tally.maxMs)} (to whole milliseconds, from a histogram). ` +
+      `The client took at most ${ms(tally.maxBuildMs)} to build one case's bytes (${count(tally.slowBuilds)} took 100 ms or more), time every request in flight meanwhile waited too.`,
     "",
     `| route | requests | ${statuses.join(" | ")} |`,
     `|---|---:|${statuses.map(() => "---:").join("|")}|`,
@@ -448,6 +554,15 @@ function renderMarkdown(run: { served: string; smoke: boolean; tally: Tally; con
   if (tally.problems.size > 0) {
     lines.push("", "Problems seen (first 160 characters, with counts):", "");
     for (const [problem, n] of [...tally.problems].sort((a, b) => b[1] - a[1]).slice(0, 20)) lines.push(`- ${count(n)} × ${problem.replaceAll("\n", " ")}`);
+    if (tally.otherProblems > 0) lines.push(`- ${count(tally.otherProblems)} × other problems (past the first ${MAX_PROBLEM_KINDS} kinds)`);
+  }
+  if (tally.failures.length > 0) {
+    lines.push("", `The first ${tally.failures.length} failed answers as they came:`, "");
+    for (const failure of tally.failures) lines.push("  ```", `  ${describeFailure(failure)}`, "  ```");
+  }
+  if (tally.slowAnswers.length > 0) {
+    lines.push("", `The first ${tally.slowAnswers.length} answers that took ${ms(SLOW_MS)} or more:`, "");
+    for (const slow of tally.slowAnswers) lines.push("  ```", `  ${describeFailure(slow)}`, "  ```");
   }
   return lines.join("\n");
 }
@@ -455,10 +570,11 @@ function renderMarkdown(run: { served: string; smoke: boolean; tally: Tally; con
 export const runFuzzSection: ReliabilitySection = (options) => runFuzz(options);
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, requests: { type: "string" }, concurrency: { type: "string" }, seed: { type: "string" }, "working-tree": { type: "boolean", default: false }, url: { type: "string" }, "max-seconds": { type: "string" }, "persist-to": { type: "string" } } });
+  const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, requests: { type: "string" }, concurrency: { type: "string" }, seed: { type: "string" }, "working-tree": { type: "boolean", default: false }, url: { type: "string" }, "through-proxy": { type: "boolean", default: false }, "max-seconds": { type: "string" }, "persist-to": { type: "string" } } });
   const result = await runFuzz({
     smoke: values.smoke,
     workingTree: values["working-tree"],
+    throughProxy: values["through-proxy"],
     ...(values.url === undefined ? {} : { url: values.url }),
     ...(values["max-seconds"] === undefined ? {} : { maxSeconds: Number(values["max-seconds"]) }),
     ...(values["persist-to"] === undefined ? {} : { persistTo: values["persist-to"] }),
