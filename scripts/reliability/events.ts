@@ -202,6 +202,9 @@ async function getJson<T>(baseUrl: string, path: string): Promise<T> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Exponential backoff with full jitter: 100 ms doubling per attempt, capped at 5 s (40 attempts span minutes). */
+const backoff = (random: () => number, attempt: number) => Math.floor(random() * Math.min(5_000, 100 * 2 ** (attempt - 1)));
+
 /**
  * One phase: `clients` loops, each building batches of fresh events plus events recently sent by any client (the
  * overlap), posting them, re-posting a whole accepted batch now and then, and retrying a failed one until accepted.
@@ -225,13 +228,14 @@ async function runPhase(baseUrl: string, truth: Truth, options: { name: string; 
       let answer: Answer;
       try {
         answer = await post(agent, url, body, options.faults);
-      } catch {
+      } catch (error) {
         stats.networkErrors++;
         if (attempt >= MAX_ATTEMPTS || performance.now() > options.deadlineMs) {
           stats.unconfirmedBatches++;
+          options.log(`  ${options.name}: gave up on a batch of ${batch.length} events after ${attempt} attempts: ${(error as Error).message}`);
           return;
         }
-        await sleep(50 * attempt);
+        await sleep(backoff(random, attempt));
         continue;
       }
       stats.faultsFired += answer.faultsFired;
@@ -242,8 +246,11 @@ async function runPhase(baseUrl: string, truth: Truth, options: { name: string; 
         if (parsed.trending === "degraded") stats.trendingDegraded++;
         return;
       }
-      // wrangler dev answers a plain-text 503 when it reloads the Worker (a file it serves changed) mid-request
-      const code = `${answer.status} ${/"code":"([a-z_]+)"/.exec(answer.body)?.[1] ?? (/restarted mid-request/.test(answer.body) ? "worker restarted" : "?")}`;
+      // wrangler dev's proxy answers a plain-text 503 "worker restarted mid-request" whenever its fetch to the Worker
+      // fails on a POST: on a reload (a file it serves changed), but also when the Worker's runtime is too busy to take
+      // the connection (its log: "overloaded: connect(): Connection timed out")
+      const errorCode = /"code":"([a-z_]+)"/.exec(answer.body)?.[1];
+      const code = `${answer.status} ${errorCode ?? (/restarted mid-request/.test(answer.body) ? "worker restarted" : "?")}`;
       stats.errorCodes.set(code, (stats.errorCodes.get(code) ?? 0) + 1);
       // without injected faults nothing should fail: say what did
       if (!options.faults) options.log(`  ${options.name}: POST /v1/events answered ${answer.status}: ${answer.body.slice(0, 300)}`);
@@ -252,11 +259,14 @@ async function runPhase(baseUrl: string, truth: Truth, options: { name: string; 
       // 503 (a store failed) and 429 are the retryable answers; anything else is a bug the run reports
       if ((answer.status !== 503 && answer.status !== 429) || attempt >= MAX_ATTEMPTS || performance.now() > options.deadlineMs) {
         stats.unconfirmedBatches++;
-        if (answer.status !== 503 && answer.status !== 429) options.log(`POST /v1/events answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+        options.log(`  ${options.name}: gave up on a batch of ${batch.length} events after ${attempt} attempts: ${answer.status} ${answer.body.slice(0, 300)}`);
         return;
       }
-      // a little jitter, so clients that failed together do not come back together
-      await sleep(10 + Math.floor(random() * 40) * Math.min(attempt, 5));
+      // a store's failure (the Worker's own JSON 503) is retried at once, with a little jitter so that clients that
+      // failed together do not come back together; an overloaded runtime (the proxy's plain 503), a 429 or a
+      // backlogged log backs off exponentially, as a client should, instead of adding to the load
+      const storeFailure = answer.status === 503 && errorCode === "user_state_unavailable";
+      await sleep(storeFailure ? 10 + Math.floor(random() * 40) * Math.min(attempt, 5) : backoff(random, attempt));
     }
   };
 
@@ -500,7 +510,7 @@ export async function runEvents(options: EventsOptions): Promise<ReliabilitySect
     const minFaultyEvents = smoke ? 1_000 : 200_000;
     const rows: ReliabilityRow[] = [
       { section: SECTION, measure: "events generated (clean + with injected failures)", value: `${count(clean.generated)} + ${count(faulty.generated)} by ${clients} clients`, bar: `≥ ${count(minFaultyEvents)} with failures`, pass: faulty.generated >= minFaultyEvents },
-      { section: SECTION, measure: "posts (retries)", value: `${count(sum("posts"))} (${count(sum("retries"))} retries)`, bar: "every batch accepted", pass: sum("unconfirmedBatches") === 0 && otherStatuses.length === 0 },
+      { section: SECTION, measure: "posts (retries)", value: `${count(sum("posts"))} (${count(sum("retries"))} retries${sum("unconfirmedBatches") > 0 ? `; ${sum("unconfirmedBatches")} batches given up` : ""})`, bar: "every batch accepted", pass: sum("unconfirmedBatches") === 0 && otherStatuses.length === 0 },
       { section: SECTION, measure: "duplicate events re-sent", value: count(sum("duplicatesSent")), bar: "> 0", pass: sum("duplicatesSent") > 0 },
       { section: SECTION, measure: "injected Durable Object failures", value: `${count(faulty.faultsFired)} (${count(faulty.answers503)} 503s, ${count(faulty.trendingDegraded)} trending degraded)`, bar: "> 0", pass: faulty.faultsFired > 0 },
       ...checks.map((check): ReliabilityRow => ({
