@@ -52,7 +52,7 @@ export function resolveLimits(overrides: Partial<QueryLimits> = {}): QueryLimits
     }
   }
   for (const key of Object.keys(overrides)) {
-    if (!(key in DEFAULT_QUERY_LIMITS)) throw new RangeError(`unknown query limit ${key}; known: ${Object.keys(DEFAULT_QUERY_LIMITS).join(", ")}`);
+    if (!Object.hasOwn(DEFAULT_QUERY_LIMITS, key)) throw new RangeError(`unknown query limit ${key}; known: ${Object.keys(DEFAULT_QUERY_LIMITS).join(", ")}`);
   }
   return Object.freeze(limits);
 }

@@ -204,7 +204,7 @@ class Planner {
   private root(): PlannedRoot | undefined {
     const node = this.ast.root;
     const name = node.name.text;
-    if (!(name in ROOTS)) {
+    if (!Object.hasOwn(ROOTS, name)) {
       return this.fail(
         "type",
         "unknown_root",
@@ -244,7 +244,7 @@ class Planner {
         continue;
       }
       const name = argument.name.text;
-      if (name in BINDING_EXPRESSIONS) {
+      if (Object.hasOwn(BINDING_EXPRESSIONS, name)) {
         this.fail("type", "invalid_binding", `${name} is an expression and cannot be rebound; pick another name such as seed_id`, argument.name.span);
         continue;
       }
@@ -265,7 +265,8 @@ class Planner {
           this.fail("type", "invalid_binding", `the value of ${name} must be an expression or a single literal, found a list`, value.span);
           break;
         case "identifier": {
-          const expression = BINDING_EXPRESSIONS[value.name as BindingExpressionName] as (typeof BINDING_EXPRESSIONS)[BindingExpressionName] | undefined;
+          // own keys only: `constructor` and `toString` are on every object, and are no expressions (found by fuzzing)
+          const expression = Object.hasOwn(BINDING_EXPRESSIONS, value.name) ? BINDING_EXPRESSIONS[value.name as BindingExpressionName] : undefined;
           if (!expression) {
             const known = Object.keys(BINDING_EXPRESSIONS);
             this.fail(

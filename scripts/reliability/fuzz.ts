@@ -247,7 +247,10 @@ interface Answer {
   readonly headers: readonly string[];
   readonly body: Buffer;
   readonly ms: number;
-  /** The connection broke while the body was still going out, before any answer came. */
+  /**
+   * The connection was reset (ECONNRESET, EPIPE) before any answer could be read: the peer closed it with the body
+   * not all read. The kernel may have taken the whole body by then, so this is not only "while sending".
+   */
   readonly uploadCut: boolean;
 }
 
@@ -275,10 +278,11 @@ function send(baseUrl: URL, request: FuzzRequest): Promise<Answer> {
     let settled = false;
     let answered = false;
     let uploaded = false;
+    let reset = false;
     const finish = (status: number, contentType: string, body: Buffer, rawHeaders: readonly string[] = []) => {
       if (settled) return;
       settled = true;
-      resolve({ status, contentType, headers: rawHeaders, body, ms: performance.now() - started, uploadCut: status === 0 && !answered && !uploaded });
+      resolve({ status, contentType, headers: rawHeaders, body, ms: performance.now() - started, uploadCut: status === 0 && !answered && reset });
     };
     let outgoing: ReturnType<typeof httpRequest>;
     try {
@@ -302,7 +306,10 @@ function send(baseUrl: URL, request: FuzzRequest): Promise<Answer> {
     // not a crash of this process
     outgoing.on("socket", (socket) => socket.on("error", () => {}));
     outgoing.on("timeout", () => outgoing.destroy(new Error(`no answer within ${HUNG_MS} ms`)));
-    outgoing.on("error", (error) => finish(0, "", Buffer.from(`request error${uploaded ? "" : " (while sending the body)"}: ${error.message}`)));
+    outgoing.on("error", (error: NodeJS.ErrnoException) => {
+      reset = error.code === "ECONNRESET" || error.code === "EPIPE";
+      finish(0, "", Buffer.from(`request error${uploaded ? " (body sent)" : " (while sending the body)"}: ${error.message}`));
+    });
     // chunked: at least two writes without a length, so the Worker must count while it reads
     const pieces: Uint8Array[] = [];
     const halves = request.chunked && request.body.length > 1 ? [request.body.subarray(0, Math.floor(request.body.length / 2)), request.body.subarray(Math.floor(request.body.length / 2))] : [request.body];
@@ -330,11 +337,12 @@ function send(baseUrl: URL, request: FuzzRequest): Promise<Answer> {
 }
 
 /**
- * `send`, and when the connection was reset while a body over the route's limit was still going out (no answer could
- * be read: the Worker refuses such a body from its Content-Length, or while counting a chunked one, stops reading it
- * past four times the limit, and the socket closes under the rest), the same request once more with the body cut to
- * the limit + 1 byte, whose answer is read and judged in its place. Counted, and said in the report. A reset of a body
- * within the limit, or of a cut replay, stays a failure ("no answer").
+ * `send`, and when the connection was reset before any answer could be read while the body was over the route's limit
+ * (the Worker refuses such a body from its Content-Length, or while counting a chunked one, stops reading it past
+ * four times the limit, and closes the socket on the unread rest: the reset that meets the client's writes destroys its
+ * socket before the 413 waiting on it is read), the
+ * same request once more with the body cut to the limit + 1 byte, whose answer is read and judged in its place.
+ * Counted, and said in the report. A reset with a body within the limit, or of a cut replay, stays a failure.
  */
 async function sendJudged(baseUrl: URL, request: FuzzRequest, operation: Operation, tally: Tally, shrinking: boolean): Promise<Answer> {
   const answer = await send(baseUrl, request);
@@ -578,7 +586,7 @@ function renderMarkdown(run: { served: string; via: string; smoke: boolean; tall
     "|---|---|---|---|",
     ...run.rows.map((row) => `| ${row.measure} | ${row.value} | ${row.bar} | ${row.pass ? "yes" : "**no**"} |`),
     "",
-    `${count(tally.cutUploads)} requests had their connection reset while a body over the route's limit was still going out (the Worker refuses it early and stops reading past four times the limit); each was sent again with its body cut to the limit + 1 byte, and that answer is the one judged and counted. ` +
+    `${count(tally.cutUploads)} requests with a body over the route's limit had their connection reset before the answer could be read (the Worker refuses such a body early and stops reading it past four times the limit); each was sent again with its body cut to the limit + 1 byte, and that answer is the one judged and counted. ` +
       `Latency: p50 ${ms(tally.quantile(0.5))}, p99 ${ms(tally.quantile(0.99))}, p99.9 ${ms(tally.quantile(0.999))}, max ${ms(tally.maxMs)} (to whole milliseconds, from a histogram). ` +
       `The client took at most ${ms(tally.maxBuildMs)} to build one case's bytes (${count(tally.slowBuilds)} took 100 ms or more), time every request in flight meanwhile waited too.`,
     "",

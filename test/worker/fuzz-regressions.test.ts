@@ -19,4 +19,28 @@ describe("fuzzing regressions", () => {
     const nested = await send("POST", "/v1/explore", '{"user_id":"0","weights":{"":1}}');
     expect(nested).toEqual({ status: 400, body: { error: { code: "invalid_request", message: 'Unrecognized key: ""', field: 'weights.""' } } });
   });
+
+  it("answers a query naming an Object.prototype key (constructor, toString) 400, not 500", async () => {
+    // POST /v1/query {"query":"constructor","user_id":"0","seed_type":" "} answered 500 internal: `name in ROOTS` found
+    // the root "constructor" on Object.prototype
+    for (const query of ["constructor", "toString.limit(n=1)", "user.let(seed_id=constructor)", "user.let(__proto__=user_id)", "user.let(constructor=user_id)"]) {
+      const answer = await send("POST", "/v1/query", JSON.stringify({ query, user_id: "0" }), ADMIN);
+      expect(answer.status, query).toBe(400);
+      expect(answer.body, query).toMatchObject({ error: { field: "query" } });
+    }
+  });
+
+  // The requests that broke wrangler dev's proxy (its plain-text 503 "Your worker restarted mid-request" and the 500s
+  // of the requests queued behind them): the Worker itself answers each with its error body. The proxy's failure is
+  // its own (scripts/reliability/fuzz.ts, runFuzz), so the fuzzer now sends to the Worker's own socket.
+  it("answers a body one byte over the limit 413 naming the body, and a body without the right token 401", async () => {
+    // POST /v1/suggested {"pad":"xxx…"} of 131,073 bytes (the limit + 1, shrunk from larger ones)
+    const pad = `{"pad":"${"x".repeat(128 * 1024 + 1 - '{"pad":""}'.length)}"}`;
+    expect(pad.length).toBe(128 * 1024 + 1);
+    expect(await send("POST", "/v1/suggested", pad)).toEqual({ status: 413, body: { error: { code: "payload_too_large", message: "the request body is over this route's limit of 131072 bytes", field: "body" } } });
+    // PUT /v1/items with "Authorization: Bearer" (no token) and a body of items: refused before the body is read
+    const items = await send("PUT", "/v1/items", JSON.stringify({ items: [{ item_id: "-1", author_id: "1030", tags: [], created_at: null, duration: null, type: "x", integrity: 1 }] }), { authorization: "Bearer" });
+    expect(items.status).toBe(401);
+    expect(items.body).toMatchObject({ error: { code: "unauthorized" } });
+  });
 });
