@@ -91,10 +91,18 @@ async function startDevServerOnce(persistTo: string, timeoutMs: number, extraArg
   running.add(child);
   let output = "";
   let userWorkerUrl: string | undefined;
+  // the end of the output before this chunk, so a line split across two chunks is still seen whole
+  let carry = "";
   const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-8000);
-    // the last one named (a reload may move it)
-    for (const match of output.matchAll(/"userWorkerUrl":\{"protocol":"(http:)","hostname":"([^"]+)","port":"(\d+)"\}/g)) userWorkerUrl = `${match[1]}//${match[2]}:${match[3]}`;
+    const text = chunk.toString();
+    output = (output + text).slice(-8000);
+    if (options.directUserWorker) {
+      // scanned in every chunk, not in `output`: debug output comes in bursts longer than what `output` keeps.
+      // The last one named wins (a reload may move it).
+      const scanned = carry + text;
+      for (const match of scanned.matchAll(/"userWorkerUrl":\{"protocol":"(http:)","hostname":"([^"]+)","port":"(\d+)"\}/g)) userWorkerUrl = `${match[1]}//${match[2]}:${match[3]}`;
+      carry = scanned.slice(-1000);
+    }
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
