@@ -631,6 +631,8 @@ export interface components {
                     popular: number;
                     graph: number;
                 };
+                /** @default 0 */
+                retrievalOrderWeight?: number;
             };
             suggestedValueModel: {
                 exponents: {
@@ -1109,6 +1111,8 @@ export interface components {
                             popular: number;
                             graph: number;
                         };
+                        /** @default 0 */
+                        retrievalOrderWeight: number;
                     };
                     first_stage_keep: number;
                     rerank: {
@@ -1504,6 +1508,8 @@ export interface components {
                         popular: number;
                         graph: number;
                     };
+                    /** @default 0 */
+                    retrievalOrderWeight: number;
                 };
                 first_stage_keep: number;
                 rerank: {
@@ -1572,7 +1578,7 @@ export interface components {
                         exposure: number;
                         /** @description β · (cos − 1)/τ of the retrieval two-tower. */
                         affinity: number;
-                        /** @description Σ_s γ_s · (1 − rank_s/quota_s) over the sources that found the item. */
+                        /** @description Σ_s γ_s · (1 − rank_s/quota_s) over the sources that found the item, plus η times its retrieval score. */
                         sources: number;
                     };
                     /** @description e^(Σ log-prior terms). */
@@ -1824,6 +1830,8 @@ export interface components {
                         popular: number;
                         graph: number;
                     };
+                    /** @default 0 */
+                    retrievalOrderWeight: number;
                 };
                 suggestedValueModel: {
                     exponents: {
@@ -2190,6 +2198,8 @@ export interface components {
                         popular: number;
                         graph: number;
                     };
+                    /** @default 0 */
+                    retrievalOrderWeight: number;
                 };
                 suggestedValueModel: {
                     exponents: {

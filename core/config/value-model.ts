@@ -15,6 +15,11 @@ export const exploreValueModelSchema = z.strictObject({
   retrievalExponent: z.number().min(0).max(4),
   /** γ_s: weight of each source's rank-normalised score 1 − rank/quota in the prior; 0 ignores the source. */
   sourceWeights: z.strictObject(Object.fromEntries(SOURCE_NAMES.map((name) => [name, z.number().min(0).max(10)])) as Record<SourceName, z.ZodNumber>),
+  /**
+   * η: weight of the candidate's retrieval score (the merge's own mix of its sources, `Candidate.retrievalScore`) in
+   * the log prior; 0 ignores it, and a large η ranks by the retrieval order with EV breaking its near-ties.
+   */
+  retrievalOrderWeight: z.number().min(0).max(10).default(0),
 });
 export type ExploreValueModel = z.infer<typeof exploreValueModelSchema>;
 

@@ -1,6 +1,6 @@
 import { LABELS, type Label } from "../data/labels";
 import { ENGAGED_BITS, type Engagement } from "../features/engagement";
-import { affinityLogTerm, exposureLogTerm, impressionValue, priorNeedsAffinity, priorSourceScore, retrievalAffinity } from "../ranking/value-model";
+import { affinityLogTerm, exposureLogTerm, impressionValue, priorNeedsAffinity, priorSourceScore, retrievalAffinity, retrievalOrderLogTerm } from "../ranking/value-model";
 import { historyOf } from "../serving/assets";
 import type { BundleTables } from "../serving/bundle-tables";
 import type { PassOverRule } from "./feed-state";
@@ -172,7 +172,7 @@ function valueTermsFor({ state }: TracedFeed): (candidate: Candidate) => ValueTe
     const logPrior = {
       exposure: exposureLogTerm(model.exposureExponent, model, tables.relativeExposure(item)),
       affinity: embedding ? affinityLogTerm(model, retrievalAffinity(embedding, tables.retrievalItemEmbeddings, item, dim, temperature)) : 0,
-      sources: priorSourceScore(model, candidate.sources, request.config.retrieval.sources),
+      sources: priorSourceScore(model, candidate.sources, request.config.retrieval.sources) + retrievalOrderLogTerm(model, candidate.retrievalScore),
     };
     const value = expectedValue * Math.exp(logPrior.exposure + logPrior.affinity + logPrior.sources);
     const integrityFactor = integrityDownrank > 0 ? Math.pow(tables.items.integrity[item] as number, integrityDownrank) : 1;

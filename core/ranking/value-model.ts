@@ -11,13 +11,16 @@ import { rowDot } from "../util/typed-arrays";
  * PyTorch reference scored 0.17× popularity's NDCG that way). The prior is how likely the item is to reach
  * this user at all, log-linear in three signals that carry no absolute count:
  *
- *   log prior = α · log(E_i / Ē + π) + β · affinity(u, i) + Σ_s γ_s · (1 − rank_s(i) / quota_s)
+ *   log prior = α · log(E_i / Ē + π) + β · affinity(u, i) + Σ_s γ_s · (1 − rank_s(i) / quota_s) + η · r(u, i)
  *
  * - E_i / Ē: the item's decayed impressions over the catalogue's mean, a share rather than a count, so the same
  *   α means the same thing on a quiet day and a busy one; π is the pseudo-share that keeps unseen items alive;
  * - affinity: the retrieval two-tower's (cos − 1)/τ, what this user tends to be shown and to engage with;
  * - each source that found the candidate, by its rank-normalised score (what the retrieval merge mixes), with a
- *   weight of the prior's own: retrieval mixes sources for recall at depth, the prior weighs them for the top.
+ *   weight of the prior's own: retrieval mixes sources for recall at depth, the prior weighs them for the top;
+ * - r(u, i): the candidate's retrieval score, the merge's mix of the same sources. The funnel's later stages are
+ *   trained and tuned for the top, yet on some days the retrieval order alone beats them there; η lets the tuner
+ *   keep what retrieval found (a large η is the retrieval order, EV breaking its near-ties) rather than lose it.
  *
  * On an impression that happened the prior is spent (the item was shown), so an impression's value is EV alone:
  * that is what `impressionValue` scores, and what the evaluation's `explore_score` measures.
@@ -45,7 +48,10 @@ export interface PriorSignals {
   readonly relativeExposure: number;
   /** The retrieval two-tower's (cos − 1)/τ; 0 when unknown. */
   readonly affinity: number;
-  /** Σ_s γ_s · (1 − rank_s / quota_s) over the sources that found the candidate (`priorSourceScore`); 0 for none. */
+  /**
+   * What retrieval says of the candidate: Σ_s γ_s · (1 − rank_s / quota_s) over the sources that found it
+   * (`priorSourceScore`) plus η · its retrieval score (`retrievalOrderLogTerm`); 0 for an item no source found.
+   */
   readonly sourceScore: number;
 }
 
@@ -61,6 +67,11 @@ export function priorSourceScore(model: Pick<ExploreValueModel, "sourceWeights">
     if (weight !== 0 && quota > 0) score += weight * (1 - hit.rank / quota);
   }
   return score;
+}
+
+/** The log prior's retrieval-order term η · r(u, i) (0 for an item no retrieval source found). */
+export function retrievalOrderLogTerm(model: Pick<ExploreValueModel, "retrievalOrderWeight">, retrievalScore: number): number {
+  return model.retrievalOrderWeight === 0 ? 0 : model.retrievalOrderWeight * retrievalScore;
 }
 
 /**

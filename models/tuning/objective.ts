@@ -138,10 +138,11 @@ export function replayFeed(replay: Replay, user: ReplayUser, config: ServingConf
   const firstStage = new Float64Array(user.items.length);
   let size = 0;
   // exploreLogPrior, unrolled over the pool: a trial computes it for ~10⁶ candidates
-  const { exposureExponent: alpha, exposurePriorShare: share, retrievalExponent: beta } = model;
+  const { exposureExponent: alpha, exposurePriorShare: share, retrievalExponent: beta, retrievalOrderWeight: eta } = model;
   for (let i = 0; i < user.items.length; i++) {
     if (retrieval[i] === Number.NEGATIVE_INFINITY || !user.passesFilters[i]) continue;
     let prior = sourceScores[i] as number;
+    if (eta !== 0) prior += eta * (retrieval[i] as number);
     if (alpha !== 0) prior += alpha * Math.log((user.relativeExposure[i] as number) + share);
     if (beta !== 0) prior += beta * (user.affinity[i] as number);
     pool[size] = i;

@@ -108,3 +108,22 @@ for (const user of byUser.keys()) meanRatio.set(user, 0);
   for (const [user, [l, c]] of sums) meanRatio.set(user, l / Math.max(c, 1e-9) / global);
 }
 for (const gamma of [1, 2, 3]) for (const like of [1, 2, 5, 10]) row(`P(c) + ${like}·m_u^${gamma}·P(like)`, (r) => p(r, "click") + like * Math.pow(meanRatio.get(users[r] as number) as number, gamma) * p(r, "like"));
+
+// forms that act on P(like)'s top only: a hinge above a global threshold (the like head's own quantile), and within
+// each user's impressions (a request's candidates at serving) the top q by P(like) promoted above the rest, each
+// group ordered by P(click)
+const likeSorted = Float32Array.from({ length: kept.length }, (_, r) => p(r, "like")).sort();
+const likeQuantile = (q: number) => likeSorted[Math.min(likeSorted.length - 1, Math.floor(q * likeSorted.length))] as number;
+for (const q of [0.8, 0.9, 0.95, 0.98]) for (const like of [5, 20, 100]) row(`P(c) + ${like}·max(0, P(like) − q${q})`, (r) => p(r, "click") + like * Math.max(0, p(r, "like") - likeQuantile(q)));
+const userRank = (label: Label) => {
+  const rank = new Float32Array(kept.length);
+  for (const positions of byUser.values()) {
+    const rows = positions.map((position) => at.get(position) as number).sort((a, b) => p(a, label) - p(b, label));
+    rows.forEach((r, k) => (rank[r] = rows.length > 1 ? k / (rows.length - 1) : 0.5));
+  }
+  return rank;
+};
+const clickRank = userRank("click");
+const likeRank = userRank("like");
+for (const like of [0.25, 0.5, 1, 2]) row(`rank_u P(c) + ${like}·rank_u P(like)`, (r) => (clickRank[r] as number) + like * (likeRank[r] as number));
+for (const q of [0.9, 0.95, 0.98]) row(`top ${((1 - q) * 100).toFixed(0)}% of user by P(like) first`, (r) => ((likeRank[r] as number) >= q ? 1 : 0) + p(r, "click"));

@@ -28,7 +28,7 @@ const valueTerms = z.strictObject({
   log_prior: z.strictObject({
     exposure: z.number().meta({ description: "α · log(E_i/Ē + π)." }),
     affinity: z.number().meta({ description: "β · (cos − 1)/τ of the retrieval two-tower." }),
-    sources: z.number().meta({ description: "Σ_s γ_s · (1 − rank_s/quota_s) over the sources that found the item." }),
+    sources: z.number().meta({ description: "Σ_s γ_s · (1 − rank_s/quota_s) over the sources that found the item, plus η times its retrieval score." }),
   }),
   prior: z.number().meta({ description: "e^(Σ log-prior terms)." }),
   value: z.number().meta({ description: "expected_value · prior: the second stage's score." }),

@@ -1,5 +1,5 @@
 import type { ExploreValueModel } from "../../config/value-model";
-import { exploreLogPrior, priorNeedsAffinity, priorSourceScore, tailLogPrior } from "../../ranking/value-model";
+import { priorNeedsAffinity, priorSourceScore, retrievalOrderLogTerm, tailLogPrior } from "../../ranking/value-model";
 import type { ServingConfig } from "../../config/serving";
 import type { BundleTables } from "../../serving/bundle-tables";
 import { rowDots } from "../../util/typed-arrays";
@@ -16,7 +16,7 @@ export async function candidateLogPriors(state: FeedState, candidates: readonly 
   const model = state.request.config.valueModel;
   const embedding = priorNeedsAffinity(model) ? state.retrievalEmbedding : undefined;
   const quotas = state.request.config.retrieval.sources;
-  const sourceScores = candidates.map((candidate) => priorSourceScore(model, candidate.sources, quotas));
+  const sourceScores = candidates.map((candidate) => priorSourceScore(model, candidate.sources, quotas) + retrievalOrderLogTerm(model, candidate.retrievalScore));
   const priors = logPriors(state.bundle.tables, model, candidates.map((candidate) => candidate.item), sourceScores, embedding);
   const tail = explorationTail(state.request.config, state.request.count);
   const { tables } = state.bundle;

@@ -150,11 +150,15 @@ describe("the replay of a held-out day, against the served funnel", () => {
     }
   });
 
-  it("serves the same feed as the funnel, user for user, but for near ties", async () => {
-    // The served MTML is dynamically quantized: its activations' int8 scale is set per batch, and the replay scores a
-    // user's whole pool in one batch where the second stage scores the first stage's cut, so probabilities differ in
-    // the third decimal and can swap two items of near-equal value. Everything else is the same arithmetic.
-    const config = bundle.tables.config;
+  // The served MTML is dynamically quantized: its activations' int8 scale is set per batch, and the replay scores a
+  // user's whole pool in one batch where the second stage scores the first stage's cut, so probabilities differ in
+  // the third decimal and can swap two items of near-equal value. Everything else is the same arithmetic.
+  it.each([
+    ["the bundle's config", 0],
+    ["a retrieval-order term in the prior (η = 0.7)", 0.7],
+  ])("serves the same feed as the funnel, user for user, but for near ties: %s", async (_, retrievalOrderWeight) => {
+    const base = bundle.tables.config;
+    const config: ServingConfig = retrievalOrderWeight === 0 ? base : { ...base, valueModel: { ...base.valueModel, retrievalOrderWeight } };
     let identical = 0;
     let sameItems = 0;
     let topOverlap = 0;
@@ -172,6 +176,20 @@ describe("the replay of a held-out day, against the served funnel", () => {
     expect(identical / replay.users.length).toBeGreaterThanOrEqual(0.8);
     expect(sameItems / replay.users.length).toBeGreaterThanOrEqual(0.9);
     expect(topOverlap / replay.users.length).toBeGreaterThanOrEqual(0.98);
+  });
+
+  it("ranks by the retrieval order when the prior's retrieval-order term dominates", () => {
+    const base = bundle.tables.config;
+    const dominated: ServingConfig = { ...base, rerank: { ...base.rerank, maxPerAuthor: 100 }, exploration: { ...base.exploration, from: 1000 }, valueModel: { ...base.valueModel, retrievalOrderWeight: 10, sourceWeights: Object.fromEntries(SOURCE_NAMES.map((name) => [name, 0])) as ServingConfig["valueModel"]["sourceWeights"] } };
+    let overlap = 0;
+    for (const user of replay.users) {
+      const retrieval = retrievalScores(user, dominated);
+      const order = Array.from(retrieval.keys()).filter((i) => retrieval[i] !== Number.NEGATIVE_INFINITY && user.passesFilters[i]).sort((a, b) => (retrieval[b] as number) - (retrieval[a] as number));
+      const top = new Set(order.slice(0, 10).map((i) => user.items[i] as number));
+      const page = Array.from(replayFeed(replay, user, dominated, retrieval)).slice(0, 10);
+      overlap += page.filter((item) => top.has(item)).length / Math.max(1, top.size);
+    }
+    expect(overlap / replay.users.length).toBeGreaterThanOrEqual(0.9);
   });
 });
 
