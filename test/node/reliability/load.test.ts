@@ -1,6 +1,6 @@
 // The mixed-load and model-swap section's smoke run (issue 17, sections 4 and 5): 60 s of explore, suggested, events
 // and query traffic from 8 clients against `wrangler dev` on loopback, a new bundle version every 20 s and two
-// half-published ones activated in between (~1.5 min on 2 cores).
+// half-published ones activated in between (~1.5 min on 2 cores; the bound leaves room for a host loaded by others).
 import { describe, expect, it } from "vitest";
 import { runLoad } from "../../../scripts/reliability/load";
 
@@ -15,5 +15,5 @@ describe("reliability: mixed load and model swaps under load (smoke)", () => {
     expect(row("mixed load: failed requests")?.value).toMatch(/^0 of [\d,]+ in /);
     expect(row("model swaps: failed requests during a swap")?.value).toMatch(/^0 of [\d,]+$/);
     expect(row("model swaps: answers naming a half-published version")?.value).toMatch(/^0 \(2 activated; refused on \/health: 2 of 2\)$/);
-  }, 150_000);
+  }, 240_000);
 });
