@@ -30,7 +30,7 @@ import { REPO_ROOT, startDevServer, type DevServer } from "../bench/wrangler";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { publishDirectory } from "../lib/kv-publish";
 import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionOptions, ReliabilitySectionResult } from "./section";
-import { snapshotOfHead } from "./snapshot";
+import { fixtureBundleOf, snapshotOfHead } from "./snapshot";
 
 const SECTION = "limits";
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -470,14 +470,19 @@ export async function runLimits(options: LimitsOptions): Promise<ReliabilitySect
   const { smoke } = options;
   const log = (line: string) => options.log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${line}`);
   const tokens = freshTokens();
-  const { bundle } = await fixtureBundleDirectory();
+  const snapshot = options.workingTree ? undefined : snapshotOfHead("reliability-limits-worker");
+  let bundle: string;
+  try {
+    // the bundle of the code served: HEAD's own fixture for a snapshot (one built from the working tree may not decode)
+    bundle = snapshot ? await fixtureBundleOf(snapshot.directory) : (await fixtureBundleDirectory()).bundle;
+  } catch (error) {
+    snapshot?.dispose();
+    throw error;
+  }
   log("fixture bundle ready");
-  const files = await loadBundleDirectory(bundle);
-  const tables = BundleTables.decode(files.manifest, files.files);
   const persistTo = mkdtempSync(join(tmpdir(), "reliability-limits-"));
   const persistRate = mkdtempSync(join(tmpdir(), "reliability-limits-rate-"));
   const logDirectory = mkdtempSync(join(tmpdir(), "reliability-limits-logs-"));
-  const snapshot = options.workingTree ? undefined : snapshotOfHead("reliability-limits-worker");
   const checkout = snapshot?.directory ?? REPO_ROOT;
   const served = snapshot ? `HEAD (${snapshot.commit}), snapshotted` : "the working tree";
   const lowered = smoke ? LOWERED_RATE_LIMIT.smoke : LOWERED_RATE_LIMIT.full;
@@ -486,6 +491,8 @@ export async function runLimits(options: LimitsOptions): Promise<ReliabilitySect
   let rate: DevServer | undefined;
   let rateConfig: { path: string; committed: string } | undefined;
   try {
+    const files = await loadBundleDirectory(bundle);
+    const tables = BundleTables.decode(files.manifest, files.files);
     await publishDirectory(bundle, { kind: "local", configPath: join(REPO_ROOT, "wrangler.toml"), binding: "BUNDLES", persistTo }, { log: () => {} });
     log("bundle published");
     rateConfig = loweredRateLimitConfig(checkout, lowered.limit, lowered.period);
@@ -494,9 +501,9 @@ export async function runLimits(options: LimitsOptions): Promise<ReliabilitySect
     [main, rate] = await withWranglerLogs(logDirectory, () => Promise.all([startDevServer(persistTo, 120_000, varArgs(tokens), checkout), startDevServer(persistRate, 120_000, [...varArgs(tokens), "--config", ratePath], checkout)]));
     log(`wrangler dev up at ${main.url} and ${rate.url} (rate limit ${lowered.limit} per ${lowered.period} s; serving ${served}) in ${(main.bootMs / 1000).toFixed(1)} / ${(rate.bootMs / 1000).toFixed(1)} s`);
     // the first request loads the bundle (a cold start on a loaded machine may answer 503 within its budgets): a few
-    // tries. The fixture is built from the working tree's pipeline, the Worker served from HEAD: when someone's
-    // uncommitted edits make a bundle HEAD cannot decode, the run goes on without one (the routes that need it answer
-    // 503 bundle_unavailable, past the size check, which is what is measured) and says so
+    // tries. Should the bundle not load (with --working-tree, the fixture is built from the tree's pipeline as it is),
+    // the run goes on without one (the routes that need it answer 503 bundle_unavailable, past the size check, which
+    // is what is measured) and says so
     let servedConfig: unknown = {};
     let bundleProblem: string | undefined;
     for (let attempt = 1; ; attempt++) {
@@ -567,7 +574,7 @@ export async function runLimits(options: LimitsOptions): Promise<ReliabilitySect
     const markdown = [
       `### Limits${smoke ? " (smoke)" : ""}`,
       "",
-      `The Worker in \`wrangler dev\` (${served}, fixture bundle, fresh local state, tokens random per run). ${smoke ? "Each body limit probed on both sides of the contract's edge" : "Each body limit found by bisection between the smallest valid body and twice the contract's number, then probed on both sides"}, with Content-Length and chunked (without one); bodies are valid requests padded with spaces, so what is accepted is served${bundleProblem === undefined ? "" : ` — except that this run had no bundle to serve (${bundleProblem}: the fixture is built from the working tree, the Worker from HEAD), so the routes that need one answered 503 \`bundle_unavailable\` past the size check`}.`,
+      `The Worker in \`wrangler dev\` (${served}, fixture bundle, fresh local state, tokens random per run). ${smoke ? "Each body limit probed on both sides of the contract's edge" : "Each body limit found by bisection between the smallest valid body and twice the contract's number, then probed on both sides"}, with Content-Length and chunked (without one); bodies are valid requests padded with spaces, so what is accepted is served${bundleProblem === undefined ? "" : ` — except that this run had no bundle to serve (${bundleProblem}), so the routes that need one answered 503 \`bundle_unavailable\` past the size check`}.`,
       "",
       "| route | contract | OpenAPI | largest accepted (status) | smallest refused | 413 body | chunked at / over | requests |",
       "|---|---:|---:|---|---:|---|---|---:|",
