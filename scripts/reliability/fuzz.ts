@@ -28,6 +28,7 @@ import { startDevServer, REPO_ROOT, type DevServer } from "../bench/wrangler";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { publishDirectory } from "../lib/kv-publish";
 import { caseFor, materialiseBody, mutateValue, readContract, type Contract, type FuzzCase, type GeneratorContext, type Operation, queryText, type Vocabulary } from "./fuzz-generators";
+import { fixtureBundleOf } from "./snapshot";
 import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionOptions, ReliabilitySectionResult } from "./section";
 
 const SECTION = "fuzzing";
@@ -420,11 +421,20 @@ export async function runFuzz(options: FuzzOptions): Promise<ReliabilitySectionR
   const concurrency = options.concurrency ?? (smoke ? 8 : 12);
   const baseSeed = options.seed ?? Date.now() % 2 ** 31;
   const started = performance.now();
-  const { bundle } = await fixtureBundleDirectory();
-  const vocabulary = await fixtureVocabulary(bundle);
+  const snapshot = options.workingTree || options.url !== undefined ? undefined : snapshotOfHead();
+  // HEAD's Worker gets HEAD's own fixture bundle: the working tree's pipeline or serving config may hold edits that
+  // HEAD's Worker cannot decode
+  let bundle: string;
+  let vocabulary: Vocabulary;
+  try {
+    bundle = snapshot ? await fixtureBundleOf(snapshot.directory) : (await fixtureBundleDirectory()).bundle;
+    vocabulary = await fixtureVocabulary(bundle);
+  } catch (error) {
+    if (snapshot) rmSync(snapshot.directory, { recursive: true, force: true });
+    throw error;
+  }
   const persistTo = mkdtempSync(join(tmpdir(), "reliability-fuzz-"));
   let dev: DevServer | undefined;
-  const snapshot = options.workingTree || options.url !== undefined ? undefined : snapshotOfHead();
   const served = snapshot ? `HEAD (${snapshot.commit}), snapshotted` : "the working tree";
   try {
     await publishDirectory(bundle, { kind: "local", configPath: join(REPO_ROOT, "wrangler.toml"), binding: "BUNDLES", persistTo: options.persistTo ?? persistTo }, { log: () => {} });
