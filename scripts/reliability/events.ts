@@ -108,37 +108,41 @@ class Truth {
   }
 
   /**
-   * A new event for one of `among` (a batch's users), or for any user when those are full; under the per-user bound
-   * (undefined when every user is full).
+   * A new event for one of `among` (a batch's users), under the per-user bound; a user of `among` who is full is
+   * replaced there by another with room, so that a batch keeps its few users to the end of a run (falling back to
+   * any user per event spread late batches over a hundred users, and their fan-out made them fail nearly every try).
+   * Undefined when no user with room is found.
    */
-  generate(phase: string, among: readonly string[] = []): UserEvent | undefined {
-    for (let tries = 0; tries < 50; tries++) {
-      const pool = tries < 10 && among.length > 0 ? among : this.users;
-      const user = pool[Math.floor(this.random() * pool.length)] as string;
-      const count = this.perUser.get(user) ?? 0;
-      if (count >= MAX_EVENTS_PER_USER) continue;
-      this.perUser.set(user, count + 1);
-      let pick = this.random() * TYPE_TOTAL;
-      let type: InteractionType = "impression";
-      for (const [candidate, weight] of TYPE_WEIGHTS) {
-        pick -= weight;
-        if (pick < 0) {
-          type = candidate;
-          break;
-        }
-      }
-      const event: UserEvent = {
-        event_id: `${phase}-${(this.next++).toString(36)}`,
-        user_id: user,
-        item_id: this.items[Math.floor(this.random() * this.items.length)] as string,
-        type,
-        ts: this.baseTs - Math.floor(this.random() * 60_000),
-        surface: Math.floor(this.random() * 4),
-      };
-      this.events.set(key(event), event);
-      return event;
+  generate(phase: string, among: string[]): UserEvent | undefined {
+    if (among.length === 0) among.push(this.anyUser());
+    const slot = Math.floor(this.random() * among.length);
+    let user = among[slot] as string;
+    for (let tries = 0; (this.perUser.get(user) ?? 0) >= MAX_EVENTS_PER_USER; tries++) {
+      if (tries >= 200) return undefined;
+      user = this.anyUser();
+      among[slot] = user;
     }
-    return undefined;
+    const count = this.perUser.get(user) ?? 0;
+    this.perUser.set(user, count + 1);
+    let pick = this.random() * TYPE_TOTAL;
+    let type: InteractionType = "impression";
+    for (const [candidate, weight] of TYPE_WEIGHTS) {
+      pick -= weight;
+      if (pick < 0) {
+        type = candidate;
+        break;
+      }
+    }
+    const event: UserEvent = {
+      event_id: `${phase}-${(this.next++).toString(36)}`,
+      user_id: user,
+      item_id: this.items[Math.floor(this.random() * this.items.length)] as string,
+      type,
+      ts: this.baseTs - Math.floor(this.random() * 60_000),
+      surface: Math.floor(this.random() * 4),
+    };
+    this.events.set(key(event), event);
+    return event;
   }
 }
 
