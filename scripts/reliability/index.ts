@@ -1,5 +1,5 @@
 /**
- * `npm run reliability [-- --smoke] [--sections fuzzing,faults,events,load] [--out RELIABILITY.md]`: the issue-17 sections
+ * `npm run reliability [-- --smoke] [--sections fuzzing,faults,events,load,limits] [--out RELIABILITY.md]`: the issue-17 sections
  * one after another, each against its own `wrangler dev` on loopback, one table printed at the end. A full run writes
  * RELIABILITY.md (the table, each section's account, the machine); a smoke run writes nothing unless `--out` says so.
  * Exit 1 when any row misses its bar.
@@ -11,9 +11,10 @@ import { runEventsSection } from "./events";
 import { runFaultSection } from "./faults";
 import { runFuzzSection } from "./fuzz";
 import { runLoadSection } from "./load";
+import { runLimitsSection } from "./limits";
 import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionResult } from "./section";
 
-const SECTIONS: Readonly<Record<string, ReliabilitySection>> = { fuzzing: runFuzzSection, faults: runFaultSection, events: runEventsSection, load: runLoadSection };
+const SECTIONS: Readonly<Record<string, ReliabilitySection>> = { fuzzing: runFuzzSection, faults: runFaultSection, events: runEventsSection, load: runLoadSection, limits: runLimitsSection };
 
 const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, sections: { type: "string", default: Object.keys(SECTIONS).join(",") }, out: { type: "string" } }, strict: true });
 const names = values.sections.split(",").map((name) => name.trim()).filter((name) => name.length > 0);
