@@ -175,6 +175,14 @@ export async function workerBundleSize(): Promise<WorkerSize> {
 
 /** Resident memory (bytes) of every workerd process below `rootPid`: wrangler dev runs one. */
 export function workerdResidentBytes(rootPid: number): number {
+  let total = 0;
+  for (const bytes of workerdResidentByPid(rootPid).values()) total += bytes;
+  if (total === 0) throw new Error(`no workerd process below pid ${rootPid}`);
+  return total;
+}
+
+/** Resident memory (bytes) of each workerd process below `rootPid`, by pid (processes that exit meanwhile are left out). */
+export function workerdResidentByPid(rootPid: number): Map<number, number> {
   const children = new Map<number, number[]>();
   const names = new Map<number, string>();
   for (const entry of readdirSync("/proc")) {
@@ -191,15 +199,18 @@ export function workerdResidentBytes(rootPid: number): number {
       // the process exited while we looked
     }
   }
-  let total = 0;
+  const rss = new Map<number, number>();
   const pending = [rootPid];
   while (pending.length > 0) {
     const pid = pending.pop() as number;
     for (const child of children.get(pid) ?? []) pending.push(child);
     if (names.get(pid) !== "workerd") continue;
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    if (match) total += Number(match[1]) * 1024;
+    try {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (match) rss.set(pid, Number(match[1]) * 1024);
+    } catch {
+      // exited
+    }
   }
-  if (total === 0) throw new Error(`no workerd process below pid ${rootPid}`);
-  return total;
+  return rss;
 }

@@ -37,11 +37,12 @@ import { BundleTables } from "../../core/serving/bundle-tables";
 import { createRandom } from "../../core/util/random";
 import { fixtureBundleDirectory } from "../../test/support/fixture-bundle";
 import { describeTraffic, realisticUserIds } from "../bench/traffic";
-import { REPO_ROOT, startDevServer, type DevServer } from "../bench/wrangler";
+import { REPO_ROOT, startDevServer, workerdResidentByPid, type DevServer } from "../bench/wrangler";
 import { readBundleDirectory } from "../lib/kv-bundle-directory";
 import { openLocalKv } from "../lib/kv-local";
 import { publishDirectory } from "../lib/kv-publish";
 import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionOptions, ReliabilitySectionResult } from "./section";
+import { fixtureBundleOf, snapshotOfHead, type HeadSnapshot } from "./snapshot";
 
 const SECTION = "load";
 /** This run's `wrangler dev` holds these (--var), so a `.dev.vars` someone else keeps does not decide them. */
@@ -156,33 +157,12 @@ function diskBytes(directory: string): number {
  * which is which from their command lines.
  */
 function workerdProcesses(rootPid: number, publicPort: string, roles: Map<number, string>): Map<number, number> {
-  const children = new Map<number, number[]>();
-  const names = new Map<number, string>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
+  const rss = workerdResidentByPid(rootPid);
+  for (const pid of rss.keys()) {
+    if (roles.has(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      names.set(Number(entry), stat.slice(stat.indexOf("(") + 1, close));
-      const parent = Number(stat.slice(close + 2).split(" ")[1]);
-      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
-    } catch {
-      // the process exited while we looked
-    }
-  }
-  const rss = new Map<number, number>();
-  const pending = [rootPid];
-  while (pending.length > 0) {
-    const pid = pending.pop() as number;
-    pending.push(...(children.get(pid) ?? []));
-    if (names.get(pid) !== "workerd") continue;
-    try {
-      if (!roles.has(pid)) {
-        const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-        roles.set(pid, command.includes(`--socket-addr=entry=127.0.0.1:${publicPort}`) ? "dev proxy" : command.some((arg) => arg.startsWith("--inspector-addr")) ? "Worker" : "workerd");
-      }
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (match) rss.set(pid, Number(match[1]) * 1024);
+      const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      roles.set(pid, command.includes(`--socket-addr=entry=127.0.0.1:${publicPort}`) ? "dev proxy" : command.some((arg) => arg.startsWith("--inspector-addr")) ? "Worker" : "workerd");
     } catch {
       // exited
     }
@@ -219,27 +199,6 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** HEAD's files in a temporary directory (node_modules linked), for `wrangler dev` to serve. */
-function snapshotOfHead(): { directory: string; commit: string } {
-  const directory = mkdtempSync(join(tmpdir(), "reliability-load-worker-"));
-  const commit = execFileSync("git", ["-C", REPO_ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-  execFileSync("sh", ["-c", 'git -C "$1" archive HEAD | tar -x -C "$2"', "sh", REPO_ROOT, directory]);
-  symlinkSync(join(REPO_ROOT, "node_modules"), join(directory, "node_modules"));
-  return { directory, commit };
-}
-
-/**
- * The fixture bundle of the code `wrangler dev` serves: built (or found cached) by that checkout's own
- * test/support/fixture-bundle.ts, so HEAD's Worker gets HEAD's bundle even while the working tree's pipeline or
- * serving config has changed under it (a bundle from the working tree's code may not decode in HEAD's Worker).
- */
-function fixtureOf(checkout: string): string {
-  const script = "const m = await import('./test/support/fixture-bundle.ts'); console.log(JSON.stringify(await m.fixtureBundleDirectory()));";
-  const output = execFileSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: checkout, encoding: "utf8", timeout: 20 * 60_000, stdio: ["ignore", "pipe", "pipe"] });
-  const lines = output.trim().split("\n");
-  return (JSON.parse(lines[lines.length - 1] as string) as { bundle: string }).bundle;
-}
-
 /** A copy of a bundle directory under another version: the same files, the manifest's version changed. */
 function copyBundle(source: string, target: string, version: string): void {
   cpSync(source, target, { recursive: true });
@@ -260,18 +219,18 @@ export interface LoadOptions extends ReliabilitySectionOptions {
 }
 
 export async function runLoad(options: LoadOptions): Promise<ReliabilitySectionResult> {
-  const snapshot = options.workingTree ? undefined : snapshotOfHead();
+  const snapshot = options.workingTree ? undefined : snapshotOfHead("reliability-load-worker");
   const work = mkdtempSync(join(tmpdir(), "reliability-load-"));
   try {
     return await runLoadIn(options, snapshot, work);
   } finally {
     rmSync(work, { recursive: true, force: true });
-    if (snapshot) rmSync(snapshot.directory, { recursive: true, force: true });
+    snapshot?.dispose();
   }
 }
 
 /** The run, serving `snapshot` (or the working tree) and keeping its files (KV state, bundle copies) below `work`. */
-async function runLoadIn(options: LoadOptions, snapshot: { directory: string; commit: string } | undefined, work: string): Promise<ReliabilitySectionResult> {
+async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefined, work: string): Promise<ReliabilitySectionResult> {
   const { smoke, log } = options;
   const durationMs = options.durationMs ?? (smoke ? 60_000 : 600_000);
   const clients = options.clients ?? 8;
@@ -283,7 +242,7 @@ async function runLoadIn(options: LoadOptions, snapshot: { directory: string; co
 
   const served = snapshot ? `HEAD (${snapshot.commit}), snapshotted` : "the working tree";
   // the traffic: user ids over the whole bundle (weighted by activity, 10% never seen), its items for events
-  const fixtureDirectory = snapshot ? fixtureOf(snapshot.directory) : (await fixtureBundleDirectory()).bundle;
+  const fixtureDirectory = snapshot ? await fixtureBundleOf(snapshot.directory) : (await fixtureBundleDirectory()).bundle;
   const fixture = await readBundleDirectory(fixtureDirectory);
   const tables = BundleTables.decode(fixture.manifest, fixture.files);
   const bundleUsers = tables.users.ids.size;
