@@ -22,8 +22,7 @@
 //
 // It serves a snapshot of HEAD (`git archive`), so edits to the tree during the run do not reload the Worker under it;
 // --working-tree serves the tree as it is.
-import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
