@@ -116,6 +116,9 @@ export type SuggestedConfig = z.output<typeof suggestedObject>;
 /** The `suggested` section: absent in older JSON configs, so every field has a default and the defaults are validated too. */
 export const suggestedConfigSchema = suggestedObject
   .superRefine((config, context) => {
+    // zod runs this even when a field failed: a budget that is not a positive number has its own issue, and planning
+    // the queries under it would throw (found by fuzzing: cpuBudgetMs 0 answered 500)
+    if (!(config.cpuBudgetMs > 0 && Number.isFinite(config.cpuBudgetMs))) return;
     for (const type of [...SEED_TYPES, "popular"] as const) {
       config.queries[type].forEach((text, index) => {
         for (const problem of checkSuggestedQuery(text, type, config.cpuBudgetMs)) {

@@ -43,4 +43,13 @@ describe("fuzzing regressions", () => {
     expect(items.status).toBe(401);
     expect(items.body).toMatchObject({ error: { code: "unauthorized" } });
   });
+  it("answers a stored config with a Suggested Posts CPU budget of 0 400 naming it, not 500", async () => {
+    // PUT /v1/admin/config, a config the fuzzer shrank (2 of 100,000 requests answered 500 internal): the queries were
+    // planned under the budget of 0 while the budget's own issue was being reported
+    const config = {"defaultSurface": 0, "retrieval": {"sources": {"two_tower": {"weight": 0, "quota": 0}, "history": {"weight": 0, "quota": 0}, "cooccurrence": {"weight": 0, "quota": 0}, "authors": {"weight": 0, "quota": 0}, "trending": {"weight": 0, "quota": 0}, "popular": {"weight": 0, "quota": 0}, "graph": {"weight": 0, "quota": 0}}, "maxCandidates": 1, "exposureWeight": 0, "affinityWeight": 0, "exactSearchMaxItemsPerResult": 0}, "firstStage": {"keep": 1}, "valueModel": {"weights": {"click": 0, "long_view": -100, "like": 0, "comment": 0, "forward": 0, "follow": -100, "hate": 0}, "exposureExponent": 0, "exposurePriorShare": 10, "retrievalExponent": 0, "sourceWeights": {"two_tower": 0, "history": 0, "cooccurrence": 0, "authors": 0, "trending": 0, "popular": 0, "graph": 0}}, "suggestedValueModel": {"exponents": {"click": 0, "long_view": 0, "like": 0, "comment": 0, "forward": 0, "follow": 0, "hate": 0}, "exposureExponent": 0, "exposurePriorShare": 5e-324, "retrievalExponent": 0}, "rerank": {"dropSeen": false, "minIntegrity": 0, "integrityDownrank": 0, "noAdjacentSameAuthor": false, "maxPerAuthor": 1}, "coldStart": {"minEngagements": 0}, "suggested": {"homeSurfaces": [0, 0], "fallbackMinSeeds": 0, "typeBoost": {"H": -100, "R": 0, "F": 0, "popular": 0}, "cpuBudgetMs": 5e-324, "home": {"freshness": {"lnAgeHours": [0, 0, 0, 0], "logDensity": []}, "maxTypeExcess": 0, "authorSimilarityWeight": 0}}};
+    for (const cpuBudgetMs of [0, -1]) {
+      const answer = await send("PUT", "/v1/admin/config", JSON.stringify({ ...config, suggested: { ...config.suggested, cpuBudgetMs, home: { ...config.suggested.home, freshness: { lnAgeHours: [], logDensity: [] } } } }), ADMIN);
+      expect(answer, String(cpuBudgetMs)).toMatchObject({ status: 400, body: { error: { code: "invalid_request", field: "suggested.cpuBudgetMs" } } });
+    }
+  });
 });
