@@ -15,8 +15,7 @@
 //
 // It serves a snapshot of HEAD (`git archive`), so edits to the tree during the run do not reload the Worker under it;
 // --working-tree serves the tree as it is.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -32,6 +31,7 @@ import { REPO_ROOT, startDevServer, type DevServer } from "../bench/wrangler";
 import { readBundleDirectory } from "../lib/kv-bundle-directory";
 import { kvNamespaceIdFromConfig, openLocalMiniflare } from "../lib/kv-local";
 import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionOptions, ReliabilitySectionResult } from "./section";
+import { snapshotOfHead } from "./snapshot";
 
 const SECTION = "faults";
 /** This run's `wrangler dev` holds these (--var), so a `.dev.vars` someone else keeps does not decide them. */
@@ -479,14 +479,6 @@ export interface FaultSectionOptions extends ReliabilitySectionOptions {
   readonly workingTree?: boolean;
 }
 
-/** HEAD's files in a temporary directory (node_modules linked), for `wrangler dev` to serve. */
-function snapshotOfHead(): { directory: string; commit: string } {
-  const directory = mkdtempSync(join(tmpdir(), "reliability-faults-worker-"));
-  const commit = execFileSync("git", ["-C", REPO_ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-  execFileSync("sh", ["-c", 'git -C "$1" archive HEAD | tar -x -C "$2"', "sh", REPO_ROOT, directory]);
-  symlinkSync(join(REPO_ROOT, "node_modules"), join(directory, "node_modules"));
-  return { directory, commit };
-}
 
 export async function runFaults(options: FaultSectionOptions): Promise<ReliabilitySectionResult> {
   const { smoke, log } = options;
@@ -504,7 +496,7 @@ export async function runFaults(options: FaultSectionOptions): Promise<Reliabili
   const configPath = join(REPO_ROOT, "wrangler.toml");
   const { miniflare } = openLocalMiniflare(configPath, persistTo, { kvNamespaces: { BUNDLES: await kvNamespaceIdFromConfig(configPath, "BUNDLES"), FEEDS: await kvNamespaceIdFromConfig(configPath, "FEEDS") } });
   let dev: DevServer | undefined;
-  const snapshot = options.workingTree ? undefined : snapshotOfHead();
+  const snapshot = options.workingTree ? undefined : snapshotOfHead("reliability-faults-worker");
   const served = snapshot ? `HEAD (${snapshot.commit}), snapshotted` : "the working tree";
   try {
     const namespaces = { BUNDLES: await miniflare.getKVNamespace("BUNDLES"), FEEDS: await miniflare.getKVNamespace("FEEDS") };
@@ -591,7 +583,7 @@ export async function runFaults(options: FaultSectionOptions): Promise<Reliabili
     await dev?.stop();
     await miniflare.dispose();
     rmSync(persistTo, { recursive: true, force: true });
-    if (snapshot) rmSync(snapshot.directory, { recursive: true, force: true });
+    snapshot?.dispose();
   }
 }
 

@@ -12,8 +12,7 @@
 //   npx tsx scripts/reliability/fuzz.ts [--smoke] [--requests N] [--concurrency N] [--seed N] [--max-seconds S]
 //                                        [--working-tree | --url <running dev server> --persist-to <its directory>] [--through-proxy]
 import { request as httpRequest } from "node:http";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -28,7 +27,7 @@ import { startDevServer, REPO_ROOT, type DevServer } from "../bench/wrangler";
 import { loadBundleDirectory } from "../lib/kv-bundle-directory";
 import { publishDirectory } from "../lib/kv-publish";
 import { caseFor, materialiseBody, mutateValue, readContract, type Contract, type FuzzCase, type GeneratorContext, type Operation, queryText, type Vocabulary } from "./fuzz-generators";
-import { fixtureBundleOf } from "./snapshot";
+import { fixtureBundleOf, snapshotOfHead } from "./snapshot";
 import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionOptions, ReliabilitySectionResult } from "./section";
 
 const SECTION = "fuzzing";
@@ -63,18 +62,6 @@ export interface FuzzOptions extends ReliabilitySectionOptions {
   readonly throughProxy?: boolean;
 }
 
-/**
- * The committed Worker (`git archive HEAD`) in a temporary directory, node_modules linked: `wrangler dev` watches the
- * files it serves and restarts the Worker when one changes, so in a working tree others edit at the same time a run
- * would measure their half-written code and its restarts ("Your worker restarted mid-request", a 503) instead.
- */
-function snapshotOfHead(): { directory: string; commit: string } {
-  const directory = mkdtempSync(join(tmpdir(), "reliability-fuzz-worker-"));
-  const commit = execFileSync("git", ["-C", REPO_ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-  execFileSync("sh", ["-c", 'git -C "$1" archive HEAD | tar -x -C "$2"', "sh", REPO_ROOT, directory]);
-  symlinkSync(join(REPO_ROOT, "node_modules"), join(directory, "node_modules"));
-  return { directory, commit };
-}
 
 /** What one request came back with. */
 interface Outcome {
@@ -421,7 +408,7 @@ export async function runFuzz(options: FuzzOptions): Promise<ReliabilitySectionR
   const concurrency = options.concurrency ?? (smoke ? 8 : 12);
   const baseSeed = options.seed ?? Date.now() % 2 ** 31;
   const started = performance.now();
-  const snapshot = options.workingTree || options.url !== undefined ? undefined : snapshotOfHead();
+  const snapshot = options.workingTree || options.url !== undefined ? undefined : snapshotOfHead("reliability-fuzz-worker");
   // HEAD's Worker gets HEAD's own fixture bundle: the working tree's pipeline or serving config may hold edits that
   // HEAD's Worker cannot decode
   let bundle: string;
@@ -430,7 +417,7 @@ export async function runFuzz(options: FuzzOptions): Promise<ReliabilitySectionR
     bundle = snapshot ? await fixtureBundleOf(snapshot.directory) : (await fixtureBundleDirectory()).bundle;
     vocabulary = await fixtureVocabulary(bundle);
   } catch (error) {
-    if (snapshot) rmSync(snapshot.directory, { recursive: true, force: true });
+    snapshot?.dispose();
     throw error;
   }
   const persistTo = mkdtempSync(join(tmpdir(), "reliability-fuzz-"));
@@ -576,7 +563,7 @@ export async function runFuzz(options: FuzzOptions): Promise<ReliabilitySectionR
   } finally {
     await dev?.stop();
     rmSync(persistTo, { recursive: true, force: true });
-    if (snapshot) rmSync(snapshot.directory, { recursive: true, force: true });
+    snapshot?.dispose();
   }
 }
 
