@@ -1,7 +1,6 @@
 import { countImpressionRows, type RealtimeItemCounters } from "../../core/features/live-counters";
 import type { UserEvent } from "../../core/realtime/events";
-import { ImpressionRowBuilder, type ImpressionRow } from "../../core/realtime/impression-rows";
-import { DEFAULT_SNAPSHOT_ENGAGEMENT_OPTIONS } from "../../core/realtime/snapshot-engagements";
+import { ImpressionRowBuilder, OpenImpressionRowsLookedUp, type ImpressionRow } from "../../core/realtime/impression-rows";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -34,8 +33,13 @@ const SCHEMA = `
     labels INTEGER NOT NULL, has_impression INTEGER NOT NULL
   );
   CREATE INDEX IF NOT EXISTS impression_rows_ts ON impression_rows (ts);
+  CREATE INDEX IF NOT EXISTS impression_rows_pair ON impression_rows (user_id, item_id, seq);
   CREATE TABLE IF NOT EXISTS impression_hour_changes (hour INTEGER PRIMARY KEY, change INTEGER NOT NULL);
 `;
+
+type ImpressionRowRecord = { seq: number; user_id: string; item_id: string; ts: number; surface: number; labels: number; has_impression: number };
+
+const rowOfRecord = (row: ImpressionRowRecord): ImpressionRow => ({ seq: row.seq, userId: row.user_id, itemId: row.item_id, ts: row.ts, surface: row.surface, labels: row.labels, hasImpression: row.has_impression === 1 });
 
 /**
  * Real-time impression rows in a Durable Object's SQLite, for the item and author counters that features read
@@ -54,15 +58,14 @@ export class EngagementCountStore {
     sql.exec(SCHEMA);
     const nextSeq = (sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM impression_rows").one().seq ?? 0) + 1;
     this.change = sql.exec<{ change: number | null }>("SELECT MAX(change) AS change FROM impression_hour_changes").one().change ?? 0;
-    // the rows later events may still join: those within a window of the newest
-    const open = sql
-      .exec<{ seq: number; user_id: string; item_id: string; ts: number; surface: number; labels: number; has_impression: number }>(
-        "SELECT seq, user_id, item_id, ts, surface, labels, has_impression FROM impression_rows WHERE ts >= (SELECT MAX(ts) FROM impression_rows) - ? ORDER BY seq",
-        DEFAULT_SNAPSHOT_ENGAGEMENT_OPTIONS.impressionWindowMs,
-      )
-      .toArray()
-      .map((row): ImpressionRow => ({ seq: row.seq, userId: row.user_id, itemId: row.item_id, ts: row.ts, surface: row.surface, labels: row.labels, hasImpression: row.has_impression === 1 }));
-    this.builder = new ImpressionRowBuilder(nextSeq, open);
+    const newestTs = sql.exec<{ ts: number | null }>("SELECT MAX(ts) AS ts FROM impression_rows").one().ts ?? -Infinity;
+    // the open rows are looked up in the table rather than held: an hour of rows in memory grew with the event rate,
+    // the largest growing part of the Worker's heap under the reliability run's load (~70k rows in four minutes)
+    const newestRowOf = (userId: string, itemId: string): ImpressionRow | undefined => {
+      const [row] = sql.exec<ImpressionRowRecord>("SELECT seq, user_id, item_id, ts, surface, labels, has_impression FROM impression_rows WHERE user_id = ? AND item_id = ? ORDER BY seq DESC LIMIT 1", userId, itemId).toArray();
+      return row === undefined ? undefined : rowOfRecord(row);
+    };
+    this.builder = new ImpressionRowBuilder(nextSeq, { rows: new OpenImpressionRowsLookedUp(newestRowOf), newestTs });
   }
 
   /** Folds new events into rows and writes the rows they touched. Callers send only new events, never a retry. */
