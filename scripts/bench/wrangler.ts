@@ -35,6 +35,8 @@ export interface DevServer {
    * Object every request of `url` passes through, which a deployed Worker does not have).
    */
   readonly userWorkerUrl?: string;
+  /** wrangler's inspector proxy (Chrome DevTools Protocol to the Worker's isolate), on 127.0.0.1. */
+  readonly inspectorPort?: number;
   stop(): Promise<void>;
 }
 
@@ -127,7 +129,7 @@ async function startDevServerOnce(persistTo: string, timeoutMs: number, extraArg
       await response.arrayBuffer();
       if (options.directUserWorker && userWorkerUrl === undefined) throw new Error("wrangler has not named the Worker's own socket yet");
       const direct = userWorkerUrl === undefined ? {} : { userWorkerUrl };
-      return { url, pid: child.pid as number, bootMs: performance.now() - started, ...direct, stop };
+      return { url, pid: child.pid as number, bootMs: performance.now() - started, ...direct, inspectorPort, stop };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -35,6 +35,7 @@ import { servingPublishOptions } from "../../core/serving/bundle-manifest";
 import { BundleTables } from "../../core/serving/bundle-tables";
 import { createRandom } from "../../core/util/random";
 import { fixtureBundleDirectory } from "../../test/support/fixture-bundle";
+import { connectIsolateHeap, type IsolateHeap } from "../bench/isolate-heap";
 import { describeTraffic, realisticUserIds } from "../bench/traffic";
 import { REPO_ROOT, startDevServer, workerdResidentByPid, type DevServer } from "../bench/wrangler";
 import { readBundleDirectory } from "../lib/kv-bundle-directory";
@@ -95,6 +96,13 @@ interface Answer {
   readonly degraded: boolean;
   readonly nextPage: boolean;
   readonly problem: string | undefined;
+}
+
+/** The isolate's JS heap, read every second (its low points, after collections, are the live heap). */
+interface HeapSample {
+  readonly at: number;
+  readonly usedBytes: number;
+  readonly totalBytes: number;
 }
 
 interface HealthSample {
@@ -294,6 +302,8 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
     const stopped = () => now() >= durationMs;
     const answers: Answer[] = [];
     const health: HealthSample[] = [];
+    const heapSamples: HeapSample[] = [];
+    const heap: IsolateHeap | undefined = dev.inspectorPort === undefined ? undefined : await connectIsolateHeap(dev.inspectorPort).catch((error: unknown) => (log(`the isolate's heap will not be read: ${(error as Error).message}`), undefined));
     const memory: MemorySample[] = [{ at: 0, rss: workerdProcesses(pid, publicPort, roles), durableObjectBytes: diskBytes(durableObjectDirectory) }];
     const swaps: Swap[] = [];
     const halves: HalfPublished[] = [];
@@ -402,6 +412,14 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
         } catch {
           health.push({ at, status: 0, version: undefined, lastFailure: undefined });
         }
+        if (heap !== undefined) {
+          try {
+            const usage = await heap.usage();
+            heapSamples.push({ at: now(), ...usage });
+          } catch {
+            // a busy isolate answers late; the next second tries again
+          }
+        }
         if (now() >= nextMemoryAt) {
           memory.push({ at: now(), rss: workerdProcesses(pid, publicPort, roles), durableObjectBytes: diskBytes(durableObjectDirectory) });
           nextMemoryAt += 5_000;
@@ -481,6 +499,7 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
 
     log(`load: ${clients} clients for ${durationMs / 1000} s, a swap every ${swapEveryMs / 1000} s (${swapOffsets.length} swaps)`);
     await Promise.all([...Array.from({ length: clients }, (_, id) => client(id)), monitor(), swapper(), progress()]);
+    heap?.close();
     const loadSeconds = now() / 1000;
 
     // --- what the run saw
@@ -505,6 +524,14 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
         p99: percentile(sorted, 0.99),
         rss,
         perProcess,
+        heapFloorMiB: (() => {
+          const used = heapSamples.filter((sample) => sample.at > b * bucketMs && sample.at <= (b + 1) * bucketMs).map((sample) => mib(sample.usedBytes));
+          return used.length === 0 ? Number.NaN : Math.min(...used);
+        })(),
+        heapTotalMiB: (() => {
+          const inBucket = heapSamples.filter((sample) => sample.at > b * bucketMs && sample.at <= (b + 1) * bucketMs);
+          return inBucket.length === 0 ? Number.NaN : mib((inBucket[inBucket.length - 1] as HeapSample).totalBytes);
+        })(),
         swaps: swaps.filter((swap) => swap.activatedAt >= b * bucketMs && swap.activatedAt < (b + 1) * bucketMs).length,
       };
     });
@@ -522,6 +549,7 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
     const proxySlope = processSlopes.find((entry) => roles.get(entry.pid) === "dev proxy");
     // the same fit over the second half only: whether the growth levels off (reported, not the bar)
     const workerLateSlope = slope(perBucket.slice(Math.floor(perBucket.length / 2)).filter((row) => workerSlope !== undefined && row.perProcess.has(workerSlope.pid)).map((row) => [(row.bucket - 0.5) / bucketsPerMinute, row.perProcess.get(workerSlope?.pid ?? -1) as number] as const));
+    const heapFloorSlope = slope(perBucket.slice(1).filter((row) => Number.isFinite(row.heapFloorMiB)).map((row) => [(row.bucket - 0.5) / bucketsPerMinute, row.heapFloorMiB] as const));
     const signed = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(2)}`;
 
     // versions: every feed and query answer names one published version; which ones, how many; none the half ones
@@ -556,7 +584,7 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
       {
         section: SECTION,
         measure: `mixed load: workerd memory slope after the first ${bucketName}`,
-        value: `the Worker's workerd ${signed(workerSlope?.slope ?? Number.NaN)} MiB/min (${(workerSlope?.first ?? Number.NaN).toFixed(0)} → ${(workerSlope?.last ?? Number.NaN).toFixed(0)} MiB, ${swaps.length} swaps); wrangler's dev proxy ${signed(proxySlope?.slope ?? Number.NaN)}; both ${signed(memorySlope)} (${(first?.rss ?? Number.NaN).toFixed(0)} → ${(last?.rss ?? Number.NaN).toFixed(0)} MiB)`,
+        value: `the Worker's workerd ${signed(workerSlope?.slope ?? Number.NaN)} MiB/min (${(workerSlope?.first ?? Number.NaN).toFixed(0)} → ${(workerSlope?.last ?? Number.NaN).toFixed(0)} MiB, ${swaps.length} swaps); wrangler's dev proxy ${signed(proxySlope?.slope ?? Number.NaN)}; both ${signed(memorySlope)} (${(first?.rss ?? Number.NaN).toFixed(0)} → ${(last?.rss ?? Number.NaN).toFixed(0)} MiB); the isolate's JS heap floor ${signed(heapFloorSlope)} MiB/min (${(first?.heapFloorMiB ?? Number.NaN).toFixed(0)} → ${(last?.heapFloorMiB ?? Number.NaN).toFixed(0)} MiB)`,
         // a minute is all warm-up (the smoke run's slope is the first minute's growth): it is reported, the full run holds the bar
         bar: smoke ? `reported (60 s is warm-up; the full run: the Worker's < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min)` : `the Worker's < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min`,
         // on the Worker's process: the dev proxy is wrangler's, a deployed Worker has none (its slope is reported)
@@ -588,11 +616,11 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
       ``,
       `Per ${bucketName} (latency of the requests sent in it; memory: the mean of workerd's resident memory sampled every 5 s, summed over wrangler's workerd processes):`,
       ``,
-      `| ${bucketName} | requests | failed | p50 | p95 | p99 | workerd RSS | Durable Objects on disk | swaps |`,
-      `|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
-      ...perBucket.map((row) => `| ${row.bucket} | ${row.requests.toLocaleString("en-US")} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p95)} | ${fmt(row.p99)} | ${row.rss.toFixed(1)} MiB (${[...row.perProcess].map(([p, value]) => `${roles.get(p) ?? "workerd"} ${value.toFixed(0)}`).join(", ")}) | ${row.durableObjectMiB.toFixed(0)} MiB | ${row.swaps} |`),
+      `| ${bucketName} | requests | failed | p50 | p95 | p99 | workerd RSS | isolate JS heap: floor / reserved | Durable Objects on disk | swaps |`,
+      `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+      ...perBucket.map((row) => `| ${row.bucket} | ${row.requests.toLocaleString("en-US")} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p95)} | ${fmt(row.p99)} | ${row.rss.toFixed(1)} MiB (${[...row.perProcess].map(([p, value]) => `${roles.get(p) ?? "workerd"} ${value.toFixed(0)}`).join(", ")}) | ${row.heapFloorMiB.toFixed(0)} / ${row.heapTotalMiB.toFixed(0)} MiB | ${row.durableObjectMiB.toFixed(0)} MiB | ${row.swaps} |`),
       ``,
-      `Drift (last ${bucketName} over the first): p50 ${p50Drift.toFixed(2)}×, p99 ${p99Drift.toFixed(2)}×. Latency is measured on a shared, loaded host and is noisy; failures and memory are the figures that matter. Memory slope by least squares over the ${bucketName}s after the first (the warm-up: JIT, caches, the first bundle, the first events in each state object): **${signed(workerSlope?.slope ?? Number.NaN)} MiB/min for the Worker's workerd** (the bar's), ${signed(memorySlope)} MiB/min summed with wrangler's dev proxy (a workerd every request passes through, which a deployed Worker does not have); the Worker's over the second half of the run alone: ${signed(workerLateSlope)} MiB/min; per process ${processSlopes.map((entry) => `${roles.get(entry.pid) ?? "workerd"} (pid ${entry.pid}): ${(entry.first ?? Number.NaN).toFixed(0)} → ${(entry.last ?? Number.NaN).toFixed(0)} MiB, ${entry.slope.toFixed(2)} MiB/min`).join("; ")}. The bar is < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min: a bundle version decodes to tens of MiB (ONNX sessions, the ANN index in wasm memory), so a swap that leaked its predecessor would add that much every ${swapEveryMs / 1000} s, far above the bar, while the resident memory's own noise (GC timing, allocator pages) is a few MiB either way and, fitted over the minutes, stays well below 1 MiB/min.`,
+      `Drift (last ${bucketName} over the first): p50 ${p50Drift.toFixed(2)}×, p99 ${p99Drift.toFixed(2)}×. Latency is measured on a shared, loaded host and is noisy; failures and memory are the figures that matter. Memory slope by least squares over the ${bucketName}s after the first (the warm-up: JIT, caches, the first bundle, the first events in each state object): **${signed(workerSlope?.slope ?? Number.NaN)} MiB/min for the Worker's workerd** (the bar's), ${signed(memorySlope)} MiB/min summed with wrangler's dev proxy (a workerd every request passes through, which a deployed Worker does not have); the Worker's over the second half of the run alone: ${signed(workerLateSlope)} MiB/min; the isolate's JS heap floor (the lowest used heap of each ${bucketName}, read every second through the inspector: live objects, without wasm memories, SQLite's caches or the allocator's pages): ${signed(heapFloorSlope)} MiB/min; per process ${processSlopes.map((entry) => `${roles.get(entry.pid) ?? "workerd"} (pid ${entry.pid}): ${(entry.first ?? Number.NaN).toFixed(0)} → ${(entry.last ?? Number.NaN).toFixed(0)} MiB, ${entry.slope.toFixed(2)} MiB/min`).join("; ")}. The bar is < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min: a bundle version decodes to tens of MiB (ONNX sessions, the ANN index in wasm memory), so a swap that leaked its predecessor would add that much every ${swapEveryMs / 1000} s, far above the bar, while the resident memory's own noise (GC timing, allocator pages) is a few MiB either way and, fitted over the minutes, stays well below 1 MiB/min.`,
       ``,
       `**Swaps.** Every ${swapEveryMs / 1000} s a copy of the fixture bundle under a new version was published and activated through the publish path of \`npm run publish\` (scripts/lib/kv-publish.ts, \`--keep ${KEEP_VERSIONS}\`: older versions are pruned), with the Worker reading \`bundle/active\` every ${BUNDLE_REFRESH_SECONDS} s (production: 30 s). ${swapsServed.length} of ${swapOffsets.length} new versions were served, the first answer naming one came ${fmt(percentile(swapLatencies, 0.5))} (p50; max ${fmt(swapLatencies[swapLatencies.length - 1] ?? Number.NaN)}) after its activation; ${duringSwaps.length.toLocaleString("en-US")} requests were in flight during a swap (from its publish to 2 s after the new version's first answer) and ${failedDuringSwaps} failed. ${wellNamed.toLocaleString("en-US")} of ${named.length.toLocaleString("en-US")} feed and query answers named a published version (${degradedCount} said they were degraded); events answers name none. /health was polled every second: ${health.length} polls, ${healthFailed} not 200.`,
       ``,
