@@ -4,6 +4,7 @@ import { attributeEvents } from "../../core/experiments/attribute";
 import type { UserEvent } from "../../core/realtime/events";
 import { experimentsInEffect } from "./config";
 import { experimentCounterStub } from "./counter";
+import { logRecurringFailure } from "../../core/util/throttled-log";
 
 /**
  * Counts a batch of events in every running experiment, each under its user's arm. Sent whole, not only the events
@@ -16,7 +17,7 @@ export async function recordExperimentEvents(env: Env, events: readonly UserEven
   try {
     ({ experiments } = await experimentsInEffect(env, nowMs));
   } catch (error) {
-    console.error("experiments: the serving config could not be read", error);
+    logRecurringFailure("experiments.config", "experiments: the serving config could not be read", error);
     return "degraded";
   }
   const outcomes = await Promise.allSettled(
@@ -27,6 +28,6 @@ export async function recordExperimentEvents(env: Env, events: readonly UserEven
     }),
   );
   const failed = outcomes.filter((outcome) => outcome.status === "rejected");
-  for (const failure of failed) console.error("experiments: a counter could not take the batch", failure.reason);
+  for (const failure of failed) logRecurringFailure("experiments.counter", "experiments: a counter could not take the batch", failure.reason);
   return failed.length > 0 ? "degraded" : "ok";
 }

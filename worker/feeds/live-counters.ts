@@ -3,6 +3,7 @@ import { withinTimeBudget } from "../../core/util/time-budget";
 import { advanceCounters, counterSnapshotTime, realtimeCountersProblem, type RealtimeItemCounters } from "../../core/features/live-counters";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { trendingStub } from "../state/trending";
+import { logRecurringFailure } from "../../core/util/throttled-log";
 
 /** How long an isolate serves its counters before asking the trending object whether they changed. */
 export const COUNTERS_RECHECK_MS = 5_000;
@@ -64,7 +65,7 @@ export async function readLiveCounters(env: Env, bundle: ServingBundle, nowMs: n
     return cached.counters;
   } catch (error) {
     const problem = `real-time item counters unavailable: ${(error as Error).message}`;
-    console.error(problem);
+    logRecurringFailure("feeds.live_counters", problem);
     // the last good counters of this day, else the bundle's advanced alone; either way the answer says degraded
     if (entry) return { ...entry.counters, problem };
     return { ...advanced(bundle, asOfMs, undefined), problem };

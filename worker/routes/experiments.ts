@@ -8,6 +8,7 @@ import { experimentCounterStub, type ArmCounts } from "../experiments/counter";
 import { bearerFor } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { appFactory } from "../http/factory";
+import { logRecurringFailure } from "../../core/util/throttled-log";
 
 const NO_EVENTS = Object.fromEntries(INTERACTION_TYPES.map((type) => [type, 0])) as Record<InteractionType, number>;
 
@@ -22,7 +23,7 @@ export const experimentRoutes = appFactory.createApp().get(honoPath(experimentRe
   try {
     ({ experiments } = await experimentsInEffect(c.env, Date.now()));
   } catch (error) {
-    console.error("experiments: the serving config could not be read", error);
+    logRecurringFailure("experiments.config", "experiments: the serving config could not be read", error);
     throw new ApiError(503, "experiment_unavailable", "the serving config in effect could not be read; try again later");
   }
   const experiment = experiments.find((candidate) => candidate.name === name);

@@ -5,6 +5,7 @@ import { ApiError } from "../http/errors";
 import { appFactory } from "../http/factory";
 import { TRENDING_LIMITS, trendingOptions, trendingStub } from "../state/trending";
 import { userStateStub } from "../state/user-state";
+import { logRecurringFailure } from "../../core/util/throttled-log";
 
 /**
  * Operators' reads of the real-time stores (ADMIN_TOKEN): one user's state as their object holds it, and the
@@ -19,7 +20,7 @@ export const realtimeStateRoutes = appFactory.createApp()
     try {
       dump = await userStateStub(c.env, userId).dump(userId);
     } catch (error) {
-      console.error(`state: the state of user ${JSON.stringify(userId)} could not be read`, error);
+      logRecurringFailure("state.user_state", `state: the state of user ${JSON.stringify(userId)} could not be read`, error);
       throw new ApiError(503, "user_state_unavailable", "the user's state could not be read; try again later");
     }
     return c.json({
@@ -38,7 +39,7 @@ export const realtimeStateRoutes = appFactory.createApp()
     try {
       items = await trendingStub(c.env).top(TRENDING_LIMITS.top, asOfMs);
     } catch (error) {
-      console.error("state: trending could not be read", error);
+      logRecurringFailure("state.trending", "state: trending could not be read", error);
       throw new ApiError(503, "trending_unavailable", "trending could not be read; try again later");
     }
     return c.json({ as_of_ms: asOfMs, half_life_ms: trendingOptions(c.env).halfLifeMs, items } satisfies TrendingResponse);

@@ -1,6 +1,7 @@
 import { eventLogObjects } from "../../core/event-log/format";
 import type { InteractionType, UserEvent } from "../../core/realtime/events";
 import type { EventLogStore } from "../event-log/store";
+import { logRecurringFailure } from "../../core/util/throttled-log";
 
 /**
  * How the outbox of one user-state object batches, retries and bounds what it holds (README, "The event log").
@@ -160,7 +161,7 @@ export class EventOutbox {
         await Promise.all(objects.map((object) => store.put(object.key, object.body)));
       } catch (error) {
         this.consecutiveFailures++;
-        console.error(`event log: flight ${flight.fromSeq}-${flight.toSeq} of ${this.writerName()} failed (attempt ${this.consecutiveFailures}); it stays reserved`, error);
+        logRecurringFailure("event_log.flight", `event log: flight ${flight.fromSeq}-${flight.toSeq} of ${this.writerName()} failed (attempt ${this.consecutiveFailures}); it stays reserved`, error);
         return outcome(error instanceof Error ? error.message : String(error));
       }
       this.consecutiveFailures = 0;

@@ -4,6 +4,7 @@ import type { FaultSpec } from "../faults";
 import { TRENDING_LIMITS, trendingStub } from "./trending";
 import type { TrendingBatch, TrendingDelivery } from "./trending-outbox";
 import { userStateStub } from "./user-state";
+import { logRecurringFailure } from "../../core/util/throttled-log";
 
 /** What a 503 for a full event-log outbox asks the client to wait: a few alarm periods of a recovering log. */
 export const EVENT_LOG_RETRY_AFTER_SECONDS = 60;
@@ -55,7 +56,7 @@ export async function ingestBatch(env: Env, events: readonly UserEvent[], faults
   outcomes.forEach((outcome, i) => {
     const userId = (users[i] as [string, UserEvent[]])[0];
     if (outcome.status === "rejected") {
-      console.error(`ingest: the state of user ${JSON.stringify(userId)} failed`, outcome.reason);
+      logRecurringFailure("ingest.user_state", `ingest: the state of user ${JSON.stringify(userId)} failed`, outcome.reason);
       failedUsers.push(userId);
       if (isInjected(outcome.reason)) injectedFaults++;
       return;
@@ -95,7 +96,7 @@ export async function ingestBatch(env: Env, events: readonly UserEvent[], faults
         }),
       );
     } catch (error) {
-      console.error("ingest: trending could not take the batch; its events wait in the user states", error);
+      logRecurringFailure("ingest.trending", "ingest: trending could not take the batch; its events wait in the user states", error);
       if (isInjected(error)) injectedFaults++;
       // only this batch's own events make it degraded: an old backlog that failed again is the alarm's to report
       if (newEvents > 0) trending = "degraded";

@@ -7,6 +7,7 @@ import { FEED_NAMES, type FeedName } from "../contract/feed-session-limits";
 import { FeedSessions, type PageRecord, type ServedItem, type SessionLookup, type SessionPosition } from "./feed-sessions";
 import { trendingStub } from "./trending";
 import { TrendingOutbox, type TrendingDelivery } from "./trending-outbox";
+import { logRecurringFailure } from "../../core/util/throttled-log";
 
 /** How much real-time state one user keeps; the oldest entries go first. */
 export const USER_STATE_LIMITS = {
@@ -229,9 +230,9 @@ export class UserState extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarmArmed = false;
     const outcome = await this.eventLog.flush();
-    if (outcome.error !== null) console.warn(`event log: ${outcome.pendingRows} rows wait in ${this.writerName()}: ${outcome.error}`);
+    if (outcome.error !== null) logRecurringFailure("event_log.pending", `event log: ${outcome.pendingRows} rows wait in ${this.writerName()}: ${outcome.error}`);
     const trendingError = await this.deliverTrendingLeftovers();
-    if (trendingError !== null) console.warn(`trending: ${this.trendingOutbox.pendingRows()} rows wait in ${this.writerName()}: ${trendingError}`);
+    if (trendingError !== null) logRecurringFailure("trending.pending", `trending: ${this.trendingOutbox.pendingRows()} rows wait in ${this.writerName()}: ${trendingError}`);
     const nowMs = Date.now();
     const logNext = this.eventLog.nextAlarmMs(nowMs);
     // rows still waiting for trending come back with the log's period (a failed trending is retried no faster)
@@ -251,7 +252,7 @@ export class UserState extends DurableObject<Env> {
       this.alarmArmed = true;
     }
     if (this.eventLog.isDue(nowMs)) {
-      this.eventLog.flush().catch((error: unknown) => console.error(`event log: flush of ${this.writerName()} failed`, error));
+      this.eventLog.flush().catch((error: unknown) => logRecurringFailure("event_log.flush", `event log: flush of ${this.writerName()} failed`, error));
     }
   }
 
