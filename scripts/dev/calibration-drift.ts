@@ -8,45 +8,16 @@
  * of the training window's last day, which the bundle can carry. The tracker reads only events before each impression.
  *   npx tsx scripts/dev/calibration-drift.ts --bundle <dir> --train-end D --test-start D' [--test-end D''] [--data <dir>]
  */
-import { parseArgs } from "node:util";
 import { LABELS, type Label } from "../../core/data/labels";
-import { loadDataset } from "../../core/data/load";
-import { splitByDate } from "../../core/data/split";
 import { reliability } from "../../core/eval/calibration";
-import { BundleRows } from "../../core/eval/systems/bundle-systems";
-import { mtmlProbabilities } from "../../core/funnel/scoring";
-import { openServingBundle } from "../../core/serving/serving-bundle";
-import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
-import { DirectoryDataSource } from "../lib/directory-source";
-import { loadBundleDirectory } from "../lib/kv-bundle-directory";
-import { createOnnxruntimeNodeAdapter } from "../onnx/ort-node";
+import { scoredTestWindowFromArgs } from "./scored-test-window";
 
-const { values } = parseArgs({ options: { data: { type: "string", default: "data/kuairand-pure" }, bundle: { type: "string" }, "train-end": { type: "string" }, "test-start": { type: "string" }, "test-end": { type: "string" } } });
-const dataset = await loadDataset(new DirectoryDataSource(values.data));
-const split = splitByDate(dataset, { trainEnd: values["train-end"] as string, testStart: values["test-start"] as string, testEnd: values["test-end"] });
-const bundleFiles = await loadBundleDirectory(values.bundle as string);
-const bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createOnnxruntimeNodeAdapter(), createNodeUsearchRuntime());
-const mtml = bundle.models.mtml;
-if (!mtml) throw new Error("the bundle's MTML did not load");
-const rows = new BundleRows(dataset, bundle.tables);
+const { split, kept, probabilities } = await scoredTestWindowFromArgs();
 const test = split.test;
 const train = split.train;
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
-const kept: number[] = [];
-const byUser = new Map<number, number[]>();
-for (let i = 0; i < test.size; i++) {
-  if ((rows.itemToBundle[test.item[i] as number] as number) < 0) continue;
-  kept.push(i);
-  byUser.set(test.user[i] as number, [...(byUser.get(test.user[i] as number) ?? []), i]);
-}
-const at = new Map(kept.map((row, k) => [row, k]));
-const probabilities = new Float32Array(kept.length * LABELS.length);
-for (const [user, positions] of byUser) {
-  const scored = await mtmlProbabilities(bundle.tables, { mtml, mtmlOneUser: bundle.models.mtmlOneUser }, rows.userContext(user), positions.map((p) => rows.itemToBundle[test.item[p] as number] as number), positions.map((p) => test.surface[p] as number), bundle.tables.asOfMs);
-  positions.forEach((p, r) => probabilities.set(scored.subarray(r * LABELS.length, (r + 1) * LABELS.length), (at.get(p) as number) * LABELS.length));
-}
 const logit = (p: number) => Math.log(Math.max(p, 1e-7) / Math.max(1 - p, 1e-7));
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 

@@ -6,47 +6,15 @@
  * grid of weights and prints each label's GAUC minus the item rate's.
  *   npx tsx scripts/dev/gauc-front.ts --bundle <dir> --train-end D --test-start D' [--test-end D''] [--data <dir>]
  */
-import { parseArgs } from "node:util";
 import { LABELS, type Label } from "../../core/data/labels";
-import { loadDataset } from "../../core/data/load";
-import { splitByDate } from "../../core/data/split";
 import { ItemRateScorer } from "../../core/eval/baselines/item-rate";
 import { trainingData } from "../../core/eval/harness";
 import { gauc } from "../../core/eval/metrics";
-import { BundleRows } from "../../core/eval/systems/bundle-systems";
-import { openServingBundle } from "../../core/serving/serving-bundle";
-import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
-import { DirectoryDataSource } from "../lib/directory-source";
-import { loadBundleDirectory } from "../lib/kv-bundle-directory";
-import { createOnnxruntimeNodeAdapter } from "../onnx/ort-node";
-import { mtmlProbabilities } from "../../core/funnel/scoring";
-
-const { values } = parseArgs({ options: { data: { type: "string", default: "data/kuairand-pure" }, bundle: { type: "string" }, "train-end": { type: "string" }, "test-start": { type: "string" }, "test-end": { type: "string" } } });
-const dataset = await loadDataset(new DirectoryDataSource(values.data));
-const split = splitByDate(dataset, { trainEnd: values["train-end"] as string, testStart: values["test-start"] as string, testEnd: values["test-end"] });
-const bundleFiles = await loadBundleDirectory(values.bundle as string);
-const bundle = await openServingBundle(bundleFiles.manifest, bundleFiles.files, createOnnxruntimeNodeAdapter(), createNodeUsearchRuntime());
-const mtml = bundle.models.mtml;
-if (!mtml) throw new Error("the bundle's MTML did not load");
-const rows = new BundleRows(dataset, bundle.tables);
-const test = split.test;
+import { scoredTestWindowFromArgs } from "./scored-test-window";
 
 // the impressions of items the bundle knows, grouped by user, scored as explore_score does (state at the end of training)
-const kept: number[] = [];
-const byUser = new Map<number, number[]>();
-for (let i = 0; i < test.size; i++) {
-  if ((rows.itemToBundle[test.item[i] as number] as number) < 0) continue;
-  kept.push(i);
-  byUser.set(test.user[i] as number, [...(byUser.get(test.user[i] as number) ?? []), i]);
-}
-const at = new Map(kept.map((row, k) => [row, k]));
-const probabilities = new Float32Array(kept.length * LABELS.length);
-for (const [user, positions] of byUser) {
-  const context = rows.userContext(user);
-  const items = positions.map((p) => rows.itemToBundle[test.item[p] as number] as number);
-  const scored = await mtmlProbabilities(bundle.tables, { mtml, mtmlOneUser: bundle.models.mtmlOneUser }, context, items, positions.map((p) => test.surface[p] as number), bundle.tables.asOfMs);
-  positions.forEach((p, r) => probabilities.set(scored.subarray(r * LABELS.length, (r + 1) * LABELS.length), (at.get(p) as number) * LABELS.length));
-}
+const { dataset, split, rows, kept, byUser, at, probabilities } = await scoredTestWindowFromArgs();
+const test = split.test;
 const users = Int32Array.from(kept, (row) => test.user[row] as number);
 const rates = new ItemRateScorer(trainingData(dataset, split)).score({ size: kept.length, user: users, item: Int32Array.from(kept, (row) => test.item[row] as number), surface: new Int32Array(kept.length), atMs: new Float64Array(kept.length) });
 const labels = (label: Label) => Uint8Array.from(kept, (row) => test.labels[label]?.[row] ?? 0);
