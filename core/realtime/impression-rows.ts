@@ -49,10 +49,6 @@ export class OpenImpressionRowsInMemory implements OpenImpressionRows {
   closeBefore(cutoffTs: number): void {
     for (const [key, row] of this.rows) if (row.ts < cutoffTs) this.rows.delete(key);
   }
-
-  get size(): number {
-    return this.rows.size;
-  }
 }
 
 /**

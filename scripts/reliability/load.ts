@@ -510,7 +510,9 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
     const perBucket = Array.from({ length: buckets }, (_, b) => {
       const inBucket = answers.filter((answer) => answer.at >= b * bucketMs && answer.at < (b + 1) * bucketMs);
       const sorted = inBucket.map((answer) => answer.ms).sort((a, b2) => a - b2);
-      const samples = memory.filter((sample) => sample.at > b * bucketMs && sample.at <= (b + 1) * bucketMs);
+      const sampledInBucket = (sample: { readonly at: number }) => sample.at > b * bucketMs && sample.at <= (b + 1) * bucketMs;
+      const samples = memory.filter(sampledInBucket);
+      const heapInBucket = heapSamples.filter(sampledInBucket);
       const rss = samples.length === 0 ? Number.NaN : sum(samples.map((sample) => mib(sum(sample.rss.values())))) / samples.length;
       const perProcess = new Map<number, number>();
       for (const sample of samples) for (const [p, bytes] of sample.rss) perProcess.set(p, (perProcess.get(p) ?? 0) + mib(bytes) / samples.length);
@@ -524,14 +526,8 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
         p99: percentile(sorted, 0.99),
         rss,
         perProcess,
-        heapFloorMiB: (() => {
-          const used = heapSamples.filter((sample) => sample.at > b * bucketMs && sample.at <= (b + 1) * bucketMs).map((sample) => mib(sample.usedBytes));
-          return used.length === 0 ? Number.NaN : Math.min(...used);
-        })(),
-        heapTotalMiB: (() => {
-          const inBucket = heapSamples.filter((sample) => sample.at > b * bucketMs && sample.at <= (b + 1) * bucketMs);
-          return inBucket.length === 0 ? Number.NaN : mib((inBucket[inBucket.length - 1] as HeapSample).totalBytes);
-        })(),
+        heapFloorMiB: heapInBucket.length === 0 ? Number.NaN : Math.min(...heapInBucket.map((sample) => mib(sample.usedBytes))),
+        heapTotalMiB: heapInBucket.length === 0 ? Number.NaN : mib((heapInBucket[heapInBucket.length - 1] as HeapSample).totalBytes),
         swaps: swaps.filter((swap) => swap.activatedAt >= b * bucketMs && swap.activatedAt < (b + 1) * bucketMs).length,
       };
     });
