@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { AnnIndex } from "../../../core/ann";
+import { verifyInWasm } from "../../../scripts/ann/build-index";
 import { buildAnnIndexNative, loadNativeIndex } from "../../../scripts/ann/native";
 import { TINY_FIXTURE_PATH, renderTinyFixture } from "../../../scripts/ann/make-fixture";
 import { lowRankVectors } from "../../../scripts/ann/synthetic";
@@ -54,7 +55,7 @@ describe("scripts/ann/build-index.ts", () => {
     const out = join(directory, "items.usearch");
     const result = run(["--embeddings", embeddings, "--dims", String(dims), "--out", out, "--threads", "1"]);
     expect(result.stderr.replace(/^npm warn.*\n/gm, "")).toBe("");
-    expect(result.status).toBe(0);
+    expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/1500 rows x 12 dims, cos\/f32, connectivity 16/);
     const written = new Uint8Array(readFileSync(out));
     expect(Buffer.from(written).equals(Buffer.from(buildAnnIndexNative(vectors, dims, { threads: 1 })))).toBe(true);
@@ -67,10 +68,17 @@ describe("scripts/ann/build-index.ts", () => {
   it("--connectivity and --metric reach the index", () => {
     const out = join(directory, "l2.usearch");
     const result = run(["--embeddings", embeddings, "--dims", String(dims), "--out", out, "--metric", "l2sq", "--connectivity", "8"]);
-    expect(result.status).toBe(0);
+    expect(result.status, result.stderr).toBe(0);
     const index = AnnIndex.load(createNodeUsearchRuntime(), new Uint8Array(readFileSync(out)));
     expect(index.metric).toBe("l2sq");
     expect(index.connectivity).toBe(8);
+  }, 60_000);
+
+  it("the self-check refuses an index whose rows are not the given vectors, and passes the built one", () => {
+    const bytes = buildAnnIndexNative(vectors, dims, { metric: "l2sq", threads: 2 });
+    expect(() => verifyInWasm(bytes, vectors, dims, "l2sq")).not.toThrow();
+    const others = lowRankVectors({ rows: 1500, dims, seed: 52 });
+    expect(() => verifyInWasm(bytes, others, dims, "l2sq")).toThrow(/self-check failed: \d+ of 32 sampled rows missed/);
   }, 60_000);
 
   it.each([
