@@ -8,6 +8,11 @@ export interface HeapUsage {
   readonly usedBytes: number;
   /** Bytes V8 has reserved for the heap. */
   readonly totalBytes: number;
+  /**
+   * Bytes of ArrayBuffer backing stores (typed arrays, wasm memories' buffers, request and KV bodies), which live in
+   * the allocator's pages outside the heap; absent when the runtime's protocol does not report them.
+   */
+  readonly backingStoreBytes?: number;
 }
 
 export interface IsolateHeap {
@@ -38,8 +43,11 @@ export async function connectIsolateHeap(inspectorPort: number, timeoutMs = 10_0
         const timer = setTimeout(() => (pending.delete(id), reject(new Error(`Runtime.getHeapUsage: no answer within ${usageTimeoutMs} ms`))), usageTimeoutMs);
         pending.set(id, (message) => {
           clearTimeout(timer);
-          const result = message.result as { usedSize?: unknown; totalSize?: unknown } | undefined;
-          if (typeof result?.usedSize === "number" && typeof result.totalSize === "number") resolve({ usedBytes: result.usedSize, totalBytes: result.totalSize });
+          const result = message.result as { usedSize?: unknown; totalSize?: unknown; backingStorageSize?: unknown } | undefined;
+          if (typeof result?.usedSize === "number" && typeof result.totalSize === "number") {
+            const backing = result.backingStorageSize;
+            resolve({ usedBytes: result.usedSize, totalBytes: result.totalSize, ...(typeof backing === "number" ? { backingStoreBytes: backing } : {}) });
+          }
           else reject(new Error(`Runtime.getHeapUsage: ${message.error?.message ?? JSON.stringify(message)}`));
         });
         socket.send(JSON.stringify({ id, method: "Runtime.getHeapUsage" }));

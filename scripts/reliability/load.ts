@@ -103,6 +103,7 @@ interface HeapSample {
   readonly at: number;
   readonly usedBytes: number;
   readonly totalBytes: number;
+  readonly backingStoreBytes?: number;
 }
 
 interface HealthSample {
@@ -183,6 +184,8 @@ const sum = (values: Iterable<number>) => {
   return total;
 };
 const mib = (bytes: number) => bytes / 2 ** 20;
+/** The lowest of a bucket's samples in MiB (after collections: what stays live), NaN without samples. */
+const floorMiB = (bytes: readonly number[]) => (bytes.length === 0 ? Number.NaN : mib(Math.min(...bytes)));
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -221,6 +224,11 @@ export interface LoadOptions extends ReliabilitySectionOptions {
   /** A new bundle version every this many ms (default 30 s; 20 s smoke). */
   readonly swapEveryMs?: number;
   readonly seed?: number;
+  /**
+   * Only these request kinds, their shares of TRAFFIC_MIX scaled up to 1 (default all): a control run that says which
+   * traffic the resident memory follows. A run without every kind is not the section's result.
+   */
+  readonly kinds?: readonly Kind[];
   /** Serve the working tree as it is instead of a snapshot of HEAD. */
   readonly workingTree?: boolean;
 }
@@ -245,6 +253,10 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
   /** Latency and memory are bucketed by minute; the smoke run's minute is 10 s, so it still has a slope to fit. */
   const bucketMs = smoke ? 10_000 : 60_000;
   const seed = options.seed ?? 17;
+  const kinds = options.kinds ?? TRAFFIC_MIX.map(([kind]) => kind);
+  const mixShare = sum(TRAFFIC_MIX.filter(([kind]) => kinds.includes(kind)).map(([, share]) => share));
+  if (!(mixShare > 0)) throw new Error(`load: --kinds must name at least one of ${TRAFFIC_MIX.map(([kind]) => kind).join(", ")}`);
+  const trafficMix = TRAFFIC_MIX.filter(([kind]) => kinds.includes(kind)).map(([kind, share]) => [kind, share / mixShare] as const);
   const started = performance.now();
 
   const served = snapshot ? `HEAD (${snapshot.commit}), snapshotted` : "the working tree";
@@ -333,8 +345,8 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
       let eventSerial = 0;
       while (!stopped()) {
         let pick = random();
-        let kind: Kind = "explore";
-        for (const [candidate, share] of TRAFFIC_MIX) {
+        let kind: Kind = (trafficMix[0] as readonly [Kind, number])[0];
+        for (const [candidate, share] of trafficMix) {
           pick -= share;
           if (pick < 0) {
             kind = candidate;
@@ -526,8 +538,9 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
         p99: percentile(sorted, 0.99),
         rss,
         perProcess,
-        heapFloorMiB: heapInBucket.length === 0 ? Number.NaN : Math.min(...heapInBucket.map((sample) => mib(sample.usedBytes))),
+        heapFloorMiB: floorMiB(heapInBucket.map((sample) => sample.usedBytes)),
         heapTotalMiB: heapInBucket.length === 0 ? Number.NaN : mib((heapInBucket[heapInBucket.length - 1] as HeapSample).totalBytes),
+        buffersFloorMiB: floorMiB(heapInBucket.flatMap((sample) => (sample.backingStoreBytes === undefined ? [] : [sample.backingStoreBytes]))),
         swaps: swaps.filter((swap) => swap.activatedAt >= b * bucketMs && swap.activatedAt < (b + 1) * bucketMs).length,
       };
     });
@@ -545,7 +558,10 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
     const proxySlope = processSlopes.find((entry) => roles.get(entry.pid) === "dev proxy");
     // the same fit over the second half only: whether the growth levels off (reported, not the bar)
     const workerLateSlope = slope(perBucket.slice(Math.floor(perBucket.length / 2)).filter((row) => workerSlope !== undefined && row.perProcess.has(workerSlope.pid)).map((row) => [(row.bucket - 0.5) / bucketsPerMinute, row.perProcess.get(workerSlope?.pid ?? -1) as number] as const));
-    const heapFloorSlope = slope(perBucket.slice(1).filter((row) => Number.isFinite(row.heapFloorMiB)).map((row) => [(row.bucket - 0.5) / bucketsPerMinute, row.heapFloorMiB] as const));
+    const floorSlope = (floorOf: (row: (typeof perBucket)[number]) => number) =>
+      slope(perBucket.slice(1).filter((row) => Number.isFinite(floorOf(row))).map((row) => [(row.bucket - 0.5) / bucketsPerMinute, floorOf(row)] as const));
+    const heapFloorSlope = floorSlope((row) => row.heapFloorMiB);
+    const buffersFloorSlope = floorSlope((row) => row.buffersFloorMiB);
     const signed = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(2)}`;
 
     // versions: every feed and query answer names one published version; which ones, how many; none the half ones
@@ -575,12 +591,13 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
     const fmt = (ms: number) => (Number.isFinite(ms) ? `${Math.round(ms)} ms` : "n/a");
     const rows: ReliabilityRow[] = [
       { section: SECTION, measure: `mixed load: failed requests (≥ 500, a 4xx to a valid request, no answer in ${REQUEST_TIMEOUT_MS / 1000} s)`, value: `${failed.length} of ${requests.toLocaleString("en-US")} in ${loadSeconds.toFixed(0)} s${failed.length > 0 ? ` (${[...failedKinds].map(([key, count]) => `${key}: ${count}`).join(", ")})` : ""}`, bar: "0", pass: failed.length === 0 && requests > 0 },
+      ...(kinds.length === TRAFFIC_MIX.length ? [] : [{ section: SECTION, measure: "mixed load: request kinds", value: `only ${kinds.join(", ")} (a control run)`, bar: TRAFFIC_MIX.map(([kind]) => kind).join(", "), pass: false }]),
       { section: SECTION, measure: `mixed load: users`, value: `${knownHit} of the bundle's ${bundleUsers} users and ${unseenHit.toLocaleString("en-US")} never-seen ids`, bar: smoke ? "≥ half the bundle's users" : "every bundle user", pass: smoke ? knownHit >= bundleUsers / 2 : knownHit === bundleUsers },
       { section: SECTION, measure: `mixed load: latency drift, last ${bucketName} over the first`, value: `p50 ${p50Drift.toFixed(2)}× (${fmt(first?.p50 ?? Number.NaN)} → ${fmt(last?.p50 ?? Number.NaN)}), p99 ${p99Drift.toFixed(2)}× (${fmt(first?.p99 ?? Number.NaN)} → ${fmt(last?.p99 ?? Number.NaN)})`, bar: smoke ? "reported (10-s buckets on a shared host are noise)" : `p99 ≤ ${P99_DRIFT_BAR}× (shared host: noisy)`, pass: smoke ? Number.isFinite(p99Drift) : p99Drift <= P99_DRIFT_BAR },
       {
         section: SECTION,
         measure: `mixed load: workerd memory slope after the first ${bucketName}`,
-        value: `the Worker's workerd ${signed(workerSlope?.slope ?? Number.NaN)} MiB/min (${(workerSlope?.first ?? Number.NaN).toFixed(0)} → ${(workerSlope?.last ?? Number.NaN).toFixed(0)} MiB, ${swaps.length} swaps); wrangler's dev proxy ${signed(proxySlope?.slope ?? Number.NaN)}; both ${signed(memorySlope)} (${(first?.rss ?? Number.NaN).toFixed(0)} → ${(last?.rss ?? Number.NaN).toFixed(0)} MiB); the isolate's JS heap floor ${signed(heapFloorSlope)} MiB/min (${(first?.heapFloorMiB ?? Number.NaN).toFixed(0)} → ${(last?.heapFloorMiB ?? Number.NaN).toFixed(0)} MiB)`,
+        value: `the Worker's workerd ${signed(workerSlope?.slope ?? Number.NaN)} MiB/min (${(workerSlope?.first ?? Number.NaN).toFixed(0)} → ${(workerSlope?.last ?? Number.NaN).toFixed(0)} MiB, ${swaps.length} swaps); wrangler's dev proxy ${signed(proxySlope?.slope ?? Number.NaN)}; both ${signed(memorySlope)} (${(first?.rss ?? Number.NaN).toFixed(0)} → ${(last?.rss ?? Number.NaN).toFixed(0)} MiB); the isolate's JS heap floor ${signed(heapFloorSlope)} MiB/min (${(first?.heapFloorMiB ?? Number.NaN).toFixed(0)} → ${(last?.heapFloorMiB ?? Number.NaN).toFixed(0)} MiB), its ArrayBuffers' floor ${signed(buffersFloorSlope)} MiB/min (${(first?.buffersFloorMiB ?? Number.NaN).toFixed(0)} → ${(last?.buffersFloorMiB ?? Number.NaN).toFixed(0)} MiB)`,
         // a minute is all warm-up (the smoke run's slope is the first minute's growth): it is reported, the full run holds the bar
         bar: smoke ? `reported (60 s is warm-up; the full run: the Worker's < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min)` : `the Worker's < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min`,
         // on the Worker's process: the dev proxy is wrangler's, a deployed Worker has none (its slope is reported)
@@ -612,11 +629,11 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
       ``,
       `Per ${bucketName} (latency of the requests sent in it; memory: the mean of workerd's resident memory sampled every 5 s, summed over wrangler's workerd processes):`,
       ``,
-      `| ${bucketName} | requests | failed | p50 | p95 | p99 | workerd RSS | isolate JS heap: floor / reserved | Durable Objects on disk | swaps |`,
+      `| ${bucketName} | requests | failed | p50 | p95 | p99 | workerd RSS | isolate JS heap: floor / reserved | ArrayBuffers: floor | Durable Objects on disk | swaps |`,
       `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
-      ...perBucket.map((row) => `| ${row.bucket} | ${row.requests.toLocaleString("en-US")} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p95)} | ${fmt(row.p99)} | ${row.rss.toFixed(1)} MiB (${[...row.perProcess].map(([p, value]) => `${roles.get(p) ?? "workerd"} ${value.toFixed(0)}`).join(", ")}) | ${row.heapFloorMiB.toFixed(0)} / ${row.heapTotalMiB.toFixed(0)} MiB | ${row.durableObjectMiB.toFixed(0)} MiB | ${row.swaps} |`),
+      ...perBucket.map((row) => `| ${row.bucket} | ${row.requests.toLocaleString("en-US")} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p95)} | ${fmt(row.p99)} | ${row.rss.toFixed(1)} MiB (${[...row.perProcess].map(([p, value]) => `${roles.get(p) ?? "workerd"} ${value.toFixed(0)}`).join(", ")}) | ${row.heapFloorMiB.toFixed(0)} / ${row.heapTotalMiB.toFixed(0)} MiB | ${row.buffersFloorMiB.toFixed(0)} MiB | ${row.durableObjectMiB.toFixed(0)} MiB | ${row.swaps} |`),
       ``,
-      `Drift (last ${bucketName} over the first): p50 ${p50Drift.toFixed(2)}×, p99 ${p99Drift.toFixed(2)}×. Latency is measured on a shared, loaded host and is noisy; failures and memory are the figures that matter. Memory slope by least squares over the ${bucketName}s after the first (the warm-up: JIT, caches, the first bundle, the first events in each state object): **${signed(workerSlope?.slope ?? Number.NaN)} MiB/min for the Worker's workerd** (the bar's), ${signed(memorySlope)} MiB/min summed with wrangler's dev proxy (a workerd every request passes through, which a deployed Worker does not have); the Worker's over the second half of the run alone: ${signed(workerLateSlope)} MiB/min; the isolate's JS heap floor (the lowest used heap of each ${bucketName}, read every second through the inspector: live objects, without wasm memories, SQLite's caches or the allocator's pages): ${signed(heapFloorSlope)} MiB/min; per process ${processSlopes.map((entry) => `${roles.get(entry.pid) ?? "workerd"} (pid ${entry.pid}): ${(entry.first ?? Number.NaN).toFixed(0)} → ${(entry.last ?? Number.NaN).toFixed(0)} MiB, ${entry.slope.toFixed(2)} MiB/min`).join("; ")}. The bar is < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min: a bundle version decodes to tens of MiB (ONNX sessions, the ANN index in wasm memory), so a swap that leaked its predecessor would add that much every ${swapEveryMs / 1000} s, far above the bar, while the resident memory's own noise (GC timing, allocator pages) is a few MiB either way and, fitted over the minutes, stays well below 1 MiB/min.`,
+      `Drift (last ${bucketName} over the first): p50 ${p50Drift.toFixed(2)}×, p99 ${p99Drift.toFixed(2)}×. Latency is measured on a shared, loaded host and is noisy; failures and memory are the figures that matter. Memory slope by least squares over the ${bucketName}s after the first (the warm-up: JIT, caches, the first bundle, the first events in each state object): **${signed(workerSlope?.slope ?? Number.NaN)} MiB/min for the Worker's workerd** (the bar's), ${signed(memorySlope)} MiB/min summed with wrangler's dev proxy (a workerd every request passes through, which a deployed Worker does not have); the Worker's over the second half of the run alone: ${signed(workerLateSlope)} MiB/min; the isolate's JS heap floor (the lowest used heap of each ${bucketName}, read every second through the inspector: live objects, without wasm memories, SQLite's caches or the allocator's pages): ${signed(heapFloorSlope)} MiB/min; the floor of its ArrayBuffers' backing stores (typed arrays, wasm memories, bodies; held in the allocator's pages, outside the heap): ${signed(buffersFloorSlope)} MiB/min; per process ${processSlopes.map((entry) => `${roles.get(entry.pid) ?? "workerd"} (pid ${entry.pid}): ${(entry.first ?? Number.NaN).toFixed(0)} → ${(entry.last ?? Number.NaN).toFixed(0)} MiB, ${entry.slope.toFixed(2)} MiB/min`).join("; ")}. The bar is < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min: a bundle version decodes to tens of MiB (ONNX sessions, the ANN index in wasm memory), so a swap that leaked its predecessor would add that much every ${swapEveryMs / 1000} s, far above the bar, while the resident memory's own noise (GC timing, allocator pages) is a few MiB either way and, fitted over the minutes, stays well below 1 MiB/min.`,
       ``,
       `**Swaps.** Every ${swapEveryMs / 1000} s a copy of the fixture bundle under a new version was published and activated through the publish path of \`npm run publish\` (scripts/lib/kv-publish.ts, \`--keep ${KEEP_VERSIONS}\`: older versions are pruned), with the Worker reading \`bundle/active\` every ${BUNDLE_REFRESH_SECONDS} s (production: 30 s). ${swapsServed.length} of ${swapOffsets.length} new versions were served, the first answer naming one came ${fmt(percentile(swapLatencies, 0.5))} (p50; max ${fmt(swapLatencies[swapLatencies.length - 1] ?? Number.NaN)}) after its activation; ${duringSwaps.length.toLocaleString("en-US")} requests were in flight during a swap (from its publish to 2 s after the new version's first answer) and ${failedDuringSwaps} failed. ${wellNamed.toLocaleString("en-US")} of ${named.length.toLocaleString("en-US")} feed and query answers named a published version (${degradedCount} said they were degraded); events answers name none. /health was polled every second: ${health.length} polls, ${healthFailed} not 200.`,
       ``,
@@ -639,11 +656,20 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
   }
 }
 
+/** `--kinds explore,suggested`: each must be one of TRAFFIC_MIX's kinds. */
+function parseKinds(text: string): Kind[] {
+  const known = TRAFFIC_MIX.map(([kind]) => kind);
+  const kinds = text.split(",").map((kind) => kind.trim());
+  const unknown = kinds.filter((kind) => !(known as string[]).includes(kind));
+  if (unknown.length > 0 || kinds.length === 0) throw new Error(`--kinds: ${unknown.join(", ") || "(none)"} not among ${known.join(", ")}`);
+  return kinds as Kind[];
+}
+
 /** The section as `npm run reliability` runs it. */
 export const runLoadSection: ReliabilitySection = (options) => runLoad(options);
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, minutes: { type: "string" }, clients: { type: "string" }, "swap-every": { type: "string" }, "working-tree": { type: "boolean", default: false } }, strict: true });
+  const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, minutes: { type: "string" }, clients: { type: "string" }, "swap-every": { type: "string" }, kinds: { type: "string" }, "working-tree": { type: "boolean", default: false } }, strict: true });
   const result = await runLoad({
     smoke: values.smoke,
     workingTree: values["working-tree"],
@@ -652,6 +678,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     ...(values.clients ? { clients: Number(values.clients) } : {}),
     // seconds; 0: no swaps (a control run for the memory figures)
     ...(values["swap-every"] !== undefined ? { swapEveryMs: Number(values["swap-every"]) * 1000 } : {}),
+    // e.g. explore,suggested,query: a control run for the memory figures, without the events' stored state
+    ...(values.kinds !== undefined ? { kinds: parseKinds(values.kinds) } : {}),
   });
   for (const row of result.rows) console.log(`${row.pass ? "PASS" : "FAIL"}  ${row.measure}\n      ${row.value}\n      bar: ${row.bar}`);
   console.log(`\n${result.markdown}`);

@@ -14,8 +14,9 @@ describe("reliability: mixed load and model swaps under load (smoke)", () => {
     const row = (prefix: string) => result.rows.find((candidate) => candidate.measure.startsWith(prefix));
     expect(row("mixed load: failed requests")?.value).toMatch(/^0 of [\d,]+ in /);
     expect(row("model swaps: failed requests during a swap")?.value).toMatch(/^0 of [\d,]+$/);
-    // the isolate's JS heap was read through the inspector (a number, not "NaN")
+    // the isolate's JS heap and its ArrayBuffers were read through the inspector (numbers, not "NaN")
     expect(row("mixed load: workerd memory slope")?.value).toMatch(/JS heap floor [+-]\d+\.\d+ MiB\/min \(\d+ → \d+ MiB\)/);
+    expect(row("mixed load: workerd memory slope")?.value).toMatch(/ArrayBuffers' floor [+-]\d+\.\d+ MiB\/min \(\d+ → \d+ MiB\)/);
     expect(row("model swaps: answers naming a half-published version")?.value).toMatch(/^0 \(2 activated; refused on \/health: 2 of 2\)$/);
   }, 240_000);
 });
