@@ -48,8 +48,9 @@ export function readFloat32Rows(path: string, dims: number): Float32Array {
 
 /**
  * Loads the bytes in the wasm build and searches a sample of rows: for nearly all of them the graph walk must reach
- * the same best distance as an exact scan, and the row's own key must be among the nearest to its vector. Catches format, metric or key mix-ups (which miss on every row) before the
- * index ships, without failing on the rare row an approximate walk legitimately misses in a multi-threaded build.
+ * the same best distance as an exact scan, and the row's own key must be among the nearest to its vector. Catches
+ * format, metric or key mix-ups (which miss on every row) before the index ships, without failing on the rare row an
+ * approximate walk legitimately misses in a multi-threaded build.
  */
 export function verifyInWasm(bytes: Uint8Array, vectors: Float32Array, dims: number, metric: AnnMetric): void {
   const index = AnnIndex.load(createNodeUsearchRuntime(), bytes, { dimensions: dims, metric });

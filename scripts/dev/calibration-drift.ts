@@ -36,7 +36,9 @@ for (const label of ["click", "long_view", "like"] as Label[]) {
   const days = new Map<number, number[]>();
   kept.forEach((_, k) => {
     const day = Math.floor(((ts[k] as number) - split.testStartMs) / DAY);
-    days.set(day, [...(days.get(day) ?? []), k]);
+    const rowsOfDay = days.get(day);
+    if (rowsOfDay) rowsOfDay.push(k);
+    else days.set(day, [k]);
   });
   const oracle = new Float64Array(p.length);
   const perDay: string[] = [];

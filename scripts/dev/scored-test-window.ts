@@ -47,7 +47,10 @@ export async function scoredTestWindowFromArgs(): Promise<ScoredTestWindow> {
   for (let i = 0; i < test.size; i++) {
     if ((rows.itemToBundle[test.item[i] as number] as number) < 0) continue;
     kept.push(i);
-    byUser.set(test.user[i] as number, [...(byUser.get(test.user[i] as number) ?? []), i]);
+    const user = test.user[i] as number;
+    const rowsOfUser = byUser.get(user);
+    if (rowsOfUser) rowsOfUser.push(i);
+    else byUser.set(user, [i]);
   }
   const at = new Map(kept.map((row, k) => [row, k]));
   const probabilities = new Float32Array(kept.length * LABELS.length);
