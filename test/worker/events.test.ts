@@ -221,7 +221,8 @@ describe("POST /v1/events when a dependency fails", () => {
     const user = uid("u");
     const [item, other] = [uid("v"), uid("v")];
     const ts = Date.now() - 1_000;
-    const lostThen = [wireEvent({ user_id: user, item_id: item }), wireEvent({ user_id: user, item_id: item, type: "like" })];
+    // every event carries the ts the scores are read at: an event a millisecond later would score above 1
+    const lostThen = [wireEvent({ user_id: user, item_id: item, ts }), wireEvent({ user_id: user, item_id: item, type: "like", ts })];
     expect(await (await createApp().fetch(request({ events: lostThen }), { ...env, TRENDING: brokenTrending })).json()).toMatchObject({ accepted: 2, trending: "degraded" });
     expect((await trendingScores([item], ts)).get(item)).toBeUndefined();
     // the client retries the batch: duplicates for the user's state, but trending gets them now
