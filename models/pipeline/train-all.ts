@@ -25,6 +25,11 @@ const HELD_OUT_RECALL_SHARE = 0.13;
 /** The MTML's validation slice needs this many impressions on each side (smaller data sets get a clear error). */
 const MIN_VALIDATION_EVENTS = 50;
 
+/** The MTML's validation slice of a training window: a suffix of its events, the rows before it being the fit. */
+export function mtmlValidationHoldout(train: TrainingData): ReturnType<typeof chooseHoldout> {
+  return chooseHoldout(train.events, { ...DEFAULT_HOLDOUT, timezoneOffsetMinutes: train.timezoneOffsetMinutes, minEvents: MIN_VALIDATION_EVENTS });
+}
+
 export interface TrainAllOptions {
   readonly seed: number;
   readonly config: ServingConfig;
@@ -83,7 +88,7 @@ export function trainAll(train: TrainingData, options: TrainAllOptions): Trained
 
   // --- second stage: MTML ---
   // rows are the training events in time order, so the validation slice is a suffix of them
-  const validation = chooseHoldout(train.events, { ...DEFAULT_HOLDOUT, timezoneOffsetMinutes: train.timezoneOffsetMinutes, minEvents: MIN_VALIDATION_EVENTS });
+  const validation = mtmlValidationHoldout(train);
   const everyRow = Int32Array.from({ length: rows.inputs.size }, (_, i) => i);
   const earlierRows = everyRow.subarray(0, validation.fit.size);
   const validationRows = everyRow.subarray(validation.fit.size);

@@ -22,7 +22,7 @@ import { chooseCalibrator, fitPlatt } from "../../models/calibration/fit";
 import { DEFAULT_MTML_ARCHITECTURE, MtmlModel } from "../../models/mtml/model";
 import { buildMtmlRows, takeMtmlRows } from "../../models/mtml/rows";
 import { DEFAULT_MTML_TRAINING, predictMtml, trainMtml } from "../../models/mtml/train";
-import { DEFAULT_HOLDOUT, chooseHoldout } from "../../models/tuning/holdout";
+import { mtmlValidationHoldout } from "../../models/pipeline/train-all";
 import { scoredTestWindowFromArgs } from "./scored-test-window";
 
 const { dataset, split, kept, probabilities, bundle } = await scoredTestWindowFromArgs();
@@ -34,7 +34,8 @@ const seed = Number(/-s(\d+)-/.exec(bundle.tables.manifest.version)?.[1] ?? 1);
 console.log(`window through ${trainEnd} (seed ${seed}): fitting features and training the probe`);
 const fitted = fitFeatures(train);
 const rows = buildMtmlRows(train, fitted);
-const holdout = chooseHoldout(train.events, { ...DEFAULT_HOLDOUT, timezoneOffsetMinutes: train.timezoneOffsetMinutes, minEvents: 50 });
+// the same validation slice as the pipeline's MTML
+const holdout = mtmlValidationHoldout(train);
 const every = Int32Array.from({ length: rows.inputs.size }, (_, i) => i);
 const earlier = every.subarray(0, holdout.fit.size);
 const tail = every.subarray(holdout.fit.size);
