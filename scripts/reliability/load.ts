@@ -37,11 +37,12 @@ import { createRandom } from "../../core/util/random";
 import { fixtureBundleDirectory } from "../../test/support/fixture-bundle";
 import { connectIsolateHeap, type IsolateHeap } from "../bench/isolate-heap";
 import { describeTraffic, realisticUserIds } from "../bench/traffic";
-import { REPO_ROOT, startDevServer, workerdResidentByPid, type DevServer } from "../bench/wrangler";
+import { REPO_ROOT, startDevServer, type DevServer } from "../bench/wrangler";
 import { readBundleDirectory } from "../lib/kv-bundle-directory";
 import { openLocalKv } from "../lib/kv-local";
 import { publishDirectory } from "../lib/kv-publish";
 import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionOptions, ReliabilitySectionResult } from "./section";
+import { fitLine, slope, workerdProcesses } from "./resident-memory";
 import { fixtureBundleOf, snapshotOfHead, type HeadSnapshot } from "./snapshot";
 
 const SECTION = "load";
@@ -60,10 +61,11 @@ const KEEP_VERSIONS = 4;
 const MEMORY_SLOPE_BAR_MIB_PER_MIN = 1;
 /**
  * The full run's warm-up before its measured minutes, under the same load and swaps. workerd's own allocator
- * (tcmalloc, outside the isolate) grows its resident pages for the first quarter hour of load and then holds them:
- * a 35-minute run climbed 413 → 731 MiB by minute 16 and stayed within 724–761 MiB from minute 16 to 35, while
- * wrangler's dev proxy, which runs none of this project's code, climbed the same way. A leak does not level off, so
- * the slope is fitted after the climb; the warm-up's minutes stay in the table and count for every other bar.
+ * (tcmalloc, outside the isolate) takes resident pages for the first quarter hour of any load under `wrangler dev`
+ * and then mostly holds them: a Worker of a dozen lines at the same request rate climbs 113 → 442 MiB in 15 minutes
+ * and fits +0.31 MiB/min over the next ten (memory-control.ts), and a 35-minute run of this section climbed
+ * 413 → 731 MiB by minute 16 and stayed within 724–761 MiB to minute 35. A leak does not level off, so the slope is
+ * fitted after the climb; the warm-up's minutes stay in the table and count for every other bar.
  */
 const WARMUP_MINUTES = 15;
 /** The latency bar: the last minute's p99 over the first's (a shared host: latency is noisy; errors and memory matter). */
@@ -167,25 +169,6 @@ function diskBytes(directory: string): number {
   return bytes;
 }
 
-/**
- * Resident bytes of each workerd process below `rootPid`. wrangler dev runs two: the Worker's (started with an
- * inspector) and its dev proxy's (listening on the public port), which a deployed Worker does not have; `roles` learns
- * which is which from their command lines.
- */
-function workerdProcesses(rootPid: number, publicPort: string, roles: Map<number, string>): Map<number, number> {
-  const rss = workerdResidentByPid(rootPid);
-  for (const pid of rss.keys()) {
-    if (roles.has(pid)) continue;
-    try {
-      const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      roles.set(pid, command.includes(`--socket-addr=entry=127.0.0.1:${publicPort}`) ? "dev proxy" : command.some((arg) => arg.startsWith("--inspector-addr")) ? "Worker" : "workerd");
-    } catch {
-      // exited
-    }
-  }
-  return rss;
-}
-
 const sum = (values: Iterable<number>) => {
   let total = 0;
   for (const value of values) total += value;
@@ -198,23 +181,6 @@ const floorMiB = (bytes: readonly number[]) => (bytes.length === 0 ? Number.NaN 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
-}
-
-/** Least-squares slope of y over x. */
-function slope(points: ReadonlyArray<readonly [number, number]>): number {
-  return fitLine(points).slope;
-}
-
-/** Least-squares line through the points: its slope and the slope's standard error (NaN below three points). */
-function fitLine(points: ReadonlyArray<readonly [number, number]>): { slope: number; standardError: number } {
-  if (points.length < 2) return { slope: Number.NaN, standardError: Number.NaN };
-  const mx = sum(points.map(([x]) => x)) / points.length;
-  const my = sum(points.map(([, y]) => y)) / points.length;
-  const sxx = sum(points.map(([x]) => (x - mx) ** 2));
-  if (sxx === 0) return { slope: Number.NaN, standardError: Number.NaN };
-  const fitted = sum(points.map(([x, y]) => (x - mx) * (y - my))) / sxx;
-  const residuals = sum(points.map(([x, y]) => (y - my - fitted * (x - mx)) ** 2));
-  return { slope: fitted, standardError: points.length < 3 ? Number.NaN : Math.sqrt(residuals / (points.length - 2) / sxx) };
 }
 
 function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
@@ -664,7 +630,7 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
       `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
       ...perBucket.map((row) => `| ${row.bucket}${row.warmup ? " (warm-up)" : ""} | ${row.requests.toLocaleString("en-US")} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p95)} | ${fmt(row.p99)} | ${row.rss.toFixed(1)} MiB (${[...row.perProcess].map(([p, value]) => `${roles.get(p) ?? "workerd"} ${value.toFixed(0)}`).join(", ")}) | ${row.heapFloorMiB.toFixed(0)} / ${row.heapTotalMiB.toFixed(0)} MiB | ${row.buffersFloorMiB.toFixed(0)} MiB | ${row.durableObjectMiB.toFixed(0)} MiB | ${row.swaps} |`),
       ``,
-      `Drift (last ${bucketName} over the first${warmupBuckets > 0 ? " measured" : ""}): p50 ${p50Drift.toFixed(2)}×, p99 ${p99Drift.toFixed(2)}×. Latency is measured on a shared, loaded host and is noisy; failures and memory are the figures that matter. ${warmupBuckets > 0 ? `The first ${warmupBuckets} ${bucketName}s are a warm-up under the same load and swaps: workerd's own allocator (tcmalloc, outside the isolate) takes resident pages for the first quarter hour of load and then holds them (a 35-minute run: 413 → 731 MiB by minute 16, then 724–761 MiB to minute 35), and wrangler's dev proxy, which runs none of this project's code, climbs the same way; a leak does not level off. Their requests count for the failures, the users and the swaps; the memory slope and the latency drift are read over the ${durationMs / bucketMs} measured ${bucketName}s that follow.` : `The first ${bucketName} is the warm-up (JIT, caches, the first bundle, the first events in each state object).`} Memory slope by least squares over the ${bucketName}s ${warmupBuckets > 0 ? "measured" : "after the first"}: **${signed(workerSlope?.slope ?? Number.NaN)} MiB/min for the Worker's workerd** (the bar's; standard error ${(workerSlope?.standardError ?? Number.NaN).toFixed(2)} MiB/min from the ${bucketName}s' scatter), ${signed(memorySlope)} MiB/min summed with wrangler's dev proxy (a workerd every request passes through, which a deployed Worker does not have); the Worker's over the whole run after its first ${bucketName}: ${signed(workerSlope?.wholeRun ?? Number.NaN)} MiB/min; the isolate's JS heap floor (the lowest used heap of each ${bucketName}, read every second through the inspector: live objects, without wasm memories, SQLite's caches or the allocator's pages): ${signed(heapFloorSlope)} MiB/min; the floor of its ArrayBuffers' backing stores (typed arrays and bodies; held in the allocator's pages, outside the heap): ${signed(buffersFloorSlope)} MiB/min; per process over the measured ${bucketName}s ${processSlopes.map((entry) => `${roles.get(entry.pid) ?? "workerd"} (pid ${entry.pid}): ${(entry.first ?? Number.NaN).toFixed(0)} → ${(entry.last ?? Number.NaN).toFixed(0)} MiB, ${entry.slope.toFixed(2)} MiB/min (from ${(entry.runFirst ?? Number.NaN).toFixed(0)} MiB in the run's first ${bucketName})`).join("; ")}. The bar is < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min: a bundle version decodes to tens of MiB (ONNX sessions, the ANN index in wasm memory), so a swap that leaked its predecessor would add that much every ${swapEveryMs / 1000} s, tens of MiB per minute, while on the plateau the per-minute means scatter by about ±15 MiB (GC timing, allocator pages, a bundle decoding), which moves a 10-minute slope by about a MiB per minute either way.`,
+      `Drift (last ${bucketName} over the first${warmupBuckets > 0 ? " measured" : ""}): p50 ${p50Drift.toFixed(2)}×, p99 ${p99Drift.toFixed(2)}×. Latency is measured on a shared, loaded host and is noisy; failures and memory are the figures that matter. ${warmupBuckets > 0 ? `The first ${warmupBuckets} ${bucketName}s are a warm-up under the same load and swaps: workerd's own allocator (tcmalloc, outside the isolate) takes resident pages for the first quarter hour of any load under \`wrangler dev\` and then mostly holds them (a Worker of a dozen lines at this request rate: 113 → 442 MiB in 15 minutes, then +0.31 MiB/min; \`npx tsx scripts/reliability/memory-control.ts\`), and wrangler's dev proxy, which runs none of this project's code, climbs the same way in this run: its slope over the measured minutes is the run's own control; a leak does not level off. Their requests count for the failures, the users and the swaps; the memory slope and the latency drift are read over the ${durationMs / bucketMs} measured ${bucketName}s that follow.` : `The first ${bucketName} is the warm-up (JIT, caches, the first bundle, the first events in each state object).`} Memory slope by least squares over the ${bucketName}s ${warmupBuckets > 0 ? "measured" : "after the first"}: **${signed(workerSlope?.slope ?? Number.NaN)} MiB/min for the Worker's workerd** (the bar's; standard error ${(workerSlope?.standardError ?? Number.NaN).toFixed(2)} MiB/min from the ${bucketName}s' scatter), ${signed(memorySlope)} MiB/min summed with wrangler's dev proxy (a workerd every request passes through, which a deployed Worker does not have); the Worker's over the whole run after its first ${bucketName}: ${signed(workerSlope?.wholeRun ?? Number.NaN)} MiB/min; the isolate's JS heap floor (the lowest used heap of each ${bucketName}, read every second through the inspector: live objects, without wasm memories, SQLite's caches or the allocator's pages): ${signed(heapFloorSlope)} MiB/min; the floor of its ArrayBuffers' backing stores (typed arrays and bodies; held in the allocator's pages, outside the heap): ${signed(buffersFloorSlope)} MiB/min; per process over the measured ${bucketName}s ${processSlopes.map((entry) => `${roles.get(entry.pid) ?? "workerd"} (pid ${entry.pid}): ${(entry.first ?? Number.NaN).toFixed(0)} → ${(entry.last ?? Number.NaN).toFixed(0)} MiB, ${entry.slope.toFixed(2)} MiB/min (from ${(entry.runFirst ?? Number.NaN).toFixed(0)} MiB in the run's first ${bucketName})`).join("; ")}. The bar is < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min: a bundle version decodes to tens of MiB (ONNX sessions, the ANN index in wasm memory), so a swap that leaked its predecessor would add that much every ${swapEveryMs / 1000} s, tens of MiB per minute, while on the plateau the per-minute means scatter by about ±15 MiB (GC timing, allocator pages, a bundle decoding), which moves a 10-minute slope by about a MiB per minute either way.`,
       ``,
       `**Swaps.** Every ${swapEveryMs / 1000} s a copy of the fixture bundle under a new version was published and activated through the publish path of \`npm run publish\` (scripts/lib/kv-publish.ts, \`--keep ${KEEP_VERSIONS}\`: older versions are pruned), with the Worker reading \`bundle/active\` every ${BUNDLE_REFRESH_SECONDS} s (production: 30 s). ${swapsServed.length} of ${swapOffsets.length} new versions were served, the first answer naming one came ${fmt(percentile(swapLatencies, 0.5))} (p50; max ${fmt(swapLatencies[swapLatencies.length - 1] ?? Number.NaN)}) after its activation; ${duringSwaps.length.toLocaleString("en-US")} requests were in flight during a swap (from its publish to 2 s after the new version's first answer) and ${failedDuringSwaps} failed. ${wellNamed.toLocaleString("en-US")} of ${named.length.toLocaleString("en-US")} feed and query answers named a published version (${degradedCount} said they were degraded); events answers name none. /health was polled every second: ${health.length} polls, ${healthFailed} not 200.`,
       ``,
