@@ -4,7 +4,8 @@
 // number of clients (8) that each send one request at a time, then stop. The traffic mixes the four request kinds in
 // the proportions a feed client makes them (TRAFFIC_MIX: a page of Explore, the events it produced in batches,
 // Suggested Posts less often, the operators' query language rarely), for user ids drawn over all the bundle's users
-// (active ones more often) plus ids nobody has seen (scripts/bench/traffic.ts). Every request is valid, so every answer must be a 200.
+// (active ones more often) plus ids nobody has seen (scripts/bench/traffic.ts). Every request is valid, so every
+// answer must be a 200.
 //
 // Meanwhile a new bundle version (a copy of the fixture under a new name) is published and activated every 30 s
 // (every 20 s in the smoke run) through the publish path of `npm run publish` (scripts/lib/kv-publish.ts), and twice a
