@@ -43,7 +43,7 @@ import { readBundleDirectory } from "../lib/kv-bundle-directory";
 import { openLocalKv } from "../lib/kv-local";
 import { publishDirectory } from "../lib/kv-publish";
 import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionOptions, ReliabilitySectionResult } from "./section";
-import { fitLine, slope, workerdProcesses } from "./resident-memory";
+import { fitLine, workerdProcesses } from "./resident-memory";
 import { fixtureBundleOf, snapshotOfHead, type HeadSnapshot } from "./snapshot";
 
 const SECTION = "load";
@@ -545,10 +545,12 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
     const p50Drift = first && last ? last.p50 / first.p50 : Number.NaN;
     const p99Drift = first && last ? last.p99 / first.p99 : Number.NaN;
     const bucketsPerMinute = 60_000 / bucketMs;
-    const memoryPoints = perBucket.slice(fitFrom).filter((row) => Number.isFinite(row.rss)).map((row) => [(row.bucket - 0.5) / bucketsPerMinute, row.rss] as const);
-    const memorySlope = slope(memoryPoints);
+    /** The line through one per-bucket figure (MiB) over the buckets from `from` on, against minutes; buckets without it are left out. */
+    const fitBuckets = (from: number, valueOf: (row: (typeof perBucket)[number]) => number) =>
+      fitLine(perBucket.slice(from).filter((row) => Number.isFinite(valueOf(row))).map((row) => [(row.bucket - 0.5) / bucketsPerMinute, valueOf(row)] as const));
+    const memorySlope = fitBuckets(fitFrom, (row) => row.rss).slope;
     const pids = [...new Set(memory.flatMap((sample) => [...sample.rss.keys()]))];
-    const processFit = (p: number, from: number) => fitLine(perBucket.slice(from).filter((row) => row.perProcess.has(p)).map((row) => [(row.bucket - 0.5) / bucketsPerMinute, row.perProcess.get(p) as number] as const));
+    const processFit = (p: number, from: number) => fitBuckets(from, (row) => row.perProcess.get(p) ?? Number.NaN);
     const processSlopes = pids.map((p) => {
       const measured = processFit(p, fitFrom);
       return { pid: p, slope: measured.slope, standardError: measured.standardError, wholeRun: processFit(p, 1).slope, runFirst: runFirst?.perProcess.get(p), first: first?.perProcess.get(p), last: last?.perProcess.get(p) };
@@ -556,10 +558,8 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
 
     const workerSlope = processSlopes.find((entry) => roles.get(entry.pid) === "Worker");
     const proxySlope = processSlopes.find((entry) => roles.get(entry.pid) === "dev proxy");
-    const floorSlope = (floorOf: (row: (typeof perBucket)[number]) => number) =>
-      slope(perBucket.slice(fitFrom).filter((row) => Number.isFinite(floorOf(row))).map((row) => [(row.bucket - 0.5) / bucketsPerMinute, floorOf(row)] as const));
-    const heapFloorSlope = floorSlope((row) => row.heapFloorMiB);
-    const buffersFloorSlope = floorSlope((row) => row.buffersFloorMiB);
+    const heapFloorSlope = fitBuckets(fitFrom, (row) => row.heapFloorMiB).slope;
+    const buffersFloorSlope = fitBuckets(fitFrom, (row) => row.buffersFloorMiB).slope;
     const signed = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(2)}`;
 
     // versions: every feed and query answer names one published version; which ones, how many; none the half ones

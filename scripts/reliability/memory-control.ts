@@ -1,10 +1,10 @@
 // The control for the load section's memory figures (issue 17): does workerd's resident memory under `wrangler dev`
 // grow with the requests it serves whatever Worker answers them? It runs a Worker of a dozen lines that reads each
 // body and answers a fixed 4 KiB JSON (no bundle, no models, no Durable Objects, no KV) under the same `wrangler dev`
-// as the load section, with the same inspector session reading the isolate's heap every second, and sends it POSTs
-// at a fixed rate through the dev proxy (autocannon, 8 connections) for a fixed time. It prints each minute's mean
-// resident memory per workerd process and the least-squares slope over the minutes after the warm-up, fitted as the
-// load section fits the Worker's.
+// as the load section, with an inspector session reading the isolate's heap (every 5 s here, every second there), and
+// sends it POSTs at a fixed rate through the dev proxy (autocannon, 8 connections) for a fixed time. It prints each
+// minute's mean resident memory per workerd process and the least-squares slope over the minutes after the warm-up,
+// fitted as the load section fits the Worker's.
 //
 //   npx tsx scripts/reliability/memory-control.ts [--minutes 25] [--warmup-minutes 15] [--rate 140]
 //

@@ -24,11 +24,6 @@ export function workerdProcesses(rootPid: number, publicPort: string, roles: Map
 
 const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
 
-/** Least-squares slope of y over x. */
-export function slope(points: ReadonlyArray<readonly [number, number]>): number {
-  return fitLine(points).slope;
-}
-
 /** Least-squares line through the points: its slope and the slope's standard error (NaN below three points). */
 export function fitLine(points: ReadonlyArray<readonly [number, number]>): { slope: number; standardError: number } {
   if (points.length < 2) return { slope: Number.NaN, standardError: Number.NaN };
