@@ -79,7 +79,12 @@ export interface FinetuneOptions {
   readonly retrievalEpochs: number;
   readonly firstStageEpochs: number;
   readonly mtmlLearningRate: number;
-  readonly retrievalLearningRate: number;
+  /**
+   * Retrieval's fine-tune is tried at each of these learning rates, each from the base weights; the selection clicks
+   * keep the best of them (the earlier one on a tie: list the smaller steps first), or the base when none retrieves
+   * them better.
+   */
+  readonly retrievalLearningRates: readonly number[];
   readonly firstStageLearningRate: number;
   /**
    * Older impressions (of the whole history) mixed into the MTML's fine-tune, per new impression. Off by default: in the
@@ -88,8 +93,8 @@ export interface FinetuneOptions {
    */
   readonly mtmlRehearsal: number;
   /**
-   * Older clicks (of the whole history) mixed into retrieval's fine-tune, per new click. Trained on the new clicks
-   * alone, the in-batch softmax's logQ correction sees one day's popularity and recall fell (models/README.md).
+   * Older clicks (of the whole history) mixed into retrieval's fine-tune, per new click: a pass over one day's clicks
+   * alone moves the towers toward that day.
    */
   readonly retrievalRehearsal: number;
   readonly distillationUsers: number;
@@ -100,7 +105,8 @@ export interface FinetuneOptions {
 
 /**
  * A third of the from-scratch learning rates and one pass: enough to take in a day's shift without forgetting the
- * weeks before it (the replay in models/README.md measured these).
+ * weeks before it (the replay in models/README.md measured these). Retrieval tries a thirtieth, a tenth and a third
+ * and lets its selection clicks choose.
  */
 export const DEFAULT_FINETUNE: Omit<FinetuneOptions, "log"> = {
   seed: 1,
@@ -109,7 +115,7 @@ export const DEFAULT_FINETUNE: Omit<FinetuneOptions, "log"> = {
   retrievalEpochs: 1,
   firstStageEpochs: 1,
   mtmlLearningRate: DEFAULT_MTML_TRAINING.learningRate / 3,
-  retrievalLearningRate: DEFAULT_RETRIEVAL_TRAINING.learningRate / 3,
+  retrievalLearningRates: [30, 10, 3].map((divisor) => DEFAULT_RETRIEVAL_TRAINING.learningRate / divisor),
   firstStageLearningRate: DEFAULT_FIRST_STAGE_TRAINING.learningRate / 3,
   mtmlRehearsal: 0,
   retrievalRehearsal: 2,
@@ -179,16 +185,33 @@ export function fineTune(input: FinetuneInput, options: FinetuneOptions): Finetu
   const selectionCatalogue = catalogueInputs(history, fitted, spec, rows.finalState);
   const selectionDepth = Math.max(1, Math.round(selectionCatalogue.size * HELD_OUT_RECALL_SHARE));
   let retrievalKept = "base (not trained)";
-  if (options.retrievalEpochs > 0 && retrievalClicks.length >= 2) {
+  if (options.retrievalEpochs > 0 && retrievalClicks.length >= 2 && options.retrievalLearningRates.length > 0) {
+    const parameters = candidate.retrieval.parameters();
+    const snapshot = () => parameters.map((p) => Float32Array.from(p.data));
+    const restore = (weights: readonly Float32Array[]) => parameters.forEach((p, i) => p.data.set(weights[i] as Float32Array));
     const recall = () => (selectionClicks.length > 0 ? heldOutRecall(candidate.retrieval, rows.retrieval, selectionClicks, selectionCatalogue, selectionDepth) : 0);
-    const before = recall();
-    const baseWeights = candidate.retrieval.parameters().map((p) => Float32Array.from(p.data));
-    trainRetrieval(candidate.retrieval, rows.retrieval, retrievalClicks, { ...DEFAULT_RETRIEVAL_TRAINING, epochs: options.retrievalEpochs, learningRate: options.retrievalLearningRate, seed: options.seed + 1, log: (line) => log(`  ${line}`) });
-    const after = recall();
-    if (selectionClicks.length > 0 && after < before) {
-      candidate.retrieval.parameters().forEach((p, i) => p.data.set(baseWeights[i] as Float32Array));
-      retrievalKept = `base (recall@${selectionDepth} on ${selectionClicks.length} selection clicks ${before.toFixed(4)} → ${after.toFixed(4)} fine-tuned)`;
-    } else retrievalKept = `fine-tuned (recall@${selectionDepth} on ${selectionClicks.length} selection clicks ${before.toFixed(4)} → ${after.toFixed(4)})`;
+    const baseWeights = snapshot();
+    const baseRecall = recall();
+    // the logQ correction reads item shares over everything before the held-out slice, as the base was trained: the
+    // rows here over-sample the new day, and counting shares over them alone lowered every selection recall measured
+    const logQFrom = { item: rows.retrieval.item, rows: indicesWhere(rows.retrieval.ts, (ts) => ts < cutMs) };
+    let best: { learningRate: number; recall: number; weights: Float32Array[] } | undefined;
+    const tried: string[] = [];
+    for (const learningRate of options.retrievalLearningRates) {
+      restore(baseWeights);
+      trainRetrieval(candidate.retrieval, rows.retrieval, retrievalClicks, { ...DEFAULT_RETRIEVAL_TRAINING, epochs: options.retrievalEpochs, learningRate, logQFrom, seed: options.seed + 1, log: (line) => log(`  ${line}`) });
+      const value = recall();
+      tried.push(`${learningRate.toExponential(1)}: ${value.toFixed(4)}`);
+      if (!best || value > best.recall) best = { learningRate, recall: value, weights: snapshot() };
+    }
+    const measured = `recall@${selectionDepth} on ${selectionClicks.length} selection clicks: base ${baseRecall.toFixed(4)}; fine-tuned at ${tried.join(", ")}`;
+    if (best && (selectionClicks.length === 0 || best.recall >= baseRecall)) {
+      restore(best.weights);
+      retrievalKept = `fine-tuned at ${best.learningRate.toExponential(1)} (${measured})`;
+    } else {
+      restore(baseWeights);
+      retrievalKept = `base (${measured})`;
+    }
   }
   log(`retrieval: keeping the ${retrievalKept}`);
   split("retrieval");

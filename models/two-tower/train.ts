@@ -12,6 +12,11 @@ export interface RetrievalTrainingOptions {
   readonly temperature: number;
   /** Subtract log Q(item) from in-batch logits (sampled-softmax correction for popular items). */
   readonly logQCorrection: boolean;
+  /**
+   * The clicks the logQ correction's item shares are counted over. By default the rows trained on; a fine-tune passes
+   * the whole history's, so that one day's popularity is not read as the items' sampling probability.
+   */
+  readonly logQFrom?: { readonly item: Int32Array; readonly rows: Int32Array };
   readonly seed: number;
   readonly log?: (line: string) => void;
   /** Called after each epoch, e.g. to measure recall on a validation slice. */
@@ -47,7 +52,9 @@ export function trainRetrieval(model: TwoTowerModel, examples: RetrievalExamples
   const rng = new Rng(options.seed);
   const optimizer = new Adam(model.parameters(), { lr: options.learningRate });
   const frequency = new Map<number, number>();
-  for (const r of rows) frequency.set(examples.item[r] as number, (frequency.get(examples.item[r] as number) ?? 0) + 1);
+  const counted = options.logQFrom ?? { item: examples.item, rows };
+  for (const r of counted.rows) frequency.set(counted.item[r] as number, (frequency.get(counted.item[r] as number) ?? 0) + 1);
+  const countedTotal = counted.rows.length;
   const order = Int32Array.from(rows);
   const losses: number[] = [];
   const heldOut: number[] = [];
@@ -64,7 +71,7 @@ export function trainRetrieval(model: TwoTowerModel, examples: RetrievalExamples
       const users = takeUserRows(model.spec, examples.users, batchRows);
       const items = takeItemRows(model.spec, examples.items, batchRows);
       const candidateIds = Int32Array.from(batchRows, (r) => examples.item[r] as number);
-      const logitOffset = options.logQCorrection ? Float32Array.from(candidateIds, (item) => -Math.log((frequency.get(item) ?? 1) / rows.length)) : undefined;
+      const logitOffset = options.logQCorrection ? Float32Array.from(candidateIds, (item) => -Math.log((frequency.get(item) ?? 1) / countedTotal)) : undefined;
       const targets = Int32Array.from({ length: batchRows.length }, (_, i) => i);
       lossSum += optimizer.minimize(() => {
         const logits = matmulNT(model.userForward(users), model.itemForward(items));

@@ -26,6 +26,7 @@ import { writeLogObject } from "../../../scripts/finetune/log-directory";
 import { datasetToLog } from "../../../scripts/finetune/replay-log";
 import { runFinetune } from "../../../scripts/finetune/run";
 import { maxAbsDiff } from "../models/helpers";
+import { DEFAULT_RETRIEVAL_TRAINING, trainRetrieval } from "../../../models/two-tower/train";
 
 const DAY_MS = 86_400_000;
 const BASE_END = syntheticDay(DEFAULT_SYNTHETIC_OPTIONS.days - 2);
@@ -64,6 +65,20 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
+/** The base bundle's feature spec and trainer weights; the fine-tune rows: the new day's impressions, and every click of the history. */
+async function baseModelsAndRows() {
+  const manifest = JSON.parse(await readFile(join(work, "base", "manifest.json"), "utf8")) as { feature_spec: unknown };
+  const spec = parseFeatureSpec(manifest.feature_spec);
+  const file = async (path: string) => new Uint8Array(await readFile(join(work, "base", path)));
+  const weights = { mtml: await file(WARM_START_FILES.mtml), retrieval: await file(WARM_START_FILES.retrieval), firstStage: await file(WARM_START_FILES.first_stage) };
+  const catalogue = decodeCatalogue(await file(ASSET_FILES.catalogue));
+  const users = decodeUsers(await file(ASSET_FILES.users));
+  const fitted = { spec, userEmbeddingRow: users.userEmbeddingRow, itemEmbeddingRow: catalogue.itemEmbeddingRow, authorEmbeddingRow: catalogue.authorEmbeddingRow };
+  const whole = trainingWindow(dataset, LAST_DAY);
+  const history: TrainingData = { ...dataset, events: whole.train, endMs: whole.trainEndMs };
+  return { spec, weights, rows: buildFinetuneRows(history, fitted, spec, baseEndMs, Number.NEGATIVE_INFINITY) };
+}
+
 const small = { distillationUsers: 40, distillationPool: 50 };
 
 describe("warm start", () => {
@@ -92,16 +107,7 @@ describe("warm start", () => {
 
 describe("the gate", () => {
   it("accepts an equal candidate and refuses one that ranks worse", async () => {
-    const manifest = JSON.parse(await readFile(join(work, "base", "manifest.json"), "utf8")) as { feature_spec: unknown };
-    const spec = parseFeatureSpec(manifest.feature_spec);
-    const file = async (path: string) => new Uint8Array(await readFile(join(work, "base", path)));
-    const weights = { mtml: await file(WARM_START_FILES.mtml), retrieval: await file(WARM_START_FILES.retrieval), firstStage: await file(WARM_START_FILES.first_stage) };
-    const catalogue = decodeCatalogue(await file(ASSET_FILES.catalogue));
-    const users = decodeUsers(await file(ASSET_FILES.users));
-    const fitted = { spec, userEmbeddingRow: users.userEmbeddingRow, itemEmbeddingRow: catalogue.itemEmbeddingRow, authorEmbeddingRow: catalogue.authorEmbeddingRow };
-    const whole = trainingWindow(dataset, LAST_DAY);
-    const history: TrainingData = { ...dataset, events: whole.train, endMs: whole.trainEndMs };
-    const rows = buildFinetuneRows(history, fitted, spec, baseEndMs);
+    const { spec, weights, rows } = await baseModelsAndRows();
     const everyRow = Int32Array.from({ length: rows.mtml.ts.length }, (_, i) => i);
     const everyClick = Int32Array.from({ length: rows.retrieval.ts.length }, (_, i) => i);
     const heldOut = { inputs: rows.mtml.inputs, labels: rows.mtml.labels };
@@ -157,5 +163,39 @@ describe("a reduced fine-tune end to end", () => {
     // the next fine-tune starts where this one's models stopped: at the held-out slice, not after it
     const again = await runFinetune({ from: join(work, "tuned"), events: join(work, "log"), out: join(work, "again"), data, nowMs: NOW, finetune: { ...small, tolerance: { auc: 1, recall: 1 }, mtmlEpochs: 0, retrievalEpochs: 0, firstStageEpochs: 0 }, log: quiet });
     expect(again.result.counts.newEvents).toBe(outcome.result.counts.heldOutEvents);
+  }, 120_000);
+});
+
+describe("retrieval's fine-tune", () => {
+  it("counts the logQ correction's item shares over the clicks it is given, by default the rows it trains on", async () => {
+    const { spec, weights, rows } = await baseModelsAndRows();
+    const examples = rows.retrieval;
+    const newClicks = Int32Array.from({ length: examples.ts.length }, (_, i) => i).filter((e) => (examples.ts[e] as number) >= baseEndMs);
+    const everyClick = Int32Array.from({ length: examples.ts.length }, (_, i) => i);
+    expect(newClicks.length).toBeGreaterThan(10);
+    expect(everyClick.length).toBeGreaterThan(newClicks.length);
+    const trained = (logQFrom?: { item: Int32Array; rows: Int32Array }) => {
+      const model = warmStart(spec, weights).retrieval;
+      trainRetrieval(model, examples, newClicks, { ...DEFAULT_RETRIEVAL_TRAINING, epochs: 1, learningRate: 1e-3, seed: 3, ...(logQFrom ? { logQFrom } : {}) });
+      return model.parameters().map((p) => Float32Array.from(p.data));
+    };
+    const byDefault = trained();
+    const sameRows = trained({ item: examples.item, rows: newClicks });
+    const history = trained({ item: examples.item, rows: everyClick });
+    expect(sameRows.every((data, i) => maxAbsDiff(data, byDefault[i] as Float32Array) === 0)).toBe(true);
+    expect(Math.max(...history.map((data, i) => maxAbsDiff(data, byDefault[i] as Float32Array)))).toBeGreaterThan(0);
+  }, 60_000);
+
+  it("tries each learning rate from the base weights and names the one its selection clicks kept", async () => {
+    const lines: string[] = [];
+    await runFinetune({ from: join(work, "base"), events: join(work, "log"), out: join(work, "rates"), data, nowMs: NOW, finetune: { ...small, mtmlEpochs: 0, firstStageEpochs: 0, tolerance: { auc: 1, recall: 1 }, retrievalLearningRates: [2e-3, 1e-4] }, log: (line) => lines.push(line) });
+    const choice = lines.find((line) => line.startsWith("retrieval: keeping the "));
+    expect(choice).toMatch(/selection clicks: base \d\.\d{4}; fine-tuned at 2\.0e-3: \d\.\d{4}, 1\.0e-4: \d\.\d{4}/);
+    expect(choice).toMatch(/keeping the (base|fine-tuned at (2\.0e-3|1\.0e-4)) \(/);
+    // the kept one is the best of the three on the selection clicks
+    const [, base, first, second] = /base (\d\.\d{4}); fine-tuned at 2\.0e-3: (\d\.\d{4}), 1\.0e-4: (\d\.\d{4})/.exec(choice as string)!.map(Number);
+    const best = Math.max(first as number, second as number);
+    if ((best as number) < (base as number)) expect(choice).toMatch(/keeping the base/);
+    else expect(choice).toContain(`keeping the fine-tuned at ${best === first ? "2.0e-3" : "1.0e-4"}`);
   }, 120_000);
 });
