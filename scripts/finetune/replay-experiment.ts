@@ -1,11 +1,11 @@
 /**
- * npm run finetune:replay -- [--data <dir>] [--base-end YYYYMMDD] [--train-end YYYYMMDD] [--work <dir>] [--base <bundle dir>] [--scratch <bundle dir>]
+ * npm run finetune:replay -- [--data <dir>] [--base-end YYYYMMDD] [--train-end YYYYMMDD] [--step hour|day] [--work <dir>] [--base <bundle dir>] [--scratch <bundle dir>]
  *
  * Does hourly fine-tuning keep up with training from scratch? On the shipped data:
  * 1. a bundle trained from scratch through --base-end (npm run pipeline -- --no-tune), or --base, one built so;
- * 2. each following day through --train-end written as the Worker's event log (replay-log.ts: the format and writer
- *    code of POST /v1/events), then `npm run finetune` from the previous day's bundle (a refused candidate leaves the
- *    previous bundle active, as in production);
+ * 2. each following hour (or day, `--step day`) through --train-end written as the Worker's event log (replay-log.ts:
+ *    the format and writer code of POST /v1/events), then `npm run finetune` from the bundle that is active (a refused
+ *    candidate leaves it active, as in production, and its events are trained on by the next step's fine-tune);
  * 3. a bundle trained from scratch through --train-end (or --scratch, one built so by this checkout: the one-hour
  *    fine-tune starts from it and needs its trainer weights);
  * 4. `npm run eval` of both on the split after --train-end: the feed's NDCG@10 (the `explore` system: click, long view,
@@ -27,7 +27,7 @@ import { UsageError, runCli } from "../lib/cli";
 import { writeLogObject } from "./log-directory";
 import { datasetToLog } from "./replay-log";
 
-const USAGE = "usage: npm run finetune:replay -- [--data <dir>] [--base-end YYYYMMDD] [--train-end YYYYMMDD] [--work <dir>] [--base <bundle dir>] [--scratch <bundle dir>]";
+const USAGE = "usage: npm run finetune:replay -- [--data <dir>] [--base-end YYYYMMDD] [--train-end YYYYMMDD] [--step hour|day] [--work <dir>] [--base <bundle dir>] [--scratch <bundle dir>]";
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** The issue's bar: fine-tuned within this of the from-scratch bundle, or above it. */
@@ -41,6 +41,7 @@ await runCli(USAGE, async () => {
       data: { type: "string", default: "data/kuairand-pure" },
       "base-end": { type: "string", default: "20220501" },
       "train-end": { type: "string", default: "20220503" },
+      step: { type: "string", default: "hour" },
       work: { type: "string", default: "/tmp/ft-replay" },
       scratch: { type: "string" },
       base: { type: "string" },
@@ -52,6 +53,8 @@ await runCli(USAGE, async () => {
   const baseEndMs = dayStartMs("base-end", values["base-end"], tz) + DAY_MS;
   const trainEndMs = dayStartMs("train-end", values["train-end"], tz) + DAY_MS;
   if (trainEndMs <= baseEndMs) throw new UsageError("--train-end must come after --base-end");
+  if (values.step !== "hour" && values.step !== "day") throw new UsageError(`--step must be hour or day (got ${values.step})`);
+  const stepMs = values.step === "hour" ? HOUR_MS : DAY_MS;
   const work = values.work;
   await mkdir(work, { recursive: true });
   const logDirectory = join(work, "log");
@@ -61,18 +64,18 @@ await runCli(USAGE, async () => {
   const base = values.base ?? join(work, `scratch-${values["base-end"]}`);
   if (!values.base) await run("pipeline", ["scripts/pipeline.ts", "--data", values.data, "--no-tune", "--train-end", values["base-end"], "--out", base]);
 
-  // 2. day by day: the day's log, then a fine-tune from the bundle that is active
+  // 2. step by step: the step's log, then a fine-tune from the bundle that is active
   let active = base;
-  const days: { day: string; passed: boolean; seconds: number }[] = [];
-  for (let dayStart = baseEndMs; dayStart < trainEndMs; dayStart += DAY_MS) {
-    const day = localDay(dayStart, tz);
-    for (const object of datasetToLog(dataset, dayStart, dayStart + DAY_MS, "replay").objects) await writeLogObject(logDirectory, object);
-    const out = join(work, `finetuned-${day}`);
+  const steps: { start: string; passed: boolean; seconds: number }[] = [];
+  for (let stepStart = baseEndMs; stepStart < trainEndMs; stepStart += stepMs) {
+    const start = new Date(stepStart).toISOString();
+    for (const object of datasetToLog(dataset, stepStart, stepStart + stepMs, "replay").objects) await writeLogObject(logDirectory, object);
+    const out = join(work, `finetuned-${values.step === "day" ? localDay(stepStart, tz) : start.slice(0, 13)}`);
     const started = performance.now();
     const code = await run("finetune", ["scripts/finetune.ts", "--data", values.data, "--from", active, "--events", logDirectory, "--out", out], { allowFailure: true });
-    days.push({ day, passed: code === 0, seconds: (performance.now() - started) / 1000 });
+    steps.push({ start, passed: code === 0, seconds: (performance.now() - started) / 1000 });
     if (code === 0) active = out;
-    else console.log(`replay: ${day}'s candidate was refused; ${active} stays active`);
+    else console.log(`replay: the candidate of ${start} was refused; ${active} stays active`);
   }
 
   // 3. from scratch through the last day
@@ -105,11 +108,14 @@ await runCli(USAGE, async () => {
     return { measure, finetuned: tuned, scratch: fresh, delta: tuned !== null && fresh !== null ? tuned - fresh : null, meets_bar: meets };
   });
   const show = (value: number | null) => (value === null ? "—" : value.toFixed(4));
-  console.log(`\nreplay: from scratch through ${values["base-end"]}, fine-tuned day by day through ${values["train-end"]} (${days.map((d) => `${d.day} ${d.passed ? "published" : "refused"} in ${d.seconds.toFixed(0)} s`).join(", ")}), against from scratch through ${values["train-end"]}`);
+  const published = steps.filter((s) => s.passed);
+  const stepSeconds = steps.map((s) => s.seconds).sort((a, b) => a - b);
+  console.log(`\nreplay: from scratch through ${values["base-end"]}, fine-tuned ${values.step} by ${values.step} through ${values["train-end"]} (${published.length} of ${steps.length} candidates published; each fine-tune ${stepSeconds[0]?.toFixed(0)}–${stepSeconds.at(-1)?.toFixed(0)} s, median ${stepSeconds[Math.floor(stepSeconds.length / 2)]?.toFixed(0)} s), against from scratch through ${values["train-end"]}`);
+  console.log(`published: ${published.map((s) => s.start).join(", ") || "none"}`);
   console.log(`${"measure".padEnd(27)} ${"fine-tuned".padStart(10)} ${"scratch".padStart(8)} ${"Δ".padStart(8)}  within ${BAR} or above`);
   for (const row of rows) console.log(`${row.measure.padEnd(27)} ${show(row.finetuned).padStart(10)} ${show(row.scratch).padStart(8)} ${(row.delta === null ? "—" : `${row.delta >= 0 ? "+" : ""}${row.delta.toFixed(4)}`).padStart(8)}  ${row.meets_bar === null ? "—" : row.meets_bar ? "yes" : "NO"}`);
   console.log(`one hour's fine-tune (${new Date(busiest).toISOString()}, the busiest hour of ${localDay(trainEndMs, tz)}, from ${scratch}): ${hourSeconds.toFixed(1)} s wall clock (exit ${hourCode}); its timing split is printed above`);
-  await writeFile(join(work, "replay.json"), `${JSON.stringify({ base_end: values["base-end"], train_end: values["train-end"], days, finetuned_bundle: active, scratch_bundle: scratch, rows, one_hour: { hour_start_ms: busiest, seconds: hourSeconds, exit: hourCode } }, null, 2)}\n`);
+  await writeFile(join(work, "replay.json"), `${JSON.stringify({ base_end: values["base-end"], train_end: values["train-end"], step: values.step, steps, finetuned_bundle: active, scratch_bundle: scratch, rows, one_hour: { hour_start_ms: busiest, seconds: hourSeconds, exit: hourCode } }, null, 2)}\n`);
 });
 
 /** The start of the UTC hour in [fromMs, toMs) with the most events. */
