@@ -78,6 +78,7 @@ export interface BenchReport {
   readonly ratios: SideBySideResult["ratios"];
   readonly usearch_identical_share: number;
   readonly usearch_walk_recall_top1000: number;
+  readonly one_user_split?: SideBySideResult["one_user_split"];
   readonly mtml_variant: string;
   readonly sweep: SweepEntry[];
   readonly cold_start_ms?: number;
@@ -165,6 +166,7 @@ const report: BenchReport = {
   usearch_identical_share: sideBySide.usearch_identical_share,
   usearch_walk_recall_top1000: sideBySide.usearch_walk_recall_top1000,
   mtml_variant: sideBySide.mtml_variant,
+  ...(sideBySide.one_user_split ? { one_user_split: sideBySide.one_user_split } : {}),
   sweep,
   bundle_gzip_bytes: workerSize.gzip_bytes,
   worker_size: workerSize,
@@ -214,6 +216,15 @@ function printReport(r: BenchReport): void {
   lines.push(`Side by side (interleaved, same inputs; served MTML variant: ${r.mtml_variant}):`);
   table(["contender", "p50 ms", "p99 ms"], Object.entries(r.side_by_side).map(([name, p]) => [name, f(p.p50_ms, 3), f(p.p99_ms, 3)]));
   table(["ratio (medians)", "value"], [...Object.entries(r.ratios).map(([name, value]) => [name, f(value, 2)]), ["usearch identical top-100 share", f(r.usearch_identical_share, 2)], ["usearch walk's share of the exact top-1000", f(r.usearch_walk_recall_top1000, 4)]]);
+  if (r.one_user_split) {
+    const split = r.one_user_split;
+    lines.push(`The one-user MTML at ${split.rows.join(", ")} rows (interleaved; p50 ms), and the line per call + per row × rows through each runtime's medians:`);
+    table(
+      ["runtime", ...split.rows.map((rows) => `${rows} rows`), "per call ms", "per row µs"],
+      (["web", "node"] as const).map((runtime) => [runtime === "web" ? "onnxruntime-web" : "onnxruntime-node", ...split[runtime].p50_ms.map((ms) => f(ms, 3)), f(split[runtime].per_call_ms, 3), f(split[runtime].per_row_ms * 1000, 2)]),
+    );
+    table(["ort-web / ort-node, one-user MTML", "value"], [["per call", f(split.per_call_ratio, 2)], ["per row", f(split.per_row_ratio, 2)]]);
+  }
 
   if (r.sweep.length > 0) {
     lines.push(`Catalogue-size sweep (synthetic items; explore-like funnel: towers + ANN (user top-800 + 20 seeds × 16) + first stage + MTML on 100). Budget ${mib(ISOLATE_BUDGET_BYTES)} per isolate:`);

@@ -13,6 +13,7 @@ import { embedUser } from "../../core/serving/bundle-models";
 import { loadNativeIndex } from "../ann/native";
 import { createOnnxruntimeNodeAdapter } from "../onnx/ort-node";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
+import { fitLine } from "../lib/fit-line";
 import { interleaved, percentiles, type Percentiles } from "./measure";
 import { warmUserIds } from "./stages";
 import type { Stage } from "../../core/funnel/feed-state";
@@ -44,6 +45,52 @@ export interface SideBySideResult {
   /** Share of top-100 searches where wasm and native returned the same keys in the same order. */
   readonly usearch_identical_share: number;
   readonly mtml_variant: string;
+  /** Where ort-web's extra time on the one-user MTML goes (with a bundle that has the variant). */
+  readonly one_user_split?: RuntimeSplit;
+}
+
+/** Time per call = per_call_ms + per_row_ms × rows, fitted through each runtime's medians at ONE_USER_SPLIT_ROWS. */
+export interface RuntimeSplit {
+  readonly rows: readonly number[];
+  readonly web: { readonly per_call_ms: number; readonly per_row_ms: number; readonly p50_ms: readonly number[] };
+  readonly node: { readonly per_call_ms: number; readonly per_row_ms: number; readonly p50_ms: readonly number[] };
+  /** ort-web's per-row cost over ort-node's: the kernels (wasm SIMD, one thread, against native MLAS). */
+  readonly per_row_ratio: number;
+  /** ort-web's per-call cost over ort-node's: crossing into the runtime, copying feeds and fetches, the graph's fixed work. */
+  readonly per_call_ratio: number;
+}
+
+/** Batch sizes the one-user MTML is timed at to split each runtime's time into a per-call and a per-row part (a feed's is 100). */
+const ONE_USER_SPLIT_ROWS = [1, 25, 100, 400] as const;
+
+/** `rows` rows of `inputs`, cycling through its rows: a batch of any size whose rows all describe the same user. */
+function tiledRows(inputs: MtmlInputs, rows: number): MtmlInputs {
+  const tile = <T extends Int32Array | Float32Array>(values: T, make: (length: number) => T): T => {
+    const width = values.length / Math.max(1, inputs.size);
+    const out = make(rows * width);
+    for (let r = 0; r < rows; r++) out.set(values.subarray((r % inputs.size) * width, (r % inputs.size + 1) * width), r * width);
+    return out;
+  };
+  const ints = (length: number) => new Int32Array(length);
+  return { size: rows, user: tile(inputs.user, ints), item: tile(inputs.item, ints), author: tile(inputs.author, ints), categorical: tile(inputs.categorical, ints), tags: tile(inputs.tags, ints), dense: tile(inputs.dense, (length) => new Float32Array(length)) };
+}
+
+/** The one-user MTML on both runtimes at several batch sizes, interleaved, and the line through each runtime's medians. */
+async function splitOneUserTime(web: ModelSession, node: ModelSession, batches: readonly MtmlInputs[], options: { rounds: number; block: number; warmup: number }): Promise<RuntimeSplit> {
+  const byRows = ONE_USER_SPLIT_ROWS.map((rows) => batches.map((batch) => tiledRows(batch, rows)));
+  const contenders = ONE_USER_SPLIT_ROWS.flatMap((rows, k) => [
+    { name: `web_${rows}`, run: (i: number) => runMtml(web, (byRows[k] as MtmlInputs[])[i % batches.length] as MtmlInputs) },
+    { name: `node_${rows}`, run: (i: number) => runMtml(node, (byRows[k] as MtmlInputs[])[i % batches.length] as MtmlInputs) },
+  ]);
+  const samples = await interleaved(contenders, options);
+  const side = (runtime: "web" | "node") => {
+    const p50 = ONE_USER_SPLIT_ROWS.map((rows) => percentiles(samples.get(`${runtime}_${rows}`) ?? []).p50_ms);
+    const line = fitLine(ONE_USER_SPLIT_ROWS.map((rows, k) => [rows, p50[k] as number] as const));
+    return { per_call_ms: line.intercept, per_row_ms: line.slope, p50_ms: p50 };
+  };
+  const webSide = side("web");
+  const nodeSide = side("node");
+  return { rows: ONE_USER_SPLIT_ROWS, web: webSide, node: nodeSide, per_row_ratio: webSide.per_row_ms / nodeSide.per_row_ms, per_call_ratio: webSide.per_call_ms / nodeSide.per_call_ms };
 }
 
 interface RealInputs {
@@ -150,6 +197,7 @@ export async function benchSideBySide(bundle: ServingBundle, options: SideBySide
     ],
     runOptions,
   );
+  const oneUserSplit = sessions.web_mtml_one_user && sessions.node_mtml_one_user ? await splitOneUserTime(sessions.web_mtml_one_user, sessions.node_mtml_one_user, inputs.mtml, { ...runOptions, rounds: Math.max(2, Math.floor(runOptions.rounds / 2)) }) : undefined;
   for (const session of Object.values(sessions)) await session.release();
 
   const timings: Record<string, Percentiles> = {};
@@ -170,6 +218,7 @@ export async function benchSideBySide(bundle: ServingBundle, options: SideBySide
     usearch_identical_share: identical / inputs.userEmbeddings.length,
     usearch_walk_recall_top1000: walkFound / Math.max(1, inputs.userEmbeddings.length * topK),
     mtml_variant: manifest.mtml.quantization,
+    ...(oneUserSplit ? { one_user_split: oneUserSplit } : {}),
   };
 }
 

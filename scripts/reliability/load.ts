@@ -43,7 +43,8 @@ import { readBundleDirectory } from "../lib/kv-bundle-directory";
 import { openLocalKv } from "../lib/kv-local";
 import { publishDirectory } from "../lib/kv-publish";
 import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionOptions, ReliabilitySectionResult } from "./section";
-import { fitLine, workerdProcesses } from "./resident-memory";
+import { fitLine } from "../lib/fit-line";
+import { workerdProcesses } from "./resident-memory";
 import { fixtureBundleOf, snapshotOfHead, type HeadSnapshot } from "./snapshot";
 
 const SECTION = "load";

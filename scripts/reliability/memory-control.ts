@@ -16,7 +16,8 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { connectIsolateHeap } from "../bench/isolate-heap";
 import { startDevServer } from "../bench/wrangler";
-import { fitLine, workerdProcesses } from "./resident-memory";
+import { fitLine } from "../lib/fit-line";
+import { workerdProcesses } from "./resident-memory";
 
 const WORKER = `export default {
   async fetch(request) {

@@ -1,5 +1,5 @@
-// The resident memory of wrangler dev's workerd processes, and the straight line fitted through it: what the load
-// section (load.ts) and its control (memory-control.ts) measure the same way.
+// The resident memory of wrangler dev's workerd processes: what the load section (load.ts) and its control
+// (memory-control.ts) measure the same way (the line through it: scripts/lib/fit-line.ts).
 import { readFileSync } from "node:fs";
 import { workerdResidentByPid } from "../bench/wrangler";
 
@@ -20,18 +20,4 @@ export function workerdProcesses(rootPid: number, publicPort: string, roles: Map
     }
   }
   return rss;
-}
-
-const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
-
-/** Least-squares line through the points: its slope and the slope's standard error (NaN below three points). */
-export function fitLine(points: ReadonlyArray<readonly [number, number]>): { slope: number; standardError: number } {
-  if (points.length < 2) return { slope: Number.NaN, standardError: Number.NaN };
-  const mx = sum(points.map(([x]) => x)) / points.length;
-  const my = sum(points.map(([, y]) => y)) / points.length;
-  const sxx = sum(points.map(([x]) => (x - mx) ** 2));
-  if (sxx === 0) return { slope: Number.NaN, standardError: Number.NaN };
-  const fitted = sum(points.map(([x, y]) => (x - mx) * (y - my))) / sxx;
-  const residuals = sum(points.map(([x, y]) => (y - my - fitted * (x - mx)) ** 2));
-  return { slope: fitted, standardError: points.length < 3 ? Number.NaN : Math.sqrt(residuals / (points.length - 2) / sxx) };
 }
