@@ -43,12 +43,12 @@ export function formatReport(report: EvaluationReport): string {
   for (const [scorer, result] of Object.entries(report.impressions)) {
     for (const [label, m] of Object.entries(result)) {
       const c = m?.calibration;
-      if (c) calibrationRows.push([scorer, label, format(c.ece), format(c.meanPredicted), format(c.observedRate), c.bins.map((bin) => `${bin.meanPredicted.toFixed(3)}→${bin.observedRate.toFixed(3)}`).join(" ")]);
+      if (c) calibrationRows.push([scorer, label, format(c.ece), format(c.eceFloor), format(c.meanPredicted), format(c.observedRate), c.bins.map((bin) => `${bin.meanPredicted.toFixed(3)}→${bin.observedRate.toFixed(3)}`).join(" ")]);
     }
   }
   if (calibrationRows.length > 0) {
-    out.push("", "Calibration — the scorers of probabilities: expected calibration error, and by decile of the predicted probability, mean predicted → observed rate");
-    out.push(table(["scorer", "label", "ECE", "predicted", "observed", "deciles"], calibrationRows));
+    out.push("", "Calibration — the scorers of probabilities: expected calibration error, the ECE that calibrated probabilities would show on these impressions (sampling noise), and by decile of the predicted probability, mean predicted → observed rate");
+    out.push(table(["scorer", "label", "ECE", "ECE floor", "predicted", "observed", "deciles"], calibrationRows));
   }
 
   const measures = Object.entries(report.measures);

@@ -25,6 +25,33 @@ describe("reliability", () => {
     doubled?.bins.forEach((bin) => expect(bin.meanPredicted / Math.max(bin.observedRate, 1e-9)).toBeGreaterThan(1.7));
   });
 
+  it("puts the ECE floor where calibrated labels' ECE lands, shrinking with the sample, and below a miscalibration", () => {
+    const rng = new Rng(5);
+    const floors = [2_000, 50_000].map((n) => {
+      const p = Float32Array.from({ length: n }, () => 0.6 * rng.uniform());
+      const calibrated = reliability(p, drawn(p, 6)) as NonNullable<ReturnType<typeof reliability>>;
+      // the floor is the ECE expected of calibrated labels: one calibrated draw lands within a factor of two of it
+      expect(calibrated.eceFloor).toBeGreaterThan(0);
+      expect(calibrated.ece).toBeGreaterThan(calibrated.eceFloor / 2);
+      expect(calibrated.ece).toBeLessThan(calibrated.eceFloor * 2);
+      // off by +0.2 everywhere: far above the floor
+      const shifted = reliability(p.map((x) => x + 0.2), drawn(p, 6)) as NonNullable<ReturnType<typeof reliability>>;
+      expect(shifted.ece).toBeGreaterThan(0.15);
+      expect(shifted.ece).toBeGreaterThan(5 * shifted.eceFloor);
+      // ~ sqrt(2/π) · sqrt(p(1 − p) / bin size) averaged over bins; each bin holds n / 10
+      const expected = Math.sqrt(2 / Math.PI) * Math.sqrt(0.2 / (n / 10));
+      expect(calibrated.eceFloor).toBeGreaterThan(expected * 0.7);
+      expect(calibrated.eceFloor).toBeLessThan(expected * 1.3);
+      return calibrated.eceFloor;
+    });
+    // 25 times the impressions: a fifth of the noise
+    expect((floors[0] as number) / (floors[1] as number)).toBeGreaterThan(4);
+    expect((floors[0] as number) / (floors[1] as number)).toBeLessThan(6.25);
+    // deterministic: the same scores give the same floor whatever the labels
+    const p = Float32Array.from({ length: 1000 }, (_, i) => i / 1000);
+    expect(reliability(p, drawn(p, 1))?.eceFloor).toBe(reliability(p, drawn(p, 2))?.eceFloor);
+  });
+
   it("splits any scores into equal-count bins whose counts add up, with ECE in [0, 1]", () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.float({ min: 0, max: 1, noNaN: true }), fc.boolean()), { minLength: 1, maxLength: 500 }), fc.integer({ min: 1, max: 20 }), (pairs, bins) => {
