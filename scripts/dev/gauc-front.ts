@@ -38,6 +38,11 @@ row("P(like)", (r) => p(r, "like"));
 for (const lv of [0, 1, 2]) for (const like of [2, 5, 10, 20, 40]) row(`P(click) + ${lv}·P(lv) + ${like}·P(like)`, (r) => p(r, "click") + lv * p(r, "long_view") + like * p(r, "like"));
 const lp = (r: number, label: Label) => Math.log(Math.max(p(r, label), 1e-7));
 for (const lv of [0, 0.5, 1]) for (const like of [0.1, 0.2, 0.3, 0.5, 0.8]) row(`logP(click) + ${lv}·logP(lv) + ${like}·logP(like)`, (r) => lp(r, "click") + lv * lp(r, "long_view") + like * lp(r, "like"));
+// the item rates beside the heads: the item's like rate as a second like signal, and the heads' or rates' like-to-click ratio
+const lr = (r: number, label: Label) => Math.log(Math.max((rates[label] as Float32Array)[r] as number, 1e-7));
+for (const rate of [0.1, 0.2, 0.3, 0.5]) for (const like of [0, 0.2, 0.5]) row(`logP(c) + ${rate}·logRate(like) + ${like}·logP(like)`, (r) => lp(r, "click") + rate * lr(r, "like") + like * lp(r, "like"));
+for (const ratio of [0.2, 0.5]) row(`logP(c) + ${ratio}·log(P(like)/P(c))`, (r) => lp(r, "click") + ratio * (lp(r, "like") - lp(r, "click")));
+for (const ratio of [0.1, 0.2, 0.3]) row(`logP(c) + ${ratio}·log(rate(like)/rate(c))`, (r) => lp(r, "click") + ratio * (lr(r, "like") - lr(r, "click")));
 
 // per-user like weight from the user's own like propensity in the training window (shrunk to the global rate):
 // EV = P(click) + w·s_u·P(like), s_u = (rate_u / global)^γ, so the like term weighs most for the users who like
