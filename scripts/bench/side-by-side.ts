@@ -13,6 +13,8 @@ import { embedUser } from "../../core/serving/bundle-models";
 import { loadNativeIndex } from "../ann/native";
 import { createOnnxruntimeNodeAdapter } from "../onnx/ort-node";
 import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
+import type { FeatureSpec } from "../../core/features/spec";
+import { takeMtmlRows } from "../../models/mtml/rows";
 import { fitLine } from "../lib/fit-line";
 import { interleaved, percentiles, type Percentiles } from "./measure";
 import { warmUserIds } from "./stages";
@@ -49,35 +51,33 @@ export interface SideBySideResult {
   readonly one_user_split?: RuntimeSplit;
 }
 
-/** Time per call = per_call_ms + per_row_ms × rows, fitted through each runtime's medians at ONE_USER_SPLIT_ROWS. */
+/** One runtime's time per call = per_call_ms + per_row_ms × rows, fitted through its medians (`p50_ms`, one per row count). */
+export interface RuntimeLine {
+  readonly per_call_ms: number;
+  readonly per_row_ms: number;
+  readonly p50_ms: readonly number[];
+}
+
+/** Both runtimes' lines through their medians at ONE_USER_SPLIT_ROWS. */
 export interface RuntimeSplit {
   readonly rows: readonly number[];
-  readonly web: { readonly per_call_ms: number; readonly per_row_ms: number; readonly p50_ms: readonly number[] };
-  readonly node: { readonly per_call_ms: number; readonly per_row_ms: number; readonly p50_ms: readonly number[] };
+  readonly web: RuntimeLine;
+  readonly node: RuntimeLine;
   /** ort-web's per-row cost over ort-node's: the kernels (wasm SIMD, one thread, against native MLAS). */
   readonly per_row_ratio: number;
   /** ort-web's per-call cost over ort-node's: crossing into the runtime, copying feeds and fetches, the graph's fixed work. */
   readonly per_call_ratio: number;
 }
 
-/** Batch sizes the one-user MTML is timed at to split each runtime's time into a per-call and a per-row part (a feed's is 100). */
+/** Batch sizes the one-user MTML is timed at to split each runtime's time into a per-call and a per-row part (a feed's batch is the first stage's keep). */
 const ONE_USER_SPLIT_ROWS = [1, 25, 100, 400] as const;
 
-/** `rows` rows of `inputs`, cycling through its rows: a batch of any size whose rows all describe the same user. */
-function tiledRows(inputs: MtmlInputs, rows: number): MtmlInputs {
-  const tile = <T extends Int32Array | Float32Array>(values: T, make: (length: number) => T): T => {
-    const width = values.length / Math.max(1, inputs.size);
-    const out = make(rows * width);
-    for (let r = 0; r < rows; r++) out.set(values.subarray((r % inputs.size) * width, (r % inputs.size + 1) * width), r * width);
-    return out;
-  };
-  const ints = (length: number) => new Int32Array(length);
-  return { size: rows, user: tile(inputs.user, ints), item: tile(inputs.item, ints), author: tile(inputs.author, ints), categorical: tile(inputs.categorical, ints), tags: tile(inputs.tags, ints), dense: tile(inputs.dense, (length) => new Float32Array(length)) };
-}
-
-/** The one-user MTML on both runtimes at several batch sizes, interleaved, and the line through each runtime's medians. */
-async function splitOneUserTime(web: ModelSession, node: ModelSession, batches: readonly MtmlInputs[], options: { rounds: number; block: number; warmup: number }): Promise<RuntimeSplit> {
-  const byRows = ONE_USER_SPLIT_ROWS.map((rows) => batches.map((batch) => tiledRows(batch, rows)));
+/**
+ * The one-user MTML on both runtimes at several batch sizes, interleaved, and the line through each runtime's medians.
+ * Each size cycles through a user's own feed batch, so every row still describes that one user.
+ */
+async function splitOneUserTime(spec: FeatureSpec, web: ModelSession, node: ModelSession, batches: readonly MtmlInputs[], options: { rounds: number; block: number; warmup: number }): Promise<RuntimeSplit> {
+  const byRows = ONE_USER_SPLIT_ROWS.map((rows) => batches.map((batch) => takeMtmlRows(spec, batch, Int32Array.from({ length: rows }, (_, r) => r % batch.size))));
   const contenders = ONE_USER_SPLIT_ROWS.flatMap((rows, k) => [
     { name: `web_${rows}`, run: (i: number) => runMtml(web, (byRows[k] as MtmlInputs[])[i % batches.length] as MtmlInputs) },
     { name: `node_${rows}`, run: (i: number) => runMtml(node, (byRows[k] as MtmlInputs[])[i % batches.length] as MtmlInputs) },
@@ -197,7 +197,7 @@ export async function benchSideBySide(bundle: ServingBundle, options: SideBySide
     ],
     runOptions,
   );
-  const oneUserSplit = sessions.web_mtml_one_user && sessions.node_mtml_one_user ? await splitOneUserTime(sessions.web_mtml_one_user, sessions.node_mtml_one_user, inputs.mtml, { ...runOptions, rounds: Math.max(2, Math.floor(runOptions.rounds / 2)) }) : undefined;
+  const oneUserSplit = sessions.web_mtml_one_user && sessions.node_mtml_one_user ? await splitOneUserTime(tables.spec, sessions.web_mtml_one_user, sessions.node_mtml_one_user, inputs.mtml, { ...runOptions, rounds: Math.max(2, Math.floor(runOptions.rounds / 2)) }) : undefined;
   for (const session of Object.values(sessions)) await session.release();
 
   const timings: Record<string, Percentiles> = {};
