@@ -2,9 +2,10 @@
  * npm run pipeline -- --data <dir> --train-end <YYYYMMDD> --out <bundle-dir> [--seed N] [--no-tune]
  *
  * Loads the data and keeps the training window. Tunes the serving config on the window's last slice (models trained
- * on what comes before it, the slice replayed through the funnel, a Bayesian search), then trains the MTML, the
- * retrieval two-tower and the distilled first stage on the whole window, exports and quantizes them, builds the ANN
- * index and writes a model bundle whose manifest carries the tuned config and the tuning report (models/README.md).
+ * on what comes before it, the slice replayed through the funnel, a Bayesian search) while a worker thread trains the
+ * MTML and the retrieval two-tower on the whole window (neither reads the serving config); then distils the first
+ * stage with the tuned value model, exports and quantizes the models, builds the ANN index and writes a model bundle
+ * whose manifest carries the tuned config and the tuning report (models/README.md).
  */
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -13,7 +14,7 @@ import { loadDataset } from "../core/data/load";
 import { trainingWindow } from "../core/data/split";
 import type { TrainingData } from "../core/data/dataset";
 import type { ServingConfig } from "../core/config/serving";
-import { trainAll } from "../models/pipeline/train-all";
+import { buildWindowRows, distilFirstStage } from "../models/pipeline/train-all";
 import type { PriorMethod, TuningMethod } from "../models/tuning/tune";
 import { DEFAULT_SERVING_CONFIG, SERVING_CONFIG_SEARCH_SPACE } from "../models/serving-config";
 import { DirectoryDataSource } from "./lib/directory-source";
@@ -21,6 +22,7 @@ import { UsageError, runCli } from "./lib/cli";
 import { sourceHash } from "./lib/source-hash";
 import { MTML_VARIANTS, buildBundle, type MtmlVariant } from "./pipeline/build-bundle";
 import { DEFAULT_TUNE_STEP, tuneOnHeldOutSlice } from "./pipeline/tune-step";
+import { decodeStageModels, trainStageModelsInWorker } from "./pipeline/stage-models";
 import { withHomeFreshness } from "../core/suggested/home-like";
 import { embeddingFormatSchema } from "../core/serving/embedding-codec";
 import { LapTimer } from "../core/util/lap-timer";
@@ -66,7 +68,8 @@ await runCli(USAGE, async () => {
   const holdoutShare = Number(values["holdout-share"]);
   if (!(holdoutShare > 0 && holdoutShare < 0.5)) throw new UsageError("--holdout-share must be in (0, 0.5)");
   const started = performance.now();
-  const log = (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
+  // a line's time is when it happened: the stage-models worker's lines arrive when this thread is next idle
+  const log = (line: string, atMs = performance.timeOrigin + performance.now()) => console.log(`[${((atMs - performance.timeOrigin - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
 
   // a wrong --data is a usage mistake (exit 2 with one line), not a crash with a stack trace
   if (!(await stat(values.data).catch(() => undefined))?.isDirectory()) throw new UsageError(`--data ${values.data}: no such data directory`);
@@ -82,43 +85,54 @@ await runCli(USAGE, async () => {
   const { seconds } = timer;
   const split = (name: string) => timer.split(name);
 
+  // --- the stage models on the whole window, on the second core while this one tunes (they read no serving config) ---
+  const stageModels = trainStageModelsInWorker({ data: values.data, trainEnd: values["train-end"], seed }, (line, atMs) => log(`models: ${line}`, atMs));
+
   // --- tuning on the window's last slice ---
   let config = defaults;
   let tuning: Record<string, unknown>;
-  if (values["no-tune"]) {
-    tuning = { status: "skipped", reason: "--no-tune: the defaults of models/serving-config.json" };
-    log("tuning skipped (--no-tune): serving the defaults");
-  } else {
-    const space = SERVING_CONFIG_SEARCH_SPACE;
-    const step = await tuneOnHeldOutSlice(dataset, train, defaults, space, {
-      ...DEFAULT_TUNE_STEP,
-      seed,
-      method: values["tune-method"] as TuningMethod,
-      prior: values["tune-prior"] as PriorMethod,
-      users: tuneUsers,
-      trials: { retrieval: trials[0] as number, value: trials[1] as number, ranking: trials[2] as number, suggested: trials[3] as number },
-      holdoutShare,
-      quantization: values.quantization as MtmlVariant,
-      embeddingFormat: embeddingFormat.data,
-      calibration,
-      log,
-    });
-    config = step.config;
-    if (step.tuned) {
-      tuning = { status: "tuned", ...step.report };
+  try {
+    if (values["no-tune"]) {
+      tuning = { status: "skipped", reason: "--no-tune: the defaults of models/serving-config.json" };
+      log("tuning skipped (--no-tune): serving the defaults");
     } else {
-      tuning = { status: "skipped", reason: step.reason };
-      log(`WARNING: tuning skipped, serving the defaults: ${step.reason}`);
+      const space = SERVING_CONFIG_SEARCH_SPACE;
+      const step = await tuneOnHeldOutSlice(dataset, train, defaults, space, {
+        ...DEFAULT_TUNE_STEP,
+        seed,
+        method: values["tune-method"] as TuningMethod,
+        prior: values["tune-prior"] as PriorMethod,
+        users: tuneUsers,
+        trials: { retrieval: trials[0] as number, value: trials[1] as number, ranking: trials[2] as number, suggested: trials[3] as number },
+        holdoutShare,
+        quantization: values.quantization as MtmlVariant,
+        embeddingFormat: embeddingFormat.data,
+        calibration,
+        log,
+      });
+      config = step.config;
+      if (step.tuned) {
+        tuning = { status: "tuned", ...step.report };
+      } else {
+        tuning = { status: "skipped", reason: step.reason };
+        log(`WARNING: tuning skipped, serving the defaults: ${step.reason}`);
+      }
     }
+  } catch (error) {
+    await stageModels.stop();
+    throw error;
   }
   split("tuning");
 
   // Home's freshness is learned from the window itself (its weight is the tuner's); the tuning replay learns its own from the slice's past
   config = withHomeFreshness(config, train.events, dataset.items.createdAt);
 
-  // --- the models on the whole window, with the tuned config's value model ---
-  const trained = trainAll(train, { seed, config, log });
-  split("training");
+  // --- the first stage on the whole window, distilling the stage models with the tuned config's value model ---
+  const windowRows = buildWindowRows(train);
+  const encoded = await stageModels.result;
+  split("stage_models_after_tuning");
+  const trained = distilFirstStage(train, windowRows, decodeStageModels(windowRows, encoded, seed), { seed, config, log });
+  split("first_stage");
   const bundle = await buildBundle({ dataset, train, trained, config, seed, trainEnd: values["train-end"], quantization: values.quantization as MtmlVariant, embeddingFormat: embeddingFormat.data, itemShards, calibration, checks: "full", manifestExtras: { tuning }, log });
   split("export");
   // the code and the options that shape a bundle: `npm run eval` rebuilds a bundle built by other code or options

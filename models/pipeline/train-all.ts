@@ -15,7 +15,7 @@ import { DEFAULT_MTML_ARCHITECTURE, MtmlModel } from "../mtml/model";
 import { buildMtmlRows, featureContext, takeMtmlRows, userContextFor, type MtmlRows } from "../mtml/rows";
 import { DEFAULT_MTML_TRAINING, labelAucs, predictMtml, trainMtml, type EpochReport } from "../mtml/train";
 import { DEFAULT_TOWER_ARCHITECTURE, TwoTowerModel } from "../two-tower/model";
-import { buildRetrievalExamples } from "../two-tower/rows";
+import { buildRetrievalExamples, type RetrievalExamples } from "../two-tower/rows";
 import { DEFAULT_RETRIEVAL_TRAINING, embedItems, embedUsers, heldOutRecall, trainRetrieval } from "../two-tower/train";
 import { DEFAULT_HOLDOUT, chooseHoldout } from "../tuning/holdout";
 
@@ -66,36 +66,65 @@ export interface TrainedModels {
 }
 
 /**
- * Trains the three models on a training window. The MTML first trains on the window before its validation slice
- * (the last share of events, `chooseHoldout`) and is measured on that slice (the logged validation), then retrains
- * on everything; the retrieval model likewise reports its in-batch loss on the slice. The first stage distils the
- * final MTML and the value model's expected value.
+ * What every model of a window is trained on: the fitted features, the MTML rows with the validation slice, the
+ * retrieval examples and the catalogue's item inputs as of the window's end. Deterministic, so a worker thread that
+ * trains the stage models and the thread that distils the first stage derive the same (scripts/pipeline).
  */
-export function trainAll(train: TrainingData, options: TrainAllOptions): TrainedModels {
-  const { log, seed } = options;
-  const metrics: Record<string, unknown> = {};
-  let started = performance.now();
-  const lap = (name: string) => {
-    const seconds = (performance.now() - started) / 1000;
-    metrics[`seconds_${name}`] = Number(seconds.toFixed(2));
-    started = performance.now();
-    return seconds.toFixed(1);
-  };
+export interface WindowRows {
+  readonly fitted: FittedFeatures;
+  readonly rows: MtmlRows;
+  readonly validation: ReturnType<typeof chooseHoldout>;
+  readonly checkRows: TrainedModels["checkRows"];
+  readonly examples: RetrievalExamples;
+  readonly catalogueItemInputs: ItemTowerInputs;
+  readonly seconds: number;
+}
 
+export function buildWindowRows(train: TrainingData): WindowRows {
+  const started = performance.now();
   const fitted = fitFeatures(train);
   const rows = buildMtmlRows(train, fitted);
-  log(`features: ${rows.inputs.size} impressions, ${rows.spec.dense.names.length} dense + ${rows.spec.categorical.length} categorical slots (${lap("features")} s)`);
-
-  // --- second stage: MTML ---
   // rows are the training events in time order, so the validation slice is a suffix of them
   const validation = mtmlValidationHoldout(train);
+  const validationRows = Int32Array.from({ length: rows.inputs.size - validation.fit.size }, (_, i) => validation.fit.size + i);
+  const checkRows = { inputs: takeMtmlRows(rows.spec, rows.inputs, validationRows), labels: gatherLabels(rows.labels, validationRows) };
+  const examples = buildRetrievalExamples(train, fitted, rows.spec);
+  // the catalogue as of the end of the window, for the held-out recall and then the shipped item embeddings
+  const context = featureContext(train, fitted, examples.spec, rows.finalState);
+  const catalogueSize = train.items.ids.size;
+  const catalogueItemInputs = allocateItemTowerInputs(examples.spec, catalogueSize);
+  for (let item = 0; item < catalogueSize; item++) writeItemTowerRow(context, item, train.endMs, catalogueItemInputs, item);
+  return { fitted, rows, validation, checkRows, examples, catalogueItemInputs, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The models that do not depend on the serving config: the MTML and the retrieval two-tower. */
+export interface StageModels {
+  readonly mtml: MtmlModel;
+  readonly retrieval: TwoTowerModel;
+  readonly metrics: Record<string, unknown>;
+}
+
+export type StageTrainingOptions = Pick<TrainAllOptions, "seed" | "log" | "mtmlEpochs" | "retrievalEpochs" | "skipValidation">;
+
+/**
+ * The MTML first trains on the window before its validation slice (the last share of events, `chooseHoldout`) and
+ * is measured on that slice (the logged validation), then retrains on everything; the retrieval model keeps the
+ * epoch that best retrieves the slice's held-out clicks.
+ */
+export function trainStageModels(train: TrainingData, window: WindowRows, options: StageTrainingOptions): StageModels {
+  const { log, seed } = options;
+  const { rows, validation, checkRows, examples, catalogueItemInputs: itemInputs } = window;
+  const metrics: Record<string, unknown> = { seconds_features: Number(window.seconds.toFixed(2)) };
+  let started = performance.now();
+  const lap = (name: string) => lapInto(metrics, name, started, () => (started = performance.now()));
+  log(`features: ${rows.inputs.size} impressions, ${rows.spec.dense.names.length} dense + ${rows.spec.categorical.length} categorical slots (${window.seconds.toFixed(1)} s)`);
+
+  // --- second stage: MTML ---
   const everyRow = Int32Array.from({ length: rows.inputs.size }, (_, i) => i);
   const earlierRows = everyRow.subarray(0, validation.fit.size);
-  const validationRows = everyRow.subarray(validation.fit.size);
-  const checkRows = { inputs: takeMtmlRows(rows.spec, rows.inputs, validationRows), labels: gatherLabels(rows.labels, validationRows) };
   const mtmlTraining = { ...DEFAULT_MTML_TRAINING, epochs: options.mtmlEpochs ?? DEFAULT_MTML_TRAINING.epochs, seed };
   if (!options.skipValidation) {
-    log(`mtml: validating on the last ${validationRows.length} impressions (${validation.describe}), training on the ${earlierRows.length} before`);
+    log(`mtml: validating on the last ${rows.inputs.size - earlierRows.length} impressions (${validation.describe}), training on the ${earlierRows.length} before`);
     const probe = new MtmlModel(rows.spec, DEFAULT_MTML_ARCHITECTURE, new Rng(seed));
     const reports = trainMtml(probe, rows, earlierRows, { ...mtmlTraining, log: (line) => log(`  ${line}`) }, checkRows);
     metrics.mtml_validation = reports.map((report: EpochReport) => ({ epoch: report.epoch, loss: round(report.loss), auc: roundRecord(report.validationAuc ?? {}) }));
@@ -108,21 +137,13 @@ export function trainAll(train: TrainingData, options: TrainAllOptions): Trained
   log(`mtml done (${lap("mtml")} s)`);
 
   // --- retrieval two-tower ---
-  const examples = buildRetrievalExamples(train, fitted, rows.spec);
-  const spec = examples.spec;
   // the validation slice's clicks of every tenth user are held out: the epoch they are best retrieved at is kept
   const heldOutExample = (e: number) => (examples.ts[e] as number) >= validation.cutMs && (examples.user[e] as number) % 10 === 0;
   const exampleRows = Int32Array.from({ length: examples.item.length }, (_, i) => i).filter((e) => !heldOutExample(e));
   const validationExamples = Int32Array.from({ length: examples.item.length }, (_, i) => i).filter(heldOutExample);
   const retrievalTraining = { ...DEFAULT_RETRIEVAL_TRAINING, epochs: options.retrievalEpochs ?? DEFAULT_RETRIEVAL_TRAINING.epochs, seed: seed + 1 };
-  const retrieval = new TwoTowerModel("retrieval", spec, DEFAULT_TOWER_ARCHITECTURE, new Rng(seed + 1));
-  // the catalogue as of the end of the window, for the held-out recall and then the shipped item embeddings
-  const finalState = rows.finalState;
-  const context = featureContext(train, fitted, spec, finalState);
-  const catalogueSize = train.items.ids.size;
-  const itemInputs = allocateItemTowerInputs(spec, catalogueSize);
-  for (let item = 0; item < catalogueSize; item++) writeItemTowerRow(context, item, train.endMs, itemInputs, item);
-  const recallDepth = Math.max(1, Math.round(catalogueSize * HELD_OUT_RECALL_SHARE));
+  const retrieval = new TwoTowerModel("retrieval", examples.spec, DEFAULT_TOWER_ARCHITECTURE, new Rng(seed + 1));
+  const recallDepth = Math.max(1, Math.round(train.items.ids.size * HELD_OUT_RECALL_SHARE));
   const retrievalTrained = trainRetrieval(retrieval, examples, exampleRows, {
     ...retrievalTraining,
     log: (line) => log(`  ${line}`),
@@ -134,6 +155,21 @@ export function trainAll(train: TrainingData, options: TrainAllOptions): Trained
   metrics.retrieval_examples = examples.item.length;
   metrics.retrieval_validation_examples = Array.from(examples.ts).filter((ts) => ts >= validation.cutMs).length;
   log(`retrieval done: ${examples.item.length} click examples (${lap("retrieval")} s)`);
+  return { mtml, retrieval, metrics };
+}
+
+/**
+ * The first stage distils the final MTML and the value model's expected value (with `options.config`'s weights)
+ * over candidate pools; with the stage models it makes the window's trained models.
+ */
+export function distilFirstStage(train: TrainingData, window: WindowRows, stage: StageModels, options: TrainAllOptions): TrainedModels {
+  const { log, seed } = options;
+  const { fitted, rows, checkRows, examples, catalogueItemInputs: itemInputs } = window;
+  const { mtml, retrieval } = stage;
+  const spec = examples.spec;
+  const finalState = rows.finalState;
+  const metrics: Record<string, unknown> = { ...stage.metrics };
+  const started = performance.now();
 
   // --- serving-time item embeddings ---
   const retrievalItemEmbeddings = embedItems(retrieval, itemInputs);
@@ -168,9 +204,26 @@ export function trainAll(train: TrainingData, options: TrainAllOptions): Trained
   metrics.first_stage_held_out_fidelity = round(heldOutFidelity());
   metrics.distillation_requests = distillation.requests.length;
   const firstStageItemEmbeddings = embedItems(firstStage, itemInputs);
-  log(`first stage done: ${distillation.requests.length} requests (${lap("first_stage")} s)`);
+  log(`first stage done: ${distillation.requests.length} requests (${lapInto(metrics, "first_stage", started)} s)`);
 
   return { fitted, spec, mtml, retrieval, firstStage, finalState, retrievalItemEmbeddings, firstStageItemEmbeddings, catalogueItemInputs: itemInputs, checkRows, metrics };
+}
+
+/**
+ * Trains the three models on a training window: the stage models (`trainStageModels`), then the first stage
+ * distilled from them (`distilFirstStage`).
+ */
+export function trainAll(train: TrainingData, options: TrainAllOptions): TrainedModels {
+  const window = buildWindowRows(train);
+  return distilFirstStage(train, window, trainStageModels(train, window, options), options);
+}
+
+/** Records the seconds since `started` as `seconds_<name>` and returns them for a log line. */
+function lapInto(metrics: Record<string, unknown>, name: string, started: number, restart?: () => void): string {
+  const seconds = (performance.now() - started) / 1000;
+  metrics[`seconds_${name}`] = Number(seconds.toFixed(2));
+  restart?.();
+  return seconds.toFixed(1);
 }
 
 export function buildDistillation(

@@ -18,7 +18,8 @@ import { readOnnxModelInfo } from "../../../core/inference/onnx-model-info";
 import { parseServingManifest } from "../../../core/serving/bundle-manifest";
 import { itemTowerFeeds, runTower } from "../../../core/serving/model-runs";
 import { BundleTables } from "../../../core/serving/bundle-tables";
-import { trainAll } from "../../../models/pipeline/train-all";
+import { buildWindowRows, distilFirstStage, trainAll, trainStageModels } from "../../../models/pipeline/train-all";
+import { decodeStageModels, trainStageModelsInWorker } from "../../../scripts/pipeline/stage-models";
 import { DEFAULT_SERVING_CONFIG } from "../../../models/serving-config";
 import { DirectoryDataSource } from "../../../scripts/lib/directory-source";
 import { DEFAULT_SYNTHETIC_OPTIONS, syntheticDay, writeSyntheticKuaiRand } from "../../../scripts/models/synthetic-kuairand";
@@ -104,6 +105,29 @@ describe("trainAll on a small data set", () => {
     expect(metrics.mtml_validation[0]!.auc.click).toBeGreaterThan(0.6);
     expect(log.some((line) => line.includes("first stage done: 40 requests"))).toBe(true);
   });
+});
+
+describe("the stage models in a worker thread", () => {
+  it("are the models this thread trains, weight for weight, and distil the same first stage", async () => {
+    const options = { seed: 7, mtmlEpochs: 1, retrievalEpochs: 2 };
+    const running = trainStageModelsInWorker({ data, trainEnd: TRAIN_END, ...options }, () => undefined);
+    const dataset = await loadDataset(new DirectoryDataSource(data));
+    const window = trainingWindow(dataset, TRAIN_END);
+    const train: TrainingData = { ...dataset, events: window.train, endMs: window.trainEndMs };
+    const here = trainStageModels(train, buildWindowRows(train), { ...options, log: () => undefined });
+    const encoded = await running.result;
+    const decoded = decodeStageModels(buildWindowRows(train), encoded, options.seed);
+    for (const [name, mine, theirs] of [["mtml", here.mtml, decoded.mtml], ["retrieval", here.retrieval, decoded.retrieval]] as const) {
+      const theirParameters = new Map(theirs.parameters().map((parameter) => [parameter.name, parameter.data]));
+      expect(mine.parameters().length, name).toBeGreaterThan(0);
+      for (const parameter of mine.parameters()) expect(theirParameters.get(parameter.name), `${name} ${parameter.name}`).toEqual(parameter.data);
+    }
+    expect(encoded.metrics.retrieval_train_loss).toEqual(here.metrics.retrieval_train_loss);
+    const distil = { seed: options.seed, config: DEFAULT_SERVING_CONFIG, log: () => undefined, firstStageEpochs: 1, distillationUsers: 20, distillationPool: 40 };
+    const fromWorker = distilFirstStage(train, buildWindowRows(train), decoded, distil);
+    const fromHere = distilFirstStage(train, buildWindowRows(train), here, distil);
+    expect(fromWorker.firstStageItemEmbeddings).toEqual(fromHere.firstStageItemEmbeddings);
+  }, 120_000);
 });
 
 describe("npm run pipeline on a small data set", () => {
