@@ -72,3 +72,44 @@ export function calibrateMtmlRows(calibration: MtmlCalibration | undefined, prob
   });
   return probabilities;
 }
+
+/**
+ * Platt scaling on binned data: the (a, b) of σ(a·z + b) that minimise the log loss of `positives[j]` of `counts[j]`
+ * outcomes at logit `logits[j]`, by Newton's method (two parameters, a convex loss: it converges in a few steps). One
+ * row per bin of count 1 is ordinary Platt scaling. A small ridge keeps (a, b) finite when one class is absent or
+ * perfectly separated.
+ */
+export function fitPlattOnBins(logits: ArrayLike<number>, positives: ArrayLike<number>, counts: ArrayLike<number>, ridge = 1e-3): Calibrator {
+  let a = 1;
+  let b = 0;
+  let n = 0;
+  for (let j = 0; j < counts.length; j++) n += counts[j] as number;
+  if (!(n > 0)) return { method: "none" };
+  for (let iteration = 0; iteration < 50; iteration++) {
+    let ga = ridge * (a - 1);
+    let gb = ridge * b;
+    let haa = ridge;
+    let hab = 0;
+    let hbb = ridge;
+    for (let j = 0; j < logits.length; j++) {
+      const z = logits[j] as number;
+      const c = counts[j] as number;
+      const q = 1 / (1 + Math.exp(-(a * z + b)));
+      const r = c * q - (positives[j] as number);
+      const w = c * q * (1 - q);
+      ga += (r * z) / n;
+      gb += r / n;
+      haa += (w * z * z) / n;
+      hab += (w * z) / n;
+      hbb += w / n;
+    }
+    const det = haa * hbb - hab * hab;
+    if (!(det > 0)) break;
+    const da = (hbb * ga - hab * gb) / det;
+    const db = (haa * gb - hab * ga) / det;
+    a -= da;
+    b -= db;
+    if (Math.abs(da) + Math.abs(db) < 1e-9) break;
+  }
+  return { method: "platt", a, b };
+}

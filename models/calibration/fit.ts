@@ -1,4 +1,4 @@
-import { calibrate, logit, type Calibrator } from "../../core/ranking/calibration";
+import { calibrate, fitPlattOnBins, logit, type Calibrator } from "../../core/ranking/calibration";
 
 /** Mean log loss of probabilities `p` (clamped) against 0/1 `y`. */
 export function logLoss(p: ArrayLike<number>, y: ArrayLike<number>): number {
@@ -10,41 +10,12 @@ export function logLoss(p: ArrayLike<number>, y: ArrayLike<number>): number {
   return p.length === 0 ? 0 : total / p.length;
 }
 
-/**
- * Platt scaling on the logit of p: the (a, b) of σ(a·logit(p) + b) that minimise the log loss, by Newton's method
- * (two parameters, a convex loss: it converges in a few steps). A small ridge keeps (a, b) finite when one class is
- * absent or perfectly separated.
- */
+/** Platt scaling on the logit of p: `fitPlattOnBins` with every row a bin of its own. */
 export function fitPlatt(p: ArrayLike<number>, y: ArrayLike<number>, ridge = 1e-3): Calibrator {
-  let a = 1;
-  let b = 0;
   const n = p.length;
-  for (let iteration = 0; iteration < 50; iteration++) {
-    let ga = ridge * (a - 1);
-    let gb = ridge * b;
-    let haa = ridge;
-    let hab = 0;
-    let hbb = ridge;
-    for (let i = 0; i < n; i++) {
-      const z = logit(p[i] as number);
-      const q = 1 / (1 + Math.exp(-(a * z + b)));
-      const r = q - ((y[i] as number) > 0 ? 1 : 0);
-      const w = q * (1 - q);
-      ga += (r * z) / n;
-      gb += r / n;
-      haa += (w * z * z) / n;
-      hab += (w * z) / n;
-      hbb += w / n;
-    }
-    const det = haa * hbb - hab * hab;
-    if (!(det > 0)) break;
-    const da = (hbb * ga - hab * gb) / det;
-    const db = (haa * gb - hab * ga) / det;
-    a -= da;
-    b -= db;
-    if (Math.abs(da) + Math.abs(db) < 1e-9) break;
-  }
-  return { method: "platt", a, b };
+  const logits = Float64Array.from({ length: n }, (_, i) => logit(p[i] as number));
+  const positives = Float64Array.from({ length: n }, (_, i) => ((y[i] as number) > 0 ? 1 : 0));
+  return fitPlattOnBins(logits, positives, new Float64Array(n).fill(1), ridge);
 }
 
 /**

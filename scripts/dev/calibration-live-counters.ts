@@ -26,7 +26,7 @@ import { DEFAULT_MTML_ARCHITECTURE, MtmlModel } from "../../models/mtml/model";
 import { buildMtmlRows, featureContext, newReplay, takeMtmlRows, userContextFor } from "../../models/mtml/rows";
 import { DEFAULT_MTML_TRAINING, predictMtml, trainMtml } from "../../models/mtml/train";
 import { mtmlValidationHoldout } from "../../models/pipeline/train-all";
-import { chooseCalibrator } from "../../models/calibration/fit";
+import { chooseCalibrator, fitPlatt } from "../../models/calibration/fit";
 import { calibrate, type Calibrator } from "../../core/ranking/calibration";
 import { lowerBound } from "../../core/util/sorted";
 import { DirectoryDataSource } from "../lib/directory-source";
@@ -98,3 +98,78 @@ for (const [name, inputs] of [...Object.entries(ways), ...Object.entries(ways).m
   console.log(`${name.padEnd(28)} ${cells.join(" | ")}`);
 }
 
+// A feedback correction the Worker could run: per label, the logit gap between what happened and what the model
+// predicted over the impressions whose hour has closed (labels join an impression within the hour), decayed with
+// half-life H and shrunk to no shift by K impressions, added to each new prediction's logit. Reads only the past.
+const FEEDBACK_DELAY_MS = 3_600_000;
+const SHRINK_IMPRESSIONS = 500;
+const logit = (p: number) => Math.log(Math.max(p, 1e-7) / Math.max(1 - p, 1e-7));
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+for (const [name, inputs] of Object.entries(ways)) {
+  const raw = predictMtml(mtml, inputs);
+  for (const halfLifeHours of [3, 12, 48]) {
+    const decayPerMs = Math.LN2 / (halfLifeHours * 3_600_000);
+    const cells = LABELS.slice(0, 3).map((label, l) => {
+      const column = test.labels[label];
+      const labels = Array.from({ length: test.size }, (_, r) => column?.[r] ?? 0);
+      const corrected = new Float64Array(test.size);
+      let weight = 0;
+      let observed = 0;
+      let predicted = 0;
+      let asOf = test.ts[0] as number;
+      let next = 0;
+      for (let r = 0; r < test.size; r++) {
+        const now = test.ts[r] as number;
+        while (next < test.size && (test.ts[next] as number) <= now - FEEDBACK_DELAY_MS) {
+          const at = test.ts[next] as number;
+          const decay = Math.exp(-decayPerMs * (at - asOf));
+          weight = weight * decay + 1;
+          observed = observed * decay + (labels[next] as number);
+          predicted = predicted * decay + (raw[next * LABELS.length + l] as number);
+          asOf = at;
+          next++;
+        }
+        const meanPredicted = weight > 0 ? predicted / weight : 0.5;
+        const shift = weight > 0 ? logit((observed + SHRINK_IMPRESSIONS * meanPredicted) / (weight + SHRINK_IMPRESSIONS)) - logit(meanPredicted) : 0;
+        corrected[r] = sigmoid(logit(raw[r * LABELS.length + l] as number) + shift);
+      }
+      const shown = reliability(corrected, labels);
+      return `${label} ECE ${shown?.ece.toFixed(4)} (floor ${shown?.eceFloor.toFixed(4)}), AUC ${auc(Array.from(corrected), labels)?.toFixed(4)}`;
+    });
+    console.log(`${`${name} + feedback ${halfLifeHours} h`.padEnd(28)} ${cells.join(" | ")}`);
+  }
+}
+
+// The same feedback, refitting a Platt map (slope and intercept) every hour on the closed impressions of the last W
+// hours, once there are at least MIN_PLATT_ROWS of them (before that, none).
+const MIN_PLATT_ROWS = 2000;
+const HOUR_MS = 3_600_000;
+for (const [name, inputs] of Object.entries(ways)) {
+  const raw = predictMtml(mtml, inputs);
+  for (const windowHours of [12, 24, 48]) {
+    const cells = LABELS.slice(0, 3).map((label, l) => {
+      const column = test.labels[label];
+      const labels = Array.from({ length: test.size }, (_, r) => column?.[r] ?? 0);
+      const corrected = new Float64Array(test.size);
+      let map: Calibrator = { method: "none" };
+      let hour = Number.NEGATIVE_INFINITY;
+      for (let r = 0; r < test.size; r++) {
+        const now = test.ts[r] as number;
+        if (now >= hour + HOUR_MS) {
+          hour = Math.floor(now / HOUR_MS) * HOUR_MS;
+          const from = lowerBound(test.ts, hour - windowHours * HOUR_MS);
+          const to = lowerBound(test.ts, hour - FEEDBACK_DELAY_MS + 1);
+          if (to - from >= MIN_PLATT_ROWS) {
+            const p = Float64Array.from({ length: to - from }, (_, k) => raw[(from + k) * LABELS.length + l] as number);
+            const y = Float64Array.from({ length: to - from }, (_, k) => labels[from + k] as number);
+            map = fitPlatt(p, y);
+          }
+        }
+        corrected[r] = calibrate(map, raw[r * LABELS.length + l] as number);
+      }
+      const shown = reliability(corrected, labels);
+      return `${label} ECE ${shown?.ece.toFixed(4)} (floor ${shown?.eceFloor.toFixed(4)}), AUC ${auc(Array.from(corrected), labels)?.toFixed(4)}`;
+    });
+    console.log(`${`${name} + hourly Platt ${windowHours} h`.padEnd(28)} ${cells.join(" | ")}`);
+  }
+}

@@ -10,6 +10,7 @@ import { formatReport } from "../../core/eval/report";
 import { CATALOGUE_LABELS, testPositives } from "../../core/eval/protocols";
 import { BundleRows, FirstStageRecommender, MtmlPairScorer, TwoTowerRecommender } from "../../core/eval/systems/bundle-systems";
 import { ExploreSystems } from "../../core/eval/systems/funnel-systems";
+import { FeedbackCalibratedScorer } from "../../core/eval/systems/feedback-scorer";
 import { SuggestedSystems, type SuggestedMeasures } from "../../core/eval/systems/suggested-systems";
 import type { HomeLikeness } from "../../core/eval/home-likeness";
 import { SOURCE_NAMES } from "../../core/config/serving";
@@ -68,7 +69,7 @@ export async function evaluateWindow(dataset: Dataset, split: TimeSplit, options
   try {
     const rows = new BundleRows(dataset, bundle.tables);
     const explore = new ExploreSystems(rows, bundle, bundle.tables.config);
-    const systems: Systems = { recommenders: [explore.retrieval()], scorers: [explore.score(), explore.feedScore(), new MtmlPairScorer(rows, models)] };
+    const systems: Systems = { recommenders: [explore.retrieval()], scorers: [explore.score(), explore.feedScore(), new MtmlPairScorer(rows, models), new FeedbackCalibratedScorer(new MtmlPairScorer(rows, models), split.test, dataset.labels)] };
     if (options.systems === "all") systems.recommenders.push(...SOURCE_NAMES.map((name) => explore.source(name)));
     systems.recommenders.push(explore.explore());
     if (options.systems === "all") systems.recommenders.push(new TwoTowerRecommender(rows, models), new FirstStageRecommender(rows, models));
