@@ -7,6 +7,10 @@
  *   frozen: the end-of-training state, now = the end of training (the evaluation's `mtml`);
  *   frozen, own time: the same state, decayed to the impression's day, now = its own time (a Worker with no events);
  *   day before: every earlier day's events counted, now = its own time (a Worker with live counters: training's rows).
+ * Then each way with corrections: a Platt map fitted out of sample on the pipeline's validation probe; an intercept
+ * that follows the logit gap between outcomes and predictions of the closed impressions (decayed, half-life 3–48 h);
+ * and a Platt map refitted every hour on the last 12–48 hours' closed impressions (what core/ranking/
+ * feedback-calibration.ts does with binned counts, here on the rows).
  *   npx tsx scripts/dev/calibration-live-counters.ts --bundle <dir> --train-end D --test-start D' --test-end D''
  */
 import { readFile } from "node:fs/promises";
