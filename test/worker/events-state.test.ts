@@ -8,8 +8,23 @@ import { USER_STATE_GROUPS, USER_STATE_LIMITS, userStateGroup, userStateStub, ty
 
 const T0 = Date.UTC(2026, 0, 1);
 
+/**
+ * Groups this file's tests have written to. A group object's trending outbox holds every user's pending batches, so a
+ * test that reads the outbox needs a group no earlier test used: with 64 groups, a random id shared one with an
+ * earlier test's 1,000 events often enough to fail a run now and then.
+ */
+const claimedGroups = new Set<number>();
+
+function unclaimedUserId(): string {
+  for (;;) {
+    const userId = `u-${crypto.randomUUID()}`;
+    if (!claimedGroups.has(userStateGroup(userId))) return userId;
+  }
+}
+
 function freshUser(): { userId: string; stub: DurableObjectStub<UserState> } {
-  const userId = `u-${crypto.randomUUID()}`;
+  const userId = unclaimedUserId();
+  claimedGroups.add(userStateGroup(userId));
   return { userId, stub: userStateStub(env, userId) };
 }
 
@@ -29,7 +44,7 @@ async function tableSize(stub: DurableObjectStub<UserState>, userId: string, tab
 
 /** Two fresh users whose state lives in the same object. */
 function twoUsersOfOneGroup(): [string, string] {
-  const first = `u-${crypto.randomUUID()}`;
+  const first = freshUser().userId;
   for (;;) {
     const second = `u-${crypto.randomUUID()}`;
     if (userStateGroup(second) === userStateGroup(first)) return [first, second];
@@ -64,7 +79,7 @@ describe("UserState groups", () => {
   });
 
   it("refuses a user routed to another group's object", async () => {
-    const a = `u-${crypto.randomUUID()}`;
+    const a = freshUser().userId;
     let other = `u-${crypto.randomUUID()}`;
     while (userStateGroup(other) === userStateGroup(a)) other = `u-${crypto.randomUUID()}`;
     const stub = userStateStub(env, a);

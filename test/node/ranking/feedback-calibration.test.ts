@@ -19,12 +19,33 @@ function stream(n: number, fromMs: number, hours: number, a: number, b: number, 
 }
 
 describe("fitPlattOnBins", () => {
-  it("with one row per bin is ordinary Platt scaling, to the last bit", () => {
+  it("with one row per bin is ordinary Platt scaling: the log loss's minimum, as plain gradient descent finds it", () => {
     const rows = stream(5000, DAY_START, 1, 0.7, 0.3, 3);
-    const p = rows.map((row) => row.p);
+    const z = rows.map((row) => logit(row.p));
     const y = rows.map((row) => (row.outcome ? 1 : 0));
-    const binned = fitPlattOnBins(Float64Array.from(p, logit), Float64Array.from(y), new Float64Array(p.length).fill(1));
-    expect(binned).toEqual(fitPlatt(p, y));
+    const binned = fitPlattOnBins(z, y, z.map(() => 1), 0);
+    // an independent reference: many small gradient steps on the mean log loss of σ(a·z + b)
+    let a = 1;
+    let b = 0;
+    for (let step = 0; step < 2_000; step++) {
+      let ga = 0;
+      let gb = 0;
+      z.forEach((value, i) => {
+        const residual = 1 / (1 + Math.exp(-(a * value + b))) - (y[i] as number);
+        ga += (residual * value) / z.length;
+        gb += residual / z.length;
+      });
+      a -= 0.5 * ga;
+      b -= 0.5 * gb;
+    }
+    if (binned.method !== "platt") throw new Error("not platt");
+    expect(binned.a).toBeCloseTo(a, 4);
+    expect(binned.b).toBeCloseTo(b, 4);
+    // and the offline fitPlatt is this fit on the rows' logits
+    const offline = fitPlatt(rows.map((row) => row.p), y, 0);
+    if (offline.method !== "platt") throw new Error("not platt");
+    expect(offline.a).toBeCloseTo(binned.a, 6);
+    expect(offline.b).toBeCloseTo(binned.b, 6);
   });
 
   it("fits the same map from counts per bin as from the rows in them", () => {
