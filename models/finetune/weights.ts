@@ -7,6 +7,8 @@
  */
 import { packArrays, requireArray, unpackArrays, type JsonValue } from "../../core/bundle/packed";
 import type { Module } from "../nn/layers";
+import type { MtmlModel } from "../mtml/model";
+import type { TwoTowerModel } from "../two-tower/model";
 
 export const WEIGHTS_FORMAT = "explore-edge-ranker/trainer-weights@1";
 
@@ -28,6 +30,11 @@ export function encodeModelWeights(modelName: string, model: Module, architectur
   }
   const meta: WeightsMeta = { format: WEIGHTS_FORMAT, model: modelName, architecture, shapes };
   return packArrays(arrays, meta as unknown as JsonValue);
+}
+
+/** `encodeModelWeights` of a trainer model with its own architecture (the hidden widths as a plain array, as JSON holds them). */
+export function encodeTrainerModel(modelName: string, model: MtmlModel | TwoTowerModel): Uint8Array {
+  return encodeModelWeights(modelName, model, { ...model.architecture, hidden: [...model.architecture.hidden] });
 }
 
 /** The architecture a weights file was saved with (to build the model it fits). */

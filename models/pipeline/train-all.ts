@@ -18,6 +18,7 @@ import { DEFAULT_TOWER_ARCHITECTURE, TwoTowerModel } from "../two-tower/model";
 import { buildRetrievalExamples, type RetrievalExamples } from "../two-tower/rows";
 import { DEFAULT_RETRIEVAL_TRAINING, embedItems, embedUsers, heldOutRecall, trainRetrieval } from "../two-tower/train";
 import { DEFAULT_HOLDOUT, chooseHoldout } from "../tuning/holdout";
+import { LapTimer } from "../../core/util/lap-timer";
 
 /** Retrieval's epochs are judged by held-out recall at this share of the catalogue (~1,000 of KuaiRand's 7,583 items: the quota). */
 const HELD_OUT_RECALL_SHARE = 0.13;
@@ -115,8 +116,12 @@ export function trainStageModels(train: TrainingData, window: WindowRows, option
   const { log, seed } = options;
   const { rows, validation, checkRows, examples, catalogueItemInputs: itemInputs } = window;
   const metrics: Record<string, unknown> = { seconds_features: Number(window.seconds.toFixed(2)) };
-  let started = performance.now();
-  const lap = (name: string) => lapInto(metrics, name, started, () => (started = performance.now()));
+  const timer = new LapTimer();
+  const lap = (name: string) => {
+    timer.split(name);
+    metrics[`seconds_${name}`] = timer.seconds[name];
+    return (timer.seconds[name] as number).toFixed(1);
+  };
   log(`features: ${rows.inputs.size} impressions, ${rows.spec.dense.names.length} dense + ${rows.spec.categorical.length} categorical slots (${window.seconds.toFixed(1)} s)`);
 
   // --- second stage: MTML ---
@@ -169,7 +174,7 @@ export function distilFirstStage(train: TrainingData, window: WindowRows, stage:
   const spec = examples.spec;
   const finalState = rows.finalState;
   const metrics: Record<string, unknown> = { ...stage.metrics };
-  const started = performance.now();
+  const timer = new LapTimer();
 
   // --- serving-time item embeddings ---
   const retrievalItemEmbeddings = embedItems(retrieval, itemInputs);
@@ -204,7 +209,9 @@ export function distilFirstStage(train: TrainingData, window: WindowRows, stage:
   metrics.first_stage_held_out_fidelity = round(heldOutFidelity());
   metrics.distillation_requests = distillation.requests.length;
   const firstStageItemEmbeddings = embedItems(firstStage, itemInputs);
-  log(`first stage done: ${distillation.requests.length} requests (${lapInto(metrics, "first_stage", started)} s)`);
+  timer.split("first_stage");
+  metrics.seconds_first_stage = timer.seconds.first_stage;
+  log(`first stage done: ${distillation.requests.length} requests (${(timer.seconds.first_stage as number).toFixed(1)} s)`);
 
   return { fitted, spec, mtml, retrieval, firstStage, finalState, retrievalItemEmbeddings, firstStageItemEmbeddings, catalogueItemInputs: itemInputs, checkRows, metrics };
 }
@@ -216,14 +223,6 @@ export function distilFirstStage(train: TrainingData, window: WindowRows, stage:
 export function trainAll(train: TrainingData, options: TrainAllOptions): TrainedModels {
   const window = buildWindowRows(train);
   return distilFirstStage(train, window, trainStageModels(train, window, options), options);
-}
-
-/** Records the seconds since `started` as `seconds_<name>` and returns them for a log line. */
-function lapInto(metrics: Record<string, unknown>, name: string, started: number, restart?: () => void): string {
-  const seconds = (performance.now() - started) / 1000;
-  metrics[`seconds_${name}`] = Number(seconds.toFixed(2));
-  restart?.();
-  return seconds.toFixed(1);
 }
 
 export function buildDistillation(

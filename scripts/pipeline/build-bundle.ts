@@ -29,7 +29,7 @@ import type { OnnxRuntimeAdapter } from "../../core/inference/types";
 import type { Calibrator, MtmlCalibration } from "../../core/ranking/calibration";
 import { runMtml } from "../../core/serving/model-runs";
 import { chooseCalibrator, type CalibratorChoice } from "../../models/calibration/fit";
-import { encodeModelWeights } from "../../models/finetune/weights";
+import { encodeTrainerModel } from "../../models/finetune/weights";
 import { MTML_VARIANTS, buildOneUserMtml, checkMtmlParity, checkTowerParity, measureMtmlVariants, quantizeMtml, type MtmlVariant } from "./export-models";
 
 export const MODEL_FILES = {
@@ -137,9 +137,9 @@ export async function buildBundle(options: BuildBundleOptions): Promise<BuiltBun
     files.set(userFile, userBytes);
     files.set(itemFile, itemBytes);
   }
-  files.set(WARM_START_FILES.mtml, encodeModelWeights("mtml", trained.mtml, { ...trained.mtml.architecture, hidden: [...trained.mtml.architecture.hidden] }));
-  files.set(WARM_START_FILES.retrieval, encodeModelWeights("retrieval", trained.retrieval, { ...trained.retrieval.architecture, hidden: [...trained.retrieval.architecture.hidden] }));
-  files.set(WARM_START_FILES.first_stage, encodeModelWeights("first_stage", trained.firstStage, { ...trained.firstStage.architecture, hidden: [...trained.firstStage.architecture.hidden] }));
+  files.set(WARM_START_FILES.mtml, encodeTrainerModel("mtml", trained.mtml));
+  files.set(WARM_START_FILES.retrieval, encodeTrainerModel("retrieval", trained.retrieval));
+  files.set(WARM_START_FILES.first_stage, encodeTrainerModel("first_stage", trained.firstStage));
   if (options.checks === "full") log(`towers: fp32 parity ${Object.entries(towerParity).map(([name, diff]) => `${name} ${diff.toExponential(2)}`).join(", ")}`);
 
   // --- embeddings and the ANN index ---

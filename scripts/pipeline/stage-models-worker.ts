@@ -3,7 +3,7 @@ import { loadDataset } from "../../core/data/load";
 import { trainingWindow } from "../../core/data/split";
 import type { TrainingData } from "../../core/data/dataset";
 import { buildWindowRows, trainStageModels } from "../../models/pipeline/train-all";
-import { encodeModelWeights } from "../../models/finetune/weights";
+import { encodeTrainerModel } from "../../models/finetune/weights";
 import { DirectoryDataSource } from "../lib/directory-source";
 import { serveTsWorker } from "../lib/ts-worker";
 import type { EncodedStageModels, StageModelsInput } from "./stage-models";
@@ -13,7 +13,7 @@ await serveTsWorker<StageModelsInput, EncodedStageModels>(async (input, log) => 
   const window = trainingWindow(dataset, input.trainEnd);
   const train: TrainingData = { ...dataset, events: window.train, endMs: window.trainEndMs };
   const stage = trainStageModels(train, buildWindowRows(train), { seed: input.seed, mtmlEpochs: input.mtmlEpochs, retrievalEpochs: input.retrievalEpochs, log });
-  const mtml = encodeModelWeights("mtml", stage.mtml, { ...stage.mtml.architecture, hidden: [...stage.mtml.architecture.hidden] });
-  const retrieval = encodeModelWeights("retrieval", stage.retrieval, { ...stage.retrieval.architecture, hidden: [...stage.retrieval.architecture.hidden] });
+  const mtml = encodeTrainerModel("mtml", stage.mtml);
+  const retrieval = encodeTrainerModel("retrieval", stage.retrieval);
   return { mtml, retrieval, metrics: stage.metrics };
 });

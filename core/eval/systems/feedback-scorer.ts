@@ -7,11 +7,12 @@
 import type { EventTable } from "../../data/dataset";
 import type { Label } from "../../data/labels";
 import { calibrate } from "../../ranking/calibration";
+import { DEFAULT_SNAPSHOT_ENGAGEMENT_OPTIONS } from "../../realtime/snapshot-engagements";
 import { DEFAULT_FEEDBACK_CALIBRATION, FeedbackCalibration, type FeedbackCalibrationOptions } from "../../ranking/feedback-calibration";
 import type { LabelScores, PairBatch, PairScorer } from "../types";
 
-/** An impression's outcome counts once its hour is over. */
-export const FEEDBACK_DELAY_MS = 3_600_000;
+/** An impression's outcome counts once its impression window is over: labels join it within that window. */
+export const FEEDBACK_DELAY_MS = DEFAULT_SNAPSHOT_ENGAGEMENT_OPTIONS.impressionWindowMs;
 
 export class FeedbackCalibratedScorer implements PairScorer {
   readonly name: string;
