@@ -341,6 +341,9 @@ export interface components {
                     no_adjacent_same_author?: boolean;
                     max_per_author?: number;
                 };
+                calibration?: {
+                    feedback_in_ranking?: boolean;
+                };
             };
             at_ms?: number;
             /** @description The `cursor` of the previous page: continues its session. The page repeats nothing the session served (its last 2000 items) and keeps the author rules across the boundary. A session expires 30 minutes after its last page. Sending a cursor again serves that next page afresh and forgets what followed it. An altered cursor, another user's or another feed's answers 400 `invalid_cursor`, an expired one 400 `cursor_expired`. */
@@ -458,6 +461,9 @@ export interface components {
                     integrity_downrank?: number;
                     no_adjacent_same_author?: boolean;
                     max_per_author?: number;
+                };
+                calibration?: {
+                    feedback_in_ranking?: boolean;
                 };
             };
             at_ms?: number;
@@ -676,6 +682,14 @@ export interface components {
                 users: number;
                 maxAgeMinutes: number;
             };
+            /**
+             * @default {
+             *       "feedbackInRanking": false
+             *     }
+             */
+            calibration?: {
+                feedbackInRanking: boolean;
+            };
             coldStart: {
                 minEngagements: number;
             };
@@ -828,6 +842,9 @@ export interface components {
                             integrity_downrank?: number;
                             no_adjacent_same_author?: boolean;
                             max_per_author?: number;
+                        };
+                        calibration?: {
+                            feedback_in_ranking?: boolean;
                         };
                     };
                 }[];
@@ -1341,6 +1358,22 @@ export interface components {
                 /** @description Items of those impressions the bundle does not know (their counts wait for the next bundle). */
                 unknown_items: number;
             };
+            /** @description Calibration from feedback: maps refitted every hour from what served items' impressions turned out to be. */
+            feedback_calibration: {
+                /** @description The start of the hour the maps are in force for; null when none were read. */
+                period: string | null;
+                /** @description Closed impressions of served items, with the model's prediction recorded, that the maps were fitted on (the last 24 closed hours). */
+                impressions: number;
+                /** @description Per task, the Platt map σ(a·logit(p) + b) applied after the bundle's calibrator; a task without one is served as the bundle calibrates it. */
+                maps: {
+                    [key: string]: {
+                        a: number;
+                        b: number;
+                    };
+                };
+                /** @description Why no maps apply (switched off, or the trending object unreachable); the feed is then scored with the bundle's calibration alone. */
+                problem: string | null;
+            };
             user: {
                 /** @description Whether the bundle's user table knows the id. */
                 known: boolean;
@@ -1562,7 +1595,7 @@ export interface components {
                     /** @description The distilled two-tower's estimate of log EV. */
                     estimate: number;
                 } | null;
-                /** @description Every task's probability; null when no MTML scored the item. */
+                /** @description Every task's probability as the value model read it (through the feedback maps only with `calibration.feedbackInRanking`); null when no MTML scored the item. */
                 p: {
                     [key: string]: number;
                 } | null;
@@ -1875,6 +1908,14 @@ export interface components {
                     users: number;
                     maxAgeMinutes: number;
                 };
+                /**
+                 * @default {
+                 *       "feedbackInRanking": false
+                 *     }
+                 */
+                calibration: {
+                    feedbackInRanking: boolean;
+                };
                 coldStart: {
                     minEngagements: number;
                 };
@@ -2025,6 +2066,9 @@ export interface components {
                                 integrity_downrank?: number;
                                 no_adjacent_same_author?: boolean;
                                 max_per_author?: number;
+                            };
+                            calibration?: {
+                                feedback_in_ranking?: boolean;
                             };
                         };
                     }[];
@@ -2243,6 +2287,14 @@ export interface components {
                     users: number;
                     maxAgeMinutes: number;
                 };
+                /**
+                 * @default {
+                 *       "feedbackInRanking": false
+                 *     }
+                 */
+                calibration: {
+                    feedbackInRanking: boolean;
+                };
                 coldStart: {
                     minEngagements: number;
                 };
@@ -2394,6 +2446,9 @@ export interface components {
                                 no_adjacent_same_author?: boolean;
                                 max_per_author?: number;
                             };
+                            calibration?: {
+                                feedback_in_ranking?: boolean;
+                            };
                         };
                     }[];
                     /** @default true */
@@ -2478,6 +2533,9 @@ export interface components {
                         integrity_downrank?: number;
                         no_adjacent_same_author?: boolean;
                         max_per_author?: number;
+                    };
+                    calibration?: {
+                        feedback_in_ranking?: boolean;
                     };
                 } | null;
                 /** @description Distinct users with at least one counted event. */

@@ -4,7 +4,7 @@ import { SOURCE_NAMES, type SourceName } from "./source-names";
 
 /**
  * What a request (or an operator, or an experiment's arm) may change: source weights and quotas, value-model
- * weights and exposure, the first-stage cut and the rerank rules. Every field is optional. It lives beside the
+ * weights and exposure, the first-stage cut, the rerank rules and whether ranking reads the feedback maps. Every field is optional. It lives beside the
  * serving config rather than with `applyOverride` (core/funnel/overrides.ts) because the config's experiments hold
  * overrides, and the config must not import the funnel that reads it.
  */
@@ -27,6 +27,7 @@ export const configOverrideSchema = z.strictObject({
     no_adjacent_same_author: z.boolean().optional(),
     max_per_author: z.number().int().min(1).max(100).optional(),
   }).optional(),
+  calibration: z.strictObject({ feedback_in_ranking: z.boolean().optional() }).optional(),
 });
 export type ConfigOverride = z.infer<typeof configOverrideSchema>;
 

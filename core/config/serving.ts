@@ -98,6 +98,12 @@ export const servingConfigSchema = z.strictObject({
     users: z.number().int().min(0).max(10000),
     maxAgeMinutes: z.number().int().min(1).max(7 * 24 * 60),
   }).default({ users: 200, maxAgeMinutes: 360 }),
+  /**
+   * Calibration from feedback (core/ranking/feedback-calibration.ts): the maps always correct the probabilities a feed
+   * reports; `feedbackInRanking` lets the value models read them too. Off by default because the value models'
+   * weights are tuned on the held-out slice's probabilities, which no feedback map touched.
+   */
+  calibration: z.strictObject({ feedbackInRanking: z.boolean() }).default({ feedbackInRanking: false }),
   coldStart: z.strictObject({
     /** Users with fewer engaged items than this are cold (users the bundle does not know always are). */
     minEngagements: z.number().int().min(0).max(1000),

@@ -43,6 +43,7 @@ export function applyOverride(config: ServingConfig, override: ConfigOverride | 
       noAdjacentSameAuthor: rerank?.no_adjacent_same_author ?? config.rerank.noAdjacentSameAuthor,
       maxPerAuthor: rerank?.max_per_author ?? config.rerank.maxPerAuthor,
     },
+    calibration: { feedbackInRanking: override.calibration?.feedback_in_ranking ?? config.calibration.feedbackInRanking },
   };
   const parsed = servingConfigSchema.safeParse(merged);
   if (!parsed.success) {

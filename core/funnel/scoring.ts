@@ -5,17 +5,21 @@ import { exploreLogPrior, impressionValue, priorNeedsAffinity } from "../ranking
 import { runMtmlForOneUser, type MtmlSessions } from "../serving/model-runs";
 import type { BundleTables } from "../serving/bundle-tables";
 import { rowDots } from "../util/typed-arrays";
-import { calibrateMtmlRows } from "../ranking/calibration";
+import { calibrateMtmlRows, type MtmlCalibration } from "../ranking/calibration";
 
 /**
  * How one user's items are scored, whoever asks (the second stage, the first stage's prior, the `rank` port of the
  * stores, the evaluation and the tuner): the MTML's probabilities, the value model's log prior, and EV · prior.
  */
 
-/** MTML probabilities [items × labels] for one user's items: the second stage's model run. */
-export async function mtmlProbabilities(tables: BundleTables, mtml: MtmlSessions, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number): Promise<Float32Array> {
+/**
+ * MTML probabilities [items × labels] for one user's items: the second stage's model run. `feedback`: the maps that
+ * calibration from feedback has fitted for now (core/ranking/feedback-calibration.ts), applied after the bundle's.
+ */
+export async function mtmlProbabilities(tables: BundleTables, mtml: MtmlSessions, user: UserContext, items: readonly number[], surface: number | readonly number[], nowMs: number, feedback?: MtmlCalibration): Promise<Float32Array> {
   // calibrated per task when the bundle ships calibrators: serving, tuning and the evaluation all read them here
-  return calibrateMtmlRows(tables.manifest.models.mtml.calibration, await runMtmlForOneUser(mtml, mtmlInputsFor(tables, user, items, surface, nowMs)));
+  const calibrated = calibrateMtmlRows(tables.manifest.models.mtml.calibration, await runMtmlForOneUser(mtml, mtmlInputsFor(tables, user, items, surface, nowMs)));
+  return calibrateMtmlRows(feedback, calibrated);
 }
 
 /** The MTML's input batch for one user's items: the user's side of the features once per surface, then each item's. */

@@ -330,7 +330,7 @@ export class BundleStores implements QueryStores {
     if (!mtml) throw new Error("the MTML model is unavailable");
     const { tables } = this.serving;
     const { config, nowMs, user } = this.options;
-    const probabilities = await mtmlProbabilities(tables, { mtml, mtmlOneUser: this.serving.models.mtmlOneUser }, user.context, media, this.options.surface, nowMs);
+    const probabilities = await mtmlProbabilities(tables, { mtml, mtmlOneUser: this.serving.models.mtmlOneUser }, user.context, media, this.options.surface, nowMs, this.options.feedbackCalibration);
     const width = LABELS.length;
     media.forEach((item, r) => this.probabilities.set(item, probabilities.slice(r * width, (r + 1) * width)));
     // a query's items come from no Explore source: Explore's prior reads exposure and affinity, not a retrieval score

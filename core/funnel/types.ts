@@ -3,6 +3,7 @@ import type { UserContext } from "../features/context";
 import type { Clock } from "../query";
 import type { ServingConfig } from "../config/serving";
 import type { RemoteItemIndex } from "../shards/fan-out";
+import type { MtmlCalibration } from "../ranking/calibration";
 
 /** What the real-time store knows about a user beyond the bundle (already resolved to bundle rows). */
 export interface RealtimeUserState {
@@ -47,6 +48,11 @@ export interface FeedRequest {
   readonly clock?: Clock;
   /** Item shards to search instead of the bundle's own index (`user_nn`), when the catalogue is sharded. */
   readonly itemIndex?: RemoteItemIndex;
+  /**
+   * Calibration from feedback in force now (core/ranking/feedback-calibration.ts): per task, a map applied to the
+   * MTML's probabilities after the bundle's calibrators, wherever this request's items are scored.
+   */
+  readonly feedbackCalibration?: MtmlCalibration;
 }
 
 export interface SourceHit {

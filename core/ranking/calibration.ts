@@ -62,6 +62,22 @@ export function calibrate(calibrator: Calibrator, p: number): number {
   }
 }
 
+/**
+ * The probability `calibrate` mapped to `calibrated`, for the maps that have one: `none`, and `platt` with a positive
+ * slope (serving records what the model said under the feedback map it applied; core/ranking/feedback-calibration.ts).
+ */
+export function uncalibrate(calibrator: Calibrator, calibrated: number): number {
+  switch (calibrator.method) {
+    case "none":
+      return calibrated;
+    case "platt":
+      if (!(calibrator.a > 0)) throw new RangeError("uncalibrate: a Platt map needs a positive slope to be inverted");
+      return 1 / (1 + Math.exp(-((logit(calibrated) - calibrator.b) / calibrator.a)));
+    case "isotonic":
+      throw new RangeError("uncalibrate: an isotonic map has flat steps and no inverse");
+  }
+}
+
 /** Calibrates a [rows × LABELS] probability matrix in place, each label's column by its calibrator. */
 export function calibrateMtmlRows(calibration: MtmlCalibration | undefined, probabilities: Float32Array): Float32Array {
   if (calibration === undefined) return probabilities;

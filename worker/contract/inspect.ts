@@ -56,7 +56,7 @@ export const inspectedItem = z.strictObject({
   sources: z.array(sourceHit),
   retrieval_score: z.number().meta({ description: "The retrieval mix's score." }),
   first_stage: firstStage.nullable().meta({ description: "Null when the first-stage model is missing (the retrieval score cut)." }),
-  p: probabilities.nullable().meta({ description: "Every task's probability; null when no MTML scored the item." }),
+  p: probabilities.nullable().meta({ description: "Every task's probability as the value model read it (through the feedback maps only with `calibration.feedbackInRanking`); null when no MTML scored the item." }),
   value: valueTerms.nullable(),
   tail_value: z.number().nullable().meta({ description: "The value under the exploration tail's prior, when the page has a tail." }),
   value_rank: int.meta({ description: "1-based rank by the value model alone, among what reached the rerank." }),
@@ -115,6 +115,14 @@ export const inspection = z.strictObject({
       unknown_items: int.meta({ description: "Items of those impressions the bundle does not know (their counts wait for the next bundle)." }),
     })
     .meta({ description: "Where the item and author counters that features and the value model read come from." }),
+  feedback_calibration: z
+    .strictObject({
+      period: z.iso.datetime().nullable().meta({ description: "The start of the hour the maps are in force for; null when none were read." }),
+      impressions: int.meta({ description: "Closed impressions of served items, with the model's prediction recorded, that the maps were fitted on (the last 24 closed hours)." }),
+      maps: z.partialRecord(z.enum(LABELS), z.strictObject({ a: z.number(), b: z.number() })).meta({ description: "Per task, the Platt map σ(a·logit(p) + b) applied after the bundle's calibrator; a task without one is served as the bundle calibrates it." }),
+      problem: z.string().nullable().meta({ description: "Why no maps apply (switched off, or the trending object unreachable); the feed is then scored with the bundle's calibration alone." }),
+    })
+    .meta({ description: "Calibration from feedback: maps refitted every hour from what served items' impressions turned out to be." }),
   user: z.strictObject({
     known: z.boolean().meta({ description: "Whether the bundle's user table knows the id." }),
     engaged_items: int,

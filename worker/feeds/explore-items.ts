@@ -1,19 +1,34 @@
 import { LABELS, type Label } from "../../core/data/labels";
-import type { Candidate } from "../../core/funnel/types";
+import type { Candidate, FeedRequest } from "../../core/funnel/types";
+import { calibrateMtmlRows, type MtmlCalibration } from "../../core/ranking/calibration";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import type { ExploreItem } from "../contract/feeds";
 
 export type { ExploreItem };
 
-export function toItem(bundle: ServingBundle, candidate: Candidate): ExploreItem {
+/** `reportMaps`: the feedback maps still to apply to the candidate's probabilities before they are reported (reportingMaps). */
+export function toItem(bundle: ServingBundle, candidate: Candidate, reportMaps?: MtmlCalibration): ExploreItem {
   const { items } = bundle.tables;
   return {
     item_id: items.ids.id(candidate.item),
     author_id: items.authors.id(items.author[candidate.item] as number),
     score: significant(candidate.score),
     sources: candidate.sources.map((hit) => hit.source),
-    p: candidate.probabilities ? probabilitiesByLabel(candidate.probabilities) : null,
+    p: candidate.probabilities ? probabilitiesByLabel(reportedProbabilities(candidate.probabilities, reportMaps)) : null,
   };
+}
+
+/**
+ * The feedback maps a request's reported probabilities still need: all of them when ranking read the model's own
+ * (`calibration.feedbackInRanking` off), none when the ranking's probabilities already went through them.
+ */
+export function reportingMaps(request: FeedRequest, maps: MtmlCalibration): MtmlCalibration | undefined {
+  return request.feedbackCalibration === undefined && Object.keys(maps).length > 0 ? maps : undefined;
+}
+
+/** One item's probabilities (LABELS order) through the maps, as a copy; the same array without maps. */
+export function reportedProbabilities(probabilities: Float32Array, maps: MtmlCalibration | undefined): Float32Array {
+  return maps === undefined ? probabilities : calibrateMtmlRows(maps, Float32Array.from(probabilities));
 }
 
 /** The models' per-task probabilities (in LABELS order) as the API names them. */

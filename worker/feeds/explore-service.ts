@@ -4,8 +4,9 @@ import type { ConfigOverride } from "../../core/funnel/overrides";
 import { fillByAuthorRules } from "../../core/funnel/stages/rerank";
 import type { FunnelTrace } from "../../core/funnel/types";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
+import type { MtmlCalibration } from "../../core/ranking/calibration";
 import type { ExploreDebug, ExploreResponse } from "../contract/feeds";
-import { round, toItem } from "./explore-items";
+import { reportingMaps, round, toItem } from "./explore-items";
 import { readPrecomputedFeed } from "./precompute";
 import { hydrateFeedRequest } from "./request";
 import { configFingerprint } from "./serving-config";
@@ -26,12 +27,17 @@ export interface ExploreOutput {
   /** The page without its request id and cursor (the route adds those). */
   readonly body: Omit<ExploreResponse, "request_id" | "cursor">;
   readonly timings: Record<string, number>;
+  /**
+   * The feedback maps the body's probabilities were scored with (FeedPage.record keeps the model's own for the items'
+   * impressions); absent when they were not scored by this request (a precomputed page).
+   */
+  readonly feedback?: MtmlCalibration;
 }
 
 /** One Explore request against a loaded bundle: real-time state, the funnel, and the response shape. */
 export async function serveExplore(env: Env, bundle: ServingBundle, input: ExploreInput, nowMs: number): Promise<ExploreOutput> {
   const started = performance.now();
-  const { request, bundle: served, problems, realtimeEvents, stateMs, arms } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => input.surface ?? config.defaultSurface);
+  const { request, bundle: served, problems, realtimeEvents, stateMs, arms, feedback } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => input.surface ?? config.defaultSurface);
   const { user, config, exclude, surface } = request;
   const { tables } = bundle;
   // a fresh off-peak feed serves plain requests (no experiment overrides) for the surface and config it was computed
@@ -67,11 +73,11 @@ export async function serveExplore(env: Env, bundle: ServingBundle, input: Explo
     model_version: tables.version,
     cold_start: user.cold,
     degraded: degraded.length > 0,
-    items: result.candidates.map((candidate) => toItem(bundle, candidate)),
+    items: result.candidates.map((candidate) => toItem(bundle, candidate, reportingMaps(request, feedback.maps))),
     experiments: arms,
     ...(input.debug ? { debug: debugTrace(result.trace, degraded, user.cold, user.engagements, realtimeEvents, config) } : {}),
   };
-  return { body, timings: { state: stateMs, ...result.timings } };
+  return { body, timings: { state: stateMs, ...result.timings }, feedback: feedback.maps };
 }
 
 function debugTrace(trace: FunnelTrace, degraded: readonly string[], cold: boolean, engagements: number, realtimeEvents: number, config: ServingConfig): ExploreDebug {

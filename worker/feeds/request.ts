@@ -5,6 +5,7 @@ import type { FeedRequest } from "../../core/funnel/types";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import { resolveFeedUser } from "../../core/funnel/user";
 import { readLiveCounters, type LiveCounters } from "./live-counters";
+import { readFeedbackCalibration, type FeedbackCalibrationState } from "./feedback-calibration";
 import { readRealtimeUser, readTrending } from "./realtime";
 import { effectiveConfig } from "./serving-config";
 import { shardedItemIndex, type RemoteItemIndex } from "../../core/shards/fan-out";
@@ -30,6 +31,11 @@ export interface HydratedFeedRequest {
   readonly bundle: ServingBundle;
   /** Where those counters come from. */
   readonly counters: LiveCounters;
+  /**
+   * Calibration from feedback: the maps in force (none when `problem` says why). They correct the probabilities the
+   * answer reports (`reportedProbabilities`); the request's ranking reads them only with `calibration.feedbackInRanking`.
+   */
+  readonly feedback: FeedbackCalibrationState;
   /** Why the state is partial (real-time store or stored config unreadable): the response says degraded. */
   readonly problems: readonly string[];
   /** The user's real-time events, for the debug trace. */
@@ -47,11 +53,12 @@ export interface HydratedFeedRequest {
  */
 export async function hydrateFeedRequest(env: Env, bundle: ServingBundle, input: FeedInput, nowMs: number, surfaceFor: (config: ServingConfig) => number): Promise<HydratedFeedRequest> {
   const started = performance.now();
-  const [realtime, trending, counters, { config: stored, problem: configProblem }] = await Promise.all([
+  const [realtime, trending, counters, { config: stored, problem: configProblem }, feedback] = await Promise.all([
     readRealtimeUser(env, bundle, input.userId),
     readTrending(env, bundle, nowMs),
     readLiveCounters(env, bundle, nowMs),
     effectiveConfig(env, bundle, nowMs),
+    readFeedbackCalibration(env, nowMs),
   ]);
   const stateMs = performance.now() - started;
   // the request's own overrides go on top of the user's arms: an explicit `weights` wins
@@ -69,9 +76,10 @@ export async function hydrateFeedRequest(env: Env, bundle: ServingBundle, input:
   // faults a reliability run injects (worker/faults/inject.ts; none outside it): a slow two-tower index, trapping models
   const itemIndex = slowItemIndex(env) ?? itemShardsOf(env, bundle, config);
   return {
-    request: { user, count: input.count, surface: surfaceFor(config), nowMs, exclude, config, ...(precedingAuthors?.length ? { precedingAuthors } : {}), ...(trending.value ? { trending: trending.value } : {}), ...(itemIndex ? { itemIndex } : {}) },
+    request: { user, count: input.count, surface: surfaceFor(config), nowMs, exclude, config, ...(precedingAuthors?.length ? { precedingAuthors } : {}), ...(trending.value ? { trending: trending.value } : {}), ...(itemIndex ? { itemIndex } : {}), ...(config.calibration.feedbackInRanking && Object.keys(feedback.maps).length > 0 ? { feedbackCalibration: feedback.maps } : {}) },
     bundle: withModelFaults(env, counters.bundle),
     counters,
+    feedback,
     problems: [...(realtime.problem ? [realtime.problem] : []), ...(trending.problem ? [trending.problem] : []), ...(counters.problem ? [counters.problem] : []), ...(configProblem ? [configProblem] : []), ...served.problems],
     realtimeEvents: realtime.state.engagements.length,
     stateMs,

@@ -4,6 +4,8 @@ import { ApiError } from "../http/errors";
 import { FEED_SESSION_LIMITS, type FeedName } from "../contract/feed-session-limits";
 import type { CursorProblem, ServedItem, SessionPosition } from "../state/feed-sessions";
 import { userStateStub } from "../state/user-state";
+import { LABELS, type Label } from "../../core/data/labels";
+import { uncalibrate, type MtmlCalibration } from "../../core/ranking/calibration";
 
 /** A page's place in its feed session (worker/state/feed-sessions.ts): what it must not repeat, whose authors it follows. */
 export interface FeedPage {
@@ -11,8 +13,12 @@ export interface FeedPage {
   readonly served: readonly string[];
   /** The authors of the session's last items before this page, oldest first: the author rules continue from them. */
   readonly precedingAuthors: readonly string[];
-  /** Records the page in the session and answers the cursor of the next one (null, and why, when it could not be recorded). */
-  record(items: readonly ServedItem[]): Promise<{ cursor: string | null; problem?: string }>;
+  /**
+   * Records the page in the session and answers the cursor of the next one (null, and why, when it could not be
+   * recorded). With `feedback` (the maps the items' `p` were scored with), each item keeps what the model itself
+   * predicted, for calibration from feedback; without it, none.
+   */
+  record(items: readonly PageItem[], feedback?: MtmlCalibration): Promise<{ cursor: string | null; problem?: string }>;
 }
 
 const TTL_MINUTES = FEED_SESSION_LIMITS.ttlMs / 60_000;
@@ -51,11 +57,11 @@ export async function openFeedPage(env: Env, userId: string, feed: FeedName, cur
   return {
     served: served.map((item) => item.item_id),
     precedingAuthors: served.slice(-count).map((item) => item.author_id),
-    async record(items) {
+    async record(items, feedback) {
       let recorded;
       try {
         recorded = await withinTimeBudget(
-          userStateStub(env, userId).recordFeedPage(userId, feed, after, items.map((item) => ({ item_id: item.item_id, author_id: item.author_id }))),
+          userStateStub(env, userId).recordFeedPage(userId, feed, after, items.map((item) => servedItem(item, feedback))),
           REQUEST_BUDGETS_MS.stateObject,
           "the user's state object",
         );
@@ -69,16 +75,30 @@ export async function openFeedPage(env: Env, userId: string, feed: FeedName, cur
   };
 }
 
+/** An item of a page as the routes answer it: its ids, and the probabilities served for it (null without a model). */
+interface PageItem {
+  readonly item_id: string;
+  readonly author_id: string;
+  readonly p?: Readonly<Record<Label, number>> | null;
+}
+
+/** What the session keeps of a served item: the model's probabilities are the served ones with the feedback maps undone. */
+function servedItem(item: PageItem, feedback: MtmlCalibration | undefined): ServedItem {
+  const { p } = item;
+  if (feedback === undefined || p === undefined || p === null) return { item_id: item.item_id, author_id: item.author_id };
+  return { item_id: item.item_id, author_id: item.author_id, p: LABELS.map((label) => uncalibrate(feedback[label] ?? { method: "none" }, p[label])) };
+}
+
 /** A feed body as the routes build it, before its cursor. */
 interface PageBody {
-  readonly items: readonly ServedItem[];
+  readonly items: readonly PageItem[];
   readonly degraded: boolean;
   readonly debug?: object | undefined;
 }
 
 /** Records `body`'s items in the session and adds the cursor; a page that could not be recorded says degraded, and why. */
-export async function withCursor<Body extends PageBody>(page: FeedPage, body: Body): Promise<Body & { cursor: string | null }> {
-  const { cursor, problem } = await page.record(body.items);
+export async function withCursor<Body extends PageBody>(page: FeedPage, body: Body, feedback?: MtmlCalibration): Promise<Body & { cursor: string | null }> {
+  const { cursor, problem } = await page.record(body.items, feedback);
   if (problem === undefined) return { ...body, cursor };
   const debug = body.debug && "degraded_reasons" in body.debug && Array.isArray(body.debug.degraded_reasons) ? { ...body.debug, degraded_reasons: [...(body.debug.degraded_reasons as unknown[]), problem] } : body.debug;
   return { ...body, degraded: true, ...(debug ? { debug } : {}), cursor };

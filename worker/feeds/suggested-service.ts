@@ -1,8 +1,9 @@
 import type { ServingBundle } from "../../core/serving/serving-bundle";
+import type { MtmlCalibration } from "../../core/ranking/calibration";
 import type { HomeSettings } from "../../core/suggested/home-like";
 import { suggestPosts, type Suggestion, type SuggestedFeed } from "../../core/suggested/suggest";
 import type { SuggestedDebug, SuggestedItem, SuggestedResponse } from "../contract/feeds";
-import { probabilitiesByLabel, round, significant } from "./explore-items";
+import { probabilitiesByLabel, reportedProbabilities, reportingMaps, round, significant } from "./explore-items";
 import { serveFallback } from "./fallback";
 import { hydrateFeedRequest } from "./request";
 
@@ -19,8 +20,8 @@ export interface SuggestedInput {
 type SuggestedBody = Omit<SuggestedResponse, "request_id" | "cursor">;
 
 /** One Suggested Posts request against a loaded bundle: real-time state, the core, and the response shape. */
-export async function serveSuggested(env: Env, bundle: ServingBundle, input: SuggestedInput, nowMs: number): Promise<{ body: SuggestedBody; timings: Record<string, number> }> {
-  const { request, bundle: served, problems, realtimeEvents, stateMs, arms } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => config.suggested.homeSurfaces[0] as number);
+export async function serveSuggested(env: Env, bundle: ServingBundle, input: SuggestedInput, nowMs: number): Promise<{ body: SuggestedBody; timings: Record<string, number>; feedback: MtmlCalibration }> {
+  const { request, bundle: served, problems, realtimeEvents, stateMs, arms, feedback } = await hydrateFeedRequest(env, bundle, input, nowMs, (config) => config.suggested.homeSurfaces[0] as number);
   const { tables } = bundle;
   // `served` is the bundle with its counters advanced to the request's day (worker/feeds/live-counters.ts)
   const feed = await suggestPosts(served, request);
@@ -30,11 +31,11 @@ export async function serveSuggested(env: Env, bundle: ServingBundle, input: Sug
     model_version: tables.version,
     cold_start: feed.cold,
     degraded: degraded.length > 0,
-    items: feed.items.map((entry) => toItem(bundle, entry)),
+    items: feed.items.map((entry) => toItem(bundle, entry, reportingMaps(request, feedback.maps))),
     experiments: arms,
     ...(input.debug ? { debug: debugTrace(bundle, feed, degraded, request.user.engagements, realtimeEvents, request.config.suggested.home) } : {}),
   };
-  return { body, timings: { state: stateMs, ...feed.timings } };
+  return { body, timings: { state: stateMs, ...feed.timings }, feedback: feedback.maps };
 }
 
 /** Degraded mode (no usable bundle): the stored popular list, shaped as suggestions. */
@@ -43,7 +44,7 @@ export async function serveSuggestedFallback(env: Env, input: SuggestedInput, no
   return { items: fallback.items.map((item) => ({ item_id: item.item_id, author_id: item.author_id, score: item.score, seed_id: null, seed_type: "popular", p: null })), reasons: fallback.reasons };
 }
 
-function toItem(bundle: ServingBundle, entry: Suggestion): SuggestedItem {
+function toItem(bundle: ServingBundle, entry: Suggestion, reportMaps: MtmlCalibration | undefined): SuggestedItem {
   const { items } = bundle.tables;
   return {
     item_id: items.ids.id(entry.item),
@@ -51,7 +52,7 @@ function toItem(bundle: ServingBundle, entry: Suggestion): SuggestedItem {
     score: significant(entry.score),
     seed_id: entry.seedId === undefined ? null : items.authors.id(entry.seedId),
     seed_type: entry.seedType,
-    p: entry.probabilities ? probabilitiesByLabel(entry.probabilities) : null,
+    p: entry.probabilities ? probabilitiesByLabel(reportedProbabilities(entry.probabilities, reportMaps)) : null,
   };
 }
 

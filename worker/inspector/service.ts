@@ -24,7 +24,7 @@ export interface InspectInput {
  * overrides), the Explore funnel run with every candidate recorded, and the answer in the caller's ids.
  */
 export async function inspectUser(env: Env, bundle: ServingBundle, input: InspectInput, nowMs: number): Promise<Omit<Inspection, "request_id">> {
-  const { request, bundle: served, counters, problems, realtimeEvents } = await hydrateFeedRequest(env, bundle, { userId: input.userId, count: input.count, exclude: [], weights: input.weights }, nowMs, (config) => input.surface ?? config.defaultSurface);
+  const { request, bundle: served, counters, feedback, problems, realtimeEvents } = await hydrateFeedRequest(env, bundle, { userId: input.userId, count: input.count, exclude: [], weights: input.weights }, nowMs, (config) => input.surface ?? config.defaultSurface);
   // `served` is the bundle with its counters advanced to the request's day (worker/feeds/live-counters.ts)
   const traced = await runTracedFeed(served, request);
   const { items, cut, dropped } = explainFeed(traced);
@@ -41,6 +41,12 @@ export async function inspectUser(env: Env, bundle: ServingBundle, input: Inspec
     degraded: degraded.length > 0,
     degraded_reasons: degraded,
     counters: { as_of: new Date(counters.asOfMs).toISOString(), realtime_impressions: counters.realtimeImpressions, realtime_items: counters.realtimeItems, unknown_items: counters.unknownItems },
+    feedback_calibration: {
+      period: feedback.periodMs === undefined ? null : new Date(feedback.periodMs).toISOString(),
+      impressions: feedback.impressions ?? 0,
+      maps: Object.fromEntries(Object.entries(feedback.maps).flatMap(([label, map]) => (map.method === "platt" ? [[label, { a: sig(map.a), b: sig(map.b) }]] : []))),
+      problem: feedback.problem ?? null,
+    },
     user: {
       known: user.row !== undefined,
       engaged_items: user.engagements,

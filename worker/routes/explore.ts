@@ -32,12 +32,12 @@ export const exploreRoutes = appFactory.createApp().post(exploreRoute.path, bear
   const served = await withLiveItems(c.env, bundle.decoded, async (live) => {
     try {
       const output = await serveExplore(c.env, live.serving, { userId: input.user_id, count: input.count, exclude: [...exclude, ...live.takenDownIds], precedingAuthors: page.precedingAuthors, surface: input.surface, debug: input.debug, weights: input.weights }, nowMs);
-      return { body: withLiveState(output.body, live), timings: { live: live.syncMs, ...output.timings } };
+      return { body: withLiveState(output.body, live), timings: { live: live.syncMs, ...output.timings }, feedback: output.feedback };
     } catch (error) {
       if (error instanceof ConfigOverrideError) throw new ApiError(400, "invalid_request", error.message, `weights${error.field ? `.${error.field}` : ""}`);
       throw error;
     }
   });
   setStageMetrics(c, served.timings);
-  return c.json((await withCursor(page, { request_id: requestId, ...served.body })) satisfies ExploreResponse);
+  return c.json((await withCursor(page, { request_id: requestId, ...served.body }, served.feedback)) satisfies ExploreResponse);
 });

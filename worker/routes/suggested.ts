@@ -28,8 +28,8 @@ export const suggestedRoutes = appFactory.createApp().post(suggestedRoute.path, 
   // the live delta (worker/items): live items appended to the bundle, takedowns left out
   const output = await withLiveItems(c.env, bundle.decoded, async (live) => {
     const served = await serveSuggested(c.env, live.serving, { ...request, exclude: [...request.exclude, ...live.takenDownIds] }, nowMs);
-    return { body: withLiveState(served.body, live), timings: { live: live.syncMs, ...served.timings } };
+    return { body: withLiveState(served.body, live), timings: { live: live.syncMs, ...served.timings }, feedback: served.feedback };
   });
   setStageMetrics(c, output.timings);
-  return c.json((await withCursor(page, { request_id: requestId, ...output.body })) satisfies SuggestedResponse);
+  return c.json((await withCursor(page, { request_id: requestId, ...output.body }, output.feedback)) satisfies SuggestedResponse);
 });

@@ -1,5 +1,6 @@
 import { countImpressionRows, type RealtimeItemCounters } from "../../core/features/live-counters";
 import type { UserEvent } from "../../core/realtime/events";
+import type { DeliveredEvent } from "./trending-outbox";
 import { ImpressionRowBuilder, OpenImpressionRowsLookedUp, type ImpressionRow } from "../../core/realtime/impression-rows";
 
 const HOUR_MS = 3_600_000;
@@ -35,6 +36,7 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS impression_rows_ts ON impression_rows (ts);
   CREATE INDEX IF NOT EXISTS impression_rows_pair ON impression_rows (user_id, item_id, seq);
   CREATE TABLE IF NOT EXISTS impression_hour_changes (hour INTEGER PRIMARY KEY, change INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS impression_predictions (seq INTEGER PRIMARY KEY, predicted TEXT NOT NULL);
 `;
 
 type ImpressionRowRecord = { seq: number; user_id: string; item_id: string; ts: number; surface: number; labels: number; has_impression: number };
@@ -68,8 +70,12 @@ export class EngagementCountStore {
     this.builder = new ImpressionRowBuilder(nextSeq, { rows: new OpenImpressionRowsLookedUp(newestRowOf), newestTs });
   }
 
-  /** Folds new events into rows and writes the rows they touched. Callers send only new events, never a retry. */
-  record(events: readonly UserEvent[], nowMs: number): void {
+  /**
+   * Folds new events into rows and writes the rows they touched. Callers send only new events, never a retry. An
+   * impression that carries what the model predicted for it leaves that on its row (impression_predictions), for
+   * calibration from feedback (feedback-store.ts).
+   */
+  record(events: readonly (UserEvent | DeliveredEvent)[], nowMs: number): void {
     const changes = this.builder.applyBatch(events);
     const stampedHours = new Set<number>();
     for (const { row, countsChanged } of changes) {
@@ -79,6 +85,11 @@ export class EngagementCountStore {
         row.seq, row.userId, row.itemId, row.ts, row.surface, row.labels, row.hasImpression ? 1 : 0,
       );
       if (countsChanged) stampedHours.add(Math.floor(row.ts / HOUR_MS));
+    }
+    for (const event of events) {
+      if (!("predicted" in event) || event.predicted === undefined || event.type !== "impression") continue;
+      const [row] = this.sql.exec<{ seq: number }>("SELECT seq FROM impression_rows WHERE user_id = ? AND item_id = ? ORDER BY seq DESC LIMIT 1", event.user_id, event.item_id).toArray();
+      if (row !== undefined) this.sql.exec("INSERT INTO impression_predictions (seq, predicted) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET predicted = excluded.predicted", row.seq, JSON.stringify(event.predicted));
     }
     if (stampedHours.size > 0) {
       this.change++;
@@ -91,6 +102,7 @@ export class EngagementCountStore {
       if (newest !== null) {
         const cutoff = newest - ENGAGEMENT_ROW_RETENTION_MS;
         this.sql.exec("DELETE FROM impression_rows WHERE ts < ?", cutoff);
+        this.sql.exec("DELETE FROM impression_predictions WHERE seq < (SELECT MIN(seq) FROM impression_rows)");
         this.sql.exec("DELETE FROM impression_hour_changes WHERE hour < ?", Math.floor(cutoff / HOUR_MS));
       }
       this.lastSweepMs = nowMs;

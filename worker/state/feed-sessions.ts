@@ -17,7 +17,15 @@ import { FEED_SESSION_LIMITS, type FeedName } from "../contract/feed-session-lim
 export interface ServedItem {
   readonly item_id: string;
   readonly author_id: string;
+  /**
+   * What the MTML predicted for the item when it was served (LABELS order, after the bundle's calibrators and before
+   * any feedback map): an impression of it reported later carries them to trending, for calibration from feedback.
+   */
+  readonly p?: readonly number[];
 }
+
+/** How many of a user's newest pages an ingest searches for the predictions of the items it reports seen. */
+const PREDICTION_PAGES = 16;
 
 /** Why a cursor does not continue a session. */
 export type CursorProblem = "unknown" | "expired" | "other_feed";
@@ -30,6 +38,9 @@ export interface SessionPosition {
 
 export type SessionLookup = ({ readonly ok: true; readonly served: ServedItem[] } & SessionPosition) | { readonly ok: false; readonly problem: CursorProblem };
 export type PageRecord = { readonly ok: true; readonly cursor: string } | { readonly ok: false; readonly problem: CursorProblem };
+
+/** A served item as a page's JSON holds it. */
+type StoredItem = [itemId: string, authorId: string, p?: readonly number[]];
 
 const CURSOR = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{16})$/;
 
@@ -83,7 +94,7 @@ export class FeedSessions {
     if (page === undefined) return { ok: false, problem: "unknown" };
     const served: ServedItem[] = [];
     for (const row of this.sql.exec<{ items: string }>("SELECT items FROM feed_session_pages WHERE user_id = ? AND session_id = ? AND page <= ? ORDER BY page", userId, session, page)) {
-      for (const [item_id, author_id] of JSON.parse(row.items) as [string, string][]) served.push({ item_id, author_id });
+      for (const [item_id, author_id] of JSON.parse(row.items) as StoredItem[]) served.push({ item_id, author_id });
     }
     return { ok: true, session, page, served: served.slice(-FEED_SESSION_LIMITS.served) };
   }
@@ -120,11 +131,34 @@ export class FeedSessions {
         this.keepNewestSessions(userId, nowMs);
       }
       const token = randomToken(12);
-      const json = JSON.stringify(items.map((item) => [item.item_id, item.author_id]));
+      const json = JSON.stringify(items.map((item): StoredItem => (item.p === undefined ? [item.item_id, item.author_id] : [item.item_id, item.author_id, item.p])));
       this.sql.exec("INSERT INTO feed_session_pages (user_id, session_id, page, token, items, item_count) VALUES (?, ?, ?, ?, ?, ?)", userId, session, page, token, json, items.length);
       if (page > 0) this.keepNewestPages(userId, session);
       return { ok: true, cursor: `${session}.${token}` };
     });
+  }
+
+  /**
+   * What the user's newest pages (of live sessions) predicted for these items, each item's newest prediction: an
+   * impression is reported minutes after its page, so the newest pages hold nearly all of them.
+   */
+  servedPredictions(userId: string, itemIds: ReadonlySet<string>): Map<string, readonly number[]> {
+    const found = new Map<string, readonly number[]>();
+    if (itemIds.size === 0 || !this.hasSchema()) return found;
+    const pages = this.sql
+      .exec<{ items: string }>(
+        `SELECT p.items FROM feed_session_pages p JOIN feed_sessions s ON s.user_id = p.user_id AND s.session_id = p.session_id
+         WHERE p.user_id = ? AND s.live = 1 ORDER BY s.expires_ms DESC, p.page DESC LIMIT ?`,
+        userId, PREDICTION_PAGES,
+      )
+      .toArray();
+    for (const page of pages) {
+      for (const [itemId, , p] of JSON.parse(page.items) as StoredItem[]) {
+        if (p !== undefined && itemIds.has(itemId) && !found.has(itemId)) found.set(itemId, p);
+      }
+      if (found.size === itemIds.size) break;
+    }
+    return found;
   }
 
   private sessionProblem(userId: string, session: string, feed: FeedName, nowMs: number): CursorProblem | undefined {

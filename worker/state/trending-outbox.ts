@@ -15,7 +15,15 @@ export interface TrendingBatch {
   /** The object's sequence numbers of the batch's events: consecutive, fromSeq…toSeq. */
   readonly fromSeq: number;
   readonly toSeq: number;
-  readonly events: readonly UserEvent[];
+  readonly events: readonly DeliveredEvent[];
+}
+
+/**
+ * An accepted event on its way to trending. An impression of an item a feed page served carries what the MTML
+ * predicted for it then (worker/state/feed-sessions.ts), for calibration from feedback (worker/state/feedback-store.ts).
+ */
+export interface DeliveredEvent extends UserEvent {
+  readonly predicted?: readonly number[];
 }
 
 /** What one user-state object hands to trending: its oldest waiting batches, in order. */
@@ -32,7 +40,7 @@ export const TRENDING_OUTBOX_LIMITS = {
   maxPendingRows: 100_000,
 } as const;
 
-type Tuple = [event_id: string, user_id: string, item_id: string, type: InteractionType, ts: number, surface: number];
+type Tuple = [event_id: string, user_id: string, item_id: string, type: InteractionType, ts: number, surface: number, predicted?: readonly number[]];
 
 const SCHEMA = "CREATE TABLE IF NOT EXISTS trending_outbox (from_seq INTEGER PRIMARY KEY, to_seq INTEGER NOT NULL, events TEXT NOT NULL, added_ms INTEGER NOT NULL);";
 
@@ -54,9 +62,11 @@ export class TrendingOutbox {
   }
 
   /** Adds the accepted events of one ingest call, numbered fromSeq…; inside the transaction that stores them. */
-  append(fromSeq: number, events: readonly UserEvent[], nowMs: number): void {
+  append(fromSeq: number, events: readonly DeliveredEvent[], nowMs: number): void {
     if (events.length === 0) return;
-    const tuples = events.map((event): Tuple => [event.event_id, event.user_id, event.item_id, event.type, event.ts, event.surface]);
+    const tuples = events.map((event): Tuple =>
+      event.predicted === undefined ? [event.event_id, event.user_id, event.item_id, event.type, event.ts, event.surface] : [event.event_id, event.user_id, event.item_id, event.type, event.ts, event.surface, event.predicted],
+    );
     this.sql.exec("INSERT INTO trending_outbox (from_seq, to_seq, events, added_ms) VALUES (?, ?, ?, ?)", fromSeq, fromSeq + events.length - 1, JSON.stringify(tuples), nowMs);
   }
 
@@ -83,7 +93,9 @@ export class TrendingOutbox {
       const size = row.to_seq - row.from_seq + 1;
       if (batches.length > 0 && events + size > TRENDING_OUTBOX_LIMITS.deliveryEvents) break;
       events += size;
-      const parsed = (JSON.parse(row.events) as Tuple[]).map(([event_id, user_id, item_id, type, ts, surface]): UserEvent => ({ event_id, user_id, item_id, type, ts, surface }));
+      const parsed = (JSON.parse(row.events) as Tuple[]).map(
+        ([event_id, user_id, item_id, type, ts, surface, predicted]): DeliveredEvent => ({ event_id, user_id, item_id, type, ts, surface, ...(predicted === undefined ? {} : { predicted }) }),
+      );
       batches.push({ fromSeq: row.from_seq, toSeq: row.to_seq, events: parsed });
     }
     return batches;

@@ -4,7 +4,9 @@ import { assertUserEvent, isInteractionType, type InteractionType, type UserEven
 import { DEFAULT_TRENDING_WEIGHTS } from "../../core/realtime/trending-weights";
 import { maybeFail, type FaultSpec } from "../faults";
 import { EngagementCountStore, type EngagementCountsAnswer, type EngagementCountsQuery } from "./engagement-counts";
-import type { TrendingDelivery } from "./trending-outbox";
+import type { TrendingBatch, TrendingDelivery } from "./trending-outbox";
+import { FeedbackStore, type FeedbackMapsAnswer } from "./feedback-store";
+import { isPredictionVector } from "../../core/ranking/feedback-calibration";
 
 /** Trending is one global counter: the name of its single instance. */
 export const TRENDING_INSTANCE_NAME = "global";
@@ -69,6 +71,7 @@ export class Trending extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly counter: DecayedCounter;
   private readonly engagementCounts: EngagementCountStore;
+  private readonly feedback: FeedbackStore;
   private lastPruneMs = -Infinity;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -76,6 +79,7 @@ export class Trending extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
     this.engagementCounts = new EngagementCountStore(this.sql);
+    this.feedback = new FeedbackStore(this.sql);
     const options = trendingOptions(env);
     const meta = new Map(this.sql.exec<{ key: string; value: number }>("SELECT key, value FROM meta").toArray().map((row) => [row.key, row.value]));
     const halfLifeMs = meta.get("half_life_ms");
@@ -140,7 +144,10 @@ export class Trending extends DurableObject<Env> {
           throw new TypeError(`trending: applyDeliveries[${i}] holds a batch whose range is out of order or does not match its events`);
         }
         previous = batch.toSeq;
-        batch.events.forEach((event, j) => assertUserEvent(event, `trending: applyDeliveries[${i}] event ${j}`));
+        batch.events.forEach((event, j) => {
+          assertUserEvent(event, `trending: applyDeliveries[${i}] event ${j}`);
+          if (event.predicted !== undefined && !isPredictionVector(event.predicted)) throw new TypeError(`trending: applyDeliveries[${i}] event ${j}: predicted must hold a probability per task`);
+        });
         total += batch.events.length;
       }
     });
@@ -149,7 +156,7 @@ export class Trending extends DurableObject<Env> {
     const nowMs = Date.now();
     const result = this.ctx.storage.transactionSync(() => {
       const appliedTo: Array<{ writer: string; appliedTo: number }> = [];
-      const fresh: UserEvent[] = [];
+      const fresh: TrendingBatch["events"][number][] = [];
       for (const { writer, batches } of deliveries) {
         let applied = this.sql.exec<{ applied_to: number }>("SELECT applied_to FROM writer_progress WHERE writer = ?", writer).toArray()[0]?.applied_to ?? 0;
         for (const batch of batches) {
@@ -186,6 +193,11 @@ export class Trending extends DurableObject<Env> {
   /** The counters of the impressions in [fromMs, beforeMs) as of `beforeMs` (EngagementCountStore.counts). */
   countsBetween(query: EngagementCountsQuery): EngagementCountsAnswer {
     return this.engagementCounts.counts(query);
+  }
+
+  /** Calibration from feedback: the maps in force at `nowMs` (feedback-store.ts). */
+  feedbackMaps(nowMs: number): FeedbackMapsAnswer {
+    return this.ctx.storage.transactionSync(() => this.feedback.mapsAt(nowMs));
   }
 
   /** The `n` items with the highest decayed score at `asOfMs` (default: now), best first. */

@@ -6,7 +6,8 @@ import { EVENT_OUTBOX_LIMITS, EventOutbox, type EventLogStatus } from "./event-o
 import { FEED_NAMES, type FeedName } from "../contract/feed-session-limits";
 import { FeedSessions, type PageRecord, type ServedItem, type SessionLookup, type SessionPosition } from "./feed-sessions";
 import { trendingStub } from "./trending";
-import { TrendingOutbox, type TrendingDelivery } from "./trending-outbox";
+import { TrendingOutbox, type DeliveredEvent, type TrendingDelivery } from "./trending-outbox";
+import { isPredictionVector } from "../../core/ranking/feedback-calibration";
 import { logRecurringFailure } from "../../core/util/throttled-log";
 
 /** How much real-time state one user keeps; the oldest entries go first. */
@@ -168,8 +169,9 @@ export class UserState extends DurableObject<Env> {
       }
       // the outbox row commits with the events or not at all: a crash after this transaction cannot lose them from the log
       this.eventLog.append(firstSeq, acceptedEvents, nowMs);
-      // likewise trending's copy: it leaves only once the trending object confirms it holds it
-      this.trendingOutbox.append(firstSeq, acceptedEvents, nowMs);
+      // likewise trending's copy: it leaves only once the trending object confirms it holds it; impressions of items a
+      // feed page served carry what the model predicted for them, for calibration from feedback
+      this.trendingOutbox.append(firstSeq, this.withPredictions(userId, acceptedEvents), nowMs);
       this.setMeta("next_seq", String(seq));
       this.keepNewest("events", userId, "ts DESC, seq DESC", USER_STATE_LIMITS.events);
       this.keepNewest("seen", userId, "last_ts DESC, seq DESC", USER_STATE_LIMITS.seen);
@@ -181,6 +183,16 @@ export class UserState extends DurableObject<Env> {
     // the batch is stored, but the caller will see a failure and retry it: the retry must find duplicates only
     maybeFail(faults, "user_state.ingest.after_commit");
     return { ...result, log: this.eventLog.state(nowMs).status, trending: this.trendingDelivery() };
+  }
+
+  /** The events, each impression with the prediction of the user's newest page that served its item (if one did). */
+  private withPredictions(userId: string, events: readonly UserEvent[]): DeliveredEvent[] {
+    const impressed = new Set(events.filter((event) => event.type === "impression").map((event) => event.item_id));
+    const predictions = this.feedSessions.servedPredictions(userId, impressed);
+    return events.map((event) => {
+      const predicted = event.type === "impression" ? predictions.get(event.item_id) : undefined;
+      return predicted === undefined ? event : { ...event, predicted };
+    });
   }
 
   /** The oldest batches waiting for trending, or null. */
@@ -298,8 +310,8 @@ export class UserState extends DurableObject<Env> {
   /** Records a page of a feed session (a new one without `after`) and answers the cursor that continues after it. */
   recordFeedPage(userId: string, feed: FeedName, after: SessionPosition | undefined, items: readonly ServedItem[]): PageRecord {
     assertFeedCall(userId, feed);
-    if (!Array.isArray(items as unknown) || !items.every((item) => typeof item?.item_id === "string" && typeof item.author_id === "string")) {
-      throw new TypeError("user state: recordFeedPage takes items of {item_id, author_id}");
+    if (!Array.isArray(items as unknown) || !items.every((item) => typeof item?.item_id === "string" && typeof item.author_id === "string" && (item.p === undefined || isPredictionVector(item.p)))) {
+      throw new TypeError("user state: recordFeedPage takes items of {item_id, author_id, p?} (p: a probability per task)");
     }
     return this.feedSessions.record(userId, feed, after, items, Date.now());
   }

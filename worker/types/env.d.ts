@@ -34,6 +34,8 @@ declare namespace Cloudflare {
     FEED_TOKEN?: string;
     /** Dev only, never deployed: "1" lets a request carrying the admin token inject faults (worker/faults/index.ts for the event path, worker/faults/inject.ts for the feeds). */
     ALLOW_FAULT_INJECTION?: string;
+    /** Optional: "off" serves the MTML's probabilities without the maps of calibration from feedback (worker/feeds/feedback-calibration.ts). */
+    FEEDBACK_CALIBRATION?: string;
     /** Optional: seconds an isolate keeps the stored serving config before reading it again (default 30). */
     CONFIG_REFRESH_SECONDS?: string;
   }

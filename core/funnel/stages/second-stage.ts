@@ -23,7 +23,7 @@ export const secondStage: Stage = {
     if (candidates.some((candidate) => candidate.logPrior === undefined)) await candidateLogPriors(state, candidates);
     let probabilities: Float32Array;
     try {
-      probabilities = await mtmlProbabilities(tables, { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser }, request.user.context, candidates.map((candidate) => candidate.item), request.surface, request.nowMs);
+      probabilities = await mtmlProbabilities(tables, { mtml: models.mtml, mtmlOneUser: models.mtmlOneUser }, request.user.context, candidates.map((candidate) => candidate.item), request.surface, request.nowMs, request.feedbackCalibration);
     } catch (error) {
       // a run that fails (a wasm trap in the runtime, a bad output) costs this request its second stage, not its answer
       return byFirstStage(`second-stage model failed: ${(error as Error).message}: ranked by the first stage`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { calibrate, fitPlattOnBins, logit } from "../../../core/ranking/calibration";
-import { DEFAULT_FEEDBACK_CALIBRATION, FeedbackCalibration } from "../../../core/ranking/feedback-calibration";
+import { calibrate, fitPlattOnBins, logit, uncalibrate } from "../../../core/ranking/calibration";
+import { closedPeriods, DEFAULT_FEEDBACK_CALIBRATION, FeedbackCalibration, feedbackMaps } from "../../../core/ranking/feedback-calibration";
 import { reliability } from "../../../core/eval/calibration";
 import { fitPlatt } from "../../../models/calibration/fit";
 import { Rng } from "../../../models/autodiff";
@@ -84,23 +84,74 @@ describe("FeedbackCalibration", () => {
     expect(after).toBeLessThan(0.01);
   });
 
-  it("reads only the hours before the current one, within its window, and follows a model that drifts", () => {
+  it("reads only the hours closed an impression window before the current one, within its window, and follows a model that drifts", () => {
     const calibration = new FeedbackCalibration();
     // a day of a model that predicts too high, then a day of one that predicts too low
-    for (const row of stream(20_000, DAY_START, 24, 1, -0.6, 7)) calibration.observe(row.atMs, row.p, row.outcome);
-    const afterFirstDay = calibration.mapAt(DAY_START + 24 * HOUR);
-    for (const row of stream(20_000, DAY_START + 24 * HOUR, 24, 1, 0.6, 8)) calibration.observe(row.atMs, row.p, row.outcome);
-    // within the hour the first day's map is fitted in, impressions of that hour do not change it
-    expect(calibration.mapAt(DAY_START + 24 * HOUR + 30 * 60_000)).toBe(afterFirstDay);
-    // and a calibration first asked then, having observed both days, fits on the first day only
+    const firstDay = stream(20_000, DAY_START, 24, 1, -0.6, 7);
+    const secondDay = stream(20_000, DAY_START + 24 * HOUR, 24, 1, 0.6, 8);
+    for (const row of firstDay) calibration.observe(row.atMs, row.p, row.outcome);
+    // at 01:00 on the second day the first day's last hour is closed (its outcomes are an hour old): the map reads the whole first day
+    const afterFirstDay = calibration.mapAt(DAY_START + 25 * HOUR);
+    for (const row of secondDay) calibration.observe(row.atMs, row.p, row.outcome);
+    // within the hour the first day's map is fitted in, impressions observed since do not change it
+    expect(calibration.mapAt(DAY_START + 25 * HOUR + 30 * 60_000)).toBe(afterFirstDay);
+    // and a calibration first asked then, having observed both days, reads the first day only: the second day's
+    // first hour is not closed before 02:00
     const late = new FeedbackCalibration();
-    for (const row of [...stream(20_000, DAY_START, 24, 1, -0.6, 7), ...stream(20_000, DAY_START + 24 * HOUR, 24, 1, 0.6, 8)]) late.observe(row.atMs, row.p, row.outcome);
-    expect(late.mapAt(DAY_START + 24 * HOUR + 30 * 60_000)).toEqual(afterFirstDay);
-    const afterSecondDay = calibration.mapAt(DAY_START + 48 * HOUR);
+    for (const row of [...firstDay, ...secondDay]) late.observe(row.atMs, row.p, row.outcome);
+    expect(late.mapAt(DAY_START + 25 * HOUR + 30 * 60_000)).toEqual(afterFirstDay);
+    const afterSecondDay = calibration.mapAt(DAY_START + 49 * HOUR);
     if (afterFirstDay.method !== "platt" || afterSecondDay.method !== "platt") throw new Error("expected Platt maps");
     expect(afterFirstDay.b).toBeCloseTo(-0.6, 1);
     // the first day is out of the 24-hour window by then
     expect(afterSecondDay.b).toBeCloseTo(0.6, 1);
+  });
+
+  it("counts an hour only once all of it is an impression window old", () => {
+    const options = DEFAULT_FEEDBACK_CALIBRATION;
+    // at 10:00 the hour 08:00–09:00 is the last closed one (its last impression's outcome is in by 10:00); 09:00–10:00 is not
+    expect(closedPeriods(DAY_START + 10 * HOUR, options)).toEqual({ from: DAY_START - 15 * HOUR, before: DAY_START + 9 * HOUR });
+    const calibration = new FeedbackCalibration({ ...options, minImpressions: 1_000 });
+    for (const row of stream(5_000, DAY_START + 9 * HOUR, 1, 1, 1, 11)) calibration.observe(row.atMs, row.p, row.outcome);
+    expect(calibration.mapAt(DAY_START + 10 * HOUR + 59 * 60_000)).toEqual({ method: "none" });
+    expect(calibration.mapAt(DAY_START + 11 * HOUR).method).toBe("platt");
+  });
+
+  it("adds stored hours as if it had observed their impressions, and hands them back", () => {
+    const rows = stream(8_000, DAY_START, 6, 0.8, 0.4, 12);
+    const observed = new FeedbackCalibration();
+    for (const row of rows) observed.observe(row.atMs, row.p, row.outcome);
+    const restored = new FeedbackCalibration();
+    // stored hour by hour, in two halves of the same hour too: stats of one hour add up
+    for (const hour of observed.observedHours()) {
+      const half = (values: Float64Array) => values.map((v) => v / 2);
+      restored.addHour({ hour: hour.hour, count: half(hour.count), positives: half(hour.positives), logitSum: half(hour.logitSum) });
+      restored.addHour({ hour: hour.hour, count: half(hour.count), positives: half(hour.positives), logitSum: half(hour.logitSum) });
+    }
+    expect(restored.observedHours().map((hour) => hour.hour)).toEqual(Array.from({ length: 6 }, (_, h) => DAY_START + h * HOUR));
+    expect(restored.mapAt(DAY_START + 8 * HOUR)).toEqual(observed.mapAt(DAY_START + 8 * HOUR));
+    expect(() => restored.addHour({ hour: DAY_START, count: new Float64Array(3), positives: new Float64Array(3), logitSum: new Float64Array(3) })).toThrow(/64 bins/);
+  });
+
+  it("applies no map that flattens the model's order below the minimum slope", () => {
+    // outcomes that barely depend on the model's probability: the fitted slope is near 0
+    const calibration = new FeedbackCalibration();
+    for (const row of stream(20_000, DAY_START, 10, 0.05, -1, 13)) calibration.observe(row.atMs, row.p, row.outcome);
+    expect(calibration.mapAt(DAY_START + 12 * HOUR)).toEqual({ method: "none" });
+    const lenient = new FeedbackCalibration({ ...DEFAULT_FEEDBACK_CALIBRATION, minSlope: 0 });
+    for (const row of stream(20_000, DAY_START, 10, 0.05, -1, 13)) lenient.observe(row.atMs, row.p, row.outcome);
+    const map = lenient.mapAt(DAY_START + 12 * HOUR);
+    if (map.method !== "platt") throw new Error("expected a Platt map without the minimum");
+    expect(map.a).toBeLessThan(DEFAULT_FEEDBACK_CALIBRATION.minSlope);
+  });
+
+  it("feedbackMaps gathers the tasks that have a map", () => {
+    const click = new FeedbackCalibration();
+    const like = new FeedbackCalibration();
+    for (const row of stream(10_000, DAY_START, 6, 0.9, -0.3, 14)) click.observe(row.atMs, row.p, row.outcome);
+    const maps = feedbackMaps(new Map([["click", click], ["like", like]]), DAY_START + 8 * HOUR);
+    expect(Object.keys(maps)).toEqual(["click"]);
+    expect(maps.click).toEqual(click.mapAt(DAY_START + 8 * HOUR));
   });
 
   it("applies nothing to a task with too few positives to fit hour after hour", () => {
@@ -116,5 +167,17 @@ describe("FeedbackCalibration", () => {
   it("refuses options that cannot work", () => {
     expect(() => new FeedbackCalibration({ ...DEFAULT_FEEDBACK_CALIBRATION, bins: 1 })).toThrow(/bins/);
     expect(() => new FeedbackCalibration({ ...DEFAULT_FEEDBACK_CALIBRATION, windowMs: 0 })).toThrow(/windowMs/);
+  });
+});
+
+describe("uncalibrate", () => {
+  it("inverts a Platt map with a positive slope, and the identity", () => {
+    const map = { method: "platt", a: 0.7, b: -0.4 } as const;
+    for (const p of [1e-5, 0.003, 0.2, 0.5, 0.93]) {
+      expect(uncalibrate(map, calibrate(map, p))).toBeCloseTo(p, 9);
+      expect(uncalibrate({ method: "none" }, p)).toBe(p);
+    }
+    expect(() => uncalibrate({ method: "platt", a: 0, b: 1 }, 0.3)).toThrow(/positive slope/);
+    expect(() => uncalibrate({ method: "isotonic", x: [0, 1], y: [0, 1] }, 0.3)).toThrow(/no inverse/);
   });
 });
