@@ -86,7 +86,8 @@ interface PageItem {
 function servedItem(item: PageItem, feedback: MtmlCalibration | undefined): ServedItem {
   const { p } = item;
   if (feedback === undefined || p === undefined || p === null) return { item_id: item.item_id, author_id: item.author_id };
-  return { item_id: item.item_id, author_id: item.author_id, p: LABELS.map((label) => uncalibrate(feedback[label] ?? { method: "none" }, p[label])) };
+  // six significant digits: the fit bins logit(p) far more coarsely, and the page's row stays small
+  return { item_id: item.item_id, author_id: item.author_id, p: LABELS.map((label) => Number(uncalibrate(feedback[label] ?? { method: "none" }, p[label]).toPrecision(6))) };
 }
 
 /** A feed body as the routes build it, before its cursor. */

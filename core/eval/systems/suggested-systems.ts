@@ -65,6 +65,33 @@ export interface SuggestedMeasures {
  * training, for the harness (`suggested`, a Recommender) and for its own measures: recall on the authors a user
  * did not follow, against decayed popularity restricted the same way, and how Home-like the suggestions are.
  */
+/**
+ * Per label and for click ∪ like ("engaged"), each user's test-window positives on items whose author they had not
+ * followed by the end of training: what Suggested Posts' recall counts.
+ */
+export function unfollowedPositives(train: TrainingData, test: EventTable, followed: ReadonlyMap<number, ReadonlySet<number>> = followsByUser(train)): Map<string, Map<number, Set<number>>> {
+  const author = train.items.author;
+  const positives = new Map<string, Map<number, Set<number>>>();
+  for (const label of [...SUGGESTED_RECALL_LABELS, "engaged"] as const) positives.set(label, new Map());
+  for (const label of SUGGESTED_RECALL_LABELS) {
+    const column = test.labels[label];
+    if (!column) continue;
+    for (let i = 0; i < test.size; i++) {
+      if (!column[i]) continue;
+      const user = test.user[i] as number;
+      const item = test.item[i] as number;
+      if (followed.get(user)?.has(author[item] as number)) continue;
+      for (const key of [label, "engaged"]) {
+        const byUser = positives.get(key) as Map<number, Set<number>>;
+        let set = byUser.get(user);
+        if (!set) byUser.set(user, (set = new Set()));
+        set.add(item);
+      }
+    }
+  }
+  return positives;
+}
+
 export class SuggestedSystems {
   private readonly memo = new Map<number, Memo>();
   private readonly config: ServingConfig;
@@ -119,24 +146,7 @@ export class SuggestedSystems {
     const followed = followsByUser(train);
     const seenByUser = seenItemsByUser(train.events);
     const author = train.items.author;
-    const positives = new Map<string, Map<number, Set<number>>>();
-    for (const label of [...SUGGESTED_RECALL_LABELS, "engaged"] as const) positives.set(label, new Map());
-    for (const label of SUGGESTED_RECALL_LABELS) {
-      const column = test.labels[label];
-      if (!column) continue;
-      for (let i = 0; i < test.size; i++) {
-        if (!column[i]) continue;
-        const user = test.user[i] as number;
-        const item = test.item[i] as number;
-        if (followed.get(user)?.has(author[item] as number)) continue;
-        for (const key of [label, "engaged"]) {
-          const byUser = positives.get(key) as Map<number, Set<number>>;
-          let set = byUser.get(user);
-          if (!set) byUser.set(user, (set = new Set()));
-          set.add(item);
-        }
-      }
-    }
+    const positives = unfollowedPositives(train, test, followed);
     const users = [...(positives.get("engaged") as Map<number, Set<number>>).keys()].sort((a, b) => a - b);
     const lists = new Map<number, { suggested: Int32Array; popularity: Int32Array; sources: readonly SuggestionSource[] }>();
     let degradedUsers = 0;
