@@ -2,12 +2,14 @@
 // each item, the impressions /v1/events takes for those items carry it to the trending object, which fits a map per
 // task once an hour is closed, and the next requests are scored with it — and record the model's own prediction again.
 import { env, exports } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { LABELS, type Label } from "../../core/data/labels";
 import { calibrate } from "../../core/ranking/calibration";
 import { createApp } from "../../worker/app";
+import { PRECOMPUTED_INDEX_KEY } from "../../worker/feeds/precompute";
+import worker from "../../worker/index";
 import { trendingStub, type Trending } from "../../worker/state/trending";
 import { userStateStub, type UserState } from "../../worker/state/user-state";
 import "../support/fixture-types";
@@ -29,12 +31,16 @@ interface Feedback {
   problem: string | null;
 }
 
-async function explore(body: unknown, environment?: Env): Promise<FeedItem[]> {
+async function exploreBody(body: unknown, environment?: Env): Promise<{ items: FeedItem[]; debug?: { precomputed?: unknown } }> {
   const request = new Request("http://ranker.test/v1/explore", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
   const response = await (environment ? createApp().fetch(request, environment) : exports.default.fetch(request));
-  const json = (await response.json()) as { items: FeedItem[] };
+  const json = (await response.json()) as { items: FeedItem[]; debug?: { precomputed?: unknown } };
   expect(response.status, JSON.stringify(json).slice(0, 300)).toBe(200);
-  return json.items;
+  return json;
+}
+
+async function explore(body: unknown, environment?: Env): Promise<FeedItem[]> {
+  return (await exploreBody(body, environment)).items;
 }
 
 interface Inspection {
@@ -158,7 +164,27 @@ describe("calibration from feedback, served", () => {
       expect(Math.abs(p.click - own.click)).toBeGreaterThan(0.05);
     }
     expect(inspected).toBeGreaterThan(5);
+    // a page precomputed off-peak holds the model's probabilities: it reports them through the maps as well
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: nextHour, cron: "0 19 * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const heavy = ((await env.FEEDS.get(PRECOMPUTED_INDEX_KEY, "json")) as { users: string[] }).users[0] as string;
+    const precomputed = await exploreBody({ user_id: heavy, count: 5, at_ms: nextHour + 60_000, debug: true });
+    const precomputedOff = await exploreBody({ user_id: heavy, count: 5, at_ms: nextHour + 60_000, debug: true }, { ...env, FEEDBACK_CALIBRATION: "off" });
+    expect(precomputed.debug?.precomputed).toBeDefined();
+    expect(precomputedOff.debug?.precomputed).toBeDefined();
+    expect(precomputed.items.map((item) => item.item_id)).toEqual(precomputedOff.items.map((item) => item.item_id));
+    precomputed.items.forEach((item, i) => {
+      const own = precomputedOff.items[i]?.p as Record<Label, number>;
+      expect((item.p as Record<Label, number>).click).toBeCloseTo(calibrate(clickMap, own.click), 5);
+      expect((item.p as Record<Label, number>).like).toBe(own.like);
+    });
     // and every page records what the model itself predicted, for the next fits
+    const recordedHeavy = await recordedPredictions(heavy);
+    for (const item of precomputedOff.items) {
+      const p = recordedHeavy.get(item.item_id);
+      LABELS.forEach((label, l) => expect(Math.abs((p?.[l] as number) - (item.p as Record<Label, number>)[label])).toBeLessThan(2e-6 + 1e-4 * (item.p as Record<Label, number>)[label]));
+    }
     const recorded = await recordedPredictions(newcomer);
     for (const item of [...withMaps, ...ranked]) {
       const own = model.get(item.item_id);

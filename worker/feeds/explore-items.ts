@@ -26,6 +26,12 @@ export function reportingMaps(request: FeedRequest, maps: MtmlCalibration): Mtml
   return request.feedbackCalibration === undefined && Object.keys(maps).length > 0 ? maps : undefined;
 }
 
+/** Probabilities by label (a precomputed page's, the model's own) through the maps in force. */
+export function reportedByLabel(p: Readonly<Record<Label, number>>, maps: MtmlCalibration): Record<Label, number> {
+  if (Object.keys(maps).length === 0) return { ...p };
+  return probabilitiesByLabel(reportedProbabilities(Float32Array.from(LABELS, (label) => p[label]), maps));
+}
+
 /** One item's probabilities (LABELS order) through the maps, as a copy; the same array without maps. */
 export function reportedProbabilities(probabilities: Float32Array, maps: MtmlCalibration | undefined): Float32Array {
   return maps === undefined ? probabilities : calibrateMtmlRows(maps, Float32Array.from(probabilities));

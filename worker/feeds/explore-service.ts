@@ -6,7 +6,7 @@ import type { FunnelTrace } from "../../core/funnel/types";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
 import type { MtmlCalibration } from "../../core/ranking/calibration";
 import type { ExploreDebug, ExploreResponse } from "../contract/feeds";
-import { reportingMaps, round, toItem } from "./explore-items";
+import { reportedByLabel, reportingMaps, round, toItem } from "./explore-items";
 import { readPrecomputedFeed } from "./precompute";
 import { hydrateFeedRequest } from "./request";
 import { configFingerprint } from "./serving-config";
@@ -28,10 +28,10 @@ export interface ExploreOutput {
   readonly body: Omit<ExploreResponse, "request_id" | "cursor">;
   readonly timings: Record<string, number>;
   /**
-   * The feedback maps the body's probabilities were scored with (FeedPage.record keeps the model's own for the items'
-   * impressions); absent when they were not scored by this request (a precomputed page).
+   * The feedback maps the body's probabilities went through (FeedPage.record undoes them to keep the model's own for
+   * the items' impressions).
    */
-  readonly feedback?: MtmlCalibration;
+  readonly feedback: MtmlCalibration;
 }
 
 /** One Explore request against a loaded bundle: real-time state, the funnel, and the response shape. */
@@ -57,11 +57,12 @@ export async function serveExplore(env: Env, bundle: ServingBundle, input: Explo
           model_version: tables.version,
           cold_start: user.cold,
           degraded: false,
-          items: page,
+          // a precomputed page holds the model's probabilities (the cron scores without feedback maps): reported through the maps in force now
+          items: page.map((item) => ({ ...item, p: item.p ? reportedByLabel(item.p, feedback.maps) : null })),
           experiments: arms,
           ...(input.debug ? { debug: { precomputed: { computed_at: new Date(precomputed.computed_at).toISOString(), stored: precomputed.items.length, after_filters: kept.length } } } : {}),
         };
-        return { body, timings: { state: stateMs, precomputed: performance.now() - started - stateMs } };
+        return { body, timings: { state: stateMs, precomputed: performance.now() - started - stateMs }, feedback: feedback.maps };
       }
     }
   }
