@@ -16,6 +16,7 @@ import { createRandom } from "../../util/random";
 import type { LabelScores, PairBatch, PairScorer, RankedItems, Recommender } from "../types";
 import type { BundleRows } from "./bundle-systems";
 import { logPriors, mtmlProbabilities, valueScores } from "../../funnel/scoring";
+import type { MtmlCalibration } from "../../ranking/calibration";
 import type { Stage } from "../../funnel/feed-state";
 
 const RETRIEVAL_LIST = 1000;
@@ -36,7 +37,8 @@ interface FeedMemo {
 export class ExploreSystems {
   private readonly memo = new Map<number, FeedMemo>();
 
-  constructor(private readonly rows: BundleRows, private readonly bundle: ServingBundle, private readonly config: ServingConfig) {}
+  /** `feedbackCalibration`: maps every feed request ranks with (calibration from feedback with `feedbackInRanking`); none by default. */
+  constructor(private readonly rows: BundleRows, private readonly bundle: ServingBundle, private readonly config: ServingConfig, private readonly feedbackCalibration?: MtmlCalibration) {}
 
   request(user: number, count = 100): FeedRequest {
     const { tables } = this.bundle;
@@ -49,6 +51,7 @@ export class ExploreSystems {
       nowMs: tables.asOfMs,
       exclude: new Set(),
       config: this.config,
+      ...(this.feedbackCalibration ? { feedbackCalibration: this.feedbackCalibration } : {}),
     };
   }
 
