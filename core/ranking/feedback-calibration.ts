@@ -1,12 +1,13 @@
 /**
- * Calibration from feedback: a Platt map per task, refitted every hour on the impressions of the last day whose
- * outcomes are in, so the MTML's probabilities follow the days after its window (issue 18). A map fitted once on
+ * Calibration from feedback: a Platt map per task, refitted every hour on the impressions of the last day's closed
+ * hours (whose outcomes are all in), so the MTML's probabilities follow the days after its window (issue 18). A map fitted once on
  * the window's own last slice cannot know whether the next days click more or less than the model predicts
  * (models/README.md: it helped one window and hurt the next); the outcomes of the last hours can.
  *
  * What it keeps is small and mergeable: per hour, per bin of logit(p), the impressions, the positives and the sum of
  * their logits, so the fit is Platt's on binned data (each bin at its mean logit) and never needs the rows. Runtime-
- * agnostic: the evaluation replays it over the test days (core/eval/systems/feedback-scorer.ts).
+ * agnostic: the evaluation replays it over the test days (core/eval/systems/feedback-scorer.ts) and the Worker's
+ * trending object fits the served maps with it (worker/state/feedback-store.ts).
  */
 import { LABELS, type Label } from "../data/labels";
 import { fitPlattOnBins, type Calibrator, type MtmlCalibration } from "./calibration";

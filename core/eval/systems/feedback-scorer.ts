@@ -1,8 +1,8 @@
 /**
  * A scorer of probabilities replayed with calibration from feedback (core/ranking/feedback-calibration.ts): each test
- * impression's probabilities pass through the map in force at its time, fitted on the earlier test impressions whose
- * outcomes had come in by then (an hour after them: labels join an impression within its hour). It reads only the
- * past of each impression, as a server that records what it predicted and what happened could.
+ * impression's probabilities pass through the map in force at its time, fitted on the earlier test impressions of the
+ * hours closed by then (an hour after an hour ends: labels join an impression within its hour). It reads only the
+ * past of each impression, as the Worker, which records what it predicted and what happened, does.
  */
 import type { EventTable } from "../../data/dataset";
 import type { Label } from "../../data/labels";
