@@ -67,7 +67,7 @@ export class FeedbackCalibration {
   /** An impression whose outcome is known: the model's probability for it and whether the task happened. */
   observe(atMs: number, probability: number, outcome: boolean): void {
     if (!Number.isFinite(atMs) || !Number.isFinite(probability)) return;
-    const hour = Math.floor(atMs / this.options.refitEveryMs) * this.options.refitEveryMs;
+    const hour = refitPeriod(atMs, this.options);
     let stats = this.hours.get(hour);
     if (!stats) this.hours.set(hour, (stats = this.emptyHour(hour)));
     const z = clampedLogit(probability, this.options.logitRange);
@@ -83,11 +83,7 @@ export class FeedbackCalibration {
     if (stats.count.length !== bins || stats.positives.length !== bins || stats.logitSum.length !== bins) throw new RangeError(`feedback calibration: an hour's stats need ${bins} bins`);
     let into = this.hours.get(stats.hour);
     if (!into) this.hours.set(stats.hour, (into = this.emptyHour(stats.hour)));
-    for (let b = 0; b < bins; b++) {
-      into.count[b] = (into.count[b] as number) + (stats.count[b] as number);
-      into.positives[b] = (into.positives[b] as number) + (stats.positives[b] as number);
-      into.logitSum[b] = (into.logitSum[b] as number) + (stats.logitSum[b] as number);
-    }
+    addBins(into, stats);
   }
 
   /** The periods observed so far, oldest first. */
@@ -105,25 +101,17 @@ export class FeedbackCalibration {
     this.fittedFor = period;
     const { from, before } = closedPeriods(period, this.options);
     const { bins } = this.options;
-    const count = new Float64Array(bins);
-    const positives = new Float64Array(bins);
-    const logitSum = new Float64Array(bins);
-    let total = 0;
-    let totalPositives = 0;
+    const inWindow = this.emptyHour(period);
     for (const [hour, stats] of this.hours) {
       if (hour < from) {
         this.hours.delete(hour);
         continue;
       }
-      if (hour >= before) continue;
-      for (let b = 0; b < bins; b++) {
-        count[b] = (count[b] as number) + (stats.count[b] as number);
-        positives[b] = (positives[b] as number) + (stats.positives[b] as number);
-        logitSum[b] = (logitSum[b] as number) + (stats.logitSum[b] as number);
-        total += stats.count[b] as number;
-        totalPositives += stats.positives[b] as number;
-      }
+      if (hour < before) addBins(inWindow, stats);
     }
+    const { count, positives, logitSum } = inWindow;
+    const total = count.reduce((sum, n) => sum + n, 0);
+    const totalPositives = positives.reduce((sum, n) => sum + n, 0);
     if (total < this.options.minImpressions || totalPositives < this.options.minPositives || total - totalPositives < this.options.minPositives) {
       this.map = { method: "none" };
       return this.map;
@@ -141,6 +129,15 @@ export class FeedbackCalibration {
   private emptyHour(hour: number): FeedbackHour {
     const { bins } = this.options;
     return { hour, count: new Float64Array(bins), positives: new Float64Array(bins), logitSum: new Float64Array(bins) };
+  }
+}
+
+/** Adds `from`'s counts, positives and logit sums to `into`, bin by bin. */
+function addBins(into: FeedbackHour, from: FeedbackHour): void {
+  for (let b = 0; b < into.count.length; b++) {
+    into.count[b] = (into.count[b] as number) + (from.count[b] as number);
+    into.positives[b] = (into.positives[b] as number) + (from.positives[b] as number);
+    into.logitSum[b] = (into.logitSum[b] as number) + (from.logitSum[b] as number);
   }
 }
 

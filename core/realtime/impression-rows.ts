@@ -19,6 +19,8 @@ export interface ImpressionRowChange {
   readonly opened: boolean;
   /** Whether the row's impression or label counts changed (completing an implied impression changes neither). */
   readonly countsChanged: boolean;
+  /** The event's position in the batch given to `applyBatch` (changes come in the order events were applied: by ts). */
+  readonly eventIndex: number;
 }
 
 /**
@@ -121,14 +123,14 @@ export class ImpressionRowBuilder {
   /** Applies one batch's events (any order; applied by ts, ties in the given order) and returns what each did. */
   applyBatch(events: readonly Pick<UserEvent, "user_id" | "item_id" | "type" | "ts" | "surface">[]): ImpressionRowChange[] {
     const ordered = events.map((event, i) => ({ event, i })).sort((a, b) => a.event.ts - b.event.ts || a.i - b.i);
-    const changes = ordered.map(({ event }) => this.apply(event));
+    const changes = ordered.map(({ event, i }) => ({ ...this.apply(event), eventIndex: i }));
     this.openedThisBatch.clear();
     this.closedBefore = this.newestTs - this.options.impressionWindowMs;
     this.rows.closeBefore(this.closedBefore);
     return changes;
   }
 
-  private apply(event: Pick<UserEvent, "user_id" | "item_id" | "type" | "ts" | "surface">): ImpressionRowChange {
+  private apply(event: Pick<UserEvent, "user_id" | "item_id" | "type" | "ts" | "surface">): Omit<ImpressionRowChange, "eventIndex"> {
     const latest = this.rows.latest(event.user_id, event.item_id);
     const open = latest !== undefined && (latest.ts >= this.closedBefore || this.openedThisBatch.has(latest)) ? latest : undefined;
     const labelsBefore = open?.labels;

@@ -8,19 +8,14 @@
  */
 import { parseArgs } from "node:util";
 import { LABELS, type Label } from "../../core/data/labels";
-import { loadDataset } from "../../core/data/load";
 import { splitByDate } from "../../core/data/split";
 import { DecayedPopularity } from "../../core/eval/baselines/popularity";
 import { evaluate, trainingData } from "../../core/eval/harness";
-import { BundleRows, MtmlPairScorer } from "../../core/eval/systems/bundle-systems";
+import { MtmlPairScorer } from "../../core/eval/systems/bundle-systems";
 import { ExploreSystems } from "../../core/eval/systems/funnel-systems";
 import { FeedbackCalibration, feedbackMaps } from "../../core/ranking/feedback-calibration";
-import { releaseBundleModels, type BundleModels } from "../../core/serving/bundle-models";
-import { openServingBundle } from "../../core/serving/serving-bundle";
-import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
-import { DirectoryDataSource } from "../lib/directory-source";
-import { loadBundleDirectory } from "../lib/kv-bundle-directory";
-import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
+import type { BundleModels } from "../../core/serving/bundle-models";
+import { openBundleWindow } from "./bundle-window";
 
 const { values } = parseArgs({
   options: {
@@ -32,14 +27,8 @@ const { values } = parseArgs({
     "test-end": { type: "string", default: "20220506" },
   },
 });
-if (!values.bundle) throw new Error("--bundle <dir> is required");
-const dataset = await loadDataset(new DirectoryDataSource(values.data));
+const { dataset, split, bundle, rows, release } = await openBundleWindow(values.data, values.bundle, { trainEnd: values["train-end"], testStart: values["test-start"], testEnd: values["test-end"] });
 const fitDay = splitByDate(dataset, { trainEnd: values["train-end"], testStart: values["fit-day"], testEnd: values["fit-day"] }).test;
-const split = splitByDate(dataset, { trainEnd: values["train-end"], testStart: values["test-start"], testEnd: values["test-end"] });
-const files = await loadBundleDirectory(values.bundle);
-const bundle = await openServingBundle(files.manifest, files.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
-if (bundle.tables.manifest.data.train_end !== split.trainEnd) throw new Error(`the bundle was trained through ${bundle.tables.manifest.data.train_end}, not ${split.trainEnd}`);
-const rows = new BundleRows(dataset, bundle.tables);
 
 // the fit day's impressions scored by the served MTML, folded as the trending object folds closed hours
 const scorer = new MtmlPairScorer(rows, bundle.models as BundleModels);
@@ -71,4 +60,4 @@ for (const [name, result] of Object.entries(report.full_catalogue)) {
   const ndcg = (label: "click" | "long_view" | "like") => result[label]?.["ndcg@10"]?.toFixed(4) ?? "—";
   console.log(`${name.padEnd(26)} NDCG@10 click ${ndcg("click")} long view ${ndcg("long_view")} like ${ndcg("like")}  coverage@100 ${result.coverage.toFixed(3)} personalisation@10 ${result["personalisation@10"].toFixed(3)}`);
 }
-await releaseBundleModels(bundle.models as BundleModels);
+await release();

@@ -8,18 +8,10 @@
  */
 import { parseArgs } from "node:util";
 import { suggestedConfigSchema } from "../../core/config/suggested";
-import { loadDataset } from "../../core/data/load";
-import { splitByDate } from "../../core/data/split";
 import { trainingData } from "../../core/eval/harness";
 import { recallAtK } from "../../core/eval/metrics";
-import { BundleRows } from "../../core/eval/systems/bundle-systems";
 import { SUGGESTED_PAGE, SuggestedSystems, unfollowedPositives } from "../../core/eval/systems/suggested-systems";
-import { releaseBundleModels, type BundleModels } from "../../core/serving/bundle-models";
-import { openServingBundle } from "../../core/serving/serving-bundle";
-import { createNodeUsearchRuntime } from "../ann/usearch-wasm";
-import { DirectoryDataSource } from "../lib/directory-source";
-import { loadBundleDirectory } from "../lib/kv-bundle-directory";
-import { createNodeOrtWebAdapter } from "../onnx/ort-web-node";
+import { openBundleWindow } from "./bundle-window";
 
 const { values } = parseArgs({
   options: {
@@ -31,16 +23,10 @@ const { values } = parseArgs({
     count: { type: "string", default: "100" },
   },
 });
-if (!values.bundle) throw new Error("--bundle <dir> is required");
-const dataset = await loadDataset(new DirectoryDataSource(values.data));
-const split = splitByDate(dataset, { trainEnd: values["train-end"], testStart: values["test-start"], testEnd: values["test-end"] });
+const { dataset, split, bundle, rows, release } = await openBundleWindow(values.data, values.bundle, { trainEnd: values["train-end"], testStart: values["test-start"], testEnd: values["test-end"] });
 const train = trainingData(dataset, split);
-const files = await loadBundleDirectory(values.bundle);
-const bundle = await openServingBundle(files.manifest, files.files, createNodeOrtWebAdapter(), createNodeUsearchRuntime());
-if (bundle.tables.manifest.data.train_end !== split.trainEnd) throw new Error(`the bundle was trained through ${bundle.tables.manifest.data.train_end}, not ${split.trainEnd}`);
 const config = bundle.tables.config;
 const count = Number(values.count);
-const rows = new BundleRows(dataset, bundle.tables);
 const withHome = new SuggestedSystems(rows, bundle, config, { count });
 const withoutHome = new SuggestedSystems(rows, bundle, { ...config, suggested: { ...config.suggested, home: suggestedConfigSchema.parse({}).home } }, { count });
 const positives = unfollowedPositives(train, split.test).get("click") as Map<number, Set<number>>;
@@ -73,4 +59,4 @@ const home = config.suggested.home;
 console.log(`bundle ${bundle.tables.version}, test ${values["test-start"]}..${values["test-end"]}, ${n} users with a click on an unfollowed author; Home terms λ ${home.freshnessWeight} γ ${home.authorSimilarityWeight} excess ${home.maxTypeExcess}`);
 console.log(`click recall@${SUGGESTED_PAGE}: with ${(means.withPage / n).toFixed(4)}, without ${(means.withoutPage / n).toFixed(4)}; paired difference ${page.mean.toFixed(5)} ± ${page.se.toFixed(5)} (s.e.), z ${(page.mean / page.se).toFixed(2)}; users up ${page.up}, down ${page.down}`);
 console.log(`click recall@${count}: with ${(means.withList / n).toFixed(4)}, without ${(means.withoutList / n).toFixed(4)}; paired difference ${list.mean.toFixed(5)} ± ${list.se.toFixed(5)} (s.e.), z ${(list.mean / list.se).toFixed(2)}; users up ${list.up}, down ${list.down}`);
-await releaseBundleModels(bundle.models as BundleModels);
+await release();

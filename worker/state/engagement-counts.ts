@@ -78,18 +78,17 @@ export class EngagementCountStore {
   record(events: readonly (UserEvent | DeliveredEvent)[], nowMs: number): void {
     const changes = this.builder.applyBatch(events);
     const stampedHours = new Set<number>();
-    for (const { row, countsChanged } of changes) {
+    for (const { row, countsChanged, eventIndex } of changes) {
       this.sql.exec(
         `INSERT INTO impression_rows (seq, user_id, item_id, ts, surface, labels, has_impression) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (seq) DO UPDATE SET labels = excluded.labels, has_impression = excluded.has_impression`,
         row.seq, row.userId, row.itemId, row.ts, row.surface, row.labels, row.hasImpression ? 1 : 0,
       );
       if (countsChanged) stampedHours.add(Math.floor(row.ts / HOUR_MS));
-    }
-    for (const event of events) {
-      if (!("predicted" in event) || event.predicted === undefined || event.type !== "impression") continue;
-      const [row] = this.sql.exec<{ seq: number }>("SELECT seq FROM impression_rows WHERE user_id = ? AND item_id = ? ORDER BY seq DESC LIMIT 1", event.user_id, event.item_id).toArray();
-      if (row !== undefined) this.sql.exec("INSERT INTO impression_predictions (seq, predicted) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET predicted = excluded.predicted", row.seq, JSON.stringify(event.predicted));
+      const event = events[eventIndex];
+      if (event?.type === "impression" && "predicted" in event && event.predicted !== undefined) {
+        this.sql.exec("INSERT INTO impression_predictions (seq, predicted) VALUES (?, ?) ON CONFLICT (seq) DO UPDATE SET predicted = excluded.predicted", row.seq, JSON.stringify(event.predicted));
+      }
     }
     if (stampedHours.size > 0) {
       this.change++;

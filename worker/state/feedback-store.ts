@@ -50,7 +50,7 @@ export class FeedbackStore {
     if (cached) return cached;
     const { from, before } = closedPeriods(periodMs, this.options);
     this.foldUntil(from, before);
-    const calibrations = new Map<Label, FeedbackCalibration>(LABELS.map((label) => [label, new FeedbackCalibration(this.options)]));
+    const calibrations = this.perTask();
     let impressions = 0;
     const rows = this.sql
       .exec<{ hour: number; label: string; count: string; positives: string; logit_sum: string }>("SELECT hour, label, count, positives, logit_sum FROM feedback_hours WHERE hour >= ? AND hour < ?", from, before)
@@ -68,12 +68,16 @@ export class FeedbackStore {
     return answer;
   }
 
+  private perTask(): Map<Label, FeedbackCalibration> {
+    return new Map(LABELS.map((label) => [label, new FeedbackCalibration(this.options)]));
+  }
+
   /** Folds the closed periods in [max(from, folded so far), before) into feedback_hours, each period once. */
   private foldUntil(from: number, before: number): void {
     const foldedBefore = this.sql.exec<{ value: number }>("SELECT value FROM feedback_meta WHERE key = 'folded_before'").toArray()[0]?.value ?? -Infinity;
     const start = Math.max(from, foldedBefore);
     if (start >= before) return;
-    const calibrations = new Map<Label, FeedbackCalibration>(LABELS.map((label) => [label, new FeedbackCalibration(this.options)]));
+    const calibrations = this.perTask();
     const rows = this.sql.exec<{ ts: number; labels: number; predicted: string }>(
       `SELECT r.ts, r.labels, p.predicted FROM impression_rows r JOIN impression_predictions p ON p.seq = r.seq
        WHERE r.ts >= ? AND r.ts < ? AND r.has_impression = 1`,

@@ -4,7 +4,7 @@ import { assertUserEvent, isInteractionType, type InteractionType, type UserEven
 import { DEFAULT_TRENDING_WEIGHTS } from "../../core/realtime/trending-weights";
 import { maybeFail, type FaultSpec } from "../faults";
 import { EngagementCountStore, type EngagementCountsAnswer, type EngagementCountsQuery } from "./engagement-counts";
-import type { TrendingBatch, TrendingDelivery } from "./trending-outbox";
+import type { DeliveredEvent, TrendingDelivery } from "./trending-outbox";
 import { FeedbackStore, type FeedbackMapsAnswer } from "./feedback-store";
 import { isPredictionVector } from "../../core/ranking/feedback-calibration";
 
@@ -156,7 +156,7 @@ export class Trending extends DurableObject<Env> {
     const nowMs = Date.now();
     const result = this.ctx.storage.transactionSync(() => {
       const appliedTo: Array<{ writer: string; appliedTo: number }> = [];
-      const fresh: TrendingBatch["events"][number][] = [];
+      const fresh: DeliveredEvent[] = [];
       for (const { writer, batches } of deliveries) {
         let applied = this.sql.exec<{ applied_to: number }>("SELECT applied_to FROM writer_progress WHERE writer = ?", writer).toArray()[0]?.applied_to ?? 0;
         for (const batch of batches) {
