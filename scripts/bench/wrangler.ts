@@ -46,6 +46,8 @@ export interface DevServerOptions {
    * the `reloadComplete` message to its proxy, so this runs wrangler at that level.
    */
   readonly directUserWorker?: boolean;
+  /** Environment variables for wrangler beside this process's own (e.g. WRANGLER_REGISTRY_PATH, so two sessions find each other and no one else). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const running = new Set<ChildProcess>();
@@ -84,7 +86,7 @@ async function startDevServerOnce(persistTo: string, timeoutMs: number, extraArg
   const started = performance.now();
   const child = spawn(process.execPath, [WRANGLER_BIN, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort), "--persist-to", persistTo, "--show-interactive-dev-session=false", "--log-level", options.directUserWorker ? "debug" : "warn", ...extraArgs], {
     cwd: checkout,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
     // its own process group, so stopping it stops the workerd processes it starts (a SIGTERM to wrangler alone has
     // left a workerd running after the benchmark)

@@ -19,7 +19,7 @@
 //   - swaps served, requests failed during a swap, answers per bundle version (every feed and query answer names
 //     exactly one of the published versions) and answers naming a half-published one.
 //
-//   npx tsx scripts/reliability/load.ts [--smoke] [--minutes N] [--warmup-minutes N] [--clients N] [--swap-every S (0: none)] [--working-tree]
+//   npx tsx scripts/reliability/load.ts [--smoke] [--minutes N] [--warmup-minutes N] [--clients N] [--swap-every S (0: none)] [--working-tree] [--single-process]
 //
 // It serves a snapshot of HEAD (`git archive`), so edits to the tree during the run do not reload the Worker under it;
 // --working-tree serves the tree as it is.
@@ -46,8 +46,11 @@ import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionOptions, Rel
 import { fitLine } from "../lib/fit-line";
 import { workerdProcesses } from "./resident-memory";
 import { fixtureBundleOf, snapshotOfHead, type HeadSnapshot } from "./snapshot";
+import { STATE_OBJECT_BINDINGS, writeSplitConfigs, type SplitConfigs } from "./state-process";
 
 const SECTION = "load";
+/** How the memory table names the state process's workerd (the one running the objects, not its dev proxy). */
+const STATE_OBJECTS_ROLE = "state objects' workerd";
 /** This run's `wrangler dev` holds these (--var), so a `.dev.vars` someone else keeps does not decide them. */
 const TOKENS = { ADMIN_TOKEN: "reliability-load-admin", INGEST_TOKEN: "reliability-load-ingest", FEED_TOKEN: "reliability-load-feed" } as const;
 /**
@@ -143,8 +146,10 @@ interface HalfPublished {
 
 interface MemorySample {
   readonly at: number;
-  /** Resident bytes per workerd process below wrangler. */
+  /** Resident bytes per workerd process below the Worker's wrangler. */
   readonly rss: ReadonlyMap<number, number>;
+  /** Resident bytes per workerd process below the state objects' wrangler (empty in one process). */
+  readonly stateRss: ReadonlyMap<number, number>;
   /** Bytes the Durable Objects' SQLite files (databases, WAL) hold on disk. */
   readonly durableObjectBytes: number;
 }
@@ -217,6 +222,11 @@ export interface LoadOptions extends ReliabilitySectionOptions {
   readonly kinds?: readonly Kind[];
   /** Serve the working tree as it is instead of a snapshot of HEAD. */
   readonly workingTree?: boolean;
+  /**
+   * Serve the real-time state objects (UserState, Trending) from the Worker's own `wrangler dev`, as before the split
+   * (state-process.ts): their SQLite caches then count in the Worker's workerd.
+   */
+  readonly singleProcess?: boolean;
 }
 
 export async function runLoad(options: LoadOptions): Promise<ReliabilitySectionResult> {
@@ -281,15 +291,37 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
   const publishLog: string[] = [];
   await publishDirectory(directories[0] as string, target, { activate: true, keepVersions: KEEP_VERSIONS, log: (line) => publishLog.push(line) });
   let dev: DevServer | undefined;
+  let stateDev: DevServer | undefined;
+  let split: SplitConfigs | undefined;
   const local = await openLocalKv({ configPath, persistTo, binding: "BUNDLES" });
   try {
     const vars = { ...TOKENS, BUNDLE_REFRESH_SECONDS: String(BUNDLE_REFRESH_SECONDS) };
-    dev = await startDevServer(persistTo, 120_000, Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]), snapshot?.directory ?? REPO_ROOT);
+    const varArgs = Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+    const checkout = snapshot?.directory ?? REPO_ROOT;
+    // the state objects in their own wrangler dev, found through a registry of this run's own
+    split = options.singleProcess ? undefined : writeSplitConfigs(checkout, runTag);
+    const registry = { WRANGLER_REGISTRY_PATH: join(work, "registry") };
+    const statePersistTo = join(work, "state-objects");
+    if (split) {
+      stateDev = await startDevServer(statePersistTo, 120_000, [...varArgs, "--config", split.state], checkout, { env: registry });
+      log(`state objects (${STATE_OBJECT_BINDINGS.map((binding) => binding.className).join(", ")}) served by a second wrangler dev (${split.stateScript}) in ${(stateDev.bootMs / 1000).toFixed(1)} s`);
+    }
+    dev = await startDevServer(persistTo, 120_000, split ? [...varArgs, "--config", split.front] : varArgs, checkout, split ? { env: registry } : {});
     const url = dev.url;
     const pid = dev.pid;
     const publicPort = new URL(url).port;
     const roles = new Map<number, string>();
-    const durableObjectDirectory = join(persistTo, "v3", "do");
+    const stateRoles = new Map<number, string>();
+    const state = stateDev;
+    /** The state process's workerds, named apart from the Worker's in `roles`. */
+    const stateProcesses = (): Map<number, number> => {
+      if (!state) return new Map();
+      const rss = workerdProcesses(state.pid, new URL(state.url).port, stateRoles);
+      for (const p of rss.keys()) if (!roles.has(p)) roles.set(p, stateRoles.get(p) === "dev proxy" ? "state objects' dev proxy" : STATE_OBJECTS_ROLE);
+      return rss;
+    };
+    const durableObjectDirectories = [join(persistTo, "v3", "do"), join(statePersistTo, "v3", "do")];
+    const memorySample = (at: number): MemorySample => ({ at, rss: workerdProcesses(pid, publicPort, roles), stateRss: stateProcesses(), durableObjectBytes: sum(durableObjectDirectories.map(diskBytes)) });
     log(`wrangler dev up at ${url} in ${(dev.bootMs / 1000).toFixed(1)} s, serving ${served}; ${versions[0]} active`);
     // the first request pays the bundle load
     const warm = await fetch(`${url}/v1/explore`, { method: "POST", headers: { authorization: `Bearer ${TOKENS.FEED_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ user_id: userIds[0], count: 10 }), signal: AbortSignal.timeout(120_000) });
@@ -307,7 +339,7 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
     const health: HealthSample[] = [];
     const heapSamples: HeapSample[] = [];
     const heap: IsolateHeap | undefined = dev.inspectorPort === undefined ? undefined : await connectIsolateHeap(dev.inspectorPort).catch((error: unknown) => (log(`the isolate's heap will not be read: ${(error as Error).message}`), undefined));
-    const memory: MemorySample[] = [{ at: 0, rss: workerdProcesses(pid, publicPort, roles), durableObjectBytes: diskBytes(durableObjectDirectory) }];
+    const memory: MemorySample[] = [memorySample(0)];
     const swaps: Swap[] = [];
     const halves: HalfPublished[] = [];
     const swapErrors: string[] = [];
@@ -424,12 +456,12 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
           }
         }
         if (now() >= nextMemoryAt) {
-          memory.push({ at: now(), rss: workerdProcesses(pid, publicPort, roles), durableObjectBytes: diskBytes(durableObjectDirectory) });
+          memory.push(memorySample(now()));
           nextMemoryAt += 5_000;
         }
         await sleep(1_000);
       }
-      memory.push({ at: now(), rss: workerdProcesses(pid, publicPort, roles), durableObjectBytes: diskBytes(durableObjectDirectory) });
+      memory.push(memorySample(now()));
     };
 
     const halfPublish = async (which: 0 | 1) => {
@@ -521,7 +553,7 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
       const heapInBucket = heapSamples.filter(sampledInBucket);
       const rss = samples.length === 0 ? Number.NaN : sum(samples.map((sample) => mib(sum(sample.rss.values())))) / samples.length;
       const perProcess = new Map<number, number>();
-      for (const sample of samples) for (const [p, bytes] of sample.rss) perProcess.set(p, (perProcess.get(p) ?? 0) + mib(bytes) / samples.length);
+      for (const sample of samples) for (const [p, bytes] of [...sample.rss, ...sample.stateRss]) perProcess.set(p, (perProcess.get(p) ?? 0) + mib(bytes) / samples.length);
       return {
         durableObjectMiB: samples.length === 0 ? Number.NaN : mib((samples[samples.length - 1] as MemorySample).durableObjectBytes),
         bucket: b + 1,
@@ -550,7 +582,7 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
     const fitBuckets = (from: number, valueOf: (row: (typeof perBucket)[number]) => number) =>
       fitLine(perBucket.slice(from).filter((row) => Number.isFinite(valueOf(row))).map((row) => [(row.bucket - 0.5) / bucketsPerMinute, valueOf(row)] as const));
     const memorySlope = fitBuckets(fitFrom, (row) => row.rss).slope;
-    const pids = [...new Set(memory.flatMap((sample) => [...sample.rss.keys()]))];
+    const pids = [...new Set(memory.flatMap((sample) => [...sample.rss.keys(), ...sample.stateRss.keys()]))];
     const processFit = (p: number, from: number) => fitBuckets(from, (row) => row.perProcess.get(p) ?? Number.NaN);
     const processSlopes = pids.map((p) => {
       const measured = processFit(p, fitFrom);
@@ -559,9 +591,13 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
 
     const workerSlope = processSlopes.find((entry) => roles.get(entry.pid) === "Worker");
     const proxySlope = processSlopes.find((entry) => roles.get(entry.pid) === "dev proxy");
+    const signed = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(2)}`;
+    const stateSlope = processSlopes.find((entry) => roles.get(entry.pid) === STATE_OBJECTS_ROLE);
+    const stateObjects = split
+      ? `; the state objects' workerd (${STATE_OBJECT_BINDINGS.map((binding) => binding.className).join(", ")}, served by a second wrangler dev) ${signed(stateSlope?.slope ?? Number.NaN)} MiB/min (${(stateSlope?.first ?? Number.NaN).toFixed(0)} → ${(stateSlope?.last ?? Number.NaN).toFixed(0)} MiB) while the objects' SQLite files grew ${(first?.durableObjectMiB ?? Number.NaN).toFixed(0)} → ${(last?.durableObjectMiB ?? Number.NaN).toFixed(0)} MiB`
+      : `; the state objects ran in the Worker's workerd (--single-process), their SQLite files ${(first?.durableObjectMiB ?? Number.NaN).toFixed(0)} → ${(last?.durableObjectMiB ?? Number.NaN).toFixed(0)} MiB`;
     const heapFloorSlope = fitBuckets(fitFrom, (row) => row.heapFloorMiB).slope;
     const buffersFloorSlope = fitBuckets(fitFrom, (row) => row.buffersFloorMiB).slope;
-    const signed = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(2)}`;
 
     // versions: every feed and query answer names one published version; which ones, how many; none the half ones
     const published = new Set(versions);
@@ -596,7 +632,7 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
       {
         section: SECTION,
         measure: `mixed load: workerd memory slope ${warmupBuckets > 0 ? `over the ${durationMs / bucketMs} measured ${bucketName}s, after ${warmupBuckets} of warm-up` : `after the first ${bucketName}`}`,
-        value: `the Worker's workerd ${signed(workerSlope?.slope ?? Number.NaN)} ± ${(workerSlope?.standardError ?? Number.NaN).toFixed(2)} (s.e.) MiB/min (${(workerSlope?.first ?? Number.NaN).toFixed(0)} → ${(workerSlope?.last ?? Number.NaN).toFixed(0)} MiB${warmupBuckets > 0 ? `; the warm-up's first ${bucketName} ${(workerSlope?.runFirst ?? Number.NaN).toFixed(0)} MiB, the whole run ${signed(workerSlope?.wholeRun ?? Number.NaN)} MiB/min` : ""}; ${swaps.length} swaps); wrangler's dev proxy ${signed(proxySlope?.slope ?? Number.NaN)}; both ${signed(memorySlope)} (${(first?.rss ?? Number.NaN).toFixed(0)} → ${(last?.rss ?? Number.NaN).toFixed(0)} MiB); the isolate's JS heap floor ${signed(heapFloorSlope)} MiB/min (${(first?.heapFloorMiB ?? Number.NaN).toFixed(0)} → ${(last?.heapFloorMiB ?? Number.NaN).toFixed(0)} MiB), its ArrayBuffers' floor ${signed(buffersFloorSlope)} MiB/min (${(first?.buffersFloorMiB ?? Number.NaN).toFixed(0)} → ${(last?.buffersFloorMiB ?? Number.NaN).toFixed(0)} MiB)`,
+        value: `the Worker's workerd ${signed(workerSlope?.slope ?? Number.NaN)} ± ${(workerSlope?.standardError ?? Number.NaN).toFixed(2)} (s.e.) MiB/min (${(workerSlope?.first ?? Number.NaN).toFixed(0)} → ${(workerSlope?.last ?? Number.NaN).toFixed(0)} MiB${warmupBuckets > 0 ? `; the warm-up's first ${bucketName} ${(workerSlope?.runFirst ?? Number.NaN).toFixed(0)} MiB, the whole run ${signed(workerSlope?.wholeRun ?? Number.NaN)} MiB/min` : ""}; ${swaps.length} swaps); wrangler's dev proxy ${signed(proxySlope?.slope ?? Number.NaN)}; both ${signed(memorySlope)} (${(first?.rss ?? Number.NaN).toFixed(0)} → ${(last?.rss ?? Number.NaN).toFixed(0)} MiB); the isolate's JS heap floor ${signed(heapFloorSlope)} MiB/min (${(first?.heapFloorMiB ?? Number.NaN).toFixed(0)} → ${(last?.heapFloorMiB ?? Number.NaN).toFixed(0)} MiB), its ArrayBuffers' floor ${signed(buffersFloorSlope)} MiB/min (${(first?.buffersFloorMiB ?? Number.NaN).toFixed(0)} → ${(last?.buffersFloorMiB ?? Number.NaN).toFixed(0)} MiB)${stateObjects}`,
         // a minute is all warm-up (the smoke run's slope is the first minute's growth): it is reported, the full run holds the bar
         bar: smoke ? `reported (60 s is warm-up; the full run: the Worker's < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min)` : `the Worker's < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min`,
         // on the Worker's process: the dev proxy is wrangler's, a deployed Worker has none (its slope is reported)
@@ -618,7 +654,7 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
     const markdown = [
       `## Sustained mixed load and model swaps under load`,
       ``,
-      `${smoke ? "Smoke run" : "Full run"}: ${clients} clients, each with one request in flight, for ${warmupMs > 0 ? `${(warmupMs / 1000).toFixed(0)} s of warm-up, then ` : ""}${(durationMs / 1000).toFixed(0)} s measured, against \`wrangler dev\` serving ${served}, with copies of the fixture bundle (${bundleUsers} users, ${items.length} items) from a fresh local KV; ${requests.toLocaleString("en-US")} requests (${(requests / loadSeconds).toFixed(0)}/s), ${seconds.toFixed(0)} s in all. Every request is valid: any answer but a 200 is a failure.`,
+      `${smoke ? "Smoke run" : "Full run"}: ${clients} clients, each with one request in flight, for ${warmupMs > 0 ? `${(warmupMs / 1000).toFixed(0)} s of warm-up, then ` : ""}${(durationMs / 1000).toFixed(0)} s measured, against \`wrangler dev\` serving ${served}, with copies of the fixture bundle (${bundleUsers} users, ${items.length} items) from a fresh local KV; ${requests.toLocaleString("en-US")} requests (${(requests / loadSeconds).toFixed(0)}/s), ${seconds.toFixed(0)} s in all. Every request is valid: any answer but a 200 is a failure. ${split ? `The real-time state objects (${STATE_OBJECT_BINDINGS.map((binding) => binding.className).join(", ")}) run in a second \`wrangler dev\` that the Worker reaches through the dev registry, as a deployed Worker reaches Durable Objects that live outside its isolate and its process; in one \`wrangler dev\` their SQLite page caches would count in the Worker's workerd and grow with their databases, about 1 MiB per MB written until a database holds a few MB (\`npx tsx scripts/reliability/sqlite-memory-control.ts\`).` : "The real-time state objects run in the Worker's own `wrangler dev` (--single-process): their SQLite page caches count in the Worker's workerd."}`,
       ``,
       `**Traffic.** The proportions of a feed client: Explore pages 45% (a third of them the next page, with the previous page's cursor), event batches 30% (1–41 events each, mostly impressions and clicks, about one batch per page viewed), Suggested Posts 20%, the operators' \`/v1/query\` 5% (${QUERIES.length} queries over the stores the retrieval sources read). User ids are drawn over all the bundle's users, each with weight 1 + its training interactions, and 10% are ids nobody has seen (scripts/bench/traffic.ts); every ${USER_SWEEP_EVERY}th pick is instead the next of all the bundle's users in turn, so the rarely active are asked for too: ${knownHit} of the ${bundleUsers} bundle users and ${unseenHit.toLocaleString("en-US")} new ids were asked for.`,
       ``,
@@ -651,6 +687,8 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
     return { section: SECTION, rows, markdown, ok: rows.every((row) => row.pass) };
   } finally {
     await dev?.stop();
+    await stateDev?.stop();
+    split?.dispose();
     await local.dispose();
   }
 }
@@ -668,10 +706,11 @@ function parseKinds(text: string): Kind[] {
 export const runLoadSection: ReliabilitySection = (options) => runLoad(options);
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, minutes: { type: "string" }, "warmup-minutes": { type: "string" }, clients: { type: "string" }, "swap-every": { type: "string" }, kinds: { type: "string" }, "working-tree": { type: "boolean", default: false } }, strict: true });
+  const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, minutes: { type: "string" }, "warmup-minutes": { type: "string" }, clients: { type: "string" }, "swap-every": { type: "string" }, kinds: { type: "string" }, "working-tree": { type: "boolean", default: false }, "single-process": { type: "boolean", default: false } }, strict: true });
   const result = await runLoad({
     smoke: values.smoke,
     workingTree: values["working-tree"],
+    singleProcess: values["single-process"],
     log: (line) => console.error(line),
     ...(values.minutes ? { durationMs: Number(values.minutes) * 60_000 } : {}),
     ...(values["warmup-minutes"] !== undefined ? { warmupMs: Number(values["warmup-minutes"]) * 60_000 } : {}),

@@ -17,6 +17,8 @@ describe("reliability: mixed load and model swaps under load (smoke)", () => {
     // the isolate's JS heap and its ArrayBuffers were read through the inspector (numbers, not "NaN")
     expect(row("mixed load: workerd memory slope")?.value).toMatch(/JS heap floor [+-]\d+\.\d+ MiB\/min \(\d+ → \d+ MiB\)/);
     expect(row("mixed load: workerd memory slope")?.value).toMatch(/ArrayBuffers' floor [+-]\d+\.\d+ MiB\/min \(\d+ → \d+ MiB\)/);
+    // the state objects ran in their own wrangler dev, and the events reached them there
+    expect(row("mixed load: workerd memory slope")?.value).toMatch(/state objects' workerd \(UserState, Trending, served by a second wrangler dev\) [+-]\d+\.\d+ MiB\/min \(\d+ → \d+ MiB\) while the objects' SQLite files grew \d+ → [1-9]\d* MiB/);
     expect(row("model swaps: answers naming a half-published version")?.value).toMatch(/^0 \(2 activated; refused on \/health: 2 of 2\)$/);
   }, 240_000);
 });
