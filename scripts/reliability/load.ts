@@ -5,7 +5,9 @@
 // the proportions a feed client makes them (TRAFFIC_MIX: a page of Explore, the events it produced in batches,
 // Suggested Posts less often, the operators' query language rarely), for user ids drawn over all the bundle's users
 // (active ones more often) plus ids nobody has seen (scripts/bench/traffic.ts). Every request is valid, so every
-// answer must be a 200.
+// answer must be a 200. The real-time state objects (UserState, Trending) run in a second `wrangler dev` that the
+// Worker reaches through a dev registry of the run's own (state-process.ts), as a deployed Worker reaches Durable
+// Objects outside its isolate and process; `--single-process` serves them from the Worker's own.
 //
 // Meanwhile a new bundle version (a copy of the fixture under a new name) is published and activated every 30 s
 // (every 20 s in the smoke run) through the publish path of `npm run publish` (scripts/lib/kv-publish.ts), and twice a
@@ -14,8 +16,9 @@
 // them. It reports:
 //   - errors: answers that are not 200 (≥ 500, or a 4xx to a valid request) and requests with no answer (30 s);
 //   - latency p50 / p95 / p99 per minute, and the drift: the last minute's over the first measured one's;
-//   - workerd's resident memory (/proc/<pid>/status of the workerd processes below wrangler) per minute, and its
-//     slope by least squares over the measured minutes (WARMUP_MINUTES says why they follow a warm-up);
+//   - workerd's resident memory (/proc/<pid>/status of the workerd processes below each wrangler) per minute, and
+//     its slope by least squares over the measured minutes (WARMUP_MINUTES says why they follow a warm-up): the
+//     Worker's holds the bar, the state objects' is reported beside the growth of their SQLite files;
 //   - swaps served, requests failed during a swap, answers per bundle version (every feed and query answer names
 //     exactly one of the published versions) and answers naming a half-published one.
 //
