@@ -47,13 +47,14 @@ import { openLocalKv } from "../lib/kv-local";
 import { publishDirectory } from "../lib/kv-publish";
 import type { ReliabilityRow, ReliabilitySection, ReliabilitySectionOptions, ReliabilitySectionResult } from "./section";
 import { fitLine } from "../lib/fit-line";
-import { workerdProcesses } from "./resident-memory";
+import { workerdProcesses, type WorkerdNames } from "./resident-memory";
 import { fixtureBundleOf, snapshotOfHead, type HeadSnapshot } from "./snapshot";
 import { STATE_OBJECT_BINDINGS, writeSplitConfigs, type SplitConfigs } from "./state-process";
 
 const SECTION = "load";
 /** How the memory table names the state process's workerd (the one running the objects, not its dev proxy). */
 const STATE_OBJECTS_ROLE = "state objects' workerd";
+const STATE_PROCESS_NAMES: WorkerdNames = { worker: STATE_OBJECTS_ROLE, proxy: "state objects' dev proxy", other: STATE_OBJECTS_ROLE };
 /** This run's `wrangler dev` holds these (--var), so a `.dev.vars` someone else keeps does not decide them. */
 const TOKENS = { ADMIN_TOKEN: "reliability-load-admin", INGEST_TOKEN: "reliability-load-ingest", FEED_TOKEN: "reliability-load-feed" } as const;
 /**
@@ -314,15 +315,9 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
     const pid = dev.pid;
     const publicPort = new URL(url).port;
     const roles = new Map<number, string>();
-    const stateRoles = new Map<number, string>();
     const state = stateDev;
     /** The state process's workerds, named apart from the Worker's in `roles`. */
-    const stateProcesses = (): Map<number, number> => {
-      if (!state) return new Map();
-      const rss = workerdProcesses(state.pid, new URL(state.url).port, stateRoles);
-      for (const p of rss.keys()) if (!roles.has(p)) roles.set(p, stateRoles.get(p) === "dev proxy" ? "state objects' dev proxy" : STATE_OBJECTS_ROLE);
-      return rss;
-    };
+    const stateProcesses = (): Map<number, number> => (state ? workerdProcesses(state.pid, new URL(state.url).port, roles, STATE_PROCESS_NAMES) : new Map());
     const durableObjectDirectories = [join(persistTo, "v3", "do"), join(statePersistTo, "v3", "do")];
     const memorySample = (at: number): MemorySample => ({ at, rss: workerdProcesses(pid, publicPort, roles), stateRss: stateProcesses(), durableObjectBytes: sum(durableObjectDirectories.map(diskBytes)) });
     log(`wrangler dev up at ${url} in ${(dev.bootMs / 1000).toFixed(1)} s, serving ${served}; ${versions[0]} active`);
