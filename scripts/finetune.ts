@@ -1,6 +1,6 @@
 /**
  * npm run finetune -- --from <bundle dir> --events <log dir> [--out <dir>] [--data <dir>] [--publish [--local | --remote]]
- *                     [--holdout-share S] [--epochs N] [--seed N] [--mtml-tasks judged|all]
+ *                     [--holdout-share S] [--epochs N] [--seed N]
  *
  * Warm-starts the three models of the active bundle from its trainer weights, trains them on the event log's hours
  * that the bundle has not seen, and compares the candidate with the active bundle on the newest events (the gate's
@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { UsageError, runCli } from "./lib/cli";
 import { runFinetune } from "./finetune/run";
 
-const USAGE = "usage: npm run finetune -- --from <bundle dir> --events <log dir> [--out <dir>] [--data <dir>] [--publish [--local | --remote]] [--holdout-share S] [--epochs N] [--seed N] [--mtml-tasks judged|all]";
+const USAGE = "usage: npm run finetune -- --from <bundle dir> --events <log dir> [--out <dir>] [--data <dir>] [--publish [--local | --remote]] [--holdout-share S] [--epochs N] [--seed N]";
 
 await runCli(USAGE, async () => {
   const { values } = parseArgs({
@@ -27,7 +27,6 @@ await runCli(USAGE, async () => {
       "holdout-share": { type: "string" },
       epochs: { type: "string" },
       seed: { type: "string" },
-      "mtml-tasks": { type: "string" },
     },
     strict: true,
   });
@@ -40,8 +39,6 @@ await runCli(USAGE, async () => {
   if (epochs !== undefined && !(Number.isSafeInteger(epochs) && epochs >= 0 && epochs <= 20)) throw new UsageError("--epochs must be an integer in 0..20");
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && !(Number.isSafeInteger(seed) && seed >= 0)) throw new UsageError("--seed must be a non-negative integer");
-  const mtmlTasks = values["mtml-tasks"];
-  if (mtmlTasks !== undefined && mtmlTasks !== "judged" && mtmlTasks !== "all") throw new UsageError(`--mtml-tasks must be judged or all (got ${mtmlTasks})`);
   const out = values.out ?? `${values.from.replace(/\/+$/, "")}-ft`;
 
   const started = performance.now();
@@ -55,7 +52,6 @@ await runCli(USAGE, async () => {
       ...(holdoutShare === undefined ? {} : { holdoutShare }),
       ...(epochs === undefined ? {} : { mtmlEpochs: epochs, retrievalEpochs: epochs, firstStageEpochs: epochs }),
       ...(seed === undefined ? {} : { seed }),
-      ...(mtmlTasks === undefined ? {} : { mtmlTasks }),
     },
     log,
   });

@@ -8,14 +8,14 @@
  *   the MTML AUCs and the retrieval recall there. The candidate's models have trained through the cut, so the next
  *   fine-tune starts at the cut and the held-out events are trained on then: no event is skipped by the models.
  * - MTML: a pass over the new rows (optionally with older ones rehearsed), at a lower learning rate than training
- *   from scratch (Adam starts afresh), on the tasks the gate judges on the held-out slice (`mtmlTasks`).
+ *   from scratch (Adam starts afresh).
  * - Retrieval: the new clicks with older ones rehearsed, in-batch softmax as in training; kept only if it retrieves
  *   every tenth user's new clicks (left out of its training) better than the base did.
  * - First stage: distilled again from the fine-tuned MTML and retrieval over pools of a sample of users, warm.
  */
 import { z } from "zod";
 import type { TrainingData } from "../../core/data/dataset";
-import { LABELS, type Label } from "../../core/data/labels";
+import { LABELS } from "../../core/data/labels";
 import type { ServingConfig } from "../../core/config/serving";
 import type { FittedFeatures } from "../../core/features/fit-spec";
 import type { FeatureSpec } from "../../core/features/spec";
@@ -29,7 +29,7 @@ import { buildDistillation, type TrainedModels } from "../pipeline/train-all";
 import { TwoTowerModel, type TowerArchitecture } from "../two-tower/model";
 import { DEFAULT_RETRIEVAL_TRAINING, embedItems, heldOutRecall, trainRetrieval } from "../two-tower/train";
 import { LapTimer } from "../../core/util/lap-timer";
-import { DEFAULT_GATE_TOLERANCE, MIN_GATED_EXAMPLES, judge, judgedLabels, type GateMeasure, type GateVerdict } from "./gate";
+import { DEFAULT_GATE_TOLERANCE, GATED_LABELS, MIN_GATED_EXAMPLES, judge, type GateMeasure, type GateVerdict } from "./gate";
 import { buildFinetuneRows } from "./rows";
 import { loadModelWeights, weightsArchitecture } from "./weights";
 import { InsufficientDataError } from "../../core/data/errors";
@@ -93,14 +93,6 @@ export interface FinetuneOptions {
    */
   readonly mtmlRehearsal: number;
   /**
-   * Which MTML tasks the fine-tune trains. `judged` (the default): only those its gate judges on the held-out slice
-   * (`judgedLabels`); the others keep their heads and gates, and their losses pull nothing on the shared layers. Adam
-   * scales each parameter's step to its own gradient, so a head whose task has a handful of positives in an hour moves
-   * as far as the click head does, on noise; repeated hour after hour that walked the rare tasks' AUCs down by
-   * 0.02–0.07 in the replay, with nothing to refuse it. `all` trains every task (the earlier behaviour).
-   */
-  readonly mtmlTasks: "judged" | "all";
-  /**
    * Older clicks (of the whole history) mixed into retrieval's fine-tune, per new click: a pass over one day's clicks
    * alone moves the towers toward that day.
    */
@@ -126,7 +118,6 @@ export const DEFAULT_FINETUNE: Omit<FinetuneOptions, "log"> = {
   retrievalLearningRates: [30, 10, 3].map((divisor) => DEFAULT_RETRIEVAL_TRAINING.learningRate / divisor),
   firstStageLearningRate: DEFAULT_FIRST_STAGE_TRAINING.learningRate / 3,
   mtmlRehearsal: 0,
-  mtmlTasks: "judged",
   retrievalRehearsal: 2,
   distillationUsers: 300,
   distillationPool: 300,
@@ -174,9 +165,6 @@ export function fineTune(input: FinetuneInput, options: FinetuneOptions): Finetu
   const newTrainRows = indicesWhere(rows.mtml.ts, (ts) => ts >= input.trainFromMs && ts < cutMs);
   const trainRows = withRehearsal(newTrainRows, indicesWhere(rows.mtml.ts, (ts) => ts < input.trainFromMs), options.mtmlRehearsal, options.seed + 7);
   const heldOutRows = indicesWhere(rows.mtml.ts, (ts) => ts >= cutMs);
-  const heldOutLabels = gatherLabels(rows.mtml.labels, heldOutRows);
-  const { judged } = judgedLabels(heldOutLabels);
-  const trainedTasks = LABELS.filter((label) => options.mtmlTasks === "all" || judged.has(label));
   const newClicks = indicesWhere(rows.retrieval.ts, (ts) => ts >= input.trainFromMs && ts < cutMs);
   const trainClicks = withRehearsal(newClicks, indicesWhere(rows.retrieval.ts, (ts) => ts < input.trainFromMs), options.retrievalRehearsal, options.seed);
   const heldOutClicks = indicesWhere(rows.retrieval.ts, (ts) => ts >= cutMs);
@@ -187,12 +175,7 @@ export function fineTune(input: FinetuneInput, options: FinetuneOptions): Finetu
   const candidate = warmStart(spec, input.weights);
   split("warm_start");
 
-  log(`mtml: training ${trainedTasks.length === 0 ? "no task" : trainedTasks.join(", ")}${trainedTasks.length < LABELS.length ? ` (${options.mtmlTasks === "judged" ? "the tasks the gate judges; " : ""}${LABELS.filter((label) => !trainedTasks.includes(label)).join(", ")} kept as they are)` : ""}`);
-  if (trainedTasks.length > 0) {
-    // a task weighted 0 sends no gradient to its head and gate, and Adam moves no parameter whose gradient has been 0
-    const taskWeights = DEFAULT_MTML_TRAINING.taskWeights.map((weight, l) => (trainedTasks.includes(LABELS[l] as Label) ? weight : 0));
-    trainMtml(candidate.mtml, rows.mtml, trainRows, { ...DEFAULT_MTML_TRAINING, taskWeights, epochs: options.mtmlEpochs, learningRate: options.mtmlLearningRate, seed: options.seed, log: (line) => log(`  ${line}`) });
-  }
+  trainMtml(candidate.mtml, rows.mtml, trainRows, { ...DEFAULT_MTML_TRAINING, epochs: options.mtmlEpochs, learningRate: options.mtmlLearningRate, seed: options.seed, log: (line) => log(`  ${line}`) });
   split("mtml");
   // every tenth user's new clicks choose between the fine-tuned retrieval and its base (early stopping that may stop at
   // epoch 0): more passes of the in-batch softmax overfit quickly (the pipeline keeps its best epoch for the same
@@ -245,7 +228,7 @@ export function fineTune(input: FinetuneInput, options: FinetuneOptions): Finetu
   const firstStageItemEmbeddings = embedItems(candidate.firstStage, itemInputs);
   split("first_stage");
 
-  const checkRows = { inputs: takeMtmlRows(spec, rows.mtml.inputs, heldOutRows), labels: heldOutLabels };
+  const checkRows = { inputs: takeMtmlRows(spec, rows.mtml.inputs, heldOutRows), labels: gatherLabels(rows.mtml.labels, heldOutRows) };
   const verdict = judge(gateMeasures(base, candidate, checkRows, rows.retrieval, heldOutClicks, itemInputs, options.tolerance));
   split("gate");
 
@@ -260,7 +243,7 @@ export function fineTune(input: FinetuneInput, options: FinetuneOptions): Finetu
     firstStageItemEmbeddings,
     catalogueItemInputs: itemInputs,
     checkRows,
-    metrics: { finetune_mtml_tasks: trainedTasks, finetune_retrieval: retrievalKept, finetune_gate: verdict.rows.map((row) => ({ name: row.name, base: row.base, candidate: row.candidate, verdict: row.verdict })), finetune_seconds: { ...seconds } },
+    metrics: { finetune_retrieval: retrievalKept, finetune_gate: verdict.rows.map((row) => ({ name: row.name, base: row.base, candidate: row.candidate, verdict: row.verdict })), finetune_seconds: { ...seconds } },
   };
   return {
     trained,
@@ -283,15 +266,19 @@ export function gateMeasures(
 ): GateMeasure[] {
   const baseAucs = labelAucs(predictMtml(base.mtml, heldOut.inputs), heldOut.labels);
   const candidateAucs = labelAucs(predictMtml(candidate.mtml, heldOut.inputs), heldOut.labels);
-  const { judged, positives } = judgedLabels(heldOut.labels);
-  const measures: GateMeasure[] = LABELS.map((label) => ({
-    name: `mtml_auc_${label}`,
-    base: baseAucs[label] ?? null,
-    candidate: candidateAucs[label] ?? null,
-    tolerance: tolerance.auc,
-    gated: judged.has(label),
-    note: `${positives[label]} positives`,
-  }));
+  const rows = heldOut.labels.length / LABELS.length;
+  const measures: GateMeasure[] = LABELS.map((label, l) => {
+    let positives = 0;
+    for (let r = 0; r < rows; r++) positives += heldOut.labels[r * LABELS.length + l] as number;
+    return {
+      name: `mtml_auc_${label}`,
+      base: baseAucs[label] ?? null,
+      candidate: candidateAucs[label] ?? null,
+      tolerance: tolerance.auc,
+      gated: (GATED_LABELS as readonly string[]).includes(label) && Math.min(positives, rows - positives) >= MIN_GATED_EXAMPLES,
+      note: `${positives} positives`,
+    };
+  });
   const k = Math.max(1, Math.round(catalogue.size * HELD_OUT_RECALL_SHARE));
   const clicks = heldOutClicks.length > 0;
   measures.push({

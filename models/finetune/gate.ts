@@ -4,7 +4,6 @@
  * more than its tolerance. Equal passes: a fine-tune on a quiet hour may change nothing measurable, and refusing it
  * would only freeze the counters and lists it also refreshes.
  */
-import { LABELS, type Label } from "../../core/data/labels";
 
 export interface GateMeasure {
   /** e.g. `mtml_auc_click`, `retrieval_recall@986`. */
@@ -41,19 +40,6 @@ export const GATED_LABELS = ["click", "long_view", "like"] as const;
  * Retrieval recall likewise needs this many held-out clicks.
  */
 export const MIN_GATED_EXAMPLES = 30;
-
-/**
- * The MTML labels a gate judges on a held-out slice (`labels`: [rows × LABELS.length]): the gated ones with at least
- * MIN_GATED_EXAMPLES positives and as many negatives there. The fine-tune trains only these tasks, so every head it
- * changes is one its gate checks.
- */
-export function judgedLabels(labels: Float32Array): { readonly judged: ReadonlySet<Label>; readonly positives: Readonly<Record<Label, number>>; readonly rows: number } {
-  const rows = labels.length / LABELS.length;
-  const positives = Object.fromEntries(LABELS.map((label) => [label, 0])) as Record<Label, number>;
-  for (let r = 0; r < rows; r++) LABELS.forEach((label, l) => (positives[label] += labels[r * LABELS.length + l] as number));
-  const judged = new Set<Label>(GATED_LABELS.filter((label) => Math.min(positives[label], rows - positives[label]) >= MIN_GATED_EXAMPLES));
-  return { judged, positives, rows };
-}
 
 export function judge(measures: readonly GateMeasure[]): GateVerdict {
   const rows = measures.map((m): GateRow => {

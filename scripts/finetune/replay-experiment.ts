@@ -1,5 +1,5 @@
 /**
- * npm run finetune:replay -- [--data <dir>] [--base-end YYYYMMDD] [--train-end YYYYMMDD] [--step hour|day] [--work <dir>] [--base <bundle dir>] [--scratch <bundle dir>] [--mtml-tasks judged|all]
+ * npm run finetune:replay -- [--data <dir>] [--base-end YYYYMMDD] [--train-end YYYYMMDD] [--step hour|day] [--work <dir>] [--base <bundle dir>] [--scratch <bundle dir>]
  *
  * Does hourly fine-tuning keep up with training from scratch? On the shipped data:
  * 1. a bundle trained from scratch through --base-end (npm run pipeline -- --no-tune), or --base, one built so;
@@ -27,7 +27,7 @@ import { UsageError, runCli } from "../lib/cli";
 import { writeLogObject } from "./log-directory";
 import { datasetToLog } from "./replay-log";
 
-const USAGE = "usage: npm run finetune:replay -- [--data <dir>] [--base-end YYYYMMDD] [--train-end YYYYMMDD] [--step hour|day] [--work <dir>] [--base <bundle dir>] [--scratch <bundle dir>] [--mtml-tasks judged|all]";
+const USAGE = "usage: npm run finetune:replay -- [--data <dir>] [--base-end YYYYMMDD] [--train-end YYYYMMDD] [--step hour|day] [--work <dir>] [--base <bundle dir>] [--scratch <bundle dir>]";
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** The issue's bar: fine-tuned within this of the from-scratch bundle, or above it. */
@@ -45,7 +45,6 @@ await runCli(USAGE, async () => {
       work: { type: "string", default: "/tmp/ft-replay" },
       scratch: { type: "string" },
       base: { type: "string" },
-      "mtml-tasks": { type: "string" },
     },
     strict: true,
   });
@@ -55,9 +54,6 @@ await runCli(USAGE, async () => {
   const trainEndMs = dayStartMs("train-end", values["train-end"], tz) + DAY_MS;
   if (trainEndMs <= baseEndMs) throw new UsageError("--train-end must come after --base-end");
   if (values.step !== "hour" && values.step !== "day") throw new UsageError(`--step must be hour or day (got ${values.step})`);
-  const mtmlTasks = values["mtml-tasks"];
-  if (mtmlTasks !== undefined && mtmlTasks !== "judged" && mtmlTasks !== "all") throw new UsageError(`--mtml-tasks must be judged or all (got ${mtmlTasks})`);
-  const finetuneArgs = mtmlTasks === undefined ? [] : ["--mtml-tasks", mtmlTasks];
   const stepMs = values.step === "hour" ? HOUR_MS : DAY_MS;
   const work = values.work;
   await mkdir(work, { recursive: true });
@@ -76,7 +72,7 @@ await runCli(USAGE, async () => {
     for (const object of datasetToLog(dataset, stepStart, stepStart + stepMs, "replay").objects) await writeLogObject(logDirectory, object);
     const out = join(work, `finetuned-${values.step === "day" ? localDay(stepStart, tz) : start.slice(0, 13)}`);
     const started = performance.now();
-    const code = await run("finetune", ["scripts/finetune.ts", "--data", values.data, "--from", active, "--events", logDirectory, "--out", out, ...finetuneArgs], { allowFailure: true });
+    const code = await run("finetune", ["scripts/finetune.ts", "--data", values.data, "--from", active, "--events", logDirectory, "--out", out], { allowFailure: true });
     steps.push({ start, passed: code === 0, seconds: (performance.now() - started) / 1000 });
     if (code === 0) active = out;
     else console.log(`replay: the candidate of ${start} was refused; ${active} stays active`);
@@ -102,7 +98,7 @@ await runCli(USAGE, async () => {
   await rm(hourLog, { recursive: true, force: true });
   for (const object of datasetToLog(dataset, busiest, busiest + HOUR_MS, "replay").objects) await writeLogObject(hourLog, object);
   const hourStarted = performance.now();
-  const hourCode = await run("finetune (one hour)", ["scripts/finetune.ts", "--data", values.data, "--from", scratch, "--events", hourLog, "--out", join(work, "finetuned-hour"), ...finetuneArgs], { allowFailure: true });
+  const hourCode = await run("finetune (one hour)", ["scripts/finetune.ts", "--data", values.data, "--from", scratch, "--events", hourLog, "--out", join(work, "finetuned-hour")], { allowFailure: true });
   const hourSeconds = (performance.now() - hourStarted) / 1000;
 
   const rows = Object.keys(measured.scratch ?? {}).map((measure) => {
@@ -119,7 +115,7 @@ await runCli(USAGE, async () => {
   console.log(`${"measure".padEnd(27)} ${"fine-tuned".padStart(10)} ${"scratch".padStart(8)} ${"Δ".padStart(8)}  within ${BAR} or above`);
   for (const row of rows) console.log(`${row.measure.padEnd(27)} ${show(row.finetuned).padStart(10)} ${show(row.scratch).padStart(8)} ${(row.delta === null ? "—" : `${row.delta >= 0 ? "+" : ""}${row.delta.toFixed(4)}`).padStart(8)}  ${row.meets_bar === null ? "—" : row.meets_bar ? "yes" : "NO"}`);
   console.log(`one hour's fine-tune (${new Date(busiest).toISOString()}, the busiest hour of ${localDay(trainEndMs, tz)}, from ${scratch}): ${hourSeconds.toFixed(1)} s wall clock (exit ${hourCode}); its timing split is printed above`);
-  await writeFile(join(work, "replay.json"), `${JSON.stringify({ base_end: values["base-end"], train_end: values["train-end"], step: values.step, mtml_tasks: mtmlTasks ?? "judged", steps, finetuned_bundle: active, scratch_bundle: scratch, rows, one_hour: { hour_start_ms: busiest, seconds: hourSeconds, exit: hourCode } }, null, 2)}\n`);
+  await writeFile(join(work, "replay.json"), `${JSON.stringify({ base_end: values["base-end"], train_end: values["train-end"], step: values.step, steps, finetuned_bundle: active, scratch_bundle: scratch, rows, one_hour: { hour_start_ms: busiest, seconds: hourSeconds, exit: hourCode } }, null, 2)}\n`);
 });
 
 /** The start of the UTC hour in [fromMs, toMs) with the most events. */

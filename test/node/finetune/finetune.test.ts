@@ -14,8 +14,7 @@ import { runMtml } from "../../../core/serving/model-runs";
 import { BundleTables } from "../../../core/serving/bundle-tables";
 import { decodeCatalogue, decodeUsers, ASSET_FILES } from "../../../core/serving/assets";
 import { DEFAULT_FINETUNE, gateMeasures, warmStart } from "../../../models/finetune/finetune";
-import { GATED_LABELS, judge } from "../../../models/finetune/gate";
-import { LABELS } from "../../../core/data/labels";
+import { judge } from "../../../models/finetune/gate";
 import { buildFinetuneRows } from "../../../models/finetune/rows";
 import { trainAll } from "../../../models/pipeline/train-all";
 import { DEFAULT_SERVING_CONFIG } from "../../../models/serving-config";
@@ -165,47 +164,6 @@ describe("a reduced fine-tune end to end", () => {
     const again = await runFinetune({ from: join(work, "tuned"), events: join(work, "log"), out: join(work, "again"), data, nowMs: NOW, finetune: { ...small, tolerance: { auc: 1, recall: 1 }, mtmlEpochs: 0, retrievalEpochs: 0, firstStageEpochs: 0 }, log: quiet });
     expect(again.result.counts.newEvents).toBe(outcome.result.counts.heldOutEvents);
   }, 120_000);
-});
-
-describe("the MTML's fine-tune", () => {
-  it("trains only the tasks its gate judges: every other task's head and gate stay bit for bit the base's", async () => {
-    const { spec, weights } = await baseModelsAndRows();
-    const lines: string[] = [];
-    const outcome = await runFinetune({ from: join(work, "base"), events: join(work, "log"), out: join(work, "judged"), data, nowMs: NOW, finetune: { ...small, retrievalEpochs: 0, firstStageEpochs: 0, tolerance: { auc: 1, recall: 1 } }, log: (line) => lines.push(line) });
-    // the judged tasks, counted here from the held-out labels: a gated label with ≥ 30 positives and ≥ 30 negatives
-    const labels = outcome.result.trained.checkRows.labels;
-    const rows = labels.length / LABELS.length;
-    const judged = LABELS.filter((label, l) => {
-      let positives = 0;
-      for (let r = 0; r < rows; r++) positives += labels[r * LABELS.length + l] as number;
-      return (GATED_LABELS as readonly string[]).includes(label) && positives >= 30 && rows - positives >= 30;
-    });
-    expect(judged).toContain("click");
-    expect(judged.length).toBeLessThan(LABELS.length);
-    expect(outcome.result.trained.metrics.finetune_mtml_tasks).toEqual(judged);
-    expect(lines).toContain(`mtml: training ${judged.join(", ")} (the tasks the gate judges; ${LABELS.filter((label) => !judged.includes(label)).join(", ")} kept as they are)`);
-    const base = warmStart(spec, weights).mtml;
-    const candidate = outcome.result.trained.mtml;
-    const moved = (module: { parameters(): { data: Float32Array }[] }, baseModule: { parameters(): { data: Float32Array }[] }) => Math.max(...module.parameters().map((p, i) => maxAbsDiff(p.data, baseModule.parameters()[i]!.data)));
-    LABELS.forEach((label, l) => {
-      const change = Math.max(moved(candidate.heads[l]!, base.heads[l]!), candidate.gates.length > 0 ? moved(candidate.gates[l]!, base.gates[l]!) : 0);
-      if (judged.includes(label)) expect(change, label).toBeGreaterThan(0);
-      else expect(change, label).toBe(0);
-    });
-    // the shared layers learn from the judged tasks
-    expect(Math.max(...candidate.experts.map((expert, e) => moved(expert, base.experts[e]!)))).toBeGreaterThan(0);
-  }, 60_000);
-
-  it("trains every task with mtmlTasks: all", async () => {
-    const { spec, weights } = await baseModelsAndRows();
-    const outcome = await runFinetune({ from: join(work, "base"), events: join(work, "log"), out: join(work, "all-tasks"), data, nowMs: NOW, finetune: { ...small, mtmlTasks: "all", retrievalEpochs: 0, firstStageEpochs: 0, tolerance: { auc: 1, recall: 1 } }, log: quiet });
-    expect(outcome.result.trained.metrics.finetune_mtml_tasks).toEqual([...LABELS]);
-    const base = warmStart(spec, weights).mtml;
-    LABELS.forEach((label, l) => {
-      const head = outcome.result.trained.mtml.heads[l]!.parameters();
-      expect(Math.max(...head.map((p, i) => maxAbsDiff(p.data, base.heads[l]!.parameters()[i]!.data))), label).toBeGreaterThan(0);
-    });
-  }, 60_000);
 });
 
 describe("retrieval's fine-tune", () => {
