@@ -908,6 +908,16 @@ export interface components {
             } | null;
             /** @description Why no bundle is serving; empty when `status` is ok. */
             degraded: string[];
+            /** @description The answering isolate's memory outside its JS heap (the reliability run's leak check reads it). */
+            isolate: {
+                /** @description This isolate's WebAssembly memories: outside the JS heap, inside the isolate's memory limit. A wasm memory never shrinks. */
+                wasm_memory_bytes: {
+                    /** @description onnxruntime-web's linear memory (the models' sessions); null before its first session. */
+                    onnxruntime: number | null;
+                    /** @description The ANN runtime's linear memory (USearch: the item indexes); null before its first index. */
+                    ann: number | null;
+                };
+            };
         };
         Error: {
             error: {

@@ -130,6 +130,8 @@ interface HealthSample {
   readonly status: number;
   readonly version: string | undefined;
   readonly lastFailure: string | null | undefined;
+  /** The answering isolate's wasm memories (`isolate.wasm_memory_bytes`: onnxruntime-web's and the ANN runtime's), summed. */
+  readonly wasmBytes: number | undefined;
 }
 
 interface Swap {
@@ -440,10 +442,11 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
         const at = now();
         try {
           const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(10_000) });
-          const parsed = JSON.parse(await response.text()) as { bundle?: { version?: string; last_failure?: { version: string | null } | null } | null };
-          health.push({ at, status: response.status, version: parsed.bundle?.version, lastFailure: parsed.bundle?.last_failure?.version ?? null });
+          const parsed = JSON.parse(await response.text()) as { bundle?: { version?: string; last_failure?: { version: string | null } | null } | null; isolate?: { wasm_memory_bytes?: Record<string, number | null> } };
+          const wasm = Object.values(parsed.isolate?.wasm_memory_bytes ?? {}).filter((bytes): bytes is number => typeof bytes === "number");
+          health.push({ at, status: response.status, version: parsed.bundle?.version, lastFailure: parsed.bundle?.last_failure?.version ?? null, wasmBytes: wasm.length === 0 ? undefined : sum(wasm) });
         } catch {
-          health.push({ at, status: 0, version: undefined, lastFailure: undefined });
+          health.push({ at, status: 0, version: undefined, lastFailure: undefined, wasmBytes: undefined });
         }
         if (heap !== undefined) {
           try {
@@ -549,6 +552,7 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
       const sampledInBucket = (sample: { readonly at: number }) => sample.at > b * bucketMs && sample.at <= (b + 1) * bucketMs;
       const samples = memory.filter(sampledInBucket);
       const heapInBucket = heapSamples.filter(sampledInBucket);
+      const wasmInBucket = health.filter(sampledInBucket).flatMap((sample) => (sample.wasmBytes === undefined ? [] : [sample.wasmBytes]));
       const rss = samples.length === 0 ? Number.NaN : sum(samples.map((sample) => mib(sum(sample.rss.values())))) / samples.length;
       const perProcess = new Map<number, number>();
       for (const sample of samples) for (const [p, bytes] of [...sample.rss, ...sample.stateRss]) perProcess.set(p, (perProcess.get(p) ?? 0) + mib(bytes) / samples.length);
@@ -566,6 +570,8 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
         heapFloorMiB: floorMiB(heapInBucket.map((sample) => sample.usedBytes)),
         heapTotalMiB: heapInBucket.length === 0 ? Number.NaN : mib((heapInBucket[heapInBucket.length - 1] as HeapSample).totalBytes),
         buffersFloorMiB: floorMiB(heapInBucket.flatMap((sample) => (sample.backingStoreBytes === undefined ? [] : [sample.backingStoreBytes]))),
+        // a wasm memory only grows: the bucket's largest reading is its size at the bucket's end
+        wasmMiB: wasmInBucket.length === 0 ? Number.NaN : mib(Math.max(...wasmInBucket)),
         swaps: swaps.filter((swap) => swap.activatedAt >= b * bucketMs && swap.activatedAt < (b + 1) * bucketMs).length,
       };
     });
@@ -596,6 +602,11 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
       : `; the state objects ran in the Worker's workerd (--single-process), their SQLite files ${(first?.durableObjectMiB ?? Number.NaN).toFixed(0)} → ${(last?.durableObjectMiB ?? Number.NaN).toFixed(0)} MiB`;
     const heapFloorSlope = fitBuckets(fitFrom, (row) => row.heapFloorMiB).slope;
     const buffersFloorSlope = fitBuckets(fitFrom, (row) => row.buffersFloorMiB).slope;
+    // the isolate's memory as a Worker's limit counts it: live JS objects (the heap's floor), ArrayBuffer backing
+    // stores (their floor) and the wasm memories, which V8 accounts for in neither
+    const isolateMiB = (row: (typeof perBucket)[number]) => row.heapFloorMiB + row.buffersFloorMiB + row.wasmMiB;
+    const isolateFit = fitBuckets(fitFrom, isolateMiB);
+    const wasmSlope = fitBuckets(fitFrom, (row) => row.wasmMiB).slope;
 
     // versions: every feed and query answer names one published version; which ones, how many; none the half ones
     const published = new Set(versions);
@@ -636,6 +647,13 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
         // on the Worker's process: the dev proxy is wrangler's, a deployed Worker has none (its slope is reported)
         pass: smoke ? Number.isFinite(workerSlope?.slope ?? Number.NaN) : (workerSlope?.slope ?? Number.NaN) < MEMORY_SLOPE_BAR_MIB_PER_MIN,
       },
+      {
+        section: SECTION,
+        measure: `mixed load: isolate memory slope ${warmupBuckets > 0 ? `over the ${durationMs / bucketMs} measured ${bucketName}s, after ${warmupBuckets} of warm-up` : `after the first ${bucketName}`} (JS heap floor + ArrayBuffers' floor + wasm memories)`,
+        value: `${signed(isolateFit.slope)} ± ${isolateFit.standardError.toFixed(2)} (s.e.) MiB/min (${(first ? isolateMiB(first) : Number.NaN).toFixed(1)} → ${(last ? isolateMiB(last) : Number.NaN).toFixed(1)} MiB; the whole run ${signed(fitBuckets(1, isolateMiB).slope)} MiB/min); of which the wasm memories (onnxruntime-web, the ANN runtime) ${signed(wasmSlope)} MiB/min (${(first?.wasmMiB ?? Number.NaN).toFixed(1)} → ${(last?.wasmMiB ?? Number.NaN).toFixed(1)} MiB, from ${(runFirst?.wasmMiB ?? Number.NaN).toFixed(1)} MiB in the run's first ${bucketName}); ${swaps.length} swaps`,
+        bar: smoke ? `reported (60 s is warm-up; the full run: < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min)` : `< ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min`,
+        pass: smoke ? Number.isFinite(isolateFit.slope) : isolateFit.slope < MEMORY_SLOPE_BAR_MIB_PER_MIN,
+      },
       { section: SECTION, measure: "model swaps: versions published, activated and served under load", value: `${swapsServed.length} of ${swapOffsets.length}${swapErrors.length > 0 ? ` (${swapErrors.join("; ")})` : ""}; served ${fmt(percentile(swapLatencies, 0.5))} after activation (p50), max ${fmt(swapLatencies[swapLatencies.length - 1] ?? Number.NaN)}`, bar: `≥ ${minSwaps}`, pass: swapsServed.length >= minSwaps && swapErrors.length === 0 },
       { section: SECTION, measure: "model swaps: failed requests during a swap", value: `${failedDuringSwaps} of ${duringSwaps.length.toLocaleString("en-US")}`, bar: "0", pass: failedDuringSwaps === 0 && duringSwaps.length > 0 },
       { section: SECTION, measure: "model swaps: feed and query answers naming exactly one published version", value: `${wellNamed.toLocaleString("en-US")} of ${named.length.toLocaleString("en-US")} over ${perVersion.size} versions`, bar: "all", pass: wellNamed === named.length && named.length > 0 },
@@ -662,11 +680,13 @@ async function runLoadIn(options: LoadOptions, snapshot: HeadSnapshot | undefine
       ``,
       `Per ${bucketName} (latency of the requests sent in it; memory: the mean of workerd's resident memory sampled every 5 s, summed over wrangler's workerd processes):`,
       ``,
-      `| ${bucketName} | requests | failed | p50 | p95 | p99 | workerd RSS | isolate JS heap: floor / reserved | ArrayBuffers: floor | Durable Objects on disk | swaps |`,
-      `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
-      ...perBucket.map((row) => `| ${row.bucket}${row.warmup ? " (warm-up)" : ""} | ${row.requests.toLocaleString("en-US")} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p95)} | ${fmt(row.p99)} | ${row.rss.toFixed(1)} MiB (${[...row.perProcess].map(([p, value]) => `${roles.get(p) ?? "workerd"} ${value.toFixed(0)}`).join(", ")}) | ${row.heapFloorMiB.toFixed(0)} / ${row.heapTotalMiB.toFixed(0)} MiB | ${row.buffersFloorMiB.toFixed(0)} MiB | ${row.durableObjectMiB.toFixed(0)} MiB | ${row.swaps} |`),
+      `| ${bucketName} | requests | failed | p50 | p95 | p99 | workerd RSS | isolate JS heap: floor / reserved | ArrayBuffers: floor | wasm memories | Durable Objects on disk | swaps |`,
+      `|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
+      ...perBucket.map((row) => `| ${row.bucket}${row.warmup ? " (warm-up)" : ""} | ${row.requests.toLocaleString("en-US")} | ${row.failed} | ${fmt(row.p50)} | ${fmt(row.p95)} | ${fmt(row.p99)} | ${row.rss.toFixed(1)} MiB (${[...row.perProcess].map(([p, value]) => `${roles.get(p) ?? "workerd"} ${value.toFixed(0)}`).join(", ")}) | ${row.heapFloorMiB.toFixed(0)} / ${row.heapTotalMiB.toFixed(0)} MiB | ${row.buffersFloorMiB.toFixed(0)} MiB | ${row.wasmMiB.toFixed(1)} MiB | ${row.durableObjectMiB.toFixed(0)} MiB | ${row.swaps} |`),
       ``,
       `Drift (last ${bucketName} over the first${warmupBuckets > 0 ? " measured" : ""}): p50 ${p50Drift.toFixed(2)}×, p99 ${p99Drift.toFixed(2)}×. Latency is measured on a shared, loaded host and is noisy; failures and memory are the figures that matter. ${warmupBuckets > 0 ? `The first ${warmupBuckets} ${bucketName}s are a warm-up under the same load and swaps: workerd's own allocator (tcmalloc, outside the isolate) takes resident pages for the first quarter hour of any load under \`wrangler dev\` and then mostly holds them (a Worker of a dozen lines at this request rate: 113 → 442 MiB in 15 minutes, then +0.31 MiB/min; \`npx tsx scripts/reliability/memory-control.ts\`), and wrangler's dev proxy, which runs none of this project's code, climbs the same way in this run: its slope over the measured minutes is the run's own control; a leak does not level off. Their requests count for the failures, the users and the swaps; the memory slope and the latency drift are read over the ${durationMs / bucketMs} measured ${bucketName}s that follow.` : `The first ${bucketName} is the warm-up (JIT, caches, the first bundle, the first events in each state object).`} Memory slope by least squares over the ${bucketName}s ${warmupBuckets > 0 ? "measured" : "after the first"}: **${signed(workerSlope?.slope ?? Number.NaN)} MiB/min for the Worker's workerd** (the bar's; standard error ${(workerSlope?.standardError ?? Number.NaN).toFixed(2)} MiB/min from the ${bucketName}s' scatter), ${signed(memorySlope)} MiB/min summed with wrangler's dev proxy (a workerd every request passes through, which a deployed Worker does not have); the Worker's over the whole run after its first ${bucketName}: ${signed(workerSlope?.wholeRun ?? Number.NaN)} MiB/min; the isolate's JS heap floor (the lowest used heap of each ${bucketName}, read every second through the inspector: live objects, without wasm memories, SQLite's caches or the allocator's pages): ${signed(heapFloorSlope)} MiB/min; the floor of its ArrayBuffers' backing stores (typed arrays and bodies; held in the allocator's pages, outside the heap): ${signed(buffersFloorSlope)} MiB/min; per process over the measured ${bucketName}s ${processSlopes.map((entry) => `${roles.get(entry.pid) ?? "workerd"} (pid ${entry.pid}): ${(entry.first ?? Number.NaN).toFixed(0)} → ${(entry.last ?? Number.NaN).toFixed(0)} MiB, ${entry.slope.toFixed(2)} MiB/min (from ${(entry.runFirst ?? Number.NaN).toFixed(0)} MiB in the run's first ${bucketName})`).join("; ")}. The bar is < ${MEMORY_SLOPE_BAR_MIB_PER_MIN} MiB/min: a bundle version decodes to tens of MiB (ONNX sessions, the ANN index in wasm memory), so a swap that leaked its predecessor would add that much every ${swapEveryMs / 1000} s, tens of MiB per minute, while on the plateau the per-minute means scatter by about ±15 MiB (GC timing, allocator pages, a bundle decoding), which moves a 10-minute slope by about a MiB per minute either way.`,
+      ``,
+      `**The isolate's memory** (what a Worker's memory limit counts, and what the issue asks to watch for a leak): per ${bucketName}, the JS heap's floor and the ArrayBuffers' floor (read every second through the inspector) plus the isolate's wasm memories (onnxruntime-web's and the ANN runtime's linear memories, read every second from \`/health\` \`isolate.wasm_memory_bytes\`; V8 counts them in neither, and a wasm memory never shrinks, so a swap that leaked sessions or an index would raise it for good). Its slope over the ${bucketName}s ${warmupBuckets > 0 ? "measured" : "after the first"}: **${signed(isolateFit.slope)} ± ${isolateFit.standardError.toFixed(2)} MiB/min** (${(first ? isolateMiB(first) : Number.NaN).toFixed(1)} → ${(last ? isolateMiB(last) : Number.NaN).toFixed(1)} MiB), the wasm memories ${signed(wasmSlope)} MiB/min of it. The workerd process's resident memory above also holds workerd's own allocator pages, the runtime's buffers and caches, which no isolate owns.`,
       ``,
       `**Swaps.** Every ${swapEveryMs / 1000} s a copy of the fixture bundle under a new version was published and activated through the publish path of \`npm run publish\` (scripts/lib/kv-publish.ts, \`--keep ${KEEP_VERSIONS}\`: older versions are pruned), with the Worker reading \`bundle/active\` every ${BUNDLE_REFRESH_SECONDS} s (production: 30 s). ${swapsServed.length} of ${swapOffsets.length} new versions were served, the first answer naming one came ${fmt(percentile(swapLatencies, 0.5))} (p50; max ${fmt(swapLatencies[swapLatencies.length - 1] ?? Number.NaN)}) after its activation; ${duringSwaps.length.toLocaleString("en-US")} requests were in flight during a swap (from its publish to 2 s after the new version's first answer) and ${failedDuringSwaps} failed. ${wellNamed.toLocaleString("en-US")} of ${named.length.toLocaleString("en-US")} feed and query answers named a published version (${degradedCount} said they were degraded); events answers name none. /health was polled every second: ${health.length} polls, ${healthFailed} not 200.`,
       ``,

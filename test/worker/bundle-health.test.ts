@@ -18,7 +18,11 @@ interface HealthBody {
   version: string;
   bundle: { version: string; created_at: string; loaded_at: string; load_ms: number; files: number; bytes: number; loading: string | null; last_failure: { version: string | null; reasons: string[] } | null } | null;
   degraded: string[];
+  isolate: { wasm_memory_bytes: { onnxruntime: number | null; ann: number | null } };
 }
+
+/** A runtime's memory once it has started: a whole number of 64-KiB wasm pages. */
+const wasmPages = expect.toSatisfy((bytes: unknown) => typeof bytes === "number" && bytes > 0 && bytes % 65_536 === 0);
 
 // Check `bundle/active` on every request, so the test needs no clock.
 const testEnv = { ...env, BUNDLE_REFRESH_SECONDS: "0" } as Env;
@@ -55,6 +59,8 @@ describe("GET /health and the model bundle", () => {
       version: packageJson.version,
       bundle: null,
       degraded: [`no active bundle: the KV key ${ACTIVE_KEY} is missing (publish one with npm run publish)`],
+      // whatever earlier requests of this isolate started
+      isolate: { wasm_memory_bytes: { onnxruntime: expect.toSatisfy((bytes: unknown) => bytes === null || typeof bytes === "number"), ann: expect.toSatisfy((bytes: unknown) => bytes === null || typeof bytes === "number") } },
     });
 
     // 2. The active version is corrupt (a file's hash is wrong): still degraded, and /health says which file.
@@ -73,6 +79,8 @@ describe("GET /health and the model bundle", () => {
     const loaded = await health();
     expect(loaded).toMatchObject({ status: "ok", degraded: [], bundle: { version: "v1", files: heldFiles().length, bytes: fixtureBytes(), loading: null, last_failure: null } });
     expect(Date.parse(loaded.bundle?.loaded_at ?? "")).not.toBeNaN();
+    // serving a bundle started both wasm runtimes: their memories are reported
+    expect(loaded.isolate.wasm_memory_bytes).toEqual({ onnxruntime: wasmPages, ann: wasmPages });
 
     // 4. A new version: the request that notices it still answers with v1 (loading in the background)…
     await publish("v2");
@@ -81,7 +89,11 @@ describe("GET /health and the model bundle", () => {
     expect(noticing.bundle?.version).toBe("v1");
     await waitOnExecutionContext(ctx);
     // …and the next one sees v2, without any restart.
-    expect((await health()).bundle).toMatchObject({ version: "v2", bytes: fixtureBytes() });
+    const switched = await health();
+    expect(switched.bundle).toMatchObject({ version: "v2", bytes: fixtureBytes() });
+    // a wasm memory never shrinks
+    expect(switched.isolate.wasm_memory_bytes.onnxruntime).toBeGreaterThanOrEqual(loaded.isolate.wasm_memory_bytes.onnxruntime as number);
+    expect(switched.isolate.wasm_memory_bytes.ann).toBeGreaterThanOrEqual(loaded.isolate.wasm_memory_bytes.ann as number);
 
     // 5. A broken newer version (no manifest): v2 keeps serving, status ok, the failure is reported.
     await env.BUNDLES.put(ACTIVE_KEY, "v3");

@@ -10,5 +10,6 @@ describe("GET /health", () => {
     const body = await response.json();
     // no bundle has been published to this test's KV, so the Worker says it is degraded and why
     expect(body).toMatchObject({ status: "degraded", version: packageJson.version, bundle: null });
+    expect(body).toHaveProperty("isolate.wasm_memory_bytes");
   });
 });

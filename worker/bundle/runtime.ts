@@ -2,7 +2,7 @@ import usearchWasm from "../../wasm/usearch/usearch.wasm";
 import { UsearchRuntime } from "../../core/ann/runtime";
 import type { BundleFiles } from "../../core/bundle/store";
 import { openServingBundle, type ServingBundle } from "../../core/serving/serving-bundle";
-import { createWorkerdOrtAdapter } from "../inference/ort-web-workerd";
+import { createWorkerdOrtAdapter, onnxruntimeWasmMemoryBytes } from "../inference/ort-web-workerd";
 import type { OnnxRuntimeAdapter } from "../../core/inference/types";
 import { BundleCache } from "./cache";
 import { SHARD_FILES_PREFIX } from "../../core/shards/layout";
@@ -16,6 +16,15 @@ let usearch: UsearchRuntime | undefined;
 export function isolateRuntimes(): { readonly onnx: OnnxRuntimeAdapter; readonly usearch: UsearchRuntime } {
   usearch ??= new UsearchRuntime(usearchWasm);
   return { onnx, usearch };
+}
+
+/**
+ * The isolate's wasm memories, in bytes (null: that runtime has not started here). They sit outside the JS heap and
+ * its ArrayBuffer accounting, yet count toward the isolate's memory limit, and a wasm memory never shrinks: a bundle
+ * swap that leaked sessions or indexes would show here.
+ */
+export function isolateWasmMemory(): { readonly onnxruntime: number | null; readonly ann: number | null } {
+  return { onnxruntime: onnxruntimeWasmMemoryBytes() ?? null, ann: usearch?.stats().memoryBytes ?? null };
 }
 
 /** Runs once per version, in the background, before the new version is swapped in; a throw keeps the old one. */

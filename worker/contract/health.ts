@@ -17,11 +17,21 @@ const servingBundle = z.strictObject({
   last_failure: z.strictObject({ version: z.string().nullable(), reasons: z.array(z.string()), at: isoTime }).nullable().meta({ description: "A newer version that failed to load while this one kept serving." }),
 });
 
+const isolateMemory = z.strictObject({
+  wasm_memory_bytes: z
+    .strictObject({
+      onnxruntime: z.number().int().nullable().meta({ description: "onnxruntime-web's linear memory (the models' sessions); null before its first session." }),
+      ann: z.number().int().nullable().meta({ description: "The ANN runtime's linear memory (USearch: the item indexes); null before its first index." }),
+    })
+    .meta({ description: "This isolate's WebAssembly memories: outside the JS heap, inside the isolate's memory limit. A wasm memory never shrinks." }),
+});
+
 export const healthResponse = z.strictObject({
   status: z.enum(["ok", "degraded"]).meta({ description: "`degraded` (still 200) when no model bundle is usable: feeds then come from the popular fallback." }),
   version: z.string().meta({ description: "The Worker's own version." }),
   bundle: servingBundle.nullable(),
   degraded: z.array(z.string()).meta({ description: "Why no bundle is serving; empty when `status` is ok." }),
+  isolate: isolateMemory.meta({ description: "The answering isolate's memory outside its JS heap (the reliability run's leak check reads it)." }),
 });
 
 export const healthRoute = {

@@ -20,6 +20,19 @@ import type { OnnxRuntimeAdapter } from "../../core/inference/types";
 const SENTINEL_BYTES = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x6f, 0x72, 0x74, 0x21]); // "\0asm" + "ort!"
 
 let wasmReady: Promise<void> | undefined;
+/** The runtime's linear memory, kept from its instantiation: wasm memory only grows, and it counts toward the isolate's. */
+let ortMemory: WebAssembly.Memory | undefined;
+
+/** Bytes of onnxruntime-web's wasm memory in this isolate; undefined before its first session. */
+export function onnxruntimeWasmMemoryBytes(): number | undefined {
+  return ortMemory?.buffer.byteLength;
+}
+
+/** The instance's memory: exported, or (threaded emscripten builds) created by the loader and passed in its imports. */
+function linearMemoryOf(instance: WebAssembly.Instance, imports: WebAssembly.Imports | undefined): WebAssembly.Memory | undefined {
+  const candidates = [...Object.values(instance.exports), ...Object.values(imports ?? {}).flatMap((module) => Object.values(module))];
+  return candidates.find((value): value is WebAssembly.Memory => value instanceof WebAssembly.Memory);
+}
 
 async function withPrecompiledWasm<T>(create: () => Promise<T>): Promise<T> {
   if (wasmReady !== undefined) {
@@ -36,7 +49,10 @@ async function withPrecompiledWasm<T>(create: () => Promise<T>): Promise<T> {
     source === sentinel || (ArrayBuffer.isView(source) && source.buffer === sentinel);
   const patched = function (this: unknown, source: unknown, imports?: WebAssembly.Imports) {
     if (isSentinel(source)) {
-      return originalInstantiate(ortWasmModule, imports).then((instance) => ({ instance, module: ortWasmModule }));
+      return originalInstantiate(ortWasmModule, imports).then((instance) => {
+        ortMemory = linearMemoryOf(instance, imports);
+        return { instance, module: ortWasmModule };
+      });
     }
     return Reflect.apply(originalInstantiate, WebAssembly, [source, imports]);
   } as typeof WebAssembly.instantiate;

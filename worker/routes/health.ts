@@ -1,6 +1,6 @@
 import packageJson from "../../package.json";
 import { appFactory } from "../http/factory";
-import { bundleCache } from "../bundle/runtime";
+import { bundleCache, isolateWasmMemory } from "../bundle/runtime";
 import { executionContextOf } from "../bundle/hold";
 import { healthRoute, type HealthResponse } from "../contract/health";
 import type { ServingBundle } from "../../core/serving/serving-bundle";
@@ -34,6 +34,7 @@ export const healthRoutes = appFactory.createApp().get(healthRoute.path, async (
     version: packageJson.version,
     bundle,
     degraded: state.status === "ready" ? [] : state.reasons,
+    isolate: { wasm_memory_bytes: isolateWasmMemory() },
   } satisfies HealthResponse);
 });
 

@@ -19,6 +19,9 @@ describe("reliability: mixed load and model swaps under load (smoke)", () => {
     expect(row("mixed load: workerd memory slope")?.value).toMatch(/ArrayBuffers' floor [+-]\d+\.\d+ MiB\/min \(\d+ → \d+ MiB\)/);
     // the state objects ran in their own wrangler dev, and the events reached them there
     expect(row("mixed load: workerd memory slope")?.value).toMatch(/state objects' workerd \(UserState, Trending, served by a second wrangler dev\) [+-]\d+\.\d+ MiB\/min \(\d+ → \d+ MiB\) while the objects' SQLite files grew \d+ → [1-9]\d* MiB/);
+    // the isolate's whole memory: heap and ArrayBuffers through the inspector, the wasm memories from /health
+    expect(row("mixed load: isolate memory slope")?.value).toMatch(/^[+-]\d+\.\d+ ± \d+\.\d+ \(s\.e\.\) MiB\/min \(\d+\.\d → \d+\.\d MiB; /);
+    expect(row("mixed load: isolate memory slope")?.value).toMatch(/wasm memories \(onnxruntime-web, the ANN runtime\) [+-]\d+\.\d+ MiB\/min \([1-9]\d*\.\d → [1-9]\d*\.\d MiB/);
     expect(row("model swaps: answers naming a half-published version")?.value).toMatch(/^0 \(2 activated; refused on \/health: 2 of 2\)$/);
   }, 240_000);
 });
