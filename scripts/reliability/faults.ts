@@ -296,15 +296,14 @@ async function traffic(run: RunContext, vocabulary: Vocabulary, fault: FaultCase
   const hook = hooked ? fault?.hook : undefined;
   const precomputed = new Set(run.precomputedUsers);
   let eventSeq = 0;
-  const pickUser = (): string => {
-    if (fault?.precomputedTraffic && Math.random() < 0.7 && run.precomputedUsers.length > 0) return run.precomputedUsers[Math.floor(Math.random() * run.precomputedUsers.length)] as string;
-    if (Math.random() < 0.1) return `faults-new-${Math.floor(Math.random() * 1000)}`;
-    return vocabulary.users[Math.floor(Math.random() * vocabulary.users.length)] as string;
-  };
+  const anyOf = (users: readonly string[]): string => users[Math.floor(Math.random() * users.length)] as string;
+  /** One of `users`, or one time in ten (or when there are none) a never-seen id. */
+  const knownOrNew = (users: readonly string[]): string => (Math.random() < 0.1 || users.length === 0 ? `faults-new-${Math.floor(Math.random() * 1000)}` : anyOf(users));
+  const pickUser = (): string => (fault?.precomputedTraffic && Math.random() < 0.7 && run.precomputedUsers.length > 0 ? anyOf(run.precomputedUsers) : knownOrNew(vocabulary.users));
   // events never name a precomputed user: what they mark seen is dropped from that user's stored feed, and once fewer
   // than a page is left the funnel serves them, rightly, which the precomputed faults' recovery would read as the fault
   const eventUsers = vocabulary.users.filter((user) => !precomputed.has(user));
-  const pickEventUser = (): string => (Math.random() < 0.1 || eventUsers.length === 0 ? `faults-new-${Math.floor(Math.random() * 1000)}` : (eventUsers[Math.floor(Math.random() * eventUsers.length)] as string));
+  const pickEventUser = (): string => knownOrNew(eventUsers);
   const client = async (id: number) => {
     let cursor: { user: string; cursor: string } | undefined;
     while (!until()) {
